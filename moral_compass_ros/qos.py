@@ -1,0 +1,46 @@
+"""Named QoS profiles: every publisher and subscription of the package uses one of these.
+
+* State (compass, model, value cards, markers): reliable + transient_local, depth 1, so a late
+  rviz, tablet or selector sees the current value at once.
+* Streams (candidates, selections): reliable, keep-last, small depth: a stale plan is worthless.
+* Feedback (human answers and their acknowledgements): reliable with a generous depth; the
+  compass node also journals every accepted answer durably before applying it.
+* Joy: best-effort sensor data, as joystick drivers publish it.
+"""
+from rclpy.qos import (
+    DurabilityPolicy,
+    HistoryPolicy,
+    QoSProfile,
+    ReliabilityPolicy,
+    qos_profile_sensor_data,
+)
+
+STATE_QOS = QoSProfile(
+    history=HistoryPolicy.KEEP_LAST,
+    depth=1,
+    reliability=ReliabilityPolicy.RELIABLE,
+    durability=DurabilityPolicy.TRANSIENT_LOCAL,
+)
+
+STREAM_QOS = QoSProfile(
+    history=HistoryPolicy.KEEP_LAST,
+    depth=10,
+    reliability=ReliabilityPolicy.RELIABLE,
+    durability=DurabilityPolicy.VOLATILE,
+)
+
+FEEDBACK_QOS = QoSProfile(
+    history=HistoryPolicy.KEEP_LAST,
+    depth=1000,
+    reliability=ReliabilityPolicy.RELIABLE,
+    durability=DurabilityPolicy.VOLATILE,
+)
+
+JOY_QOS = qos_profile_sensor_data
+
+DIAGNOSTICS_QOS = QoSProfile(
+    history=HistoryPolicy.KEEP_LAST,
+    depth=10,
+    reliability=ReliabilityPolicy.RELIABLE,
+    durability=DurabilityPolicy.VOLATILE,
+)

@@ -1,0 +1,19 @@
+"""Test-wide set-up: every test process speaks DDS on loopback only, in a domain of its own.
+
+``scripts/test.sh`` exports ``MC_TEST_DOMAIN_BASE``; each pytest-xdist worker adds its index,
+so parallel workers never hear each other (child processes inherit the environment).
+"""
+import os
+
+import pytest
+
+os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
+_worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+_base = int(os.environ.get("MC_TEST_DOMAIN_BASE", "40"))
+os.environ["ROS_DOMAIN_ID"] = str(_base + int(_worker.removeprefix("gw") or 0))
+
+
+@pytest.fixture
+def domain_id() -> int:
+    """The DDS domain id of this test process (children inherit it via the environment)."""
+    return int(os.environ["ROS_DOMAIN_ID"])
