@@ -1,0 +1,47 @@
+"""Start the moral compass node graph on a robot.
+
+    ros2 launch moral_compass_ros moral_compass.launch.py namespace:=robot_1
+
+The nodes, their names and their arguments come from ``moral_compass_ros.graph`` (the same list
+the package's own runner uses), parameters from the installed ``config/moral_compass.yaml``
+unless ``params_file`` names another.
+"""
+from launch import LaunchDescription
+from launch.actions import DeclareLaunchArgument
+from launch.substitutions import LaunchConfiguration, PathJoinSubstitution
+from launch_ros.actions import Node
+from launch_ros.substitutions import FindPackageShare
+
+from moral_compass_ros.graph import GRAPH_NODES, PACKAGE
+
+
+def generate_launch_description() -> LaunchDescription:
+    """The compass, action selector and feedback nodes in one (optional) namespace."""
+    arguments = [
+        DeclareLaunchArgument("namespace", default_value="",
+                              description="Namespace of every node and topic (e.g. robot_1)."),
+        DeclareLaunchArgument(
+            "params_file",
+            default_value=PathJoinSubstitution([FindPackageShare(PACKAGE), "config",
+                                                "moral_compass.yaml"]),
+            description="Parameter YAML of the three nodes."),
+        DeclareLaunchArgument("use_sim_time", default_value="false",
+                              description="Use /clock (true when replaying a bag)."),
+        DeclareLaunchArgument("log_level", default_value="info",
+                              description="Log level of every node (debug, info, warn, error)."),
+    ]
+    nodes = [
+        Node(
+            package=PACKAGE,
+            executable=node.executable,
+            name=node.name,
+            namespace=LaunchConfiguration("namespace"),
+            parameters=[LaunchConfiguration("params_file"),
+                        {"use_sim_time": LaunchConfiguration("use_sim_time")}],
+            arguments=["--ros-args", "--log-level", LaunchConfiguration("log_level")],
+            output="screen",
+            emulate_tty=True,
+        )
+        for node in GRAPH_NODES
+    ]
+    return LaunchDescription(arguments + nodes)

@@ -1,0 +1,264 @@
+"""Message <-> core conversions: the one place where ROS messages meet numpy arrays.
+
+The ``*_from_msg`` functions only read attributes, so they accept both rclpy messages and the
+message objects ``rosbags`` deserialises from a bag (offline replay). They validate everything
+a sender controls and raise :class:`InvalidMessage` with a reason a person can act on.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from moral_compass_ros.core import Compass, FeedbackEvent, Scores
+from moral_compass_ros.msg import (
+    ActionScore,
+    ActionSelection,
+    CandidateAction,
+    HumanFeedback,
+    ModelParameters,
+    MoralCompass,
+    ParameterBlock,
+)
+
+# Largest candidate set and vector a node accepts; larger ones are refused as hostile.
+MAX_CANDIDATES = 4096
+MAX_VECTOR_LENGTH = 65536
+SIMPLEX_TOLERANCE = 1e-6
+
+
+class InvalidMessage(ValueError):
+    """A message that cannot be used; the text says which field and why."""
+
+
+@dataclass(frozen=True)
+class CandidateBatch:
+    """A validated candidate set in array form (shapes: B candidates, F features, C context).
+
+    Attributes
+    ----------
+    request_id : str
+    ids, labels : tuple of str, length B
+    features : ndarray, shape (B, F)
+    context : ndarray, shape (C,)
+    reward_mean, reward_std : ndarray, shape (B,) (NaN where the planner sent none)
+    value_hints : ndarray, shape (B, M) (rows of NaN where the planner sent no hint)
+    """
+
+    request_id: str
+    ids: tuple
+    labels: tuple
+    features: np.ndarray
+    context: np.ndarray
+    reward_mean: np.ndarray
+    reward_std: np.ndarray
+    value_hints: np.ndarray
+
+    @property
+    def size(self) -> int:
+        """Number of candidates B."""
+        return len(self.ids)
+
+
+def _vector(values, name: str, length: int | None = None, finite: bool = True) -> np.ndarray:
+    if len(values) > MAX_VECTOR_LENGTH:
+        raise InvalidMessage(f"{name} has {len(values)} entries (limit {MAX_VECTOR_LENGTH})")
+    array = np.asarray(values, dtype=np.float64).reshape(-1)
+    if length is not None and array.shape[0] != length:
+        raise InvalidMessage(f"{name} has length {array.shape[0]}, expected {length}")
+    if finite and not np.all(np.isfinite(array)):
+        raise InvalidMessage(f"{name} contains NaN or inf")
+    return array
+
+
+def _hint(values, name: str, value_dim: int) -> np.ndarray:
+    """A value hint: empty -> NaN row; otherwise a point on the simplex of length M."""
+    if len(values) == 0:
+        return np.full(value_dim, np.nan)
+    hint = _vector(values, name, value_dim)
+    if np.any(hint < -SIMPLEX_TOLERANCE) or abs(hint.sum() - 1.0) > SIMPLEX_TOLERANCE:
+        raise InvalidMessage(f"{name} is not on the simplex (entries >= 0 summing to 1)")
+    return np.clip(hint, 0.0, None) / np.clip(hint, 0.0, None).sum()
+
+
+def candidates_from_msg(msg, feature_dim: int, context_dim: int, value_dim: int) -> CandidateBatch:
+    """Validate a ``CandidateActions`` message and turn it into a :class:`CandidateBatch`.
+
+    Raises
+    ------
+    InvalidMessage
+        Empty or oversized set, empty or duplicate ids, a feature/context/hint vector of the
+        wrong length or with NaN/inf, a negative or infinite reward spread, an off-simplex hint.
+    """
+    candidates = list(msg.candidates)
+    if not candidates:
+        raise InvalidMessage("candidate set is empty")
+    if len(candidates) > MAX_CANDIDATES:
+        raise InvalidMessage(f"{len(candidates)} candidates (limit {MAX_CANDIDATES})")
+    ids = tuple(str(c.id) for c in candidates)
+    if any(not i for i in ids):
+        raise InvalidMessage("a candidate has an empty id")
+    if len(set(ids)) != len(ids):
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        raise InvalidMessage(f"duplicate candidate ids: {duplicates}")
+    context = _vector(msg.context, "context", context_dim)
+    features = np.stack([_vector(c.features, f"candidate {c.id!r} features", feature_dim)
+                         for c in candidates])
+    reward_mean = np.array([float(c.expected_task_reward) for c in candidates])
+    reward_std = np.array([float(c.task_reward_std) for c in candidates])
+    if np.any(np.isinf(reward_mean)):
+        raise InvalidMessage("an expected_task_reward is infinite (use NaN for 'unknown')")
+    if np.any(np.isinf(reward_std)) or np.any(reward_std < 0):
+        raise InvalidMessage("a task_reward_std is negative or infinite (use NaN for 'unknown')")
+    hints = np.stack([_hint(c.value_hint, f"candidate {c.id!r} value_hint", value_dim)
+                      for c in candidates])
+    return CandidateBatch(
+        request_id=str(msg.request_id), ids=ids, labels=tuple(str(c.label) for c in candidates),
+        features=features, context=context, reward_mean=reward_mean, reward_std=reward_std,
+        value_hints=hints)
+
+
+def candidate_to_msg(batch: CandidateBatch, index: int) -> CandidateAction:
+    """The ``CandidateAction`` for candidate ``index`` of ``batch``."""
+    hint = batch.value_hints[index]
+    return CandidateAction(
+        id=batch.ids[index], label=batch.labels[index],
+        features=batch.features[index].tolist(),
+        expected_task_reward=float(batch.reward_mean[index]),
+        task_reward_std=float(batch.reward_std[index]),
+        value_hint=[] if np.any(np.isnan(hint)) else hint.tolist())
+
+
+def selection_to_msg(batch: CandidateBatch, scores: Scores, selected: int, vetoed: np.ndarray,
+                     information_mode: str, cards_hash: str, compute_ms: float) -> ActionSelection:
+    """An ``ActionSelection`` with every term of every candidate (``selected`` < 0: none)."""
+    msg = ActionSelection(
+        request_id=batch.request_id,
+        context=batch.context.tolist(),
+        lambda_task=float(scores.lambdas["task"]),
+        lambda_align=float(scores.lambdas["align"]),
+        lambda_info=float(scores.lambdas["info"]),
+        information_mode=information_mode,
+        epsilon=float(scores.epsilon),
+        compass_version=int(scores.version),
+        value_cards_hash=cards_hash,
+        compute_ms=float(compute_ms),
+    )
+    if selected >= 0:
+        msg.selected_id = batch.ids[selected]
+        msg.selected = candidate_to_msg(batch, selected)
+    msg.scores = [
+        ActionScore(id=batch.ids[i], total=float(scores.total[i]),
+                    task_cost=float(scores.task_cost[i]), alignment=float(scores.alignment[i]),
+                    information_gain=float(scores.info_gain[i]),
+                    predicted_approval=float(scores.predicted_approval[i]),
+                    fingerprint_mean=scores.fingerprint_mean[i].tolist(), vetoed=bool(vetoed[i]))
+        for i in range(batch.size)
+    ]
+    return msg
+
+
+def stamp_seconds(header) -> float:
+    """A header stamp in seconds."""
+    return float(header.stamp.sec) + 1e-9 * float(header.stamp.nanosec)
+
+
+def feedback_from_msg(msg, feature_dim: int, context_dim: int, value_dim: int) -> FeedbackEvent:
+    """Validate a ``HumanFeedback`` message and turn it into a :class:`FeedbackEvent`.
+
+    Raises
+    ------
+    InvalidMessage
+        Missing ids, vectors of the wrong length or with NaN/inf, an infinite task reward, a
+        weight outside [0, 1].
+    """
+    if not msg.feedback_id:
+        raise InvalidMessage("feedback_id is empty")
+    if not msg.action.id:
+        raise InvalidMessage("action.id is empty")
+    reward = float(msg.task_reward)
+    if math.isinf(reward):
+        raise InvalidMessage("task_reward is infinite (use NaN for 'not observed')")
+    weight = float(msg.weight)
+    if not 0.0 <= weight <= 1.0:  # also rejects NaN
+        raise InvalidMessage(f"weight must be in [0, 1], got {weight}")
+    hint = _hint(msg.action.value_hint, "action.value_hint", value_dim)
+    return FeedbackEvent(
+        feedback_id=str(msg.feedback_id),
+        action_id=str(msg.action.id),
+        features=_vector(msg.action.features, "action.features", feature_dim),
+        context=_vector(msg.context, "context", context_dim),
+        approved=bool(msg.approved),
+        task_reward=reward,
+        value_hint=np.zeros(0) if np.any(np.isnan(hint)) else hint,
+        weight=weight,
+        operator=str(msg.operator_id),
+        source=str(msg.source),
+        stamp=stamp_seconds(msg.header),
+        responses=_vector(msg.responses, "responses"),
+    )
+
+
+def compass_to_msg(compass: Compass, value_names: Sequence[str], version: int,
+                   applied_events: int, cards_hash: str) -> MoralCompass:
+    """A ``MoralCompass`` message of ``compass`` (particles and covariance row-major)."""
+    particles, weights = compass.to_arrays()
+    return MoralCompass(
+        value_names=list(value_names), particles=particles.reshape(-1).tolist(),
+        weights=weights.tolist(), mean=compass.mean.tolist(),
+        covariance=compass.covariance.reshape(-1).tolist(), entropy=float(compass.entropy),
+        effective_sample_size=float(compass.ess), version=int(version),
+        applied_events=int(applied_events), value_cards_hash=cards_hash)
+
+
+def compass_from_msg(msg) -> Compass:
+    """The :class:`Compass` of a ``MoralCompass`` message (validated by ``Compass``)."""
+    names = list(msg.value_names)
+    if not names:
+        raise InvalidMessage("value_names is empty")
+    particles = _vector(msg.particles, "particles")
+    weights = _vector(msg.weights, "weights")
+    if particles.shape[0] != weights.shape[0] * len(names):
+        raise InvalidMessage(f"particles has {particles.shape[0]} entries, expected "
+                             f"{weights.shape[0]} x {len(names)}")
+    try:
+        return Compass.from_arrays(particles.reshape(weights.shape[0], len(names)), weights)
+    except ValueError as error:
+        raise InvalidMessage(f"compass is invalid: {error}") from error
+
+
+def model_to_msg(parameters: Mapping[str, np.ndarray], version: int) -> ModelParameters:
+    """A ``ModelParameters`` message of named arrays (row-major)."""
+    blocks = []
+    for name, value in parameters.items():
+        array = np.asarray(value, dtype=np.float64)
+        blocks.append(ParameterBlock(name=name, shape=[int(s) for s in array.shape],
+                                     data=array.reshape(-1).tolist()))
+    return ModelParameters(version=int(version), blocks=blocks)
+
+
+def model_from_msg(msg) -> dict:
+    """Named arrays of a ``ModelParameters`` message."""
+    parameters = {}
+    for block in msg.blocks:
+        shape = tuple(int(s) for s in block.shape)
+        data = _vector(block.data, f"parameter {block.name!r}")
+        if int(np.prod(shape)) != data.shape[0]:
+            raise InvalidMessage(f"parameter {block.name!r}: shape {shape} does not match "
+                                 f"{data.shape[0]} values")
+        parameters[str(block.name)] = data.reshape(shape)
+    return parameters
+
+
+def feedback_to_msg(event: FeedbackEvent, action: CandidateAction, request_id: str) -> HumanFeedback:
+    """A ``HumanFeedback`` message for ``event`` answering ``action``."""
+    msg = HumanFeedback(
+        feedback_id=event.feedback_id, request_id=request_id, action=action,
+        context=event.context.tolist(), approved=event.approved,
+        task_reward=float(event.task_reward), responses=event.responses.tolist(),
+        source=event.source, operator_id=event.operator, weight=float(event.weight))
+    msg.header.stamp.sec = int(event.stamp)
+    msg.header.stamp.nanosec = int(round((event.stamp - int(event.stamp)) * 1e9)) % 1_000_000_000
+    return msg

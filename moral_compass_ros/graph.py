@@ -1,0 +1,161 @@
+"""The node graph: which nodes run, under which names, with which config.
+
+One source of truth for ``launch/moral_compass.launch.py`` (a robot's ``ros2 launch``) and for
+:class:`GraphRunner` (this package's own runner, for machines without ``ros2 launch``). A test
+loads the launch file and checks it starts exactly these nodes with exactly these arguments.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+PACKAGE = "moral_compass_ros"
+SOURCE_ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass(frozen=True)
+class GraphNode:
+    """One node of the graph: its executable (``ros2 run`` name = node name) and module."""
+
+    executable: str
+    module: str
+
+    @property
+    def name(self) -> str:
+        """The node name (equal to the executable's name, as the style guide asks)."""
+        return self.executable
+
+
+# The robot graph (launch/moral_compass.launch.py starts these).
+GRAPH_NODES = (
+    GraphNode("compass_node", "moral_compass_ros.nodes.compass_node"),
+    GraphNode("action_selector_node", "moral_compass_ros.nodes.action_selector_node"),
+    GraphNode("feedback_node", "moral_compass_ros.nodes.feedback_node"),
+)
+
+# The simulated world the demo adds (a planner that executes selections and people who answer).
+SIM_NODES = (
+    GraphNode("sim_world_node", "moral_compass_ros.nodes.sim_world_node"),
+)
+
+
+def config_file(name: str = "moral_compass.yaml") -> Path:
+    """A config file of the package: the installed share directory, else the source tree."""
+    try:
+        from ament_index_python.packages import PackageNotFoundError, get_package_share_directory
+        try:
+            return Path(get_package_share_directory(PACKAGE)) / "config" / name
+        except PackageNotFoundError:
+            pass
+    except ImportError:
+        pass
+    return SOURCE_ROOT / "config" / name
+
+
+def ros_arguments(node: GraphNode, namespace: str, params_files: Sequence[str | Path],
+                  log_level: str = "info", use_sim_time: bool = False,
+                  overrides: dict | None = None) -> list[str]:
+    """The ``--ros-args`` the node is started with (the launch file passes the same)."""
+    args = ["--ros-args", "-r", f"__node:={node.name}", "--log-level", log_level]
+    if namespace:
+        args += ["-r", f"__ns:={namespace if namespace.startswith('/') else '/' + namespace}"]
+    for path in params_files:
+        args += ["--params-file", str(path)]
+    args += ["-p", f"use_sim_time:={'true' if use_sim_time else 'false'}"]
+    for key, value in (overrides or {}).items():
+        args += ["-p", f"{key}:={_yaml_scalar(value)}"]
+    return args
+
+
+def _yaml_scalar(value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return "[" + ",".join(_yaml_scalar(v) for v in value) + "]"
+    if isinstance(value, str):
+        return f"'{value}'"
+    return repr(value)
+
+
+class GraphRunner:
+    """Starts graph nodes as child processes (``python -m <module> --ros-args ...``).
+
+    The children inherit the environment, including ``ROS_DOMAIN_ID`` and
+    ``ROS_AUTOMATIC_DISCOVERY_RANGE``, which the caller must have set.
+    """
+
+    def __init__(self, nodes: Sequence[GraphNode], namespace: str = "",
+                 params_files: Sequence[str | Path] = (), log_level: str = "info",
+                 overrides: dict | None = None, log_dir: Path | None = None):
+        if os.environ.get("ROS_AUTOMATIC_DISCOVERY_RANGE") != "LOCALHOST" and \
+                os.environ.get("MC_ALLOW_NETWORK") != "1":
+            raise RuntimeError("refusing to start nodes without ROS_AUTOMATIC_DISCOVERY_RANGE="
+                               "LOCALHOST (set MC_ALLOW_NETWORK=1 on a robot network)")
+        self.nodes = tuple(nodes)
+        self.namespace = namespace
+        self.params_files = tuple(params_files) or (config_file(),)
+        self.log_level = log_level
+        self.overrides = dict(overrides or {})
+        self.log_dir = log_dir
+        self.processes: dict[str, subprocess.Popen] = {}
+
+    def command(self, node: GraphNode, overrides: dict | None = None) -> list[str]:
+        """The command line that starts ``node``."""
+        return [sys.executable, "-m", node.module, *ros_arguments(
+            node, self.namespace, self.params_files, self.log_level,
+            overrides={**self.overrides, **(overrides or {})})]
+
+    def start(self, node_overrides: dict[str, dict] | None = None) -> None:
+        """Start every node (``node_overrides``: extra parameters per node name)."""
+        for node in self.nodes:
+            self.start_node(node, (node_overrides or {}).get(node.name))
+
+    def start_node(self, node: GraphNode, overrides: dict | None = None) -> subprocess.Popen:
+        """Start (or restart) one node."""
+        output = subprocess.DEVNULL
+        if self.log_dir is not None:
+            self.log_dir.mkdir(parents=True, exist_ok=True)
+            output = open(self.log_dir / f"{node.name}.log", "ab")  # noqa: SIM115 (child owns it)
+        proc = subprocess.Popen(self.command(node, overrides), stdout=output,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+        if output is not subprocess.DEVNULL:
+            output.close()
+        self.processes[node.name] = proc
+        return proc
+
+    def kill(self, name: str) -> None:
+        """SIGKILL one node (crash testing) and reap it."""
+        proc = self.processes[name]
+        proc.kill()
+        proc.wait()
+
+    def dead(self) -> dict[str, int]:
+        """``{name: exit code}`` of nodes that have exited."""
+        return {name: p.returncode for name, p in self.processes.items() if p.poll() is not None}
+
+    def stop(self, timeout_s: float = 10.0) -> dict[str, int]:
+        """SIGINT every node, wait, SIGKILL stragglers; return the exit codes."""
+        for proc in self.processes.values():
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+        deadline = time.monotonic() + timeout_s
+        codes = {}
+        for name, proc in self.processes.items():
+            try:
+                codes[name] = proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                codes[name] = proc.wait()
+        return codes
+
+    def __enter__(self) -> "GraphRunner":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()

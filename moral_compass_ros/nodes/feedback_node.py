@@ -1,0 +1,223 @@
+"""feedback_node: turns raw human input into ``HumanFeedback`` bound to an executed action.
+
+Inputs: a gamepad (``sensor_msgs/Joy``: thumbs-up / thumbs-down buttons, edge-detected because
+joy re-publishes held buttons, never the teleop deadman button) and a plain topic
+(``feedback/raw``: ``HumanFeedback`` from scripts or other UIs, naming the request or action it
+answers). Each answer is bound to the executed action (the latest ``ActionSelection``, or the
+one named), debounced, rate-limited, stamped with source, operator and a unique id, published on
+``feedback`` and re-sent until the compass node acknowledges it. Stale answers and answers to
+unknown actions are refused with a logged reason.
+"""
+from __future__ import annotations
+
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass
+
+from rclpy.node import Node
+from rclpy.time import Time
+from sensor_msgs.msg import Joy
+
+from moral_compass_ros import topics
+from moral_compass_ros.diagnostics import NodeHealth
+from moral_compass_ros.msg import ActionSelection, FeedbackAck, HumanFeedback
+from moral_compass_ros.nodes._spin import run_node
+from moral_compass_ros.parameters import ParameterSpec, declare_parameters
+from moral_compass_ros.qos import FEEDBACK_QOS, JOY_QOS, STREAM_QOS
+
+NODE_SPECS = [
+    ParameterSpec("thumbs_up_button", 0, "Joy button index for thumbs up (A on the common "
+                  "game-controller layout).", minimum=0, maximum=63),
+    ParameterSpec("thumbs_down_button", 1, "Joy button index for thumbs down (B on the "
+                  "common game-controller layout).", minimum=0, maximum=63),
+    ParameterSpec("deadman_button", 4, "The teleop deadman (enable) button; never used for "
+                  "feedback. -1 = none.", minimum=-1, maximum=63),
+    ParameterSpec("joy_operator_id", "joy_operator", "Operator id stamped on gamepad answers."),
+    ParameterSpec("debounce_s", 0.3, "Presses closer than this to the previous accepted "
+                  "press are ignored (s).", minimum=0.0, maximum=10.0),
+    ParameterSpec("max_rate_hz", 5.0, "Most answers per second accepted from one source "
+                  "(token bucket, burst = 2 s worth).", minimum=0.01, maximum=1000.0),
+    ParameterSpec("stale_after_s", 300.0, "Answers to a selection older than this are "
+                  "refused (s).", minimum=0.1, maximum=86400.0),
+    ParameterSpec("selection_memory", 200, "How many recent selections an answer may name.",
+                  minimum=1, maximum=100000),
+    ParameterSpec("resend_after_s", 1.0, "Re-send an unacknowledged answer after this long "
+                  "(s).", minimum=0.05, maximum=60.0),
+]
+
+
+@dataclass
+class _Selection:
+    msg: ActionSelection
+    received: Time
+
+
+class _TokenBucket:
+    """At most ``rate`` events per second on average, bursts up to ``2 * rate``."""
+
+    def __init__(self, rate: float):
+        self.rate, self.capacity = rate, max(1.0, 2.0 * rate)
+        self.tokens, self.last = self.capacity, None
+
+    def take(self, now_s: float) -> bool:
+        if self.last is not None:
+            self.tokens = min(self.capacity, self.tokens + (now_s - self.last) * self.rate)
+        self.last = now_s
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return True
+        return False
+
+
+def _check_buttons(values: dict):
+    buttons = (values["thumbs_up_button"], values["thumbs_down_button"])
+    if buttons[0] == buttons[1]:
+        return "thumbs_up_button and thumbs_down_button must differ"
+    if values["deadman_button"] in buttons:
+        return "the deadman button must not be a feedback button"
+    return None
+
+
+class FeedbackNode(Node):
+    """Binds human answers to executed actions and delivers them to the compass node."""
+
+    def __init__(self, **kwargs):
+        super().__init__("feedback_node", **kwargs)
+        self._params = declare_parameters(self, NODE_SPECS, _check_buttons)
+        self._health = NodeHealth(self)
+        self._selections: OrderedDict[str, _Selection] = OrderedDict()
+        self._previous_buttons: tuple = ()
+        self._last_press_s = -float("inf")
+        self._buckets: dict[str, _TokenBucket] = {}
+        self._unacked: OrderedDict[str, tuple[HumanFeedback, float]] = OrderedDict()
+
+        self._feedback_pub = self.create_publisher(HumanFeedback, topics.FEEDBACK, FEEDBACK_QOS)
+        self._selection_sub = self.create_subscription(
+            ActionSelection, topics.SELECTION, self._on_selection, STREAM_QOS)
+        self._joy_sub = self.create_subscription(Joy, topics.JOY, self._on_joy, JOY_QOS)
+        self._raw_sub = self.create_subscription(
+            HumanFeedback, topics.FEEDBACK_RAW, self._on_raw_feedback, FEEDBACK_QOS)
+        self._ack_sub = self.create_subscription(
+            FeedbackAck, topics.FEEDBACK_ACK, self._on_ack, FEEDBACK_QOS)
+        self._resend_timer = self.create_timer(self._params["resend_after_s"] / 2, self._resend)
+
+    def _now_s(self) -> float:
+        return self.get_clock().now().nanoseconds * 1e-9
+
+    # -- inputs ---------------------------------------------------------------------------
+    def _on_selection(self, msg: ActionSelection) -> None:
+        if not msg.selected_id:
+            return  # nothing was executed
+        self._selections[msg.request_id] = _Selection(msg, self.get_clock().now())
+        self._selections.move_to_end(msg.request_id)
+        while len(self._selections) > self._params["selection_memory"]:
+            self._selections.popitem(last=False)
+
+    def _on_joy(self, msg: Joy) -> None:
+        up, down = self._params["thumbs_up_button"], self._params["thumbs_down_button"]
+        buttons = tuple(int(b) for b in msg.buttons)
+        if len(buttons) <= max(up, down):
+            self._health.problem("joy", f"message has {len(buttons)} buttons; thumbs up/down "
+                                 f"are buttons {up}/{down}")
+            return
+        previous = self._previous_buttons if len(self._previous_buttons) == len(buttons) else \
+            (0,) * len(buttons)
+        self._previous_buttons = buttons
+        pressed_up = buttons[up] and not previous[up]       # rising edges only: a held
+        pressed_down = buttons[down] and not previous[down]  # button is one answer
+        if not (pressed_up or pressed_down):
+            return
+        if pressed_up and pressed_down:
+            self._health.problem("joy", "thumbs up and down pressed together; ignored")
+            return
+        now_s = self._now_s()
+        if now_s - self._last_press_s < self._params["debounce_s"]:
+            self._health.count("joy.debounced")
+            return
+        self._last_press_s = now_s
+        latest = next(reversed(self._selections.values()), None)
+        if latest is None:
+            self._health.problem("joy", "a button was pressed before any action was selected")
+            return
+        feedback = HumanFeedback(approved=bool(pressed_up), source=HumanFeedback.SOURCE_JOY,
+                                 operator_id=self._params["joy_operator_id"])
+        feedback.task_reward = float("nan")
+        self._deliver(feedback, latest)
+
+    def _on_raw_feedback(self, msg: HumanFeedback) -> None:
+        selection = self._find_selection(msg)
+        if selection is None:
+            return
+        feedback = HumanFeedback(
+            feedback_id=msg.feedback_id, approved=bool(msg.approved),
+            task_reward=float(msg.task_reward), responses=list(msg.responses),
+            source=msg.source or HumanFeedback.SOURCE_TOPIC, operator_id=msg.operator_id)
+        self._deliver(feedback, selection)
+
+    def _find_selection(self, msg: HumanFeedback) -> _Selection | None:
+        if msg.request_id:
+            selection = self._selections.get(msg.request_id)
+            if selection is None:
+                self._health.problem("feedback", f"request {msg.request_id!r} is unknown "
+                                     "(never selected, or forgotten)")
+            elif msg.action.id and msg.action.id != selection.msg.selected_id:
+                self._health.problem("feedback", f"action {msg.action.id!r} was not the one "
+                                     f"executed for request {msg.request_id!r}")
+                return None
+            return selection
+        if msg.action.id:
+            for selection in reversed(self._selections.values()):
+                if selection.msg.selected_id == msg.action.id:
+                    return selection
+            self._health.problem("feedback", f"action {msg.action.id!r} was never executed")
+            return None
+        self._health.problem("feedback", "names neither a request_id nor an action id")
+        return None
+
+    # -- delivery ---------------------------------------------------------------------------
+    def _deliver(self, feedback: HumanFeedback, selection: _Selection) -> None:
+        age_s = (self.get_clock().now() - selection.received).nanoseconds * 1e-9
+        if age_s > self._params["stale_after_s"]:
+            self._health.problem("feedback", f"answer to request {selection.msg.request_id!r} "
+                                 f"is stale ({age_s:.0f} s old)")
+            return
+        bucket = self._buckets.setdefault(
+            feedback.source, _TokenBucket(self._params["max_rate_hz"]))
+        if not bucket.take(self._now_s()):
+            self._health.problem("rate", f"source {feedback.source!r} exceeds "
+                                 f"{self._params['max_rate_hz']} answers/s")
+            return
+        feedback.feedback_id = feedback.feedback_id or str(uuid.uuid4())
+        feedback.request_id = selection.msg.request_id
+        feedback.action = selection.msg.selected
+        feedback.context = list(selection.msg.context)
+        feedback.weight = 1.0
+        feedback.header.stamp = self.get_clock().now().to_msg()
+        self._unacked[feedback.feedback_id] = (feedback, self._now_s())
+        self._feedback_pub.publish(feedback)
+        self._health.count(f"feedback.sent.{feedback.source}")
+
+    def _on_ack(self, msg: FeedbackAck) -> None:
+        if self._unacked.pop(msg.feedback_id, None) is not None:
+            self._health.count("feedback.acknowledged")
+            if msg.status == FeedbackAck.STATUS_REJECTED:
+                self._health.problem("feedback", f"compass refused {msg.feedback_id}: "
+                                     f"{msg.reason}")
+
+    def _resend(self) -> None:
+        now_s = self._now_s()
+        for feedback_id, (feedback, sent_s) in list(self._unacked.items()):
+            if now_s - sent_s >= self._params["resend_after_s"]:
+                self._feedback_pub.publish(feedback)  # the compass applies an id only once
+                self._unacked[feedback_id] = (feedback, now_s)
+                self._health.count("feedback.resent")
+        self._health.values["unacknowledged"] = str(len(self._unacked))
+
+
+def main(args=None) -> int:
+    """Entry point of ``ros2 run moral_compass_ros feedback_node``."""
+    return run_node(FeedbackNode, args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,225 @@
+"""Parameter declarations of the nodes: name, type, default, description, validation.
+
+The learner's hyper-parameters are the fields of :class:`moral_compass_ros.core.LearnerConfig`
+(their defaults live there and only there); this module adds a description for each and the
+node-specific parameters. Every node declares its parameters through :func:`declare_parameters`,
+which attaches descriptors, validates the values at start-up and installs an on-set callback
+that rejects a bad new value with the reason.
+"""
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any, Callable, Optional, Sequence
+
+from rcl_interfaces.msg import (
+    FloatingPointRange,
+    IntegerRange,
+    ParameterDescriptor,
+    SetParametersResult,
+)
+from rclpy.node import Node
+
+from moral_compass_ros.core import LearnerConfig
+
+# Meaning, units and range of every LearnerConfig field (defaults: LearnerConfig itself).
+LEARNER_DESCRIPTIONS = {
+    "value_names": "Names of the axiomatic values spanning the simplex (M = their number).",
+    "feature_dim": "Length F of every candidate action's feature vector.",
+    "context_dim": "Length C of the context vector of every candidate set.",
+    "n_particles": "Number N of particles of the compass q_t.",
+    "n_fingerprint_samples": "Number K of samples drawn from each action's value fingerprint.",
+    "epsilon": "Entropic regularisation eps of the Sinkhorn divergence (squared simplex units).",
+    "cost": "Ground cost on the simplex: 'sqeuclidean' or 'hellinger'.",
+    "lambda_task": "Weight of the task term in the selection rule (>= 0).",
+    "lambda_align": "Weight of the alignment term in the selection rule (>= 0).",
+    "lambda_info": "Weight of the information-gain term in the selection rule (>= 0).",
+    "information_mode": "'avoid': prefer actions whose answer moves the compass little; 'seek': active learning.",
+    "rho0": "Wasserstein-ball radius rho_0 for an action with no evidence (reward units).",
+    "lipschitz": "Lipschitz constant L of the task reward (reward units per unit distance).",
+    "gamma": "Forgetting factor gamma in (0, 1] of the compass update (1 = never forget).",
+    "nu": "Proximal step size nu of the compass update (larger = bolder moves).",
+    "lr_w": "Learning rate eta_w of the likelihood parameters (beta, tau).",
+    "lr_psi": "Learning rate eta_A of the fingerprint model psi.",
+    "grad_clip": "Gradient-norm clip of the Step-2 updates.",
+    "replay_window": "Number of recent events the learning steps revisit.",
+    "proximal_steps": "Optimiser steps of each proximal compass update.",
+    "ess_threshold": "Resample when the effective sample size falls below this fraction of N.",
+    "jitter_concentration": "Dirichlet concentration of the resampling jitter (larger = less jitter).",
+    "hint_strength": "How strongly a planner's value hint acts as a prior on the fingerprint.",
+    "update_rule": "'proximal' (Sinkhorn proximal step) or 'reweight' (pure Bayesian reweighting).",
+    "seed": "Seed of every random draw of the learner (same seed + same events = same compass).",
+}
+
+# Fields that fix the shape of the learned state: changing them at run time is refused.
+LEARNER_READ_ONLY = {"value_names", "feature_dim", "context_dim", "n_particles",
+                     "n_fingerprint_samples", "cost", "seed", "update_rule"}
+
+
+@dataclass(frozen=True)
+class ParameterSpec:
+    """One node parameter: default (its type fixes the ROS type), description, validation.
+
+    ``minimum``/``maximum`` bound a number (and appear in the descriptor, so ``ros2 param
+    describe`` shows them); ``check`` returns an error message for a bad value, or ``None``.
+    """
+
+    name: str
+    default: Any
+    description: str
+    read_only: bool = False
+    check: Optional[Callable[[Any], Optional[str]]] = None
+    minimum: Optional[float] = None
+    maximum: Optional[float] = None
+
+
+def one_of(*choices: str) -> Callable[[Any], Optional[str]]:
+    """A ``check`` accepting one of ``choices``."""
+    def check(value):
+        if value not in choices:
+            return f"must be one of {list(choices)}, got {value!r}"
+        return None
+    return check
+
+
+def learner_specs() -> list[ParameterSpec]:
+    """Parameter specs of every :class:`LearnerConfig` field (validated as a whole config)."""
+    defaults = LearnerConfig()
+    specs = []
+    for field in dataclasses.fields(LearnerConfig):
+        default = getattr(defaults, field.name)
+        if isinstance(default, tuple):
+            default = list(default)
+        specs.append(ParameterSpec(field.name, default, LEARNER_DESCRIPTIONS[field.name],
+                                   read_only=field.name in LEARNER_READ_ONLY))
+    return specs
+
+
+def _descriptor(spec: ParameterSpec) -> ParameterDescriptor:
+    descriptor = ParameterDescriptor(description=spec.description, read_only=spec.read_only)
+    if spec.minimum is not None and spec.maximum is not None:
+        if isinstance(spec.default, bool):
+            pass
+        elif isinstance(spec.default, int):
+            descriptor.integer_range = [IntegerRange(from_value=int(spec.minimum),
+                                                     to_value=int(spec.maximum), step=0)]
+        elif isinstance(spec.default, float):
+            descriptor.floating_point_range = [FloatingPointRange(
+                from_value=float(spec.minimum), to_value=float(spec.maximum), step=0.0)]
+    return descriptor
+
+
+def _type_error(spec: ParameterSpec, value: Any) -> Optional[str]:
+    expected = type(spec.default)
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        return None
+    if expected is list:
+        if not isinstance(value, (list, tuple)):
+            return f"must be a list, got {type(value).__name__}"
+        return None
+    if not isinstance(value, expected) or (expected is int and isinstance(value, bool)):
+        return f"must be of type {expected.__name__}, got {type(value).__name__} {value!r}"
+    return None
+
+
+class InvalidParameters(ValueError):
+    """A node's parameters failed validation at start-up (the message names each bad one)."""
+
+
+def declare_parameters(
+    node: Node,
+    specs: Sequence[ParameterSpec],
+    whole_check: Optional[Callable[[dict], Optional[str]]] = None,
+    on_change: Optional[Callable[[dict], None]] = None,
+) -> dict:
+    """Declare ``specs`` on ``node``, validate them and guard later changes.
+
+    Parameters
+    ----------
+    node : rclpy.node.Node
+    specs : sequence of ParameterSpec
+    whole_check : callable, optional
+        Validates the complete ``{name: value}`` dict (e.g. by building a LearnerConfig) and
+        returns an error message or ``None``.
+
+    Returns
+    -------
+    dict
+        ``{name: value}`` of the declared parameters, validated.
+
+    Raises
+    ------
+    InvalidParameters
+        When a value given at start-up (YAML, command line, launch) is invalid.
+    """
+    by_name = {spec.name: spec for spec in specs}
+    values = {}
+    for spec in specs:
+        param = node.declare_parameter(spec.name, spec.default, _descriptor(spec))
+        value = param.value
+        if isinstance(spec.default, list) and value is None:
+            value = []
+        values[spec.name] = list(value) if isinstance(value, (list, tuple)) else value
+    errors = []
+    for name, value in values.items():
+        problem = _check(by_name[name], value)
+        if problem:
+            errors.append(f"{name}: {problem}")
+    if not errors and whole_check is not None:
+        problem = whole_check(values)
+        if problem:
+            errors.append(problem)
+    if errors:
+        raise InvalidParameters("invalid parameters: " + "; ".join(errors))
+
+    def on_set(params) -> SetParametersResult:
+        candidate = dict(values)
+        for param in params:
+            spec = by_name.get(param.name)
+            if spec is None:
+                continue
+            value = param.value
+            value = list(value) if isinstance(value, (list, tuple)) else value
+            problem = _check(spec, value)
+            if problem:
+                return SetParametersResult(successful=False, reason=f"{param.name}: {problem}")
+            candidate[param.name] = value
+        if whole_check is not None:
+            problem = whole_check(candidate)
+            if problem:
+                return SetParametersResult(successful=False, reason=problem)
+        changed = {k: v for k, v in candidate.items() if values[k] != v}
+        values.update(candidate)
+        if changed and on_change is not None:
+            on_change(changed)
+        return SetParametersResult(successful=True, reason="")
+
+    node.add_on_set_parameters_callback(on_set)
+    return values
+
+
+def _check(spec: ParameterSpec, value: Any) -> Optional[str]:
+    problem = _type_error(spec, value)
+    if problem is None and spec.minimum is not None and not isinstance(value, (list, str)):
+        if not spec.minimum <= value <= (spec.maximum if spec.maximum is not None else value):
+            problem = f"must be in [{spec.minimum}, {spec.maximum}], got {value}"
+    if problem is None and spec.check is not None:
+        problem = spec.check(value)
+    return problem
+
+
+def learner_config_check(values: dict) -> Optional[str]:
+    """``whole_check`` that builds a :class:`LearnerConfig` from the learner fields."""
+    try:
+        learner_config(values)
+    except (TypeError, ValueError) as error:
+        return f"learner configuration: {error}"
+    return None
+
+
+def learner_config(values: dict) -> LearnerConfig:
+    """The :class:`LearnerConfig` named by the learner fields of ``values``."""
+    names = {field.name for field in dataclasses.fields(LearnerConfig)}
+    kwargs = {k: (tuple(v) if isinstance(v, list) else v) for k, v in values.items() if k in names}
+    return LearnerConfig(**kwargs)
+

@@ -1,0 +1,63 @@
+"""Simulated planner and simulated people for demos, tests and the evaluation (no ROS).
+
+* :class:`SimulatedPlanner` proposes :class:`CandidateSet` s in a changing context; each action
+  has a hidden value fingerprint and task reward, and features that encode the fingerprint.
+* :class:`SimulatedPerson` answers thumbs up/down from a hidden, possibly drifting value
+  profile, with B-Pref teacher faults (rationality, mistakes, skips, myopia).
+* :class:`OperatorPool` lets several people take turns.
+* :func:`make_scenario` builds the presets in :data:`SCENARIOS`; :func:`oracle_choice` and
+  :func:`random_choice` are the upper and lower bounds of the evaluation.
+
+All randomness comes from seeded ``numpy.random.Generator`` s; the same seed gives the same
+episode.  The private modules' docstrings hold the generative and response models.
+"""
+from ._people import (
+    DEFAULT_BETA,
+    DEFAULT_REWARD_WEIGHT,
+    DEFAULT_TAU,
+    AbruptDrift,
+    DirichletProfile,
+    GradualDrift,
+    NoDrift,
+    OperatorPool,
+    Response,
+    SimulatedPerson,
+)
+from ._planner import CandidateSet, SimulatedPlanner
+from ._scenarios import (
+    MORAL_FOUNDATIONS,
+    SCENARIO_NAMES,
+    SCENARIOS,
+    Scenario,
+    ScenarioConfig,
+    approval_probabilities,
+    draw_profile,
+    make_scenario,
+    oracle_choice,
+    random_choice,
+)
+
+__all__ = [
+    "AbruptDrift",
+    "CandidateSet",
+    "DEFAULT_BETA",
+    "DEFAULT_REWARD_WEIGHT",
+    "DEFAULT_TAU",
+    "DirichletProfile",
+    "GradualDrift",
+    "MORAL_FOUNDATIONS",
+    "NoDrift",
+    "OperatorPool",
+    "Response",
+    "SCENARIOS",
+    "SCENARIO_NAMES",
+    "Scenario",
+    "ScenarioConfig",
+    "SimulatedPerson",
+    "SimulatedPlanner",
+    "approval_probabilities",
+    "draw_profile",
+    "make_scenario",
+    "oracle_choice",
+    "random_choice",
+]
