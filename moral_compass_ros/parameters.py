@@ -20,36 +20,33 @@ from rcl_interfaces.msg import (
 )
 from rclpy.node import Node
 
-from moral_compass_ros.core import LearnerConfig
+from moral_compass_ros.core.config import LearnerConfig
 
-# Meaning, units and range of every LearnerConfig field (defaults: LearnerConfig itself).
-LEARNER_DESCRIPTIONS = {
-    "value_names": "Names of the axiomatic values spanning the simplex (M = their number).",
-    "feature_dim": "Length F of every candidate action's feature vector.",
-    "context_dim": "Length C of the context vector of every candidate set.",
-    "n_particles": "Number N of particles of the compass q_t.",
-    "n_fingerprint_samples": "Number K of samples drawn from each action's value fingerprint.",
-    "epsilon": "Entropic regularisation eps of the Sinkhorn divergence (squared simplex units).",
-    "cost": "Ground cost on the simplex: 'sqeuclidean' or 'hellinger'.",
-    "lambda_task": "Weight of the task term in the selection rule (>= 0).",
-    "lambda_align": "Weight of the alignment term in the selection rule (>= 0).",
-    "lambda_info": "Weight of the information-gain term in the selection rule (>= 0).",
-    "information_mode": "'avoid': prefer actions whose answer moves the compass little; 'seek': active learning.",
-    "rho0": "Wasserstein-ball radius rho_0 for an action with no evidence (reward units).",
-    "lipschitz": "Lipschitz constant L of the task reward (reward units per unit distance).",
-    "gamma": "Forgetting factor gamma in (0, 1] of the compass update (1 = never forget).",
-    "nu": "Proximal step size nu of the compass update (larger = bolder moves).",
-    "lr_w": "Learning rate eta_w of the likelihood parameters (beta, tau).",
-    "lr_psi": "Learning rate eta_A of the fingerprint model psi.",
-    "grad_clip": "Gradient-norm clip of the Step-2 updates.",
-    "replay_window": "Number of recent events the learning steps revisit.",
-    "proximal_steps": "Optimiser steps of each proximal compass update.",
-    "ess_threshold": "Resample when the effective sample size falls below this fraction of N.",
-    "jitter_concentration": "Dirichlet concentration of the resampling jitter (larger = less jitter).",
-    "hint_strength": "How strongly a planner's value hint acts as a prior on the fingerprint.",
-    "update_rule": "'proximal' (Sinkhorn proximal step) or 'reweight' (pure Bayesian reweighting).",
-    "seed": "Seed of every random draw of the learner (same seed + same events = same compass).",
-}
+def learner_descriptions() -> dict[str, str]:
+    """``{field: description}`` of every LearnerConfig field, read from the ``Attributes``
+    section of its docstring (one source of truth for the meaning of each hyper-parameter)."""
+    lines = (LearnerConfig.__doc__ or "").splitlines()
+    descriptions: dict[str, str] = {}
+    names: list[str] = []
+    in_attributes = False
+    for line in lines:
+        stripped = line.strip()
+        if stripped == "Attributes":
+            in_attributes = True
+            continue
+        if not in_attributes or set(stripped) == {"-"}:
+            continue
+        indent = len(line) - len(line.lstrip())
+        if " : " in stripped and indent <= 4:
+            names = [n.strip() for n in stripped.split(" : ")[0].split(",")]
+            kind = stripped.split(" : ", 1)[1]
+            for name in names:
+                descriptions[name] = f"({kind})"
+        elif stripped and names:
+            for name in names:
+                descriptions[name] += " " + stripped
+    return descriptions
+
 
 # Fields that fix the shape of the learned state: changing them at run time is refused.
 LEARNER_READ_ONLY = {"value_names", "feature_dim", "context_dim", "n_particles",
@@ -85,12 +82,13 @@ def one_of(*choices: str) -> Callable[[Any], Optional[str]]:
 def learner_specs() -> list[ParameterSpec]:
     """Parameter specs of every :class:`LearnerConfig` field (validated as a whole config)."""
     defaults = LearnerConfig()
+    descriptions = learner_descriptions()
     specs = []
     for field in dataclasses.fields(LearnerConfig):
         default = getattr(defaults, field.name)
         if isinstance(default, tuple):
             default = list(default)
-        specs.append(ParameterSpec(field.name, default, LEARNER_DESCRIPTIONS[field.name],
+        specs.append(ParameterSpec(field.name, default, descriptions[field.name],
                                    read_only=field.name in LEARNER_READ_ONLY))
     return specs
 

@@ -25,6 +25,12 @@ if [ ${#need[@]} -gt 0 ]; then
   log "apt-get install ${need[*]}"
   apt-get update -qq && apt-get install -y -qq "${need[@]}" >/dev/null
 fi
+# Debian's Chromium for the tablet page's browser test (Playwright drives /usr/bin/chromium;
+# never `playwright install`, which downloads a browser build of its own).
+if ! command -v chromium >/dev/null; then
+  log "apt-get install chromium (browser test; about 30 s)"
+  apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+fi
 
 # 1. Virtual environment + pinned packages. requirements.txt names the direct pins;
 #    requirements.lock freezes every transitive version (the ros-* wheels pin only with ~=).

@@ -1,0 +1,230 @@
+"""Every hyper-parameter of the learners, validated in one place."""
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any, Mapping
+
+from .value_space import DEFAULT_VALUE_NAMES, ValueSpace
+
+COSTS = ("sqeuclidean", "hellinger")
+INFORMATION_MODES = ("avoid", "seek")
+UPDATE_RULES = ("proximal", "reweight")
+
+
+@dataclass(frozen=True)
+class LearnerConfig:
+    """Hyper-parameters of :class:`~moral_compass_ros.core.DynamicValueLearner` and baselines.
+
+    Validated on construction (:meth:`validate`); a bad value raises ``ValueError`` naming the
+    field and its allowed range. Spec sections in brackets.
+
+    Attributes
+    ----------
+    value_names : tuple of str
+        The M axiomatic values [§1]. Default: the five Moral Foundations.
+    feature_dim : int
+        F, length of an action's feature vector φ(a), ≥ 1.
+    context_dim : int
+        C, length of the context vector s, ≥ 0.
+    n_particles : int
+        N, compass particles, ≥ 1 [§1].
+    n_fingerprint_samples : int
+        K, Dirichlet samples per fingerprint in the alignment term, ≥ 1 [§5.2].
+    epsilon : float
+        ε > 0, entropic regularisation of S_ε [§2].
+    cost : {"sqeuclidean", "hellinger"}
+        Ground cost on Θ [§2].
+    lambda_task, lambda_align, lambda_info : float
+        λ ≥ 0 of the selection rule [§5].
+    information_mode : {"avoid", "seek"}
+        Sign of the information-gain term [§5].
+    rho0 : float
+        ρ_0 ≥ 0, Wasserstein radius with no evidence; ρ = ρ_0/√(1+n) [§5.1].
+    lipschitz : float
+        L ≥ 0, Lipschitz constant of the task reward [§5.1].
+    gamma : float
+        γ ∈ (0, 1], forgetting factor [§7].
+    nu : float
+        ν > 0, proximal step: the S_ε penalty is 1/(2ν) [§7].
+    lr_w, lr_psi : float
+        ≥ 0, gradient-ascent rates of the likelihood w and fingerprint ψ parameters [§6].
+    grad_clip : float
+        > 0, max gradient norm per parameter group [§6].
+    replay_window : int
+        ≥ 1, number of recent events used by Steps 2 and 3 [§6, §7].
+    gradient_steps : int
+        ≥ 0, gradient steps of Step 2 per event.
+    proximal_steps : int
+        ≥ 0, optimiser steps of the Step 3 proximal problem per event.
+    proximal_lr : float
+        ≥ 0, step size of the (Wasserstein–Fisher–Rao preconditioned) Step 3 ascent.
+    ess_threshold : float
+        ∈ [0, 1], resample when ESS < ess_threshold · N [§7].
+    jitter_concentration : float
+        κ > 0 (inf = no jitter) of the resampling jitter Dir(κθ + floor) [§7].
+    hint_strength : float
+        ≥ 0, pseudo-counts a planner value hint adds to the fingerprint concentration.
+    concentration_floor : float
+        > 0, lower bound of every fingerprint concentration (softplus + floor).
+    fingerprint_hidden : int
+        ≥ 1, hidden width of the fingerprint network.
+    beta_init : float
+        > 0, initial likelihood sharpness β [§3].
+    tau_init : float
+        Initial likelihood threshold τ (its context-independent part) [§3].
+    task_noise_std : float
+        > 0, observation noise σ_n of the Bayesian task-reward regression [§4].
+    task_prior_std : float
+        > 0, prior std of its coefficients.
+    planner_reward_std : float
+        > 0, std assumed for a planner reward estimate sent without one.
+    update_rule : {"proximal", "reweight"}
+        Step 3 rule: the spec's proximal Sinkhorn step, or pure Bayesian reweighting (baseline).
+    sinkhorn_max_iter : int
+        ≥ 1, POT Sinkhorn iteration cap.
+    sinkhorn_tol : float
+        > 0, POT Sinkhorn marginal tolerance.
+    seed : int
+        ≥ 0, the single source of randomness.
+    """
+
+    value_names: tuple[str, ...] = DEFAULT_VALUE_NAMES
+    feature_dim: int = 8
+    context_dim: int = 4
+    n_particles: int = 512
+    n_fingerprint_samples: int = 64
+    epsilon: float = 0.05
+    cost: str = "sqeuclidean"
+    lambda_task: float = 1.0
+    lambda_align: float = 1.0
+    lambda_info: float = 0.1
+    information_mode: str = "avoid"
+    rho0: float = 1.0
+    lipschitz: float = 1.0
+    gamma: float = 0.95
+    nu: float = 0.5
+    lr_w: float = 0.05
+    lr_psi: float = 0.01
+    grad_clip: float = 1.0
+    replay_window: int = 32
+    gradient_steps: int = 3
+    proximal_steps: int = 5
+    proximal_lr: float = 0.02
+    ess_threshold: float = 0.5
+    jitter_concentration: float = 300.0
+    hint_strength: float = 20.0
+    concentration_floor: float = 0.05
+    fingerprint_hidden: int = 16
+    beta_init: float = 8.0
+    tau_init: float = 0.3
+    task_noise_std: float = 1.0
+    task_prior_std: float = 10.0
+    planner_reward_std: float = 1.0
+    update_rule: str = "proximal"
+    sinkhorn_max_iter: int = 1000
+    sinkhorn_tol: float = 1e-9
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        names = self.value_names
+        if isinstance(names, str):
+            raise ValueError("value_names must be a sequence of names, not one string")
+        object.__setattr__(self, "value_names", tuple(names))
+        self.validate()
+
+    # ------------------------------------------------------------------ validation
+    def validate(self) -> None:
+        """Check every field; raise ``ValueError`` naming the first bad field and its range."""
+        try:
+            ValueSpace(self.value_names)
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"value_names: {err}") from None
+
+        def integer(name: str, low: int) -> None:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < low:
+                raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
+
+        def real(name: str, low: float, high: float = math.inf, low_open: bool = False,
+                 high_open: bool = False, allow_inf: bool = False) -> None:
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"{name} must be a number, got {value!r}")
+            value = float(value)
+            if math.isnan(value) or (math.isinf(value) and not allow_inf):
+                raise ValueError(f"{name} must be finite, got {value!r}")
+            too_low = value <= low if low_open else value < low
+            too_high = value >= high if high_open else value > high
+            if too_low or too_high:
+                left = "(" if low_open else "["
+                right = ")" if high_open or math.isinf(high) else "]"
+                raise ValueError(f"{name} must be in {left}{low}, {high}{right}, got {value!r}")
+
+        def choice(name: str, allowed: tuple[str, ...]) -> None:
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"{name} must be one of {allowed}, got {getattr(self, name)!r}")
+
+        integer("feature_dim", 1)
+        integer("context_dim", 0)
+        integer("n_particles", 1)
+        integer("n_fingerprint_samples", 1)
+        real("epsilon", 0.0, low_open=True)
+        choice("cost", COSTS)
+        for name in ("lambda_task", "lambda_align", "lambda_info", "rho0", "lipschitz"):
+            real(name, 0.0)
+        choice("information_mode", INFORMATION_MODES)
+        real("gamma", 0.0, 1.0, low_open=True)
+        real("nu", 0.0, low_open=True)
+        real("lr_w", 0.0)
+        real("lr_psi", 0.0)
+        real("grad_clip", 0.0, low_open=True)
+        integer("replay_window", 1)
+        integer("gradient_steps", 0)
+        integer("proximal_steps", 0)
+        real("proximal_lr", 0.0)
+        real("ess_threshold", 0.0, 1.0)
+        real("jitter_concentration", 0.0, low_open=True, allow_inf=True)
+        real("hint_strength", 0.0)
+        real("concentration_floor", 0.0, low_open=True)
+        integer("fingerprint_hidden", 1)
+        real("beta_init", 0.0, low_open=True)
+        real("tau_init", -math.inf)
+        real("task_noise_std", 0.0, low_open=True)
+        real("task_prior_std", 0.0, low_open=True)
+        real("planner_reward_std", 0.0, low_open=True)
+        choice("update_rule", UPDATE_RULES)
+        integer("sinkhorn_max_iter", 1)
+        real("sinkhorn_tol", 0.0, low_open=True)
+        integer("seed", 0)
+
+    # ------------------------------------------------------------------ conversion
+    @property
+    def value_space(self) -> ValueSpace:
+        """The :class:`ValueSpace` over ``value_names``."""
+        return ValueSpace(self.value_names)
+
+    @property
+    def n_values(self) -> int:
+        """M."""
+        return len(self.value_names)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dict (``value_names`` as a list), inverse of :meth:`from_dict`."""
+        data = dataclasses.asdict(self)
+        data["value_names"] = list(self.value_names)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "LearnerConfig":
+        """Build from a mapping; unknown keys raise ``ValueError`` listing the known ones."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(f"unknown LearnerConfig key(s) {unknown}; known keys: {sorted(known)}")
+        return cls(**dict(data))
+
+    def replace(self, **changes: Any) -> "LearnerConfig":
+        """A copy with ``changes`` applied (validated)."""
+        return dataclasses.replace(self, **changes)

@@ -1,0 +1,680 @@
+"""The Dynamic Value Spaces learner: Step 1 scoring, Step 2 model learning, Step 3 compass update.
+
+See ``shared/design/dynamic-value-spaces.md`` §3–§7. One object holds the whole learnable state:
+the compass q_t (a :class:`Compass`), the fingerprint network ψ, the likelihood parameters w,
+the Bayesian task model, the replay window of recent events, the ids already received and the
+version counter.
+
+Version semantics
+-----------------
+``version`` starts at 0 and increases by exactly 1 on every *applied* update. A duplicate id, an
+invalid event (``ValueError``) or a rejected step leave it unchanged. Fingerprint samples used
+for scoring are drawn from a generator seeded by ``(config.seed, version)``, so any process
+holding the same compass, model parameters and version computes identical scores.
+
+Rejected steps
+--------------
+If any stage of an update produces a non-finite value, the learnable state (compass, ψ, w,
+task model, replay window, version) is restored to an exact copy taken before the update; the
+event is still counted as received — its id joins ``rejected`` and a re-sent copy is answered
+``"duplicate"`` — and :class:`UpdateResult` reports ``applied=False`` with the reason.
+"""
+from __future__ import annotations
+
+import copy
+import math
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import numpy as np
+import torch
+
+from .compass import Compass
+from .config import LearnerConfig
+from .events import FeedbackEvent
+from .fingerprint import FingerprintModel, numpy_generator, sample_dirichlet, torch_generator
+from .likelihood import LikelihoodModel
+from .scoring import information_gain, predictive_approval, task_cost
+from .sinkhorn import entropic_ot, expected_cost_to_dirichlet, ground_cost, sinkhorn_divergence
+from .task_model import BayesianTaskModel
+from .value_space import SimplexError, check_simplex
+
+STATE_FORMAT = 1
+_LOG_FLOOR = 1e-300
+
+
+class NonFiniteStepError(RuntimeError):
+    """Raised inside an update when a stage produces NaN or inf; the update is rolled back."""
+
+
+@dataclass(frozen=True)
+class Scores:
+    """Step 1 result for B candidates (spec §5). Arrays have shape (B,) unless stated.
+
+    Attributes
+    ----------
+    total : ndarray
+        −λ_task T + λ_align Align ∓ λ_info IG (− for ``avoid``, + for ``seek``).
+    task_cost : ndarray
+        T(a) = −μ(a) + ρ(a) L.
+    alignment : ndarray
+        Align(a) = −S_ε(q_t, P^A_ψ(· | a, s)).
+    info_gain : ndarray
+        IG(a), exact mutual information between θ and y (nats).
+    predicted_approval : ndarray
+        ŷ(a) = Σ_i w_i ℓ_w(1 | θ_i, s, a).
+    reward_mean, reward_std, evidence, wasserstein_radius : ndarray
+        μ(a), σ(a), n(a), ρ(a) of the task model.
+    fingerprint_mean : ndarray, shape (B, M)
+        Mean α/α_0 of each fingerprint.
+    selected : int
+        argmax of ``total`` (first on ties).
+    epsilon : float
+        ε used for S_ε.
+    lambdas : dict
+        ``{"task": λ_task, "align": λ_align, "info": λ_info}``.
+    information_mode : str
+    version : int
+        Compass/model version the scores were computed against.
+    """
+
+    total: np.ndarray
+    task_cost: np.ndarray
+    alignment: np.ndarray
+    info_gain: np.ndarray
+    predicted_approval: np.ndarray
+    reward_mean: np.ndarray
+    reward_std: np.ndarray
+    evidence: np.ndarray
+    wasserstein_radius: np.ndarray
+    fingerprint_mean: np.ndarray
+    selected: int
+    epsilon: float
+    lambdas: dict
+    information_mode: str
+    version: int
+
+
+@dataclass(frozen=True)
+class UpdateResult:
+    """Outcome of :meth:`DynamicValueLearner.update`.
+
+    Attributes
+    ----------
+    applied : bool
+        True iff the state changed.
+    reason : str
+        ``"applied"``, ``"duplicate"`` or ``"rejected: …"``.
+    version : int
+        Version after the call.
+    compass_moved : float
+        S_ε(q_{t+1}, q_t) (0 when not applied).
+    feedback_id : str
+    log_likelihood : float
+        Replay-window objective J after Step 2 (NaN when not applied).
+    ess : float
+        ESS of the compass after the update (before any resampling's reset).
+    resampled : bool
+    """
+
+    applied: bool
+    reason: str
+    version: int
+    compass_moved: float
+    feedback_id: str = ""
+    log_likelihood: float = math.nan
+    ess: float = math.nan
+    resampled: bool = False
+
+
+def _as_float_array(value: Any, name: str, ndim: int) -> np.ndarray:
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must be numeric") from None
+    if arr.ndim != ndim:
+        raise ValueError(f"{name} must be {ndim}-D, got shape {arr.shape}")
+    return arr
+
+
+class DynamicValueLearner:
+    """The Dynamic Value Spaces learner (spec §3–§7).
+
+    Parameters
+    ----------
+    config : LearnerConfig
+        All hyper-parameters; ``config.seed`` is the only source of randomness.
+
+    Notes
+    -----
+    Step 1 (:meth:`score`) maximises
+
+    .. math:: -\\lambda_{task} T(a) + \\lambda_{align} \\mathrm{Align}(a) \\mp \\lambda_{info} \\mathrm{IG}(a).
+
+    Step 2 (:meth:`update`) ascends
+    :math:`J(w,\\psi) = \\sum_j \\omega_j \\sum_i w_i \\log \\ell_w(y_j|\\theta_i,s_j,a_j) / \\sum_j \\omega_j`
+    over the replay window, with ω_j = (event weight) γ^{t−j}.
+    Step 3 solves approximately the proximal problem
+
+    .. math:: q_{t+1} = \\arg\\max_q E_{\\theta\\sim q}\\Big[\\sum_j \\omega_j \\log \\ell_w(y_j|\\theta,s_j,a_j)\\Big]
+              - \\frac{1}{2\\nu} S_\\varepsilon(q, q_t)
+
+    by ``proximal_steps`` Wasserstein–Fisher–Rao preconditioned gradient steps on softmax
+    logits of the particle positions and weights, started at q_t, then resamples when
+    ESS < ``ess_threshold`` · N.
+    """
+
+    def __init__(self, config: LearnerConfig) -> None:
+        if not isinstance(config, LearnerConfig):
+            raise TypeError("config must be a LearnerConfig")
+        self.config = config
+        self.value_space = config.value_space
+        m = self.value_space.dim
+        self._fingerprint = FingerprintModel(
+            config.feature_dim, config.context_dim, m, config.fingerprint_hidden,
+            config.concentration_floor, config.hint_strength, torch_generator(config.seed, 0, "init"))
+        self._likelihood = LikelihoodModel(config.context_dim, config.beta_init, config.tau_init)
+        self._task = BayesianTaskModel(config.feature_dim + config.context_dim + 1,
+                                       config.task_noise_std, config.task_prior_std)
+        self._compass = Compass.prior(self.value_space, config.n_particles,
+                                      numpy_generator(config.seed, 0, "prior"))
+        self._version = 0
+        self._history: list[dict[str, Any]] = []
+        self._applied_ids: list[str] = []
+        self._rejected: list[list[str]] = []
+        self._seen_ids: set[str] = set()
+        self._self_ot_cache: Optional[tuple[Compass, torch.Tensor]] = None
+
+    # ================================================================== properties
+    @property
+    def version(self) -> int:
+        """Number of applied updates (or the version set on a replica)."""
+        return self._version
+
+    @property
+    def compass(self) -> Compass:
+        """The current compass q_t."""
+        return self._compass
+
+    @property
+    def n_received(self) -> int:
+        """Distinct feedback ids received (applied + rejected)."""
+        return len(self._seen_ids)
+
+    @property
+    def rejected(self) -> list[tuple[str, str]]:
+        """``(feedback_id, reason)`` of every rejected update."""
+        return [(i, r) for i, r in self._rejected]
+
+    # ================================================================== validation
+    def _validate_candidates(self, features, context, reward_mean, reward_std, value_hints):
+        cfg = self.config
+        phi = _as_float_array(features, "features", 2)
+        if phi.shape[0] == 0:
+            raise ValueError("empty candidate set: features has B = 0 rows")
+        if phi.shape[1] != cfg.feature_dim:
+            raise ValueError(f"features must have shape (B, F={cfg.feature_dim}), got {phi.shape}")
+        if not np.all(np.isfinite(phi)):
+            raise ValueError("features contain NaN or inf")
+        n = phi.shape[0]
+        s = _as_float_array(context, "context", 1)
+        if s.shape != (cfg.context_dim,):
+            raise ValueError(f"context must have shape (C={cfg.context_dim},), got {s.shape}")
+        if not np.all(np.isfinite(s)):
+            raise ValueError("context contains NaN or inf")
+        rm = rs = None
+        if reward_mean is not None:
+            rm = _as_float_array(reward_mean, "reward_mean", 1)
+            if rm.shape != (n,):
+                raise ValueError(f"reward_mean must have shape ({n},), got {rm.shape}")
+            if np.any(np.isinf(rm)):
+                raise ValueError("reward_mean contains inf (use NaN for 'no estimate')")
+        if reward_std is not None:
+            rs = _as_float_array(reward_std, "reward_std", 1)
+            if rs.shape != (n,):
+                raise ValueError(f"reward_std must have shape ({n},), got {rs.shape}")
+            if np.any(np.isinf(rs)) or np.any(rs[~np.isnan(rs)] <= 0.0):
+                raise ValueError("reward_std must be > 0 and finite (NaN = default)")
+        hints = None
+        if value_hints is not None:
+            hints = _as_float_array(value_hints, "value_hints", 2)
+            if hints.shape != (n, self.value_space.dim):
+                raise ValueError(f"value_hints must have shape ({n}, M={self.value_space.dim}), got {hints.shape}")
+            missing = np.isnan(hints)
+            partial = missing.any(axis=1) & ~missing.all(axis=1)
+            if np.any(partial):
+                raise ValueError("a value_hints row must be all NaN (no hint) or a full point on the simplex")
+            present = ~missing.any(axis=1)
+            if np.any(present):
+                check_simplex(hints[present], "value_hints")
+        return phi, s, rm, rs, hints
+
+    def _validate_event(self, event: FeedbackEvent) -> None:
+        cfg = self.config
+        if event.features.shape != (cfg.feature_dim,):
+            raise ValueError(f"event {event.feedback_id}: features must have shape ({cfg.feature_dim},), got {event.features.shape}")
+        if event.context.shape != (cfg.context_dim,):
+            raise ValueError(f"event {event.feedback_id}: context must have shape ({cfg.context_dim},), got {event.context.shape}")
+        if event.value_hint.size not in (0, self.value_space.dim):
+            raise ValueError(f"event {event.feedback_id}: value_hint must be empty or have shape "
+                             f"({self.value_space.dim},), got {event.value_hint.shape}")
+        if event.value_hint.size:
+            check_simplex(event.value_hint, f"event {event.feedback_id} value_hint")
+
+    # ================================================================== Step 1
+    def _compass_tensors(self) -> tuple[torch.Tensor, torch.Tensor]:
+        particles, weights = self._compass.particles, self._compass.weights
+        return torch.from_numpy(np.array(particles)), torch.from_numpy(np.array(weights))
+
+    def _self_transport(self) -> torch.Tensor:
+        """OT_ε(q_t, q_t), cached per compass object (i.e. per version)."""
+        cache = self._self_ot_cache
+        if cache is not None and cache[0] is self._compass:
+            return cache[1]
+        theta, w = self._compass_tensors()
+        value = self._entropic_ot(ground_cost(theta, theta, self.config.cost), w[None], w[None]).detach()
+        self._self_ot_cache = (self._compass, value)
+        return value
+
+    def _entropic_ot(self, cost_matrix, a, b) -> torch.Tensor:
+        cfg = self.config
+        return entropic_ot(cost_matrix, a, b, cfg.epsilon, max_iter=cfg.sinkhorn_max_iter, tol=cfg.sinkhorn_tol)
+
+    def _hint_tensor(self, hints: Optional[np.ndarray], n: int) -> Optional[torch.Tensor]:
+        return None if hints is None else torch.from_numpy(np.array(hints))
+
+    def _approval_log_likelihoods(self, phi: np.ndarray, s: np.ndarray, hints: Optional[np.ndarray]):
+        theta, w = self._compass_tensors()
+        concentration = self._fingerprint.concentration(
+            torch.from_numpy(phi), torch.from_numpy(s), self._hint_tensor(hints, phi.shape[0]))
+        expected_cost = expected_cost_to_dirichlet(theta, concentration, self.config.cost)  # D(θ_i, a_b), (B, N)
+        logits = self._likelihood.logits(expected_cost, torch.from_numpy(s))  # β(τ − D)
+        return concentration, theta, w, torch.nn.functional.logsigmoid(logits), torch.nn.functional.logsigmoid(-logits)
+
+    def score(self, features, context, reward_mean=None, reward_std=None, value_hints=None) -> Scores:
+        """Score B candidate actions in context s (Step 1, spec §5).
+
+        Parameters
+        ----------
+        features : array_like, shape (B, F)
+            φ(a) per candidate, B ≥ 1.
+        context : array_like, shape (C,)
+            s_t.
+        reward_mean : array_like, shape (B,), optional
+            Planner task-reward estimates (NaN = none); seeds the task model (see
+            :mod:`~moral_compass_ros.core.task_model`).
+        reward_std : array_like, shape (B,), optional
+            Their std (> 0; NaN = ``config.planner_reward_std``).
+        value_hints : array_like, shape (B, M), optional
+            Planner value-profile hints on Θ; a row of NaN = no hint.
+
+        Returns
+        -------
+        Scores
+            Every term for every candidate, the selection, ε, λ's and the version.
+
+        Raises
+        ------
+        ValueError
+            Wrong shapes, NaN/inf, B = 0, or a hint off the simplex.
+        """
+        phi, s, rm, rs, hints = self._validate_candidates(features, context, reward_mean, reward_std, value_hints)
+        cfg = self.config
+        with torch.no_grad():
+            concentration, theta, w, log_approve, log_reject = self._approval_log_likelihoods(phi, s, hints)
+            approval = predictive_approval(log_approve, w)  # ŷ(a) = Σ_i w_i ℓ(1|θ_i)
+            ig = information_gain(log_approve, log_reject, w)  # Σ_y p(y) KL(q^y ‖ q)
+            samples = sample_dirichlet(concentration, cfg.n_fingerprint_samples,
+                                       torch_generator(cfg.seed, self._version, "score"))  # (B, K, M)
+            uniform = torch.full(samples.shape[:2], 1.0 / cfg.n_fingerprint_samples, dtype=torch.float64)
+            divergence = sinkhorn_divergence(theta, w, samples, uniform, cfg.epsilon, cfg.cost,
+                                             ot_xx=self._self_transport(), max_iter=cfg.sinkhorn_max_iter,
+                                             tol=cfg.sinkhorn_tol)
+            alignment = -divergence.numpy()  # Align = −S_ε(q_t, P^A)
+            fingerprint_mean = (concentration / concentration.sum(-1, keepdim=True)).numpy()
+        return self._assemble_scores(phi, s, rm, rs, alignment, ig.numpy(), approval.numpy(), fingerprint_mean)
+
+    def _assemble_scores(self, phi, s, rm, rs, alignment, ig, approval, fingerprint_mean) -> Scores:
+        cfg = self.config
+        mean, std, evidence = self._task.predict(phi, s, rm, rs, cfg.planner_reward_std)
+        cost, radius = task_cost(mean, evidence, cfg.rho0, cfg.lipschitz)  # T = −μ + ρL
+        info_sign = -1.0 if cfg.information_mode == "avoid" else 1.0
+        total = -cfg.lambda_task * cost + cfg.lambda_align * alignment + info_sign * cfg.lambda_info * ig
+        return Scores(
+            total=total, task_cost=cost, alignment=np.asarray(alignment, dtype=np.float64),
+            info_gain=np.asarray(ig, dtype=np.float64), predicted_approval=np.asarray(approval, dtype=np.float64),
+            reward_mean=mean, reward_std=std, evidence=evidence, wasserstein_radius=radius,
+            fingerprint_mean=np.asarray(fingerprint_mean, dtype=np.float64), selected=int(np.argmax(total)),
+            epsilon=float(cfg.epsilon),
+            lambdas={"task": cfg.lambda_task, "align": cfg.lambda_align, "info": cfg.lambda_info},
+            information_mode=cfg.information_mode, version=self._version,
+        )
+
+    def predict_approval(self, features, context, value_hints=None) -> np.ndarray:
+        """Posterior predictive approval ŷ(a) = Σ_i w_i ℓ_w(1 | θ_i, s, a), shape (B,) (spec §4)."""
+        phi, s, _, _, hints = self._validate_candidates(features, context, None, None, value_hints)
+        with torch.no_grad():
+            _, _, w, log_approve, _ = self._approval_log_likelihoods(phi, s, hints)
+            return predictive_approval(log_approve, w).numpy()
+
+    def fingerprint_samples(self, features, context, value_hints=None) -> np.ndarray:
+        """The K fingerprint samples :meth:`score` uses at this version, shape (B, K, M)."""
+        phi, s, _, _, hints = self._validate_candidates(features, context, None, None, value_hints)
+        with torch.no_grad():
+            concentration = self._fingerprint.concentration(
+                torch.from_numpy(phi), torch.from_numpy(s), self._hint_tensor(hints, phi.shape[0]))
+            return sample_dirichlet(concentration, self.config.n_fingerprint_samples,
+                                    torch_generator(self.config.seed, self._version, "score")).numpy()
+
+    # ================================================================== update
+    def update(self, event: FeedbackEvent) -> UpdateResult:
+        """Learn from one answer: task model, Step 2 and Step 3 (spec §6, §7).
+
+        Parameters
+        ----------
+        event : FeedbackEvent
+            Must match the config's F, C and M (hint empty or on Θ).
+
+        Returns
+        -------
+        UpdateResult
+            ``applied=False`` with reason ``"duplicate"`` for an id already received, or
+            ``"rejected: …"`` when a stage produced a non-finite value (state rolled back).
+
+        Raises
+        ------
+        TypeError
+            If ``event`` is not a :class:`FeedbackEvent`.
+        ValueError
+            On dimension mismatches or a hint off the simplex (the event is not counted).
+        """
+        if not isinstance(event, FeedbackEvent):
+            raise TypeError(f"event must be a FeedbackEvent, got {type(event).__name__}")
+        if event.feedback_id in self._seen_ids:
+            return UpdateResult(False, "duplicate", self._version, 0.0, event.feedback_id)
+        self._validate_event(event)
+        snapshot = self._snapshot()
+        try:
+            outcome = self._apply(event)
+        except (NonFiniteStepError, FloatingPointError, SimplexError, np.linalg.LinAlgError) as err:
+            self._restore(snapshot)
+            reason = f"rejected: {err}"
+            self._seen_ids.add(event.feedback_id)
+            self._rejected.append([event.feedback_id, reason])
+            return UpdateResult(False, reason, self._version, 0.0, event.feedback_id)
+        self._seen_ids.add(event.feedback_id)
+        self._applied_ids.append(event.feedback_id)
+        return outcome
+
+    def _snapshot(self) -> dict[str, Any]:
+        return {
+            "fingerprint": self._fingerprint.get_parameters(),
+            "likelihood": self._likelihood.get_parameters(),
+            "task": self._task.get_parameters(),
+            "compass": self._compass,
+            "version": self._version,
+            "history": copy.deepcopy(self._history),
+            "cache": self._self_ot_cache,
+        }
+
+    def _restore(self, snapshot: dict[str, Any]) -> None:
+        self._fingerprint.set_parameters(snapshot["fingerprint"])
+        self._likelihood.set_parameters(snapshot["likelihood"])
+        self._task.set_parameters(snapshot["task"])
+        self._compass = snapshot["compass"]
+        self._version = snapshot["version"]
+        self._history = snapshot["history"]
+        self._self_ot_cache = snapshot["cache"]
+
+    @staticmethod
+    def _require_finite(stage: str, *tensors: Any) -> None:
+        for t in tensors:
+            ok = bool(torch.isfinite(t).all()) if isinstance(t, torch.Tensor) else bool(np.all(np.isfinite(t)))
+            if not ok:
+                raise NonFiniteStepError(f"non-finite value in {stage}")
+
+    def _history_tensors(self) -> dict[str, torch.Tensor]:
+        """Replay window as tensors, with ω_j = weight_j γ^{t−j} (newest has exponent 0)."""
+        h = self._history
+        m = self.value_space.dim
+        ages = np.arange(len(h) - 1, -1, -1, dtype=np.float64)
+        omega = np.array([e["weight"] for e in h]) * self.config.gamma ** ages  # ω_j = weight_j γ^{t−j}
+        hints = np.full((len(h), m), np.nan)
+        for j, e in enumerate(h):
+            if len(e["value_hint"]):
+                hints[j] = e["value_hint"]
+        return {
+            "features": torch.tensor(np.array([e["features"] for e in h]), dtype=torch.float64),
+            "context": torch.tensor(np.array([e["context"] for e in h]), dtype=torch.float64).reshape(len(h), -1),
+            "approved": torch.tensor([bool(e["approved"]) for e in h]),
+            "hints": torch.from_numpy(hints),
+            "omega": torch.from_numpy(omega),
+        }
+
+    def _window_log_likelihood(self, theta: torch.Tensor, hist: dict[str, torch.Tensor],
+                               concentration: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """log ℓ_w(y_j | θ_i, s_j, a_j) for every window event j and particle i, shape (H, N)."""
+        if concentration is None:
+            concentration = self._fingerprint.concentration(hist["features"], hist["context"], hist["hints"])
+        expected_cost = expected_cost_to_dirichlet(theta, concentration, self.config.cost)  # D(θ_i, a_j)
+        logits = self._likelihood.logits(expected_cost, hist["context"])  # β(τ(s_j) − D)
+        sign = torch.where(hist["approved"], 1.0, -1.0).to(torch.float64)[:, None]
+        return torch.nn.functional.logsigmoid(sign * logits)  # log σ(±β(τ − D))
+
+    def _apply(self, event: FeedbackEvent) -> UpdateResult:
+        cfg = self.config
+        if not math.isnan(event.task_reward):
+            self._task.update(event.features, event.context, event.task_reward)
+            self._require_finite("task-model update", self._task.precision, self._task.precision_mean)
+        self._history.append({
+            "feedback_id": event.feedback_id, "features": event.features.tolist(),
+            "context": event.context.tolist(), "approved": bool(event.approved),
+            "weight": float(event.weight), "value_hint": event.value_hint.tolist(),
+        })
+        del self._history[:-cfg.replay_window]
+        hist = self._history_tensors()
+        old_compass = self._compass
+        theta0, w0 = self._compass_tensors()
+        objective = self._step_model(theta0, w0, hist)  # Step 2
+        if cfg.update_rule == "proximal":
+            theta_new, w_new = self._step_compass_proximal(theta0, w0, hist)  # Step 3
+        else:
+            theta_new, w_new = self._step_compass_reweight(theta0, w0, hist)  # Step 3 (baseline)
+        self._require_finite("compass update", theta_new, w_new)
+        theta_np = theta_new.numpy()
+        theta_np = theta_np / theta_np.sum(axis=1, keepdims=True)
+        w_np = w_new.numpy()
+        w_np = w_np / w_np.sum()
+        compass = Compass(theta_np, w_np)
+        ess = compass.ess
+        new_version = self._version + 1
+        resampled = False
+        if ess < cfg.ess_threshold * compass.n_particles:
+            compass = compass.resample(numpy_generator(cfg.seed, new_version, "resample"), cfg.jitter_concentration)
+            resampled = True
+        self._require_finite("resampling", compass.particles, compass.weights)
+        moved = self._compass_movement(old_compass, compass)
+        self._require_finite("compass movement", moved)
+        self._compass = compass
+        self._version = new_version
+        return UpdateResult(True, "applied", new_version, float(moved), event.feedback_id,
+                            log_likelihood=float(objective), ess=float(ess), resampled=resampled)
+
+    def _compass_movement(self, old: Compass, new: Compass) -> torch.Tensor:
+        """S_ε(q_{t+1}, q_t); also primes the OT_ε(q_{t+1}, q_{t+1}) cache for the next score."""
+        t_old, w_old = torch.from_numpy(np.array(old.particles)), torch.from_numpy(np.array(old.weights))
+        t_new, w_new = torch.from_numpy(np.array(new.particles)), torch.from_numpy(np.array(new.weights))
+        with torch.no_grad():
+            ot_old = self._self_transport()
+            ot_new = self._entropic_ot(ground_cost(t_new, t_new, self.config.cost), w_new[None], w_new[None])
+            ot_cross = self._entropic_ot(ground_cost(t_new, t_old, self.config.cost), w_new[None], w_old[None])
+        self._self_ot_cache = (new, ot_new)
+        return torch.clamp(ot_cross - 0.5 * ot_new - 0.5 * ot_old, min=0.0)[0]
+
+    # ------------------------------------------------------------------ Step 2
+    def _step_model(self, theta: torch.Tensor, weights: torch.Tensor, hist: dict[str, torch.Tensor]) -> float:
+        """Clipped gradient ascent on J(w, ψ) over the replay window (spec §6); returns final J."""
+        cfg = self.config
+        omega = hist["omega"]
+        total_weight = float(omega.sum())
+        if total_weight <= 0.0:
+            return 0.0
+        groups = ((list(self._likelihood.parameters()), cfg.lr_w), (list(self._fingerprint.parameters()), cfg.lr_psi))
+
+        def objective() -> torch.Tensor:
+            log_lik = self._window_log_likelihood(theta, hist)  # (H, N)
+            return (omega[:, None] * log_lik * weights[None, :]).sum() / total_weight  # J = Σ_j ω_j Σ_i w_i log ℓ / Σ ω
+
+        for _ in range(cfg.gradient_steps):
+            params = [p for group, _ in groups for p in group]
+            value = objective()
+            self._require_finite("Step 2 objective", value.detach())
+            grads = torch.autograd.grad(value, params)
+            self._require_finite("Step 2 gradient", *grads)
+            offset = 0
+            with torch.no_grad():
+                for group, lr in groups:
+                    group_grads = grads[offset:offset + len(group)]
+                    offset += len(group)
+                    norm = torch.sqrt(sum((g * g).sum() for g in group_grads))
+                    scale = min(1.0, cfg.grad_clip / float(norm)) if float(norm) > 0 else 1.0  # clip ‖∇‖ ≤ grad_clip
+                    for p, g in zip(group, group_grads):
+                        p.add_(lr * scale * g)  # ascent: p ← p + η ∇J
+            self._require_finite("Step 2 parameters", *params)
+        with torch.no_grad():
+            final = objective()
+        self._require_finite("Step 2 objective", final)
+        return float(final)
+
+    # ------------------------------------------------------------------ Step 3
+    def _step_compass_proximal(self, theta0: torch.Tensor, w0: torch.Tensor,
+                               hist: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Proximal Sinkhorn step of spec §7 by preconditioned gradient ascent on logits.
+
+        Maximises G(q) = Σ_i w_i L(θ_i) − S_ε(q, q_t)/(2ν), L(θ) = Σ_j ω_j log ℓ_w(y_j|θ, s_j, a_j),
+        over θ_i = softmax(z_i), w = softmax(ζ); the logit gradients are divided by w_i
+        (per-unit-mass, Wasserstein–Fisher–Rao step), so w ← w·exp(η(∂G/∂w − mean)) for weights.
+        """
+        cfg = self.config
+        ot_00 = self._self_transport()  # OT_ε(q_t, q_t), cached per version
+        with torch.no_grad():
+            concentration = self._fingerprint.concentration(hist["features"], hist["context"], hist["hints"])
+        omega = hist["omega"]
+        position_logits = torch.log(torch.clamp(theta0, min=_LOG_FLOOR))
+        weight_logits = torch.log(torch.clamp(w0, min=_LOG_FLOOR))
+        penalty = 1.0 / (2.0 * cfg.nu)
+        for _ in range(cfg.proximal_steps):
+            z = position_logits.detach().requires_grad_(True)
+            zeta = weight_logits.detach().requires_grad_(True)
+            theta = torch.softmax(z, dim=1)
+            w = torch.softmax(zeta, dim=0)
+            with torch.no_grad():
+                pass
+            log_lik = self._window_log_likelihood(theta, hist, concentration.detach())  # (H, N)
+            particle_objective = (omega[:, None] * log_lik).sum(0)  # L(θ_i) = Σ_j ω_j log ℓ_j(θ_i)
+            ot_cross = self._entropic_ot(ground_cost(theta, theta0, cfg.cost), w[None], w0[None])
+            ot_self = self._entropic_ot(ground_cost(theta, theta, cfg.cost), w[None], w[None])
+            divergence = ot_cross - 0.5 * ot_self - 0.5 * ot_00  # S_ε(q, q_t)
+            objective = (w * particle_objective).sum() - penalty * divergence.sum()  # G(q)
+            grad_z, grad_zeta = torch.autograd.grad(objective, [z, zeta])
+            self._require_finite("Step 3 gradient", grad_z, grad_zeta)
+            mass = torch.clamp(w.detach(), min=_LOG_FLOOR)
+            position_logits = position_logits + cfg.proximal_lr * grad_z / mass[:, None]  # per-unit-mass step
+            weight_logits = weight_logits + cfg.proximal_lr * grad_zeta / mass  # mirror step on weights
+            weight_logits = weight_logits - weight_logits.max()
+        with torch.no_grad():
+            return torch.softmax(position_logits, dim=1), torch.softmax(weight_logits, dim=0)
+
+    def _step_compass_reweight(self, theta0: torch.Tensor, w0: torch.Tensor,
+                               hist: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Pure Bayesian reweighting with power forgetting (baseline, spec §9).
+
+        .. math:: w_i \\leftarrow w_i^{\\gamma}\\, \\ell_w(y_t \\mid \\theta_i, s_t, a_t)^{\\text{weight}_t} / Z
+        """
+        newest = {k: v[-1:] for k, v in hist.items()}
+        with torch.no_grad():
+            log_lik = self._window_log_likelihood(theta0, newest)[0]  # log ℓ(y_t | θ_i)
+            weight_t = float(self._history[-1]["weight"])
+            log_w = self.config.gamma * torch.log(torch.clamp(w0, min=_LOG_FLOOR)) + weight_t * log_lik
+            return theta0.clone(), torch.softmax(log_w, dim=0)
+
+    # ================================================================== replicas & state
+    def model_parameters(self) -> dict[str, np.ndarray]:
+        """Everything a scorer needs besides the compass: ψ, w and the task model (copies)."""
+        params: dict[str, np.ndarray] = {}
+        for prefix, source in (("fingerprint", self._fingerprint), ("likelihood", self._likelihood), ("task", self._task)):
+            for name, value in source.get_parameters().items():
+                params[f"{prefix}.{name}"] = value
+        return params
+
+    def load_model_parameters(self, params: dict[str, np.ndarray], version: int) -> None:
+        """Load ψ, w and the task model from :meth:`model_parameters` output and set ``version``."""
+        try:
+            for prefix, target in (("fingerprint", self._fingerprint), ("likelihood", self._likelihood), ("task", self._task)):
+                sub = {k.split(".", 1)[1]: v for k, v in params.items() if k.startswith(prefix + ".")}
+                target.set_parameters(sub)
+        except KeyError as err:
+            raise ValueError(f"model parameters lack {err}") from None
+        self._set_version(version)
+
+    def set_compass(self, compass: Compass, version: int) -> None:
+        """Replace the compass (e.g. on a selector replica) and set ``version``."""
+        if not isinstance(compass, Compass):
+            raise TypeError("compass must be a Compass")
+        if compass.dim != self.value_space.dim:
+            raise ValueError(f"compass has M={compass.dim}, config has M={self.value_space.dim}")
+        self._compass = compass
+        self._self_ot_cache = None
+        self._set_version(version)
+
+    def _set_version(self, version: int) -> None:
+        if isinstance(version, bool) or int(version) != version or version < 0:
+            raise ValueError(f"version must be a non-negative integer, got {version!r}")
+        self._version = int(version)
+
+    def state_dict(self) -> dict[str, Any]:
+        """The full learnable state as numpy arrays, numbers, strings and lists (npz/JSON-able)."""
+        particles, weights = self._compass.to_arrays()
+        state: dict[str, Any] = {
+            "format": STATE_FORMAT,
+            "kind": type(self).__name__,
+            "config": self.config.to_dict(),
+            "version": self._version,
+            "compass.particles": particles,
+            "compass.weights": weights,
+            "history": copy.deepcopy(self._history),
+            "applied_ids": list(self._applied_ids),
+            "rejected": [list(r) for r in self._rejected],
+        }
+        state.update(self.model_parameters())
+        return state
+
+    @classmethod
+    def from_state_dict(cls, config: LearnerConfig, state: dict[str, Any]) -> "DynamicValueLearner":
+        """Rebuild a learner from :meth:`state_dict` output; subsequent results match to 1e-9.
+
+        Raises
+        ------
+        ValueError
+            If the state's format, value names, F, C or N do not match ``config``.
+        """
+        learner = cls(config)
+        learner._load_state(state)
+        return learner
+
+    def _load_state(self, state: dict[str, Any]) -> None:
+        if int(state.get("format", -1)) != STATE_FORMAT:
+            raise ValueError(f"unsupported state format {state.get('format')!r}, expected {STATE_FORMAT}")
+        saved = state.get("config", {})
+        for key in ("value_names", "feature_dim", "context_dim"):
+            mine = self.config.to_dict()[key]
+            if key in saved and list(np.atleast_1d(saved[key])) != list(np.atleast_1d(mine)):
+                raise ValueError(f"state was saved with {key}={saved[key]!r}, config has {mine!r}")
+        compass = Compass(np.asarray(state["compass.particles"]), np.asarray(state["compass.weights"]))
+        params = {k: v for k, v in state.items() if k.startswith(("fingerprint.", "likelihood.", "task."))}
+        self.load_model_parameters(params, int(state["version"]))
+        self.set_compass(compass, int(state["version"]))
+        self._history = copy.deepcopy(list(state["history"]))
+        self._applied_ids = [str(i) for i in state["applied_ids"]]
+        self._rejected = [[str(i), str(r)] for i, r in state["rejected"]]
+        self._seen_ids = set(self._applied_ids) | {i for i, _ in self._rejected}

@@ -1,0 +1,1 @@
+"""Command-line tools: demo, record, replay, eval, bench (``moral-compass --help``)."""

@@ -1,0 +1,53 @@
+"""``moral-compass``: the package's command line.
+
+    moral-compass demo [--duration S] [--scenario NAME] ...   full graph + simulated world + report
+    moral-compass record [...]                                record the package's topics to a bag
+    moral-compass replay BAG --out DIR [...]                  deterministic offline replay
+    moral-compass eval --out DIR [...]                        learners vs baselines on simulated people
+    moral-compass bench --out FILE.json [...]                 speed, against POT and the exp bound
+"""
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import sys
+
+# command -> module with main(argv) -> int; imported lazily so one broken tool cannot break
+# the others and `--help` stays fast.
+COMMANDS = {
+    "demo": ("moral_compass_ros.tools.demo", "full node graph with simulated planner and people"),
+    "record": ("moral_compass_ros.tools.record", "record the package's topics into a rosbag2"),
+    "replay": ("moral_compass_ros.tools.replay", "replay a bag offline through the core"),
+    "eval": ("moral_compass_ros.tools.evaluate", "compare learners and baselines"),
+    "bench": ("moral_compass_ros.tools.bench", "measure decision and update speed"),
+}
+
+
+def _available() -> dict:
+    found = {}
+    for name, (module, summary) in COMMANDS.items():
+        if importlib.util.find_spec(module) is not None:
+            found[name] = (module, summary)
+    return found
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Dispatch ``moral-compass COMMAND ...``; return the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    commands = _available()
+    if not argv or argv[0] in ("-h", "--help"):
+        sys.stdout.write(__doc__.split("\n\n")[0] + "\n\ncommands:\n")
+        for name, (_, summary) in commands.items():
+            sys.stdout.write(f"  {name:8s} {summary}\n")
+        return 0 if argv else 2
+    name = argv[0]
+    if name not in commands:
+        sys.stderr.write(f"moral-compass: unknown command {name!r}; "
+                         f"one of: {', '.join(commands)}\n")
+        return 2
+    module = importlib.import_module(commands[name][0])
+    return int(module.main(argv[1:]) or 0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

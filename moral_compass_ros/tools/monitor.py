@@ -1,0 +1,118 @@
+"""A node that watches the graph for the demo: collects what the report plots, records a bag."""
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+from rclpy.node import Node
+
+from moral_compass_ros import topics
+from moral_compass_ros.msg import ActionSelection, FeedbackAck, HumanFeedback, MoralCompass, ValueCards
+from moral_compass_ros.qos import FEEDBACK_QOS, STATE_QOS, STREAM_QOS
+
+
+class GraphMonitor(Node):
+    """Keeps compass versions, selections, feedback and acks; optionally records a bag.
+
+    Parameters
+    ----------
+    bag_path : Path or None
+        Record every topic of the package there (MCAP) when given.
+    """
+
+    def __init__(self, bag_path: Path | None = None, **kwargs):
+        super().__init__("demo_monitor", **kwargs)
+        self._lock = threading.Lock()
+        self._compasses: list[dict] = []
+        self._selections: list[dict] = []
+        self._feedback: list[dict] = []
+        self._acks: list[dict] = []
+        self._cards: list[dict] = []
+        self._last_compass: MoralCompass | None = None
+        self._recorder = None
+        if bag_path is not None:
+            from moral_compass_ros.bag import BagRecorder
+            self._recorder = BagRecorder(self, bag_path, storage="mcap")
+        self._subs = [
+            self.create_subscription(MoralCompass, topics.COMPASS, self._on_compass, STATE_QOS),
+            self.create_subscription(ActionSelection, topics.SELECTION, self._on_selection,
+                                     STREAM_QOS),
+            self.create_subscription(HumanFeedback, topics.FEEDBACK, self._on_feedback,
+                                     FEEDBACK_QOS),
+            self.create_subscription(FeedbackAck, topics.FEEDBACK_ACK, self._on_ack,
+                                     FEEDBACK_QOS),
+            self.create_subscription(ValueCards, topics.VALUE_CARDS, self._on_cards, STATE_QOS),
+        ]
+
+    def _on_compass(self, msg: MoralCompass) -> None:
+        n, m = len(msg.weights), len(msg.value_names)
+        with self._lock:
+            self._last_compass = msg
+            self._compasses.append({
+                "version": int(msg.version), "value_names": list(msg.value_names),
+                "mean": list(msg.mean), "entropy": float(msg.entropy),
+                "ess": float(msg.effective_sample_size),
+                "particles": np.asarray(msg.particles).reshape(n, m).tolist(),
+                "weights": list(msg.weights), "value_cards_hash": msg.value_cards_hash})
+
+    def _on_selection(self, msg: ActionSelection) -> None:
+        with self._lock:
+            self._selections.append({
+                "request_id": msg.request_id, "selected_id": msg.selected_id,
+                "selected_label": msg.selected.label, "compass_version": int(msg.compass_version),
+                "compute_ms": float(msg.compute_ms), "information_mode": msg.information_mode,
+                "lambdas": {"task": msg.lambda_task, "align": msg.lambda_align,
+                            "info": msg.lambda_info}, "epsilon": msg.epsilon,
+                "scores": [{"id": s.id, "total": s.total, "task_cost": s.task_cost,
+                            "alignment": s.alignment, "information_gain": s.information_gain,
+                            "predicted_approval": s.predicted_approval, "vetoed": s.vetoed,
+                            "fingerprint_mean": list(s.fingerprint_mean)} for s in msg.scores],
+                "value_cards_hash": msg.value_cards_hash})
+
+    def _on_feedback(self, msg: HumanFeedback) -> None:
+        with self._lock:
+            self._feedback.append({"feedback_id": msg.feedback_id, "request_id": msg.request_id,
+                                   "approved": bool(msg.approved), "source": msg.source,
+                                   "operator_id": msg.operator_id, "action_id": msg.action.id})
+
+    def _on_ack(self, msg: FeedbackAck) -> None:
+        with self._lock:
+            self._acks.append({"feedback_id": msg.feedback_id, "status": int(msg.status),
+                               "reason": msg.reason, "compass_version": int(msg.compass_version)})
+
+    def _on_cards(self, msg: ValueCards) -> None:
+        with self._lock:
+            self._cards = [{"value_name": c.value_name, "criterion": c.criterion,
+                            "origin": c.origin, "measurement": c.measurement,
+                            "aggregation": c.aggregation, "legitimacy": c.legitimacy,
+                            "version": c.version, "author": c.author} for c in msg.cards]
+            self._cards_hash = msg.hash
+
+    def version(self) -> int:
+        """The newest compass version seen (-1 before the first)."""
+        with self._lock:
+            return int(self._last_compass.version) if self._last_compass else -1
+
+    def compass_mean(self):
+        """The newest compass mean, or ``None``."""
+        with self._lock:
+            return list(self._last_compass.mean) if self._last_compass else None
+
+    def value_names(self) -> list[str]:
+        """The value names of the newest compass."""
+        with self._lock:
+            return list(self._last_compass.value_names) if self._last_compass else []
+
+    def collected(self) -> dict:
+        """Everything seen so far (plain data for the report)."""
+        with self._lock:
+            return {"compasses": list(self._compasses), "selections": list(self._selections),
+                    "feedback": list(self._feedback), "acks": list(self._acks),
+                    "value_cards": list(self._cards),
+                    "value_cards_hash": getattr(self, "_cards_hash", "")}
+
+    def close(self) -> None:
+        """Finish the bag (if recording)."""
+        if self._recorder is not None:
+            self._recorder.close()

@@ -1,0 +1,296 @@
+"""The demo report: ``metrics.json`` and a self-contained ``report.html`` with plots.
+
+Pure Python + matplotlib (Agg): it reads what the monitor collected and the simulator's truth
+log, so it can be re-made offline from a run folder.
+"""
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (after the backend choice)
+import numpy as np  # noqa: E402
+
+RELIABILITY_BINS = 5
+ROLLING_WINDOW = 10
+
+
+def simplex_projection_2d(m: int) -> np.ndarray:
+    """Linear map P, shape (M, 2), that sends the simplex's vertices to a regular M-gon.
+
+    A point theta maps to (theta - 1/M) @ P: each vertex e_i lands on the polygon corner i and
+    the barycentre on the origin, so a compass mean is drawn as the weighted average of the
+    corners (the usual "radar" reading of a point on the simplex). Exact, because the centred
+    vertices and the centred polygon both sum to zero and the former span R^M's sum-zero plane.
+    """
+    angles = 2 * np.pi * np.arange(m) / m + np.pi / 2
+    polygon = np.stack([np.cos(angles), np.sin(angles)], axis=1)
+    centred_vertices = np.eye(m) - 1.0 / m
+    projection, *_ = np.linalg.lstsq(centred_vertices, polygon - polygon.mean(axis=0), rcond=None)
+    return projection
+
+
+def _png(fig) -> str:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return base64.b64encode(buffer.getvalue()).decode()
+
+
+def expected_calibration_error(predicted: np.ndarray, actual: np.ndarray,
+                               bins: int = RELIABILITY_BINS) -> float:
+    """ECE = sum_b (n_b / n) |mean(actual_b) - mean(predicted_b)| over equal-width bins."""
+    if predicted.size == 0:
+        return float("nan")
+    index = np.minimum((predicted * bins).astype(int), bins - 1)
+    ece = 0.0
+    for b in range(bins):
+        mask = index == b
+        if mask.any():
+            ece += mask.mean() * abs(actual[mask].mean() - predicted[mask].mean())
+    return float(ece)
+
+
+def compute_metrics(collected: dict, truth: list[dict], node_exit_codes: dict | None = None) -> dict:
+    """Summary figures of a run (see the README's demo section for each definition)."""
+    answered = [r for r in truth if r["approved"] is not None]
+    approvals = np.array([bool(r["approved"]) for r in answered], dtype=float)
+    predicted = np.array([r["predicted_approval"] for r in answered])
+    ratio = np.array([r["p_approve_selected"] / max(r["p_approve_oracle"], 1e-12) for r in truth])
+    acks = collected.get("acks", [])
+    sent_ids = {f["feedback_id"] for f in collected.get("feedback", [])}
+    applied_ids = {a["feedback_id"] for a in acks if a["status"] in (0, 1)}
+    compute_ms = np.array([s["compute_ms"] for s in collected.get("selections", [])])
+    compasses = collected.get("compasses", [])
+    metrics = {
+        "queries": len(truth),
+        "answers": len(answered),
+        "skipped": len(truth) - len(answered),
+        "approval_rate": float(approvals.mean()) if approvals.size else None,
+        "approval_rate_last_20": float(approvals[-20:].mean()) if approvals.size else None,
+        "approval_probability_vs_oracle_last_20": float(ratio[-20:].mean()) if ratio.size else None,
+        "approval_probability_vs_oracle_first_20": float(ratio[:20].mean()) if ratio.size else None,
+        "ece_predicted_approval": expected_calibration_error(predicted, approvals),
+        "brier_predicted_approval": float(np.mean((predicted - approvals) ** 2))
+        if approvals.size else None,
+        "feedback_events_sent": len(sent_ids),
+        "feedback_events_acknowledged": len(applied_ids & sent_ids),
+        "feedback_events_unacknowledged": len(sent_ids - applied_ids),
+        "acks_by_status": {name: sum(a["status"] == code for a in acks)
+                           for code, name in ((0, "applied"), (1, "duplicate"), (2, "rejected"))},
+        "compass_versions_seen": len(compasses),
+        "final_compass_version": compasses[-1]["version"] if compasses else None,
+        "final_compass_mean": compasses[-1]["mean"] if compasses else None,
+        "selection_compute_ms_p50": float(np.percentile(compute_ms, 50)) if compute_ms.size else None,
+        "selection_compute_ms_p99": float(np.percentile(compute_ms, 99)) if compute_ms.size else None,
+        "value_cards_hash": collected.get("value_cards_hash", ""),
+        "node_exit_codes": node_exit_codes or {},
+    }
+    if compasses and truth:
+        mean = np.asarray(compasses[-1]["mean"])
+        profile = np.asarray(truth[-1]["true_profile"])
+        metrics["cosine_final_mean_vs_last_operator_profile"] = float(
+            mean @ profile / (np.linalg.norm(mean) * np.linalg.norm(profile)))
+    return metrics
+
+
+def _plot_compass_means(compasses, truth) -> str:
+    fig, ax = plt.subplots(figsize=(7, 3.6))
+    versions = [c["version"] for c in compasses]
+    means = np.array([c["mean"] for c in compasses])
+    names = compasses[-1]["value_names"]
+    colors = plt.cm.tab10(np.arange(len(names)))
+    for j, name in enumerate(names):
+        ax.plot(versions, means[:, j], color=colors[j], label=name, lw=2)
+    if truth:
+        answer_versions = [r["compass_version"] for r in truth]
+        profiles = np.array([r["true_profile"] for r in truth])
+        for j in range(len(names)):
+            ax.plot(answer_versions, profiles[:, j], color=colors[j], ls="--", lw=1, alpha=0.7)
+    ax.set_xlabel("compass version (= answers applied)")
+    ax.set_ylabel("weight on the value")
+    ax.set_title("Compass mean per value (solid) and the answering person's true profile (dashed)")
+    ax.legend(ncol=len(names), fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2))
+    return _png(fig)
+
+
+def _plot_simplex(compasses, truth) -> str:
+    names = compasses[-1]["value_names"]
+    m = len(names)
+    projection = simplex_projection_2d(m)
+    vertices = (np.eye(m) - 1.0 / m) @ projection
+    fig, ax = plt.subplots(figsize=(5.6, 5.6))
+    for i in range(m):
+        for j in range(i + 1, m):
+            ax.plot(*vertices[[i, j]].T, color="0.85", lw=0.8, zorder=0)
+        ax.annotate(names[i], vertices[i] * 1.08, ha="center", va="center", fontsize=10)
+    final = compasses[-1]
+    particles = (np.asarray(final["particles"]) - 1.0 / m) @ projection
+    weights = np.asarray(final["weights"])
+    ax.scatter(*particles.T, s=4 + 400 * weights / weights.max(), c=weights, cmap="viridis",
+               alpha=0.5, lw=0, label=f"particles of version {final['version']} (size = weight)")
+    trajectory = (np.array([c["mean"] for c in compasses]) - 1.0 / m) @ projection
+    ax.plot(*trajectory.T, color="crimson", lw=1.5, label="compass mean over time")
+    ax.scatter(*trajectory[-1], color="crimson", s=60, zorder=5)
+    if truth:
+        seen = {}
+        for r in truth:
+            seen.setdefault(r["operator"] or "person", r["true_profile"])
+            seen[r["operator"] or "person"] = r["true_profile"]
+        for k, (operator, profile) in enumerate(seen.items()):
+            point = (np.asarray(profile) - 1.0 / m) @ projection
+            ax.scatter(*point, marker="*", s=220, color=plt.cm.Set1(k), edgecolor="k", zorder=6,
+                       label=f"true profile of {operator} (at the end)")
+    ax.set_aspect("equal")
+    ax.axis("off")
+    ax.set_title("The compass on the value simplex (vertices on a regular polygon)")
+    ax.legend(fontsize=7, loc="lower center", bbox_to_anchor=(0.5, -0.25))
+    return _png(fig)
+
+
+def _plot_approval(truth) -> str:
+    fig, ax = plt.subplots(figsize=(7, 3.4))
+    answers = np.arange(1, len(truth) + 1)
+    selected = np.array([r["p_approve_selected"] for r in truth])
+    oracle = np.array([r["p_approve_oracle"] for r in truth])
+    random_choice = np.array([r["p_approve_mean"] for r in truth])
+    actual = np.array([np.nan if r["approved"] is None else float(r["approved"]) for r in truth])
+    kernel = np.ones(ROLLING_WINDOW)
+
+    def rolling(x):
+        valid = ~np.isnan(x)
+        num = np.convolve(np.where(valid, x, 0.0), kernel)[: len(x)]
+        den = np.convolve(valid.astype(float), kernel)[: len(x)]
+        return num / np.maximum(den, 1)
+
+    ax.plot(answers, rolling(actual), color="k", lw=2,
+            label=f"actual approvals (rolling {ROLLING_WINDOW})")
+    ax.plot(answers, rolling(selected), color="tab:blue", label="P(approve) of the chosen action")
+    ax.plot(answers, rolling(oracle), color="tab:green", ls="--", label="oracle (best action)")
+    ax.plot(answers, rolling(random_choice), color="tab:gray", ls=":", label="random action")
+    ax.set_ylim(0, 1.02)
+    ax.set_xlabel("answers")
+    ax.set_ylabel("approval")
+    ax.set_title("Does the robot learn what people approve of?")
+    ax.legend(fontsize=8, loc="lower right")
+    return _png(fig)
+
+
+def _plot_reliability(truth) -> str:
+    answered = [r for r in truth if r["approved"] is not None]
+    predicted = np.array([r["predicted_approval"] for r in answered])
+    actual = np.array([float(r["approved"]) for r in answered])
+    fig, ax = plt.subplots(figsize=(4.2, 4.2))
+    ax.plot([0, 1], [0, 1], color="0.7", ls="--", label="perfect calibration")
+    index = np.minimum((predicted * RELIABILITY_BINS).astype(int), RELIABILITY_BINS - 1)
+    xs, ys, ns = [], [], []
+    for b in range(RELIABILITY_BINS):
+        mask = index == b
+        if mask.any():
+            xs.append(predicted[mask].mean())
+            ys.append(actual[mask].mean())
+            ns.append(int(mask.sum()))
+    ax.plot(xs, ys, "o-", color="tab:purple", label="observed")
+    for x, y, n in zip(xs, ys, ns):
+        ax.annotate(f"n={n}", (x, y), textcoords="offset points", xytext=(4, -10), fontsize=7)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("predicted approval")
+    ax.set_ylabel("fraction approved")
+    ax.set_title(f"Reliability (ECE {expected_calibration_error(predicted, actual):.3f})")
+    ax.legend(fontsize=8, loc="upper left")
+    return _png(fig)
+
+
+def _plot_decision(selection: dict) -> str:
+    scores = selection["scores"]
+    lambdas = selection["lambdas"]
+    sign = -1.0 if selection["information_mode"] == "avoid" else 1.0
+    task = np.array([-lambdas["task"] * s["task_cost"] for s in scores])
+    align = np.array([lambdas["align"] * s["alignment"] for s in scores])
+    info = np.array([sign * lambdas["info"] * s["information_gain"] for s in scores])
+    x = np.arange(len(scores))
+    fig, ax = plt.subplots(figsize=(6.4, 3.0))
+    width = 0.27
+    ax.bar(x - width, task, width, label="−λ_task·T (task)")
+    ax.bar(x, align, width, label="λ_align·Align (−S_ε)")
+    ax.bar(x + width, info, width, label=f"{'−' if sign < 0 else '+'}λ_info·IG")
+    totals = np.array([s["total"] for s in scores])
+    ax.plot(x, totals, "k_", ms=18, mew=2, label="total")
+    chosen = [i for i, s in enumerate(scores) if s["id"] == selection["selected_id"]]
+    for i in chosen:
+        ax.annotate("chosen", (i, totals[i]), textcoords="offset points", xytext=(0, 8),
+                    ha="center", fontsize=8, color="crimson")
+    ax.set_xticks(x, [s["id"][-8:] for s in scores], rotation=30, fontsize=7)
+    ax.axhline(0, color="0.6", lw=0.6)
+    ax.set_title(f"Decision {selection['request_id']} (compass v{selection['compass_version']})",
+                 fontsize=9)
+    ax.legend(fontsize=7, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.3))
+    return _png(fig)
+
+
+def _render_rviz(collected: dict, run_dir: Path) -> str | None:
+    """PNG of the rviz markers of the final compass and decision, if the viz module exists."""
+    try:
+        from moral_compass_ros.viz import render_run_markers
+    except ImportError:
+        return None
+    path = render_run_markers(collected, run_dir / "rviz.png")
+    return base64.b64encode(Path(path).read_bytes()).decode() if path else None
+
+
+def write_report(run_dir: Path, collected: dict, truth: list[dict], params_file: Path,
+                 node_exit_codes: dict | None = None) -> Path:
+    """Write ``metrics.json`` and ``report.html`` into ``run_dir``; return the report path."""
+    run_dir = Path(run_dir)
+    metrics = compute_metrics(collected, truth, node_exit_codes)
+    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    compasses = collected.get("compasses", [])
+    selections = collected.get("selections", [])
+    figures = []
+    if compasses:
+        figures.append(("The compass over time", _plot_compass_means(compasses, truth)))
+        figures.append(("The compass on the simplex", _plot_simplex(compasses, truth)))
+    if truth:
+        figures.append(("Approval vs answers", _plot_approval(truth)))
+        figures.append(("Calibration of predicted approval", _plot_reliability(truth)))
+    rviz = _render_rviz(collected, run_dir)
+    if rviz:
+        figures.append(("What rviz shows (final compass and decision)", rviz))
+    picks = sorted({0, len(selections) // 2, len(selections) - 1}) if selections else []
+    for i in picks:
+        figures.append((f"Score breakdown, decision {i + 1} of {len(selections)}",
+                        _plot_decision(selections[i])))
+    cards = collected.get("value_cards", [])
+    card_rows = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(c[k]))}</td>" for k in
+                         ("value_name", "criterion", "origin", "measurement", "aggregation",
+                          "legitimacy", "version", "author")) + "</tr>" for c in cards)
+    metric_rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(json.dumps(v))}</td></tr>"
+                          for k, v in metrics.items())
+    body = "".join(f"<h2>{html.escape(title)}</h2><img src='data:image/png;base64,{png}'>"
+                   for title, png in figures)
+    page = f"""<!doctype html><html><head><meta charset="utf-8">
+<title>moral_compass_ros demo report</title>
+<style>body{{font-family:sans-serif;max-width:980px;margin:2em auto;padding:0 1em}}
+img{{max-width:100%}}table{{border-collapse:collapse;font-size:13px}}
+td,th{{border:1px solid #ccc;padding:4px 6px;vertical-align:top}}</style></head><body>
+<h1>moral_compass_ros demo report</h1>
+<p>Run folder <code>{html.escape(str(run_dir))}</code>; parameters in
+<code>{html.escape(Path(params_file).name)}</code>. The simulator's hidden truth (profiles,
+approval probabilities) is used here only for evaluation; the learner never sees it.</p>
+<h2>Metrics</h2><table>{metric_rows}</table>
+{body}
+<h2>Value cards in use (sha256 {html.escape(metrics['value_cards_hash'][:16])}…)</h2>
+<table><tr><th>value</th><th>criterion</th><th>origin</th><th>measurement</th>
+<th>aggregation</th><th>legitimacy</th><th>version</th><th>author</th></tr>{card_rows}</table>
+</body></html>"""
+    report = run_dir / "report.html"
+    report.write_text(page)
+    return report
