@@ -1,6 +1,7 @@
 """Per-node health: counters, the last problem, throttled logs and ``/diagnostics`` at 1 Hz."""
 from __future__ import annotations
 
+import time
 from collections import Counter
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
@@ -11,13 +12,14 @@ from moral_compass_ros.qos import DIAGNOSTICS_QOS
 
 PUBLISH_PERIOD_S = 1.0
 LOG_THROTTLE_S = 2.0
+MAX_THROTTLE_KEYS = 1000
 
 
 class NodeHealth:
     """Counts what a node did and refused, and publishes it as a ``DiagnosticStatus``.
 
     ``problem(kind, reason)`` is the one way a node reports bad input: it counts the kind, logs
-    the reason (throttled per kind, so a flood cannot flood the log) and keeps it as the last
+    the reason (each distinct message at most once per 2 s, so a flood cannot flood the log) and keeps it as the last
     problem, which turns the status to WARN until ``clear_after_s`` passes without a new one.
     """
 
@@ -29,6 +31,7 @@ class NodeHealth:
         self.last_problem = ""
         self._last_problem_time = None
         self._error = ""
+        self._logged: dict[str, float] = {}
         self._publisher = node.create_publisher(DiagnosticArray, topics.DIAGNOSTICS,
                                                 DIAGNOSTICS_QOS)
         self._timer = node.create_timer(PUBLISH_PERIOD_S, self.publish)
@@ -42,13 +45,25 @@ class NodeHealth:
         self.counts[f"rejected.{kind}"] += 1
         self.last_problem = f"{kind}: {reason}"
         self._last_problem_time = self._node.get_clock().now()
-        self._node.get_logger().warning(f"{kind}: {reason}",
-                                        throttle_duration_sec=LOG_THROTTLE_S)
+        if self._should_log(self.last_problem):
+            self._node.get_logger().warning(self.last_problem)
+
+    def _should_log(self, text: str) -> bool:
+        # Throttle per distinct message: a flood of one bad input logs once per window, while
+        # a different reason is still logged at once.
+        now = time.monotonic()
+        if now - self._logged.get(text, -LOG_THROTTLE_S) < LOG_THROTTLE_S:
+            return False
+        if len(self._logged) >= MAX_THROTTLE_KEYS:
+            self._logged.clear()
+        self._logged[text] = now
+        return True
 
     def error(self, reason: str) -> None:
         """Set a persistent error (status ERROR) until :meth:`clear_error`."""
         self._error = reason
-        self._node.get_logger().error(reason, throttle_duration_sec=LOG_THROTTLE_S)
+        if self._should_log(reason):
+            self._node.get_logger().error(reason)
 
     def clear_error(self) -> None:
         """Leave the ERROR state."""

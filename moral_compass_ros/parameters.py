@@ -18,6 +18,7 @@ from rcl_interfaces.msg import (
     ParameterDescriptor,
     SetParametersResult,
 )
+from rclpy.exceptions import InvalidParameterTypeException, InvalidParameterValueException
 from rclpy.node import Node
 
 from moral_compass_ros.core.config import LearnerConfig
@@ -152,13 +153,17 @@ def declare_parameters(
     """
     by_name = {spec.name: spec for spec in specs}
     values = {}
+    errors = []
     for spec in specs:
-        param = node.declare_parameter(spec.name, spec.default, _descriptor(spec))
+        try:
+            param = node.declare_parameter(spec.name, spec.default, _descriptor(spec))
+        except (InvalidParameterValueException, InvalidParameterTypeException) as error:
+            errors.append(f"{spec.name}: {error}")
+            continue
         value = param.value
         if isinstance(spec.default, list) and value is None:
             value = []
         values[spec.name] = list(value) if isinstance(value, (list, tuple)) else value
-    errors = []
     for name, value in values.items():
         problem = _check(by_name[name], value)
         if problem:

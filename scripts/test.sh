@@ -10,7 +10,7 @@ source "$ROOT/scripts/env.sh"
 export MC_TEST_DOMAIN_BASE=${MC_TEST_DOMAIN_BASE:-$(( ($$ % 45) * 2 + 2 ))}
 cd "$ROOT"
 set +e
-pytest -n "${MC_TEST_WORKERS:-2}" "$@"
+pytest -n "${MC_TEST_WORKERS:-2}" --dist loadfile "$@"
 status=$?
 set -e
 if [ "$status" -eq 5 ]; then

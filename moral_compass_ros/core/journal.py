@@ -169,9 +169,13 @@ def _canonical(obj: Any) -> str:
                       ensure_ascii=True, default=_json_default)
 
 
-def _crc(seq: int, event_dict: dict) -> int:
-    # crc32 = zlib.crc32(canonical({"seq": seq, "event": event}))
-    return zlib.crc32(_canonical({"seq": seq, "event": event_dict}).encode("ascii"))
+def _encode_line(seq: int, event_dict: dict) -> bytes:
+    """One journal line, newline included."""
+    event_json = _canonical(event_dict)
+    # crc32 = zlib.crc32(canonical({"seq": seq, "event": event})); with sorted keys that text is
+    # '{"event":' + canonical(event) + ',"seq":' + seq + '}'
+    crc = zlib.crc32(f'{{"event":{event_json},"seq":{seq}}}'.encode("ascii"))
+    return f'{{"seq":{seq},"crc32":{crc},"event":{event_json}}}\n'.encode("ascii")
 
 
 def _fsync_dir(directory: PathLike) -> None:
@@ -230,26 +234,35 @@ class _BadLine(ValueError):
     pass
 
 
+_LINE_PREFIX = re.compile(rb'\{"seq":(0|[1-9][0-9]*),"crc32":(0|[1-9][0-9]*),"event":')
+
+
 def _parse_line(raw: bytes, expected_seq: Optional[int]) -> Tuple[int, FeedbackEvent]:
-    """Parse and verify one journal line (without its newline); raises ``_BadLine``."""
-    try:
-        obj = json.loads(raw.decode("ascii"))
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise _BadLine(f"not valid JSON ({exc})") from None
-    if not isinstance(obj, dict) or set(obj) != {"seq", "crc32", "event"}:
+    """Parse and verify one journal line (without its newline); raises ``_BadLine``.
+
+    The CRC is checked on the raw bytes: for a line we wrote, the event text is canonical, so
+    ``b'{"event":' + event_text + b',"seq":' + seq + b'}'`` *is* the canonical JSON the CRC was
+    computed over -- no re-serialisation needed.
+    """
+    m = _LINE_PREFIX.match(raw)
+    if m is None or not raw.endswith(b"}"):
         raise _BadLine("not a journal record {seq, crc32, event}")
-    seq, crc, event_dict = obj["seq"], obj["crc32"], obj["event"]
-    if type(seq) is not int or type(crc) is not int or not isinstance(event_dict, dict):
-        raise _BadLine("seq/crc32 must be integers and event an object")
-    if _crc(seq, event_dict) != crc:
+    seq, crc = int(m.group(1)), int(m.group(2))
+    event_bytes = raw[m.end():-1]
+    actual = zlib.crc32(b"," + b'"seq":' + m.group(1) + b"}",
+                        zlib.crc32(event_bytes, zlib.crc32(b'{"event":')))
+    if actual != crc:
         raise _BadLine(f"CRC mismatch for seq {seq}")
     if expected_seq is not None and seq != expected_seq:
         raise _BadLine(f"seq {seq} where {expected_seq} was expected (not contiguous)")
     if expected_seq is None and seq < 1:
         raise _BadLine(f"seq {seq} < 1")
     try:
+        event_dict = json.loads(event_bytes.decode("ascii"))
+        if not isinstance(event_dict, dict):
+            raise ValueError("event is not a JSON object")
         event = FeedbackEvent.from_dict(event_dict)
-    except (KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
         raise _BadLine(f"invalid event ({exc!r})") from None
     return seq, event
 
@@ -366,7 +379,7 @@ class FeedbackJournal:
                 return b""
             raise
 
-    def _load(self, data: bytes, truncate: bool) -> None:
+    def _load(self, data: bytes, truncate: bool) -> _Scan:
         scan = _scan(self.path, data)
         self._seqs = [seq for seq, _, _ in scan.entries]
         self._offsets = [off for _, off, _ in scan.entries]
@@ -375,7 +388,7 @@ class FeedbackJournal:
             self._ids.setdefault(event.feedback_id, seq)
         self._end = scan.valid_bytes
         if scan.torn is None:
-            return
+            return scan
         line_number, discarded, reason = scan.torn
         if truncate:
             assert self._fd is not None
@@ -391,6 +404,7 @@ class FeedbackJournal:
             f"journal {self.path}: torn last line {line_number} ({discarded} bytes: {reason}); "
             f"it was never acknowledged, {'discarded' if truncate else 'ignored'}"),
             stacklevel=3)
+        return scan
 
     # -- writing ---------------------------------------------------------------------
     def append(self, event: FeedbackEvent) -> int:
@@ -423,9 +437,7 @@ class FeedbackJournal:
                 f"feedback id {event.feedback_id!r} is already journaled "
                 f"(seq {self._ids[event.feedback_id]})")
         seq = self._seqs[-1] + 1 if self._seqs else 1
-        event_dict = event.to_dict()
-        line = (f'{{"seq":{seq},"crc32":{_crc(seq, event_dict)},'
-                f'"event":{_canonical(event_dict)}}}\n').encode("ascii")
+        line = _encode_line(seq, event.to_dict())
         try:
             _write_all(self._fd, line, self._end)
             _sync_data(self._fd)
@@ -456,8 +468,9 @@ class FeedbackJournal:
 
     def events_after(self, seq: int) -> List[Tuple[int, FeedbackEvent]]:
         """Events with sequence number > ``seq``, in order (the journal tail to replay)."""
-        if self.readonly:
-            self._load(self._read_bytes(), truncate=False)
+        if self.readonly:  # another process may be appending: rescan the file
+            scan = self._load(self._read_bytes(), truncate=False)
+            return [(s, event) for s, _, event in scan.entries if s > seq]
         i = bisect.bisect_right(self._seqs, int(seq))
         if i >= len(self._seqs):
             return []
@@ -532,13 +545,7 @@ def _array_digest(a: np.ndarray) -> str:
 
 def _encode(value: Any, arrays: Dict[str, np.ndarray], where: str) -> Any:
     """Structure node for ``value``; arrays go to ``arrays`` (raises TypeError)."""
-    if value is None or isinstance(value, (bool, str)):
-        return value
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, float):
-        return float(value)
-    if isinstance(value, (np.ndarray, np.generic)):
+    if isinstance(value, (np.ndarray, np.generic)):  # first: np.float64 subclasses float
         arr = np.asarray(value)
         if arr.dtype.kind not in _ALLOWED_KINDS:
             raise TypeError(f"state{where}: arrays of dtype {arr.dtype} cannot be "
@@ -546,6 +553,12 @@ def _encode(value: Any, arrays: Dict[str, np.ndarray], where: str) -> Any:
         key = f"a{len(arrays)}"
         arrays[key] = arr
         return {"a" if isinstance(value, np.ndarray) else "s": key}
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
     if isinstance(value, dict):
         out = {}
         for k, v in value.items():
@@ -646,7 +659,8 @@ class SnapshotStore:
         meta = {"format": _SNAPSHOT_FORMAT, "version": _SNAPSHOT_VERSION, "seq": seq,
                 "structure": structure,
                 "digests": {k: _array_digest(a) for k, a in arrays.items()}}
-        meta_bytes = json.dumps(meta, sort_keys=True, allow_nan=True).encode("utf-8")
+        # insertion order of dict keys is part of the state: no sort_keys here
+        meta_bytes = json.dumps(meta, allow_nan=True).encode("utf-8")
         members = dict(arrays)
         members[_META_KEY] = np.frombuffer(meta_bytes, dtype=np.uint8)
         members[_DIGEST_KEY] = np.frombuffer(hashlib.sha256(meta_bytes).digest(), dtype=np.uint8)
@@ -744,8 +758,10 @@ class SnapshotStore:
             seq = meta["seq"]
             if type(seq) is not int or not isinstance(state, dict):
                 raise ValueError("bad seq or state")
-        except (OSError, EOFError, KeyError, ValueError, TypeError, struct.error,
-                zipfile.BadZipFile, zlib.error) as exc:
+        # Everything a damaged archive can make zipfile/numpy raise (a flipped compression
+        # field gives NotImplementedError, a RuntimeError; an inflated shape, MemoryError).
+        except (OSError, EOFError, KeyError, ValueError, TypeError, RuntimeError, MemoryError,
+                struct.error, zipfile.BadZipFile, zlib.error) as exc:
             raise SnapshotCorruptError(
                 f"snapshot {path} is corrupt or unreadable: {type(exc).__name__}: {exc}") from exc
         return state, seq

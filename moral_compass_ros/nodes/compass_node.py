@@ -22,7 +22,8 @@ from moral_compass_ros.conversions import (
     model_to_msg,
 )
 from moral_compass_ros.core import DynamicValueLearner
-from moral_compass_ros.core.journal import JournalError, LearnerStore
+from moral_compass_ros.core.journal import JournalError
+from moral_compass_ros.core.learner_store import LearnerStore
 from moral_compass_ros.diagnostics import NodeHealth
 from moral_compass_ros.msg import FeedbackAck, HumanFeedback, ModelParameters, MoralCompass
 from moral_compass_ros.nodes._spin import run_node

@@ -290,6 +290,10 @@ class SimulatedPerson:
         """
         t = self.n_answers if t is None else int(t)
         lam = self.drift.weight(t)
+        if lam == 0.0:
+            return self._theta0.copy()
+        if lam == 1.0:
+            return self._theta1.copy()
         return (1.0 - lam) * self._theta0 + lam * self._theta1
 
     def utility(self, fingerprint: np.ndarray, task_reward: np.ndarray,

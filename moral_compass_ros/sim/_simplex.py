@@ -47,9 +47,10 @@ def check_simplex(theta: np.ndarray, name: str, size: Optional[int] = None) -> n
         raise ValueError(f"{name} contains NaN or inf")
     if np.any(t < -SIMPLEX_ATOL) or abs(float(np.sum(t)) - 1.0) > 1e-6:
         raise ValueError(f"{name} must lie on the simplex (entries >= 0, sum 1), got {t}")
-    # Project away rounding so downstream code can rely on exact invariants.
+    # Project away rounding beyond 1e-12 only, so that a valid input is kept bit for bit.
     t = np.clip(t, 0.0, None)
-    return t / np.sum(t)
+    total = float(np.sum(t))
+    return t if abs(total - 1.0) <= 1e-12 else t / total
 
 
 def project_rows_to_simplex(p: np.ndarray) -> np.ndarray:

@@ -1,0 +1,270 @@
+"""Record the package's topics into a rosbag2 (MCAP or sqlite3) from inside any rclpy node.
+
+Every topic gets a ``raw=True`` subscription (no deserialisation in the recorder), so each
+message is written exactly as it arrived on the wire, stamped with its receive time on the
+node's clock, through a ``rosbags`` :class:`~rosbags.rosbag2.Writer` (rosbag2 format version 9,
+readable by ``ros2 bag info/play`` and by standard MCAP tools).
+"""
+from __future__ import annotations
+
+import copy
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Mapping, Optional, Sequence, Union
+
+from rclpy.node import Node
+from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
+from rosbags.interfaces import (
+    Qos,
+    QosDurability,
+    QosHistory,
+    QosLiveliness,
+    QosReliability,
+    QosTime,
+)
+from rosbags.rosbag2 import StoragePlugin, Writer, WriterError
+
+from moral_compass_ros import qos as named_qos
+from moral_compass_ros import topics
+from moral_compass_ros.bag._types import type_name, typestore
+
+STORAGES = {"mcap": StoragePlugin.MCAP, "sqlite3": StoragePlugin.SQLITE3}
+# A recorder keeps up to this many unprocessed messages per topic (larger than any publisher's
+# depth, so a slow executor turn does not drop a burst).
+RECORDER_DEPTH = 1000
+
+
+@dataclass(frozen=True)
+class RecordedTopic:
+    """One topic the recorder subscribes to.
+
+    Attributes
+    ----------
+    name : str
+        Topic name as in :mod:`moral_compass_ros.topics` (relative names resolve in the node's
+        namespace), or absolute.
+    msg_class : type
+        The rclpy message class.
+    qos : rclpy.qos.QoSProfile
+        The publishers' profile (the recorder matches its reliability and durability).
+    """
+
+    name: str
+    msg_class: type
+    qos: QoSProfile
+
+
+def package_topics() -> tuple[RecordedTopic, ...]:
+    """Every topic of the package (``topics.py``) with its message class and QoS profile."""
+    from diagnostic_msgs.msg import DiagnosticArray
+    from sensor_msgs.msg import Joy
+    from visualization_msgs.msg import MarkerArray
+
+    from moral_compass_ros.msg import (
+        ActionSelection,
+        CandidateActions,
+        FeedbackAck,
+        HumanFeedback,
+        ModelParameters,
+        MoralCompass,
+        ValueCards,
+    )
+    return (
+        RecordedTopic(topics.CANDIDATES, CandidateActions, named_qos.STREAM_QOS),
+        RecordedTopic(topics.SELECTION, ActionSelection, named_qos.STREAM_QOS),
+        RecordedTopic(topics.COMPASS, MoralCompass, named_qos.STATE_QOS),
+        RecordedTopic(topics.MODEL, ModelParameters, named_qos.STATE_QOS),
+        RecordedTopic(topics.VALUE_CARDS, ValueCards, named_qos.STATE_QOS),
+        RecordedTopic(topics.FEEDBACK, HumanFeedback, named_qos.FEEDBACK_QOS),
+        RecordedTopic(topics.FEEDBACK_RAW, HumanFeedback, named_qos.FEEDBACK_QOS),
+        RecordedTopic(topics.FEEDBACK_ACK, FeedbackAck, named_qos.FEEDBACK_QOS),
+        RecordedTopic(topics.JOY, Joy, named_qos.JOY_QOS),
+        RecordedTopic(topics.MARKERS, MarkerArray, named_qos.STATE_QOS),
+        RecordedTopic(topics.DIAGNOSTICS, DiagnosticArray, named_qos.DIAGNOSTICS_QOS),
+    )
+
+
+def subscription_qos(profile: QoSProfile) -> QoSProfile:
+    """The recorder's profile for a topic published with ``profile``.
+
+    Same reliability and durability (a transient-local subscriber receives the latched value
+    of a state topic at once), keep-last with a generous depth so nothing queued is dropped.
+    """
+    recorder = copy.copy(profile)
+    recorder.history = HistoryPolicy.KEEP_LAST
+    recorder.depth = max(int(profile.depth), RECORDER_DEPTH)
+    return recorder
+
+
+def _bag_qos(profile: QoSProfile) -> Qos:
+    """The ``rosbags`` description of an rclpy profile (stored as the offered QoS, so that
+    ``ros2 bag play`` republishes latched topics latched)."""
+    zero = QosTime(0, 0)
+    durable = profile.durability == DurabilityPolicy.TRANSIENT_LOCAL
+    return Qos(
+        history=QosHistory.KEEP_ALL if profile.history == HistoryPolicy.KEEP_ALL
+        else QosHistory.KEEP_LAST,
+        depth=int(profile.depth),
+        reliability=QosReliability.BEST_EFFORT
+        if profile.reliability == ReliabilityPolicy.BEST_EFFORT else QosReliability.RELIABLE,
+        durability=QosDurability.TRANSIENT_LOCAL if durable else QosDurability.VOLATILE,
+        deadline=zero, lifespan=zero, liveliness=QosLiveliness.AUTOMATIC,
+        liveliness_lease_duration=zero, avoid_ros_namespace_conventions=False)
+
+
+TopicSpec = Union[str, RecordedTopic]
+
+
+class BagRecorder:
+    """Records topics into a rosbag2 while ``node`` spins (thread-safe with any executor).
+
+    Parameters
+    ----------
+    node : rclpy.node.Node
+        The node that owns the subscriptions; relative topic names resolve in its namespace.
+    path : str or Path
+        The bag directory to create (must not exist); it will hold ``metadata.yaml`` and one
+        ``.mcap`` or ``.db3`` file.
+    storage : {"mcap", "sqlite3"}
+        Storage plugin (MCAP by default).
+    topics : sequence of str or RecordedTopic, optional
+        What to record. ``None``: every topic of the package (:func:`package_topics`,
+        including ``/diagnostics``, ``joy`` and the markers). A string names one of those
+        topics (as written in :mod:`moral_compass_ros.topics`); a :class:`RecordedTopic` adds
+        any other topic.
+    custom_data : mapping of str to str, optional
+        Stored in the bag's ``metadata.yaml`` (``custom_data``), e.g. the parameters in force.
+
+    Raises
+    ------
+    ValueError
+        Unknown storage or topic name, or ``path`` already exists.
+
+    Notes
+    -----
+    All subscriptions are made up front, so a topic whose publisher appears late is recorded
+    from its first message. A topic enters the bag with its first message (as ``ros2 bag
+    record`` does); :meth:`close` finalises the file and writes ``metadata.yaml``. A bag that
+    was never closed (a crash) is still readable by ``moral-compass replay`` up to its last
+    complete message.
+    """
+
+    def __init__(self, node: Node, path: Union[str, Path], storage: str = "mcap",
+                 topics: Optional[Sequence[TopicSpec]] = None,
+                 custom_data: Optional[Mapping[str, str]] = None) -> None:
+        if storage not in STORAGES:
+            raise ValueError(f"storage must be one of {sorted(STORAGES)}, got {storage!r}")
+        self._node = node
+        self._path = Path(path)
+        self._lock = threading.Lock()
+        self._store = typestore()
+        self._selected = self._select(topics)
+        self._writer = Writer(self._path, version=9, storage_plugin=STORAGES[storage])
+        for key, value in (custom_data or {}).items():
+            self._writer.set_custom_data(str(key), str(value))
+        try:
+            self._writer.open()
+        except WriterError as error:
+            raise ValueError(f"cannot create bag {self._path}: {error}") from error
+        self._connections: dict[str, object] = {}
+        self._counts: dict[str, int] = {}
+        self._closed = False
+        self._errors = 0
+        self._subscriptions = []
+        for spec in self._selected:
+            resolved = node.resolve_topic_name(spec.name)
+            self._counts[resolved] = 0
+            self._subscriptions.append(node.create_subscription(
+                spec.msg_class, resolved, self._callback(resolved, spec), subscription_qos(spec.qos),
+                raw=True))
+
+    @staticmethod
+    def _select(requested: Optional[Sequence[TopicSpec]]) -> tuple[RecordedTopic, ...]:
+        known = {t.name: t for t in package_topics()}
+        if requested is None:
+            return tuple(known.values())
+        chosen = []
+        for item in requested:
+            if isinstance(item, RecordedTopic):
+                chosen.append(item)
+            elif item in known:
+                chosen.append(known[item])
+            else:
+                raise ValueError(f"unknown topic {item!r}: one of {sorted(known)} or a "
+                                 "RecordedTopic")
+        if not chosen:
+            raise ValueError("no topic to record")
+        return tuple(chosen)
+
+    def _callback(self, resolved: str, spec: RecordedTopic):
+        msgtype = type_name(spec.msg_class)
+        offered = [_bag_qos(spec.qos)]
+
+        def on_message(data: bytes) -> None:
+            stamp = self._node.get_clock().now().nanoseconds  # receive time
+            with self._lock:
+                if self._closed:
+                    return
+                connection = self._connections.get(resolved)
+                try:
+                    if connection is None:
+                        connection = self._writer.add_connection(
+                            resolved, msgtype, typestore=self._store,
+                            offered_qos_profiles=offered)
+                        self._connections[resolved] = connection
+                    self._writer.write(connection, stamp, bytes(data))
+                except (WriterError, OSError) as error:
+                    self._errors += 1
+                    if self._errors == 1:
+                        self._node.get_logger().error(f"bag {self._path}: cannot write "
+                                                      f"{resolved}: {error}")
+                    return
+                self._counts[resolved] += 1
+        return on_message
+
+    @property
+    def path(self) -> Path:
+        """The bag directory."""
+        return self._path
+
+    @property
+    def topics(self) -> tuple[str, ...]:
+        """The resolved names of the recorded topics."""
+        return tuple(self._counts)
+
+    def counts(self) -> dict[str, int]:
+        """``{resolved topic: messages written}`` so far."""
+        with self._lock:
+            return dict(self._counts)
+
+    def close(self) -> None:
+        """Stop recording, destroy the subscriptions and finalise the bag (idempotent)."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._writer.close()
+        for subscription in self._subscriptions:
+            self._node.destroy_subscription(subscription)
+        self._subscriptions = []
+
+    def __enter__(self) -> "BagRecorder":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def describe_counts(counts: Mapping[str, int], width: Optional[int] = None) -> str:
+    """A one-line summary ``topic n | topic n ...`` of :meth:`BagRecorder.counts`."""
+    parts = [f"{name} {count}" for name, count in counts.items()]
+    line = f"{sum(counts.values())} msgs | " + " | ".join(parts)
+    if width is not None and len(line) > width:
+        line = line[:max(0, width - 1)] + "…"
+    return line
+
+
+def iter_topic_names(specs: Iterable[RecordedTopic]) -> list[str]:
+    """The names of ``specs`` (for ``--help`` texts)."""
+    return [spec.name for spec in specs]

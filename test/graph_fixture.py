@@ -1,0 +1,131 @@
+"""Start the real node graph (separate processes, this worker's DDS domain) for a test."""
+from __future__ import annotations
+
+import contextlib
+import time
+from pathlib import Path
+
+import rclpy.node
+import yaml
+from rclpy.executors import SingleThreadedExecutor
+from sensor_msgs.msg import Joy
+
+from moral_compass_ros import topics
+from moral_compass_ros.graph import GRAPH_NODES, GraphRunner
+from moral_compass_ros.msg import (
+    ActionSelection,
+    CandidateAction,
+    CandidateActions,
+    FeedbackAck,
+    HumanFeedback,
+    MoralCompass,
+)
+from moral_compass_ros.qos import FEEDBACK_QOS, JOY_QOS, STATE_QOS, STREAM_QOS
+from ros_helpers import REPO_ROOT, ros_context, spin_until
+
+# Small sizes keep each update fast; the behaviour under test does not depend on them.
+TEST_LEARNER = {"n_particles": 64, "n_fingerprint_samples": 16}
+
+
+def write_params(tmp_path: Path, **overrides) -> Path:
+    """The shipped config with test sizes, a private state dir and ``overrides`` (/** keys)."""
+    params = yaml.safe_load((REPO_ROOT / "config" / "moral_compass.yaml").read_text())
+    params["/**"]["ros__parameters"].update({**TEST_LEARNER, **overrides})
+    params["compass_node"]["ros__parameters"]["state_dir"] = str(tmp_path / "state")
+    params["feedback_node"]["ros__parameters"]["debounce_s"] = 0.05
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(params))
+    return path
+
+
+class GraphProbe:
+    """The test's side of the graph: publishes planner requests, Joy and feedback; records
+    selections, feedback, acknowledgements and compasses."""
+
+    def __init__(self, context):
+        self.node = rclpy.node.Node("graph_probe", context=context)
+        self.executor = SingleThreadedExecutor(context=context)
+        self.executor.add_node(self.node)
+        self.selections: list = []
+        self.feedback: list = []
+        self.acks: list = []
+        self.compasses: list = []
+        n = self.node
+        self.candidates_pub = n.create_publisher(CandidateActions, topics.CANDIDATES, STREAM_QOS)
+        self.joy_pub = n.create_publisher(Joy, topics.JOY, JOY_QOS)
+        self.raw_pub = n.create_publisher(HumanFeedback, topics.FEEDBACK_RAW, FEEDBACK_QOS)
+        self.feedback_pub = n.create_publisher(HumanFeedback, topics.FEEDBACK, FEEDBACK_QOS)
+        n.create_subscription(ActionSelection, topics.SELECTION, self.selections.append,
+                              STREAM_QOS)
+        n.create_subscription(HumanFeedback, topics.FEEDBACK, self.feedback.append, FEEDBACK_QOS)
+        n.create_subscription(FeedbackAck, topics.FEEDBACK_ACK, self.acks.append, FEEDBACK_QOS)
+        n.create_subscription(MoralCompass, topics.COMPASS, self.compasses.append, STATE_QOS)
+
+    def spin_until(self, predicate, timeout_s: float = 60.0) -> bool:
+        return spin_until(self.executor, predicate, timeout_s)
+
+    def spin_for(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            self.executor.spin_once(timeout_sec=0.05)
+
+    def wait_for_graph(self, timeout_s: float = 90.0) -> None:
+        """Until the selector, feedback node and compass node are up and matched."""
+        ok = self.spin_until(lambda: self.candidates_pub.get_subscription_count() > 0
+                             and self.raw_pub.get_subscription_count() > 0
+                             and self.feedback_pub.get_subscription_count() > 1
+                             and self.compasses, timeout_s)
+        assert ok, "graph did not come up"
+
+    def request(self, request_id: str, features=None, context=None, n: int = 3,
+                feature_dim: int = 8, context_dim: int = 3) -> CandidateActions:
+        msg = CandidateActions(request_id=request_id,
+                               context=list(context if context is not None else [0.1] * context_dim))
+        for i in range(n):
+            f = features[i] if features is not None else [0.1 * (i + 1)] * feature_dim
+            msg.candidates.append(CandidateAction(id=f"{request_id}-a{i}", label=f"action {i}",
+                                                  features=list(f), expected_task_reward=1.0,
+                                                  task_reward_std=0.5))
+        self.candidates_pub.publish(msg)
+        return msg
+
+    def selection_for(self, request_id: str):
+        matches = [s for s in self.selections if s.request_id == request_id]
+        return matches[-1] if matches else None
+
+    def press(self, button: int, held_messages: int = 1, n_buttons: int = 12) -> None:
+        """Press ``button`` and hold it for ``held_messages`` Joy messages, then release."""
+        for _ in range(held_messages):
+            buttons = [0] * n_buttons
+            buttons[button] = 1
+            self.joy_pub.publish(Joy(axes=[0.0] * 6, buttons=buttons))
+            self.spin_for(0.05)
+        self.joy_pub.publish(Joy(axes=[0.0] * 6, buttons=[0] * n_buttons))
+
+    def latest_version(self) -> int:
+        return max((c.version for c in self.compasses), default=-1)
+
+    def close(self) -> None:
+        self.executor.shutdown()
+        self.node.destroy_node()
+
+
+@contextlib.contextmanager
+def running_graph(tmp_path: Path, **overrides):
+    """Yield ``(runner, probe)`` with the three graph nodes running in separate processes."""
+    params = write_params(tmp_path, **overrides)
+    with ros_context() as context, GraphRunner(GRAPH_NODES, params_files=[params],
+                                               log_dir=tmp_path / "logs") as runner:
+        runner.start()
+        probe = GraphProbe(context)
+        try:
+            probe.wait_for_graph()
+            yield runner, probe
+        finally:
+            probe.close()
+
+
+def node_logs(tmp_path: Path) -> str:
+    """Everything the graph nodes logged (for assertion messages)."""
+    return "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}"
+                     for p in sorted((tmp_path / "logs").glob("*.log")))
