@@ -1,16 +1,17 @@
 """Durable feedback journal and snapshot store: round trips, crash recovery, failures."""
 import errno
+import json
 import math
 import os
 import signal
 import time
 import warnings
+import zlib
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from moral_compass_ros.core import journal as journal_module
 from moral_compass_ros.core.events import FeedbackEvent
 from moral_compass_ros.core.journal import (
     DuplicateEventError, FeedbackJournal, JournalCorruptError, JournalDiskFullError,
@@ -66,6 +67,24 @@ def test_round_trip_including_nan_reward_and_empty_hints(tmp_path):
     assert j.append(make_event(4)) == 5
     j.close()
     assert j.recovery is None
+
+
+def test_line_format_matches_the_documented_spec(tmp_path):
+    path = tmp_path / "j.jsonl"
+    with FeedbackJournal(path) as j:
+        j.append(make_event(0, task_reward=math.nan))
+        j.append(make_event(1))
+    raw = path.read_bytes()
+    assert raw.endswith(b"\n") and raw.count(b"\n") == 2
+    for n, line in enumerate(raw.splitlines(), start=1):
+        record = json.loads(line)
+        assert list(record) == ["seq", "crc32", "event"] and record["seq"] == n
+        canonical = json.dumps({"seq": record["seq"], "event": record["event"]},
+                               sort_keys=True, separators=(",", ":"))
+        assert record["crc32"] == zlib.crc32(canonical.encode())
+        extra = {"task_reward": math.nan} if n == 1 else {}
+        assert record["event"] == make_event(n - 1, **extra).to_dict()
+    assert json.loads(raw.splitlines()[0])["event"]["task_reward"] is None  # NaN -> null
 
 
 def test_duplicate_feedback_id_rejected_and_file_unchanged(tmp_path):
@@ -230,9 +249,21 @@ def test_failed_rollback_blocks_appends_until_reopened(tmp_path, monkeypatch):
     j.close()
 
 
-def _append_forever(path: Path, ack_fd: int) -> None:
-    """Body of a killed child: open the journal and append until SIGKILLed, acking each seq."""
+def _append_forever(path: Path, ack_fd: int, slow_disk: bool) -> None:
+    """Body of a killed child: open the journal and append until SIGKILLed, acking each seq.
+
+    ``slow_disk`` makes every ``pwrite`` short (at most 512 bytes, 0.2 ms apart), as a slow or
+    congested device may, so that kills land inside a line and leave torn tails to recover.
+    """
     warnings.simplefilter("ignore")
+    if slow_disk:
+        real_pwrite = os.pwrite
+
+        def short_pwrite(fd, data, offset):
+            time.sleep(0.0002)
+            return real_pwrite(fd, bytes(data[:512]), offset)
+
+        os.pwrite = short_pwrite  # only in this forked child, which never returns
     journal = FeedbackJournal(path)
     i = len(journal)
     os.write(ack_fd, b"ready\n")
@@ -246,7 +277,7 @@ def _append_forever(path: Path, ack_fd: int) -> None:
         i += 1
 
 
-def _run_and_kill(path: Path, delay: float) -> set:
+def _run_and_kill(path: Path, delay: float, slow_disk: bool = False) -> set:
     """Fork a real child process that appends in a loop; SIGKILL it after ``delay`` seconds.
 
     Forking the already-imported test process keeps restarts cheap (no interpreter start-up
@@ -258,7 +289,7 @@ def _run_and_kill(path: Path, delay: float) -> set:
         code = 1
         try:
             os.close(read_fd)
-            _append_forever(path, write_fd)
+            _append_forever(path, write_fd, slow_disk)
         except BaseException:  # report anything to the parent through the exit code
             code = 2
         finally:
@@ -275,17 +306,23 @@ def _run_and_kill(path: Path, delay: float) -> set:
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
-def test_sigkill_at_random_points_never_corrupts_or_loses_acknowledged_events(tmp_path):
+@pytest.mark.parametrize("slow_disk", [False, True], ids=["normal-writes", "short-writes"])
+def test_sigkill_at_random_points_never_corrupts_or_loses_acknowledged_events(tmp_path,
+                                                                              slow_disk):
     path = tmp_path / "kill" / "journal.jsonl"
     rng = np.random.default_rng(2024)
     acknowledged = set()
-    for _ in range(25):
-        acknowledged |= _run_and_kill(path, float(rng.uniform(0.0, 0.08)))
+    torn_tails = 0
+    for _ in range(20):
+        acknowledged |= _run_and_kill(path, float(rng.uniform(0.0, 0.08)), slow_disk)
         # after every kill: at most a torn tail, never a corrupt middle
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", JournalTornTailWarning)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always", JournalTornTailWarning)
             seqs = [s for s, _ in FeedbackJournal(path, readonly=True).read()]
+        torn_tails += any(issubclass(w.category, JournalTornTailWarning) for w in caught)
         assert seqs == list(range(1, len(seqs) + 1))
+    if slow_disk:  # the recovery path really ran (and the child reopened past torn tails)
+        assert torn_tails >= 1
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", JournalTornTailWarning)
         final = FeedbackJournal(path)
@@ -294,7 +331,7 @@ def test_sigkill_at_random_points_never_corrupts_or_loses_acknowledged_events(tm
     # every event is the one the child made for that position: none lost, none twice
     assert [e.feedback_id for _, e in entries] == [f"ev-{s - 1}" for s, _ in entries]
     assert acknowledged <= {s for s, _ in entries}  # nothing acknowledged was lost
-    assert len(entries) > 25
+    assert len(entries) > 20
     final.close()
 
 
@@ -404,7 +441,7 @@ def test_flipped_bytes_never_yield_a_wrong_state(tmp_path):
             detected += 1
             continue
         assert_state_equal(state, loaded)  # undetected only where the flip is harmless
-    assert detected >= 50  # almost every byte is covered by a checksum
+    assert detected >= 40  # ~90 % of bytes are covered by a checksum (the rest: zip metadata)
 
 
 def test_snapshot_refuses_pickle_and_unsupported_types(tmp_path):

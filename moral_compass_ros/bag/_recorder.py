@@ -8,7 +8,10 @@ readable by ``ros2 bag info/play`` and by standard MCAP tools).
 from __future__ import annotations
 
 import copy
+import queue
+import sqlite3
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Mapping, Optional, Sequence, Union
@@ -33,6 +36,9 @@ STORAGES = {"mcap": StoragePlugin.MCAP, "sqlite3": StoragePlugin.SQLITE3}
 # A recorder keeps up to this many unprocessed messages per topic (larger than any publisher's
 # depth, so a slow executor turn does not drop a burst).
 RECORDER_DEPTH = 1000
+# The writer thread flushes buffered messages to disk this often (seconds).
+FLUSH_PERIOD_S = 1.0
+_STOP = object()
 
 
 @dataclass(frozen=True)
@@ -144,10 +150,11 @@ class BagRecorder:
     Notes
     -----
     All subscriptions are made up front, so a topic whose publisher appears late is recorded
-    from its first message. A topic enters the bag with its first message (as ``ros2 bag
-    record`` does); :meth:`close` finalises the file and writes ``metadata.yaml``. A bag that
-    was never closed (a crash) is still readable by ``moral-compass replay`` up to its last
-    complete message.
+    from its first message. Callbacks only queue the serialized bytes with their receive time;
+    one writer thread owns the ``rosbags`` writer (sqlite3 connections are bound to the thread
+    that made them) and flushes to disk about once a second, so a crash loses at most the last
+    second. A topic enters the bag with its first message (as ``ros2 bag record`` does).
+    :meth:`close` writes what is queued, finalises the file and writes ``metadata.yaml``.
     """
 
     def __init__(self, node: Node, path: Union[str, Path], storage: str = "mcap",
@@ -157,27 +164,31 @@ class BagRecorder:
             raise ValueError(f"storage must be one of {sorted(STORAGES)}, got {storage!r}")
         self._node = node
         self._path = Path(path)
-        self._lock = threading.Lock()
+        if self._path.exists():
+            raise ValueError(f"cannot create bag {self._path}: it exists already")
         self._store = typestore()
         self._selected = self._select(topics)
-        self._writer = Writer(self._path, version=9, storage_plugin=STORAGES[storage])
-        for key, value in (custom_data or {}).items():
-            self._writer.set_custom_data(str(key), str(value))
-        try:
-            self._writer.open()
-        except WriterError as error:
-            raise ValueError(f"cannot create bag {self._path}: {error}") from error
-        self._connections: dict[str, object] = {}
+        self._lock = threading.Lock()
+        self._queue: queue.Queue = queue.Queue()
         self._counts: dict[str, int] = {}
         self._closed = False
-        self._errors = 0
+        self._error: Optional[str] = None
+        opened = threading.Event()
+        self._thread = threading.Thread(
+            target=self._write_loop, args=(STORAGES[storage], dict(custom_data or {}), opened),
+            name=f"bag-writer {self._path.name}", daemon=True)
+        self._thread.start()
+        opened.wait()
+        if self._error is not None:
+            self._thread.join()
+            raise ValueError(f"cannot create bag {self._path}: {self._error}")
         self._subscriptions = []
         for spec in self._selected:
             resolved = node.resolve_topic_name(spec.name)
             self._counts[resolved] = 0
             self._subscriptions.append(node.create_subscription(
-                spec.msg_class, resolved, self._callback(resolved, spec), subscription_qos(spec.qos),
-                raw=True))
+                spec.msg_class, resolved, self._callback(resolved, spec),
+                subscription_qos(spec.qos), raw=True))
 
     @staticmethod
     def _select(requested: Optional[Sequence[TopicSpec]]) -> tuple[RecordedTopic, ...]:
@@ -199,29 +210,61 @@ class BagRecorder:
 
     def _callback(self, resolved: str, spec: RecordedTopic):
         msgtype = type_name(spec.msg_class)
-        offered = [_bag_qos(spec.qos)]
+        offered = _bag_qos(spec.qos)
 
         def on_message(data: bytes) -> None:
             stamp = self._node.get_clock().now().nanoseconds  # receive time
             with self._lock:
                 if self._closed:
                     return
-                connection = self._connections.get(resolved)
-                try:
-                    if connection is None:
-                        connection = self._writer.add_connection(
-                            resolved, msgtype, typestore=self._store,
-                            offered_qos_profiles=offered)
-                        self._connections[resolved] = connection
-                    self._writer.write(connection, stamp, bytes(data))
-                except (WriterError, OSError) as error:
-                    self._errors += 1
-                    if self._errors == 1:
-                        self._node.get_logger().error(f"bag {self._path}: cannot write "
-                                                      f"{resolved}: {error}")
-                    return
                 self._counts[resolved] += 1
+                self._queue.put((resolved, msgtype, offered, stamp, bytes(data)))
         return on_message
+
+    def _write_loop(self, plugin: StoragePlugin, custom_data: dict, opened: threading.Event):
+        """The writer thread: owns the rosbags Writer from open to close."""
+        writer = Writer(self._path, version=9, storage_plugin=plugin)
+        try:
+            for key, value in custom_data.items():
+                writer.set_custom_data(str(key), str(value))
+            writer.open()
+        except (WriterError, OSError) as error:
+            self._error = str(error)
+            opened.set()
+            return
+        opened.set()
+        connections: dict[str, object] = {}
+        last_flush = time.monotonic()
+        while True:
+            try:
+                item = self._queue.get(timeout=FLUSH_PERIOD_S)
+            except queue.Empty:
+                item = None
+            if item is _STOP:
+                break
+            if item is not None:
+                topic, msgtype, offered, stamp, data = item
+                try:
+                    connection = connections.get(topic)
+                    if connection is None:
+                        connection = writer.add_connection(
+                            topic, msgtype, typestore=self._store, offered_qos_profiles=[offered])
+                        connections[topic] = connection
+                    writer.write(connection, stamp, data)
+                except (WriterError, OSError, sqlite3.Error) as error:
+                    self._report_write_error(topic, error)
+            if time.monotonic() - last_flush >= FLUSH_PERIOD_S:
+                _flush(writer)
+                last_flush = time.monotonic()
+        try:
+            writer.close()
+        except (WriterError, OSError, sqlite3.Error) as error:
+            self._report_write_error("metadata", error)
+
+    def _report_write_error(self, topic: str, error: Exception) -> None:
+        if self._error is None:  # log the first failure only; the rest are the same
+            self._error = str(error)
+            self._node.get_logger().error(f"bag {self._path}: cannot write {topic}: {error}")
 
     @property
     def path(self) -> Path:
@@ -233,27 +276,45 @@ class BagRecorder:
         """The resolved names of the recorded topics."""
         return tuple(self._counts)
 
+    @property
+    def error(self) -> Optional[str]:
+        """The first write error, or ``None`` while everything was written."""
+        return self._error
+
     def counts(self) -> dict[str, int]:
-        """``{resolved topic: messages written}`` so far."""
+        """``{resolved topic: messages received}`` so far."""
         with self._lock:
             return dict(self._counts)
 
-    def close(self) -> None:
-        """Stop recording, destroy the subscriptions and finalise the bag (idempotent)."""
+    def close(self, timeout_s: float = 30.0) -> None:
+        """Stop recording, write what is queued and finalise the bag (idempotent).
+
+        The subscriptions stay until the node is destroyed (destroying them while another
+        thread spins the node is not safe on every distribution); they record nothing more.
+        """
         with self._lock:
             if self._closed:
                 return
             self._closed = True
-            self._writer.close()
-        for subscription in self._subscriptions:
-            self._node.destroy_subscription(subscription)
-        self._subscriptions = []
+            self._queue.put(_STOP)
+        self._thread.join(timeout_s)
 
     def __enter__(self) -> "BagRecorder":
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _flush(writer: Writer) -> None:
+    """Push what the storage buffered to disk (a crash then loses at most a flush period)."""
+    storage = writer.storage
+    connection = getattr(storage, "conn", None)  # sqlite3
+    if connection is not None:
+        connection.commit()
+    stream = getattr(storage, "bio", None)  # mcap
+    if stream is not None and hasattr(stream, "flush"):
+        stream.flush()
 
 
 def describe_counts(counts: Mapping[str, int], width: Optional[int] = None) -> str:

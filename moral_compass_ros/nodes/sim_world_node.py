@@ -19,10 +19,16 @@ from sensor_msgs.msg import Joy
 
 from moral_compass_ros import topics
 from moral_compass_ros.diagnostics import NodeHealth
-from moral_compass_ros.msg import ActionSelection, CandidateAction, CandidateActions, HumanFeedback
+from moral_compass_ros.msg import (
+    ActionSelection,
+    CandidateAction,
+    CandidateActions,
+    HumanFeedback,
+    MoralCompass,
+)
 from moral_compass_ros.nodes._spin import run_node
 from moral_compass_ros.parameters import ParameterSpec, declare_parameters, one_of
-from moral_compass_ros.qos import FEEDBACK_QOS, JOY_QOS, STREAM_QOS
+from moral_compass_ros.qos import FEEDBACK_QOS, JOY_QOS, STATE_QOS, STREAM_QOS
 from moral_compass_ros.sim import SCENARIO_NAMES, make_scenario
 
 NODE_SPECS = [
@@ -38,6 +44,10 @@ NODE_SPECS = [
                   minimum=0.0, maximum=60.0),
     ParameterSpec("selection_timeout_s", 5.0, "Re-send a request not answered within this (s).",
                   minimum=0.1, maximum=600.0),
+    ParameterSpec("wait_for_update_s", 30.0, "After an answer, wait up to this long for the "
+                  "compass version to bump before the next request (0 = do not wait), so each "
+                  "decision uses the compass that learned from the previous answer (s).",
+                  minimum=0.0, maximum=600.0),
     ParameterSpec("answer_via", "topic", "How the simulated person answers: 'joy' (gamepad "
                   "press, single operator) or 'topic' (feedback/raw with operator id).",
                   check=one_of("joy", "topic")),
@@ -79,6 +89,8 @@ class SimWorldNode(Node):
         self._pending_answer = None  # (CandidateSet, index, ActionSelection, due time s)
         self._next_request_s = 0.0
         self._joy_release_due = None
+        self._compass_version = -1
+        self._awaiting_version = None  # (version to exceed, give-up time s)
         self._n_buttons = max(self._params["thumbs_up_button"],
                               self._params["thumbs_down_button"]) + 1
 
@@ -89,6 +101,8 @@ class SimWorldNode(Node):
         self._joy_pub = self.create_publisher(Joy, topics.JOY, JOY_QOS)
         self._selection_sub = self.create_subscription(
             ActionSelection, topics.SELECTION, self._on_selection, STREAM_QOS)
+        self._compass_sub = self.create_subscription(
+            MoralCompass, topics.COMPASS, self._on_compass, STATE_QOS)
         self._tick_timer = self.create_timer(0.02, self._tick)
         self.get_logger().info(f"scenario {self._params['scenario']!r} seed "
                                f"{self._params['sim_seed']}: {self._scenario.n_answers} answers")
@@ -105,6 +119,14 @@ class SimWorldNode(Node):
             self._answer(*self._pending_answer[:3])
             self._pending_answer = None
             self._next_request_s = now_s + self._params["request_period_s"]
+        if self._awaiting_version is not None:
+            version, give_up_s = self._awaiting_version
+            if self._compass_version <= version and now_s < give_up_s:
+                return
+            if self._compass_version <= version:
+                self._health.problem("compass", "the compass did not update within "
+                                     f"{self._params['wait_for_update_s']} s of an answer")
+            self._awaiting_version = None
         if self._scenario.done or self._pending_answer is not None:
             return
         if self._current is None and now_s >= self._next_request_s and \
@@ -118,6 +140,9 @@ class SimWorldNode(Node):
                                  "yet; re-sending the request")
             self._current = (self._current[0], self._current[1], now_s)
             self._candidates_pub.publish(self._current[1])
+
+    def _on_compass(self, msg: MoralCompass) -> None:
+        self._compass_version = max(self._compass_version, int(msg.version))
 
     def _request_msg(self, candidate_set) -> CandidateActions:
         msg = CandidateActions(request_id=candidate_set.request_id,
@@ -154,6 +179,9 @@ class SimWorldNode(Node):
         response = self._scenario.respond(candidate_set, index)
         self._health.count("answers")
         if response.approved is not None:
+            if self._params["wait_for_update_s"] > 0:
+                self._awaiting_version = (self._compass_version,
+                                          self._now_s() + self._params["wait_for_update_s"])
             if self._params["answer_via"] == "joy":
                 pressed = [0] * self._n_buttons
                 button = "thumbs_up_button" if response.approved else "thumbs_down_button"

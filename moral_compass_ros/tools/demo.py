@@ -82,6 +82,17 @@ def _progress_line(rows: list[dict], total: int, monitor) -> str:
             f"compass v{monitor.version()} {compass}")
 
 
+def _wait_for_acknowledgements(monitor, timeout_s: float) -> None:
+    """Let the last answers reach the compass before stopping the graph."""
+    time.sleep(0.5)
+    deadline = time.monotonic() + timeout_s
+    while monitor.unacknowledged() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    if monitor.unacknowledged():
+        print(f"demo: {monitor.unacknowledged()} answer(s) still unacknowledged after "
+              f"{timeout_s:.0f} s")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the demo; return the exit code."""
     args = _parse(list(sys.argv[1:] if argv is None else argv))
@@ -141,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(_progress_line(rows, args.answers, monitor), flush=True)
                 last_print = now
             if rows and rows[-1].get("done"):
-                time.sleep(1.5)  # let the last answer reach the compass
+                _wait_for_acknowledgements(monitor, timeout_s=60.0)
                 break
             if now - started > args.duration:
                 print(f"demo: time limit {args.duration:.0f} s reached")

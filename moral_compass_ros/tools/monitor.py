@@ -99,6 +99,12 @@ class GraphMonitor(Node):
         with self._lock:
             return list(self._last_compass.mean) if self._last_compass else None
 
+    def unacknowledged(self) -> int:
+        """Feedback events seen on ``feedback`` that no acknowledgement answered yet."""
+        with self._lock:
+            acked = {a["feedback_id"] for a in self._acks}
+            return len({f["feedback_id"] for f in self._feedback} - acked)
+
     def value_names(self) -> list[str]:
         """The value names of the newest compass."""
         with self._lock:

@@ -1,0 +1,32 @@
+"""Rosbag2 record and deterministic offline replay (``rosbags``: sqlite3 and MCAP).
+
+* :func:`typestore` — the package's message types plus the standard ones, for ``rosbags``.
+* :class:`BagRecorder` — records the package's topics from inside any rclpy node.
+* :func:`read_bag` — reads a bag (either storage, damaged or old ones too) into messages the
+  :mod:`moral_compass_ros.conversions` functions accept, with warnings instead of tracebacks.
+* :func:`replay` — re-runs the selector and the compass offline, in the causal order the
+  recorded selections imply, and measures agreement with the recorded run.
+"""
+from moral_compass_ros.bag._types import package_type_names, type_name, typestore
+from moral_compass_ros.bag._reader import BagContents, BagError, BagMessage, locate, read_bag
+from moral_compass_ros.bag._recorder import (
+    BagRecorder,
+    RecordedTopic,
+    package_topics,
+    subscription_qos,
+)
+
+__all__ = [
+    "BagContents",
+    "BagError",
+    "BagMessage",
+    "locate",
+    "read_bag",
+    "BagRecorder",
+    "RecordedTopic",
+    "package_topics",
+    "package_type_names",
+    "subscription_qos",
+    "type_name",
+    "typestore",
+]
