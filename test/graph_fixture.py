@@ -71,11 +71,16 @@ class GraphProbe:
 
     def wait_for_graph(self, timeout_s: float = 90.0) -> None:
         """Until the selector, feedback node and compass node are up and matched."""
+        node = self.node
         ok = self.spin_until(lambda: self.candidates_pub.get_subscription_count() > 0
                              and self.raw_pub.get_subscription_count() > 0
+                             and self.joy_pub.get_subscription_count() > 0
                              and self.feedback_pub.get_subscription_count() > 1
+                             and node.count_subscribers(topics.SELECTION) >= 2
+                             and node.count_publishers(topics.SELECTION) >= 1
                              and self.compasses, timeout_s)
         assert ok, "graph did not come up"
+        self.spin_for(0.5)  # let the nodes' own matches (selector -> feedback node) settle
 
     def request(self, request_id: str, features=None, context=None, n: int = 3,
                 feature_dim: int = 8, context_dim: int = 3) -> CandidateActions:
@@ -94,7 +99,12 @@ class GraphProbe:
         return matches[-1] if matches else None
 
     def press(self, button: int, held_messages: int = 1, n_buttons: int = 12) -> None:
-        """Press ``button`` and hold it for ``held_messages`` Joy messages, then release."""
+        """Press ``button`` and hold it for ``held_messages`` Joy messages, then release.
+
+        Like a person, it presses a moment after the selection appeared: the feedback node
+        receives the selection on its own subscription, in parallel with the probe.
+        """
+        self.spin_for(0.3)
         for _ in range(held_messages):
             buttons = [0] * n_buttons
             buttons[button] = 1

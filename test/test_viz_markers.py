@@ -201,3 +201,22 @@ def test_bad_input_is_refused():
                                        weights=[0.5, 0.5]))
     with pytest.raises(ValueError, match="M >= 2"):
         projection_basis(1)
+
+
+def test_shipped_rviz_config_shows_every_marker_namespace_in_the_fixed_frame():
+    import yaml
+
+    from moral_compass_ros import topics
+    from moral_compass_ros.nodes.visualization_node import NODE_SPECS
+    from moral_compass_ros.viz import markers as viz_markers
+    from ros_helpers import REPO_ROOT
+
+    config = yaml.safe_load((REPO_ROOT / "config" / "moral_compass.rviz").read_text())
+    manager = config["Visualization Manager"]
+    frame = {spec.name: spec.default for spec in NODE_SPECS}["frame_id"]
+    assert manager["Global Options"]["Fixed Frame"] == frame == "moral_compass"
+    display = [d for d in manager["Displays"] if d["Class"] == "rviz_default_plugins/MarkerArray"][0]
+    assert display["Enabled"] and display["Topic"]["Value"] == "/" + topics.MARKERS
+    assert display["Topic"]["Durability Policy"] == "Transient Local"
+    namespaces = {v for k, v in vars(viz_markers).items() if k.startswith("NS_")}
+    assert set(display["Namespaces"]) == namespaces and all(display["Namespaces"].values())

@@ -9,6 +9,19 @@
 """
 from moral_compass_ros.bag._types import package_type_names, type_name, typestore
 from moral_compass_ros.bag._reader import BagContents, BagError, BagMessage, locate, read_bag
+from moral_compass_ros.bag._replay import (
+    PARAMS_KEY,
+    ParameterError,
+    ReplayParameters,
+    ReplayResult,
+    approval_quality,
+    build_parameters,
+    find_parameters,
+    metrics,
+    parse_override,
+    replay,
+)
+from moral_compass_ros.bag._output import write_output_bag, write_plots
 from moral_compass_ros.bag._recorder import (
     BagRecorder,
     RecordedTopic,
@@ -17,6 +30,18 @@ from moral_compass_ros.bag._recorder import (
 )
 
 __all__ = [
+    "PARAMS_KEY",
+    "ParameterError",
+    "ReplayParameters",
+    "ReplayResult",
+    "approval_quality",
+    "build_parameters",
+    "find_parameters",
+    "metrics",
+    "parse_override",
+    "replay",
+    "write_output_bag",
+    "write_plots",
     "BagContents",
     "BagError",
     "BagMessage",

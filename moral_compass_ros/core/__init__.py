@@ -1,4 +1,10 @@
-"""The Dynamic Value Spaces core (pure Python: numpy, torch, POT; never rclpy)."""
+"""The mathematical core of moral_compass_ros: Dynamic Value Spaces without ROS.
+
+Pure Python on numpy, torch and POT; nothing here imports rclpy (a test enforces it), so the
+simulator, the replay tools and the nodes share one implementation. See
+``shared/design/dynamic-value-spaces.md`` for the specification.
+"""
+from .baselines import ContextualAggregationLearner, MonistLearner, ReweightingLearner
 from .compass import Compass
 from .config import LearnerConfig
 from .events import FeedbackEvent
@@ -6,6 +12,18 @@ from .learner import DynamicValueLearner, Scores, UpdateResult
 from .sinkhorn import sinkhorn_divergence
 from .value_space import DEFAULT_VALUE_NAMES, SimplexError, ValueSpace
 
-__all__ = ["Compass", "DEFAULT_VALUE_NAMES", "DynamicValueLearner", "FeedbackEvent",
-           "LearnerConfig", "Scores", "SimplexError", "UpdateResult", "ValueSpace",
-           "sinkhorn_divergence"]
+__all__ = [
+    "DEFAULT_VALUE_NAMES",
+    "ValueSpace",
+    "SimplexError",
+    "Compass",
+    "LearnerConfig",
+    "DynamicValueLearner",
+    "Scores",
+    "UpdateResult",
+    "MonistLearner",
+    "ContextualAggregationLearner",
+    "ReweightingLearner",
+    "sinkhorn_divergence",
+    "FeedbackEvent",
+]

@@ -342,7 +342,11 @@ class FeedbackJournal:
         created = self._open_for_writing()
         try:
             if created:
-                _fsync_dir(self.path.parent)
+                try:
+                    _fsync_dir(self.path.parent)
+                except OSError as exc:
+                    raise JournalUnwritableError(
+                        f"cannot sync directory {self.path.parent}: {exc}") from exc
             self._load(self._read_bytes(), truncate=True)
         except BaseException:
             self.close()
@@ -569,7 +573,9 @@ def _encode(value: Any, arrays: Dict[str, np.ndarray], where: str) -> Any:
     if isinstance(value, (list, tuple)):
         items = [_encode(v, arrays, f"{where}[{i}]") for i, v in enumerate(value)]
         return {"t" if isinstance(value, tuple) else "l": items}
-    hint = " (convert tensors with .detach().cpu().numpy())" if "Tensor" in type(value).__name__ else ""
+    hint = ""
+    if "Tensor" in type(value).__name__:
+        hint = " (convert tensors with .detach().cpu().numpy())"
     raise TypeError(f"state{where}: unsupported type {type(value).__name__}{hint}")
 
 

@@ -184,6 +184,7 @@ def validate_candidates(cfg: LearnerConfig, features, context, reward_mean=None,
             check_simplex(hints[present], "value_hints")
     return phi, s, rm, rs, hints
 
+
 def validate_event(cfg: LearnerConfig, event: FeedbackEvent) -> None:
     """Check an event's F, C and hint against ``cfg``; ``ValueError``/``SimplexError`` otherwise."""
     if event.features.shape != (cfg.feature_dim,):
@@ -195,7 +196,6 @@ def validate_event(cfg: LearnerConfig, event: FeedbackEvent) -> None:
                          f"({cfg.n_values},), got {event.value_hint.shape}")
     if event.value_hint.size:
         check_simplex(event.value_hint, f"event {event.feedback_id} value_hint")
-
 
 
 class DynamicValueLearner:
@@ -581,8 +581,6 @@ class DynamicValueLearner:
             zeta = weight_logits.detach().requires_grad_(True)
             theta = torch.softmax(z, dim=1)
             w = torch.softmax(zeta, dim=0)
-            with torch.no_grad():
-                pass
             log_lik = self._window_log_likelihood(theta, hist, concentration.detach())  # (H, N)
             particle_objective = (omega[:, None] * log_lik).sum(0)  # L(θ_i) = Σ_j ω_j log ℓ_j(θ_i)
             ot_cross = self._entropic_ot(ground_cost(theta, theta0, cfg.cost), w[None], w0[None])

@@ -24,6 +24,7 @@ from moral_compass_ros.msg import ActionSelection, FeedbackAck, HumanFeedback
 from moral_compass_ros.nodes._spin import run_node
 from moral_compass_ros.parameters import ParameterSpec, declare_parameters
 from moral_compass_ros.qos import FEEDBACK_QOS, JOY_QOS, STREAM_QOS
+from moral_compass_ros.web.tablet_bridge import attach_tablet
 
 NODE_SPECS = [
     ParameterSpec("thumbs_up_button", 0, "Joy button index for thumbs up (A on the common "
@@ -100,6 +101,8 @@ class FeedbackNode(Node):
         self._ack_sub = self.create_subscription(
             FeedbackAck, topics.FEEDBACK_ACK, self._on_ack, FEEDBACK_QOS)
         self._resend_timer = self.create_timer(self._params["resend_after_s"] / 2, self._resend)
+        # The operator tablet page (parameters tablet_*; None unless tablet_enabled).
+        self._tablet = attach_tablet(self, self._on_tablet_press, self._health)
 
     def _now_s(self) -> float:
         return self.get_clock().now().nanoseconds * 1e-9
@@ -196,6 +199,31 @@ class FeedbackNode(Node):
         self._unacked[feedback.feedback_id] = (feedback, self._now_s())
         self._feedback_pub.publish(feedback)
         self._health.count(f"feedback.sent.{feedback.source}")
+
+    def _on_tablet_press(self, approved: bool, request_id: str, operator_id: str) -> tuple:
+        """One tablet press -> exactly one ``HumanFeedback`` (source ``tablet``).
+
+        Bound to the selection the operator saw (``request_id``), then the same delivery path
+        as the gamepad. Returns ``(feedback_id, "")``, or ``("", reason)`` when refused.
+        """
+        selection = self._selections.get(request_id)
+        if selection is None:
+            reason = f"request {request_id!r} is unknown (never selected, or forgotten)"
+            self._health.problem("tablet", reason)
+            return "", reason
+        feedback = HumanFeedback(approved=bool(approved), source=HumanFeedback.SOURCE_TABLET,
+                                 operator_id=operator_id)
+        feedback.task_reward = float("nan")
+        self._deliver(feedback, selection)
+        if feedback.feedback_id and feedback.feedback_id in self._unacked:
+            return feedback.feedback_id, ""
+        return "", self._health.last_problem or "refused"
+
+    def destroy_node(self) -> None:
+        """Stop the tablet page (if any), then destroy the node."""
+        if self._tablet is not None:
+            self._tablet.stop()
+        super().destroy_node()
 
     def _on_ack(self, msg: FeedbackAck) -> None:
         if self._unacked.pop(msg.feedback_id, None) is not None:

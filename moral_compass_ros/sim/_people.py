@@ -55,7 +55,7 @@ Episode end: people never end an episode; the scenario fixes its length.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Optional, Sequence, Tuple, Union
 
 import numpy as np

@@ -48,7 +48,7 @@ the true task rewards ``true_reward``; approval comes from the simulated people
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Optional, Sequence, Tuple
 
 import numpy as np

@@ -27,7 +27,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import List, Mapping, Optional, Tuple
+from typing import List, Mapping, Tuple
 
 import numpy as np
 

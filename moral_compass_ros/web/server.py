@@ -189,7 +189,7 @@ class TabletServer:
             raise TimeoutError("the tablet server did not start")
         if failure:
             raise failure[0]
-        self._log("info", f"tablet page: {self.url}")
+        self._info(f"tablet page: {self.url}")
         return self.url
 
     async def _open(self) -> None:
@@ -198,6 +198,7 @@ class TabletServer:
         app.router.add_get("/", self._page)
         app.router.add_get("/login", self._login_page)
         app.router.add_get("/static/{name}", self._static)
+        app.router.add_get("/favicon.ico", self._no_icon)
         app.router.add_post("/api/login", self._login)
         app.router.add_post("/api/logout", self._logout)
         app.router.add_get("/api/session", self._session_info)
@@ -219,9 +220,14 @@ class TabletServer:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout_s)
 
-    def _log(self, level: str, message: str) -> None:
+    # One call site per severity: rclpy's logger refuses a call site whose severity changes.
+    def _info(self, message: str) -> None:
         if self._logger is not None:
-            getattr(self._logger, level)(message)
+            self._logger.info(message)
+
+    def _warn(self, message: str) -> None:
+        if self._logger is not None:
+            self._logger.warning(message)
 
     # -- state updates (any thread) --------------------------------------------------------
     def publish_compass(self, version: int, value_names: Sequence[str], mean: Sequence[float],
@@ -308,13 +314,15 @@ class TabletServer:
         if request.host.lower() not in self._allowed_hosts():
             response = web.json_response({"error": "host not allowed"}, status=403)
         elif request.method == "POST" and not self._same_origin(request):
-            self._log("warning", f"tablet: cross-site {request.method} {request.path} refused")
+            self._warn(f"tablet: cross-site {request.method} {request.path} refused")
             response = web.json_response({"error": "cross-site request refused"}, status=403)
         else:
             try:
                 response = await handler(request)
-            except web.HTTPException as error:
-                response = error
+            except web.HTTPException as error:  # raised (returning one is deprecated)
+                for key, value in SECURITY_HEADERS.items():
+                    error.headers.setdefault(key, value)
+                raise
         for key, value in SECURITY_HEADERS.items():
             response.headers.setdefault(key, value)
         return response
@@ -326,7 +334,7 @@ class TabletServer:
                                        content_type="application/json")
         if csrf and not secrets.compare_digest(request.headers.get(CSRF_HEADER, ""),
                                                session.csrf):
-            self._log("warning", f"tablet: POST {request.path} without a valid CSRF token "
+            self._warn(f"tablet: POST {request.path} without a valid CSRF token "
                       f"refused (operator {session.operator_id})")
             raise web.HTTPForbidden(text='{"error": "missing or bad CSRF token"}',
                                     content_type="application/json")
@@ -356,6 +364,9 @@ class TabletServer:
     async def _login_page(self, request: web.Request) -> web.StreamResponse:
         return web.FileResponse(STATIC_DIR / "login.html")
 
+    async def _no_icon(self, request: web.Request) -> web.Response:
+        return web.Response(status=204)
+
     async def _static(self, request: web.Request) -> web.StreamResponse:
         name = request.match_info["name"]
         if name not in ("tablet.js", "tablet.css", "login.js"):
@@ -371,7 +382,7 @@ class TabletServer:
             else (client,)
         wait = self._limiter.retry_after(*keys)
         if wait > 0:
-            self._log("warning", f"tablet: login rate limit hit ({request.remote})")
+            self._warn(f"tablet: login rate limit hit ({request.remote})")
             return web.json_response({"error": "too many failed logins; wait"}, status=429,
                                      headers={"Retry-After": str(int(math.ceil(wait)))})
         ok = bool(token) and OPERATOR_ID_PATTERN.match(operator_id) is not None and \
@@ -380,14 +391,14 @@ class TabletServer:
         if not ok:
             self._limiter.failed(*keys)
             shown = operator_id if OPERATOR_ID_PATTERN.match(operator_id) else "<invalid id>"
-            self._log("warning", f"tablet: failed login for operator {shown} from "
+            self._warn(f"tablet: failed login for operator {shown} from "
                       f"{request.remote}")
             return web.json_response({"error": "unknown operator or wrong token"}, status=401)
         self._limiter.succeeded(*keys)
         session_id = secrets.token_urlsafe(32)
         self._sessions[session_id] = _Session(operator_id, secrets.token_urlsafe(32),
                                               time.monotonic())
-        self._log("info", f"tablet: operator {operator_id} logged in from {request.remote}")
+        self._info(f"tablet: operator {operator_id} logged in from {request.remote}")
         response = web.json_response({"operator": operator_id})
         response.set_cookie(COOKIE_NAME, session_id, httponly=True, samesite="Strict",
                             path="/", secure=self._ssl is not None)
@@ -396,7 +407,7 @@ class TabletServer:
     async def _logout(self, request: web.Request) -> web.Response:
         session = self._require(request, csrf=True)
         self._sessions.pop(request.cookies.get(COOKIE_NAME, ""), None)
-        self._log("info", f"tablet: operator {session.operator_id} logged out")
+        self._info(f"tablet: operator {session.operator_id} logged out")
         response = web.json_response({"ok": True})
         response.del_cookie(COOKIE_NAME, path="/")
         return response

@@ -1,0 +1,692 @@
+"""``moral-compass eval``: the learners against baselines and bounds on simulated people.
+
+    moral-compass eval --out DIR [--seeds 20] [--scenarios ...] [--methods ...] [--answers N]
+                       [--workers 2] [--quick] [--set KEY=VALUE ...] [--resume]
+
+Every (method, scenario, seed) *episode* runs the same seeded person and candidate stream
+(``make_scenario(scenario, seed)``; the planner's and the person's random streams do not depend
+on the choices made): propose → the method scores the candidates → it executes the argmax →
+the simulated person answers → unless the answer was skipped, a :class:`FeedbackEvent` with the
+executed action's features, context, value hint, the answer and the observed task reward is
+given to ``update``. Nothing hidden (true fingerprints, true rewards, profiles) reaches a
+learner; it is recorded beside each answer for the metrics only.
+
+Methods (``--methods``)
+-----------------------
+``dvs_avoid``   DynamicValueLearner, ``information_mode="avoid"`` (the package default)
+``dvs_seek``    DynamicValueLearner, ``information_mode="seek"``
+``dognin``      ContextualAggregationLearner (Dognin et al.: profile point estimate c,
+                logistic regression); its "compass mean" is c
+``monist``      MonistLearner with no value weighting (task reward only)
+``reweight``    ReweightingLearner (DVS without the Sinkhorn proximal term)
+``random``      uniformly random candidate (lower bound)
+``oracle``      the candidate the answering person most likely approves (upper bound)
+
+Outputs in DIR
+--------------
+``metrics.json`` (per method and scenario, see :func:`compute_metrics`), ``summary.md`` (the
+tables for the README, command on top), ``ratio_to_oracle.png``, ``cosine.png``, and
+``episodes.jsonl`` (every answer of every episode; ``--resume`` reuses finished episodes).
+"""
+from __future__ import annotations
+
+import argparse
+import concurrent.futures
+import dataclasses
+import datetime
+import json
+import math
+import multiprocessing
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any, Callable, Optional, Sequence
+
+import numpy as np
+
+from moral_compass_ros.tools import _eval_metrics as em
+
+#: Method name -> human-readable description (the order of tables and plot legends).
+METHODS: dict[str, str] = {
+    "dvs_avoid": "DVS, information avoid",
+    "dvs_seek": "DVS, information seek",
+    "dognin": "Dognin contextual aggregation (point estimate c)",
+    "monist": "Monist (task reward only)",
+    "reweight": "Pure reweighting (no Sinkhorn proximal term)",
+    "random": "Random selector (lower bound)",
+    "oracle": "Oracle (upper bound)",
+}
+#: Methods whose compass is a learned estimate of the profile (cosine is reported for these).
+COMPASS_METHODS = ("dvs_avoid", "dvs_seek", "reweight", "dognin")
+#: The DVS-like methods drawn in the cosine plot (Dognin's c is drawn dashed for reference).
+DVS_METHODS = ("dvs_avoid", "dvs_seek", "reweight")
+#: Answer count at which the cosine between compass mean and true profile is reported.
+COSINE_AT = 20
+#: The approval-rate metric looks at the last this-many queries.
+LAST_N = 20
+#: Default number of seeds (the issue asks for at least 20).
+DEFAULT_SEEDS = 20
+#: ``--quick``: seeds, answers per episode, and the learner changes that make it a smoke test.
+QUICK_SEEDS = 3
+QUICK_ANSWERS = 24
+QUICK_LEARNER = {"n_particles": 64, "n_fingerprint_samples": 16, "proximal_steps": 2}
+#: Seed of the bootstrap resampling of the plots' confidence bands.
+PLOT_BOOTSTRAP_SEED = 12345
+
+
+# ====================================================================== episode setup
+def scenario_overrides(name: str, n_answers: Optional[int]) -> dict:
+    """``make_scenario`` overrides for a shortened/lengthened episode of preset ``name``.
+
+    Drift points scale with the episode length so that a short episode still drifts, at the
+    same relative position as in the preset.
+
+    Parameters
+    ----------
+    name : str
+        A scenario of :data:`moral_compass_ros.sim.SCENARIOS`.
+    n_answers : int or None
+        Episode length; None keeps the preset's.
+
+    Returns
+    -------
+    dict
+        Overrides (empty for the preset itself).
+    """
+    from moral_compass_ros.sim import SCENARIOS
+
+    if name not in SCENARIOS:
+        raise ValueError(f"unknown scenario {name!r}; known: {', '.join(SCENARIOS)}")
+    preset = SCENARIOS[name]
+    if n_answers is None or n_answers == preset.n_answers:
+        return {}
+    if n_answers < 2:
+        raise ValueError(f"--answers must be >= 2, got {n_answers}")
+    scale = n_answers / preset.n_answers
+    out: dict = {"n_answers": int(n_answers)}
+    if preset.drift == "abrupt":
+        out["drift_start"] = max(1, int(round(preset.drift_start * scale)))
+    elif preset.drift == "gradual":
+        start = int(round(preset.drift_start * scale))
+        out["drift_start"] = start
+        out["drift_end"] = max(start + 1, int(round(preset.drift_end * scale)))
+    return out
+
+
+def drift_reference(scenario_config) -> Optional[int]:
+    """Query index recovery is counted from: the abrupt switch, or the end of a gradual drift.
+
+    During a gradual drift the target moves every answer, so "recovered" is measured once it
+    stops moving. None for scenarios without drift.
+    """
+    if scenario_config.drift == "abrupt":
+        return int(scenario_config.drift_start)
+    if scenario_config.drift == "gradual":
+        return int(scenario_config.drift_end)
+    return None
+
+
+def learner_config(scenario_config, seed: int, overrides: dict):
+    """The :class:`LearnerConfig` of one episode: package defaults, the scenario's dimensions,
+    the episode seed, then ``overrides`` (from ``--set`` / ``--quick``)."""
+    from moral_compass_ros.core import LearnerConfig
+
+    base = {"value_names": tuple(scenario_config.value_names),
+            "feature_dim": scenario_config.feature_dim,
+            "context_dim": scenario_config.context_dim,
+            "seed": int(seed)}
+    base.update(overrides)
+    return LearnerConfig(**base)
+
+
+def make_method(method: str, config) -> Any:
+    """The learner of ``method`` (None for the ``random`` and ``oracle`` bounds)."""
+    from moral_compass_ros.core import (ContextualAggregationLearner, DynamicValueLearner,
+                                        MonistLearner, ReweightingLearner)
+
+    factories: dict[str, Callable[[], Any]] = {
+        "dvs_avoid": lambda: DynamicValueLearner(config.replace(information_mode="avoid")),
+        "dvs_seek": lambda: DynamicValueLearner(config.replace(information_mode="seek")),
+        "dognin": lambda: ContextualAggregationLearner(config),
+        "monist": lambda: MonistLearner(config),
+        "reweight": lambda: ReweightingLearner(config),
+        "random": lambda: None,
+        "oracle": lambda: None,
+    }
+    if method not in factories:
+        raise ValueError(f"unknown method {method!r}; known: {', '.join(METHODS)}")
+    return factories[method]()
+
+
+def _init_worker() -> None:
+    """Process-pool initialiser: one torch thread per worker (the workers share the cores)."""
+    import torch
+
+    torch.set_num_threads(1)
+
+
+# ====================================================================== one episode
+def run_episode(task: dict) -> dict:
+    """Run one (method, scenario, seed) episode and record every query.
+
+    Parameters
+    ----------
+    task : dict
+        ``method``, ``scenario``, ``seed``, ``n_answers`` (None = preset) and ``learner``
+        (LearnerConfig overrides).
+
+    Returns
+    -------
+    dict
+        The task fields plus, per query t (lists of length T): ``p_chosen``, ``p_oracle``,
+        ``p_mean`` (noise-free approval probabilities of the chosen action, of the oracle's
+        and their mean over candidates), ``approved`` (True/False/None = skipped),
+        ``predicted`` (the method's predicted approval of the chosen action; None for
+        ``random``; the true probability for ``oracle``), ``compass_mean`` (after the update
+        of query t; None without a learned compass), ``true_profile`` (of the person who
+        answered query t), ``operator``, ``ms`` (wall time of the decision + update); and
+        ``drift_reference``, ``update_failures``.
+    """
+    from moral_compass_ros.core import FeedbackEvent
+    from moral_compass_ros.sim import make_scenario
+
+    method, name, seed = task["method"], task["scenario"], int(task["seed"])
+    scenario = make_scenario(name, seed=seed, **scenario_overrides(name, task.get("n_answers")))
+    cfg = learner_config(scenario.config, seed, task.get("learner", {}))
+    learner = make_method(method, cfg)
+    has_compass = method in COMPASS_METHODS
+    rec: dict[str, Any] = {key: [] for key in ("p_chosen", "p_oracle", "p_mean", "approved",
+                                                "predicted", "compass_mean", "true_profile",
+                                                "operator", "ms")}
+    failures: list[str] = []
+    t = 0
+    while not scenario.done:
+        cs = scenario.propose()
+        probabilities = scenario.approval_probabilities(cs)  # noise-free, current person
+        profile = scenario.true_profile()
+        started = time.perf_counter()
+        if method == "random":
+            index, predicted = scenario.random_choice(cs), None
+        elif method == "oracle":
+            index = scenario.oracle_choice(cs)
+            predicted = float(probabilities[index])
+        else:
+            scores = learner.score(cs.features, cs.context, cs.reward_mean, cs.reward_std,
+                                   cs.value_hints)
+            index = int(scores.selected)
+            predicted = float(scores.predicted_approval[index])
+        response = scenario.respond(cs, index)
+        if learner is not None and response.approved is not None:
+            hint = cs.value_hints[index]
+            event = FeedbackEvent(
+                feedback_id=f"{name}-{seed}-{t}", action_id=cs.ids[index],
+                features=np.array(cs.features[index]), context=np.array(cs.context),
+                approved=bool(response.approved), task_reward=float(response.task_reward),
+                value_hint=np.zeros(0) if np.any(np.isnan(hint)) else np.array(hint),
+                operator=response.operator_id, source="sim", stamp=float(t))
+            result = learner.update(event)
+            if not result.applied:
+                failures.append(f"query {t}: {result.reason}")
+        elapsed_ms = 1000.0 * (time.perf_counter() - started)
+        rec["p_chosen"].append(float(probabilities[index]))
+        rec["p_oracle"].append(float(np.max(probabilities)))
+        rec["p_mean"].append(float(np.mean(probabilities)))
+        rec["approved"].append(response.approved)
+        rec["predicted"].append(predicted)
+        rec["compass_mean"].append(learner.compass.mean.tolist() if has_compass else None)
+        rec["true_profile"].append(profile.tolist())
+        rec["operator"].append(response.operator_id)
+        rec["ms"].append(elapsed_ms)
+        t += 1
+    rec.update({"method": method, "scenario": name, "seed": seed,
+                "n_answers": task.get("n_answers"), "learner": task.get("learner", {}),
+                "drift_reference": drift_reference(scenario.config),
+                "update_failures": failures})
+    return rec
+
+
+def task_key(task: dict) -> str:
+    """Identity of an episode's settings (for ``--resume``)."""
+    return json.dumps({k: task.get(k) for k in ("method", "scenario", "seed", "n_answers", "learner")},
+                      sort_keys=True)
+
+
+# ====================================================================== metrics
+def episode_metrics(rec: dict) -> dict:
+    """Per-seed numbers of one episode (see :func:`compute_metrics` for the definitions)."""
+    ratio = em.ratio_to_oracle(rec["p_chosen"], rec["p_oracle"])
+    cos_at = None
+    if rec["method"] in COMPASS_METHODS and len(ratio) >= COSINE_AT:
+        cos_at = em.cosine(rec["compass_mean"][COSINE_AT - 1], rec["true_profile"][COSINE_AT - 1])
+    ref = rec.get("drift_reference")
+    return {
+        "answers_to_90pct_oracle": em.answers_to_fraction_of_oracle(ratio),
+        "approval_rate_last_20": em.approval_rate_last(rec["approved"], LAST_N),
+        "cosine_at_20": cos_at,
+        "drift_recovery_answers": None if ref is None else em.drift_recovery_answers(ratio, ref),
+        "ece": em.ece(rec["predicted"], rec["approved"]),
+        "ms_per_answer": float(np.mean(rec["ms"])) if rec["ms"] else None,
+        "ratio_mean": float(np.mean(ratio)),
+        "ratio_last_20": float(np.mean(ratio[-LAST_N:])),
+    }
+
+
+METRIC_DEFINITIONS = {
+    "answers_to_90pct_oracle": (
+        "First answer count n (queries, skips included) with mean(ratio[n-10:n]) >= 0.9, where "
+        "ratio = P(approve chosen)/P(approve oracle) from the simulator's noise-free "
+        "probabilities of the answering person. Full windows only, so 10 is the earliest "
+        "possible value. Never reached within the episode = right-censored, counted as +inf "
+        "in the median/IQR; a null median/quartile means that order statistic is +inf "
+        "(never reached); 'n_valid' counts the seeds that reached it."),
+    "approval_rate_last_20": "Fraction of thumbs-up among the answered queries of the last 20 "
+                             "queries (skips dropped); median/IQR/mean over seeds.",
+    "cosine_at_20": (
+        "Cosine between the compass mean after the 20th query's update and the true profile of "
+        "the person who answered query 20. DVS and reweighting: the particle compass mean. "
+        "Dognin: its profile point estimate c (softmax of the logistic-regression logits). "
+        "Monist, random, oracle: null (no learned profile)."),
+    "drift_recovery_answers": (
+        "Drift scenarios only: answers after the drift point until the rolling ratio (full "
+        "window of 10 post-drift queries) is back >= 0.9; 10 = no visible loss. Drift point: "
+        "the abrupt switch (first query answered with the new profile), or the END of the "
+        "gradual drift (the target moves until then). Censored as for answers_to_90pct_oracle. "
+        "null for scenarios without drift."),
+    "ece": (
+        "Expected calibration error (5 equal-width bins, tools/report.py) of the method's "
+        "predicted approval of the executed action against the actual answers (skips "
+        "dropped). 'pooled' = over all answers of all seeds; median/IQR = per seed. Oracle: its "
+        "'prediction' is the true noise-free probability, so its ECE is the floor set by "
+        "sampling noise and teacher faults. Random: null (no prediction)."),
+    "ms_per_answer": "Wall time per query of score + respond + update in one worker process "
+                     "(1 torch thread), mean per seed; median/IQR over seeds.",
+    "ratio_last_20": "Mean ratio-to-oracle over the last 20 queries (extra, not in the issue).",
+}
+
+
+def compute_metrics(records: Sequence[dict]) -> dict:
+    """Aggregate episodes into ``{method: {scenario: {metric: summary}}}``.
+
+    Each metric is summarised over seeds by :func:`_eval_metrics.summarise` (``median``,
+    ``q25``, ``q75``, ``mean``, ``n``, ``n_valid``), plus the per-seed values (``per_seed``,
+    in seed order). ``ece`` also has ``pooled``. Definitions: :data:`METRIC_DEFINITIONS`.
+    """
+    groups: dict[tuple, list[dict]] = {}
+    for rec in records:
+        groups.setdefault((rec["method"], rec["scenario"]), []).append(rec)
+    out: dict = {}
+    for (method, scenario), recs in sorted(groups.items(), key=lambda kv: (
+            list(METHODS).index(kv[0][0]), kv[0][1])):
+        recs = sorted(recs, key=lambda r: r["seed"])
+        per_seed = [episode_metrics(r) for r in recs]
+        entry: dict = {"seeds": [r["seed"] for r in recs],
+                       "update_failures": sum(len(r["update_failures"]) for r in recs)}
+        for name in ("answers_to_90pct_oracle", "approval_rate_last_20", "cosine_at_20",
+                     "drift_recovery_answers", "ece", "ms_per_answer", "ratio_last_20"):
+            values = [m[name] for m in per_seed]
+            censored = name in ("answers_to_90pct_oracle", "drift_recovery_answers")
+            applicable = not (name == "drift_recovery_answers" and recs[0]["drift_reference"] is None)
+            if name == "cosine_at_20" and method not in COMPASS_METHODS:
+                applicable = False
+            if name == "ece" and method == "random":
+                applicable = False
+            if not applicable:
+                entry[name] = None
+                continue
+            summary = em.summarise(values, censored_as_inf=censored)
+            summary["per_seed"] = values
+            entry[name] = summary
+        if entry["ece"] is not None:
+            entry["ece"]["pooled"] = em.ece(
+                [p for r in recs for p in r["predicted"]], [a for r in recs for a in r["approved"]])
+        out.setdefault(method, {})[scenario] = entry
+    return out
+
+
+# ====================================================================== plots & tables
+def _curves(records: Sequence[dict], method: str, scenario: str, what: str) -> Optional[np.ndarray]:
+    recs = sorted((r for r in records if r["method"] == method and r["scenario"] == scenario),
+                  key=lambda r: r["seed"])
+    if not recs:
+        return None
+    rows = []
+    for r in recs:
+        if what == "ratio":
+            rows.append(em.rolling_mean(em.ratio_to_oracle(r["p_chosen"], r["p_oracle"])))
+        else:
+            rows.append(np.array([em.cosine(m, p) for m, p in zip(r["compass_mean"], r["true_profile"])]))
+    length = min(len(x) for x in rows)
+    return np.array([x[:length] for x in rows])
+
+
+def write_plots(records: Sequence[dict], out_dir: Path, methods: Sequence[str],
+                scenarios: Sequence[str], rng: np.random.Generator) -> list[Path]:
+    """Ratio-to-oracle and cosine curves with 95 % bootstrap bands; returns the PNG paths."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    colors = dict(zip(METHODS, plt.cm.tab10(np.arange(len(METHODS)))))
+    paths = []
+    for what, chosen, fname, ylabel in (
+            ("ratio", list(methods), "ratio_to_oracle.png",
+             f"P(approve chosen) / P(approve oracle), rolling {em.ROLLING_WINDOW}"),
+            ("cosine", [m for m in methods if m in COMPASS_METHODS], "cosine.png",
+             "cosine(compass mean, true profile)")):
+        if not chosen:
+            continue
+        n = len(scenarios)
+        fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 3.8), squeeze=False, sharey=True)
+        for ax, scenario in zip(axes[0], scenarios):
+            for method in chosen:
+                curves = _curves(records, method, scenario, what)
+                if curves is None:
+                    continue
+                mean, low, high = em.bootstrap_mean_band(curves, rng)
+                x = np.arange(1, curves.shape[1] + 1)
+                style = "--" if (what == "cosine" and method == "dognin") else "-"
+                ax.plot(x, mean, style, color=colors[method], lw=1.6, label=method)
+                ax.fill_between(x, low, high, color=colors[method], alpha=0.18, lw=0)
+            if what == "ratio":
+                ax.axhline(em.ORACLE_FRACTION, color="0.5", ls=":", lw=1)
+            if what == "cosine":
+                ax.axhline(0.9, color="0.5", ls=":", lw=1)
+                ax.axvline(COSINE_AT, color="0.8", ls=":", lw=1)
+            ax.set_title(scenario, fontsize=10)
+            ax.set_xlabel("answers (queries)")
+        axes[0][0].set_ylabel(ylabel, fontsize=8)
+        handles, labels = axes[0][0].get_legend_handles_labels()
+        fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8,
+                   bbox_to_anchor=(0.5, -0.06))
+        title = ("Approval relative to the oracle (mean over seeds, 95 % bootstrap band)"
+                 if what == "ratio" else
+                 "Compass mean vs the answering person's true profile (mean, 95 % bootstrap band; "
+                 "Dognin's c dashed)")
+        fig.suptitle(title, fontsize=10)
+        fig.tight_layout()
+        path = out_dir / fname
+        fig.savefig(path, dpi=110, bbox_inches="tight")
+        plt.close(fig)
+        paths.append(path)
+    return paths
+
+
+def _fmt_summary(s: Optional[dict], digits: int, censored: bool = False) -> str:
+    if s is None:
+        return "–"
+    if s["n"] == 0 or (s["n_valid"] == 0 and not censored):
+        return "n/a"
+
+    def num(v):
+        if v is None:
+            return "never" if censored else "n/a"
+        return f"{v:.{digits}f}"
+    text = f"{num(s['median'])} [{num(s['q25'])}, {num(s['q75'])}]"
+    if censored and s["n_valid"] < s["n"]:
+        text += f" ({s['n_valid']}/{s['n']})"
+    return text
+
+
+def summary_markdown(metrics: dict, command: str, methods: Sequence[str],
+                     scenarios: Sequence[str], n_seeds: int, wall_s: float, quick: bool) -> str:
+    """The README tables: one method × scenario table per headline metric."""
+    lines = [f"`{command}`", ""]
+    lines.append(f"{n_seeds} seeds per cell; median [IQR] over seeds; wall time {wall_s / 60:.1f} min."
+                 + (" **--quick smoke run: not for reporting.**" if quick else ""))
+    lines.append("")
+    tables = (
+        ("Answers to 90 % of oracle approval (rolling 10; 10 is the minimum; "
+         "'never' = not reached in the episode; (k/n) = seeds that reached it)",
+         "answers_to_90pct_oracle", 1, True, scenarios),
+        ("Approval rate over the last 20 queries", "approval_rate_last_20", 2, False, scenarios),
+        ("Cosine(compass mean, true profile) after 20 answers (Dognin: its profile c)",
+         "cosine_at_20", 2, False, scenarios),
+        ("Answers to recover 90 % of oracle after the drift (abrupt: from the switch; gradual: "
+         "from the end of the drift; 10 = no visible loss)", "drift_recovery_answers", 1, True,
+         [s for s in scenarios if s in ("abrupt_drift", "gradual_drift")]),
+        ("ECE of predicted approval (pooled over seeds)", "ece", 3, False, scenarios),
+        ("Milliseconds per answer (score + update, 1 thread)", "ms_per_answer", 1, False, scenarios),
+    )
+    for title, key, digits, censored, cols in tables:
+        if not cols:
+            continue
+        lines.append(f"**{title}**")
+        lines.append("")
+        lines.append("| method | " + " | ".join(cols) + " |")
+        lines.append("|---|" + "---|" * len(cols))
+        for method in methods:
+            cells = []
+            for scenario in cols:
+                entry = metrics.get(method, {}).get(scenario)
+                s = None if entry is None else entry.get(key)
+                if key == "ece" and s is not None:
+                    cells.append("–" if s.get("pooled") is None else f"{s['pooled']:.{digits}f}")
+                elif key == "ms_per_answer" and s is not None:
+                    cells.append("–" if s["median"] is None else f"{s['median']:.{digits}f}")
+                else:
+                    cells.append(_fmt_summary(s, digits, censored))
+            lines.append(f"| {method} | " + " | ".join(cells) + " |")
+        lines.append("")
+    lines.append("Methods: " + "; ".join(f"`{m}` = {METHODS[m]}" for m in methods) + ".")
+    lines.append("")
+    return "\n".join(lines)
+
+
+# ====================================================================== driver
+def _git_commit() -> Optional[str]:
+    here = Path(__file__).resolve().parent
+    try:
+        done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True,
+                              text=True, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return (done.stdout.strip() or None) if done.returncode == 0 else None
+
+
+def _parse_set(items: Sequence[str]) -> dict:
+    """``KEY=VALUE`` pairs -> LearnerConfig overrides (values parsed as JSON, else string)."""
+    out = {}
+    for item in items:
+        if "=" not in item:
+            raise ValueError(f"--set expects KEY=VALUE, got {item!r}")
+        key, raw = item.split("=", 1)
+        try:
+            value = json.loads(raw)
+        except json.JSONDecodeError:
+            value = raw
+        out[key.strip()] = value
+    return out
+
+
+def _parse(argv: Sequence[str]) -> argparse.Namespace:
+    from moral_compass_ros.sim import SCENARIO_NAMES
+
+    parser = argparse.ArgumentParser(
+        prog="moral-compass eval", description="Compare the DVS learner with baselines and bounds "
+        "on seeded simulated people; writes metrics.json, summary.md and plots.")
+    parser.add_argument("--out", type=Path, required=True, help="output directory")
+    parser.add_argument("--seeds", type=int, default=None,
+                        help=f"number of seeds (default {DEFAULT_SEEDS}; {QUICK_SEEDS} with --quick)")
+    parser.add_argument("--first-seed", type=int, default=0, help="first seed (default 0)")
+    parser.add_argument("--scenarios", nargs="+", default=list(SCENARIO_NAMES),
+                        choices=SCENARIO_NAMES, metavar="NAME",
+                        help=f"scenarios (default all: {' '.join(SCENARIO_NAMES)})")
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS),
+                        metavar="NAME", help=f"methods (default all: {' '.join(METHODS)})")
+    parser.add_argument("--answers", type=int, default=None,
+                        help="answers per episode for every scenario (default: each preset's; "
+                        f"{QUICK_ANSWERS} with --quick); drift points scale along")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="worker processes (default 2; 1 = run in this process)")
+    parser.add_argument("--quick", action="store_true",
+                        help=f"smoke test: {QUICK_SEEDS} seeds, {QUICK_ANSWERS} answers, a small "
+                        f"learner {QUICK_LEARNER}; not for reporting")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a LearnerConfig field for every learner (repeatable)")
+    parser.add_argument("--resume", action="store_true",
+                        help="reuse finished episodes from OUT/episodes.jsonl with the same settings")
+    args = parser.parse_args(list(argv))
+    if args.seeds is None:
+        args.seeds = QUICK_SEEDS if args.quick else DEFAULT_SEEDS
+    if args.answers is None and args.quick:
+        args.answers = QUICK_ANSWERS
+    if args.seeds < 1:
+        parser.error("--seeds must be >= 1")
+    if args.workers < 1:
+        parser.error("--workers must be >= 1")
+    if args.answers is not None and args.answers < 2:
+        parser.error("--answers must be >= 2")
+    try:
+        overrides = dict(QUICK_LEARNER) if args.quick else {}
+        overrides.update(_parse_set(args.overrides))
+        for forbidden in ("seed", "value_names", "feature_dim", "context_dim", "information_mode",
+                          "update_rule"):
+            if forbidden in overrides:
+                raise ValueError(f"--set {forbidden} is fixed by the evaluation (per seed/scenario/method)")
+        from moral_compass_ros.sim import SCENARIOS
+        learner_config(SCENARIOS[args.scenarios[0]], 0, overrides)  # validate early
+    except (TypeError, ValueError) as err:
+        parser.error(str(err))
+    args.learner = overrides
+    args.methods = list(dict.fromkeys(args.methods))
+    args.scenarios = list(dict.fromkeys(args.scenarios))
+    return args
+
+
+def _format_duration(seconds: float) -> str:
+    seconds = max(0, int(round(seconds)))
+    h, rest = divmod(seconds, 3600)
+    m, s = divmod(rest, 60)
+    return f"{h}h{m:02d}m{s:02d}s" if h else (f"{m}m{s:02d}s" if m else f"{s}s")
+
+
+class _Progress:
+    """``eval 37/700 episodes, eta 2m10s`` on stderr (in place on a terminal)."""
+
+    def __init__(self, total: int, done: int = 0) -> None:
+        self.total, self.done, self.started, self.reused = total, done, time.monotonic(), done
+        self.tty = sys.stderr.isatty()
+
+    def step(self, label: str) -> None:
+        self.done += 1
+        ran = self.done - self.reused
+        elapsed = time.monotonic() - self.started
+        eta = elapsed / ran * (self.total - self.done) if ran else math.nan
+        line = (f"eval {self.done}/{self.total} episodes, elapsed {_format_duration(elapsed)}, "
+                f"eta {_format_duration(eta) if math.isfinite(eta) else '?'} ({label})")
+        sys.stderr.write(("\r" + line + "\033[K") if self.tty else line + "\n")
+        sys.stderr.flush()
+
+    def close(self) -> None:
+        if self.tty:
+            sys.stderr.write("\n")
+
+
+def _load_previous(path: Path) -> dict[str, dict]:
+    done: dict[str, dict] = {}
+    if not path.exists():
+        return done
+    for line in path.read_text().splitlines():
+        try:
+            rec = json.loads(line)
+        except json.JSONDecodeError:
+            break  # a run killed mid-line: keep what was complete
+        done[task_key(rec)] = rec
+    return done
+
+
+def run_tasks(tasks: Sequence[dict], workers: int, episodes_path: Path, resume: bool) -> list[dict]:
+    """Run every task (reusing finished ones with ``resume``), streaming to ``episodes_path``."""
+    previous = _load_previous(episodes_path) if resume else {}
+    records = {task_key(t): previous[task_key(t)] for t in tasks if task_key(t) in previous}
+    todo = [t for t in tasks if task_key(t) not in records]
+    progress = _Progress(len(tasks), len(records))
+    mode = "a" if resume and episodes_path.exists() else "w"
+    with open(episodes_path, mode) as sink:
+        def keep(rec: dict) -> None:
+            records[task_key(rec)] = rec
+            sink.write(json.dumps(rec) + "\n")
+            sink.flush()
+            progress.step(f"{rec['method']}/{rec['scenario']}/seed {rec['seed']}")
+
+        if workers == 1:
+            _init_worker()
+            for task in todo:
+                keep(run_episode(task))
+        else:
+            context = multiprocessing.get_context("spawn")
+            with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context,
+                                                        initializer=_init_worker) as pool:
+                futures = [pool.submit(run_episode, task) for task in todo]
+                for future in concurrent.futures.as_completed(futures):
+                    keep(future.result())
+    progress.close()
+    return [records[task_key(t)] for t in tasks]
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    """Run the evaluation; return the exit code (0 ok, 2 bad arguments)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args = _parse(argv)
+    out: Path = args.out
+    out.mkdir(parents=True, exist_ok=True)
+    seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+    # seed-major order: complete seeds finish first, so a partial episodes.jsonl is usable
+    tasks = [{"method": m, "scenario": s, "seed": seed, "n_answers": args.answers,
+              "learner": args.learner}
+             for seed in seeds for s in args.scenarios for m in args.methods]
+    command = "moral-compass eval " + " ".join(shlex.quote(a) for a in argv)
+    sys.stderr.write(f"eval: {len(tasks)} episodes ({len(args.methods)} methods x "
+                     f"{len(args.scenarios)} scenarios x {len(seeds)} seeds) on {args.workers} "
+                     f"worker(s) -> {out}\n")
+    started = time.monotonic()
+    records = run_tasks(tasks, args.workers, out / "episodes.jsonl", args.resume)
+    wall_s = time.monotonic() - started
+    metrics = compute_metrics(records)
+    from moral_compass_ros.sim import SCENARIOS
+
+    scenario_settings = {}
+    for name in args.scenarios:
+        cfg = dataclasses.replace(SCENARIOS[name], **scenario_overrides(name, args.answers))
+        scenario_settings[name] = {**dataclasses.asdict(cfg),
+                                   "drift_reference": drift_reference(cfg)}
+    example_cfg = learner_config(SCENARIOS[args.scenarios[0]], seeds[0], args.learner)
+    document = {
+        "command": command,
+        "argv": argv,
+        "git_commit": _git_commit(),
+        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "quick": bool(args.quick),
+        "seeds": seeds,
+        "methods": {m: METHODS[m] for m in args.methods},
+        "scenarios": scenario_settings,
+        "learner_config": {
+            "overrides": args.learner,
+            "example (first scenario, first seed; 'seed' = episode seed, information_mode and "
+            "update_rule set per method)": example_cfg.to_dict(),
+        },
+        "workers": args.workers,
+        "wall_time_s": wall_s,
+        "host": {"python": platform.python_version(), "machine": platform.machine(),
+                 "cpus": os.cpu_count()},
+        "definitions": METRIC_DEFINITIONS,
+        "metrics": metrics,
+    }
+    (out / "metrics.json").write_text(json.dumps(document, indent=1, allow_nan=False))
+    plots = write_plots(records, out, args.methods, args.scenarios,
+                        np.random.default_rng(PLOT_BOOTSTRAP_SEED))
+    summary = summary_markdown(metrics, command, args.methods, args.scenarios, len(seeds), wall_s,
+                               args.quick)
+    (out / "summary.md").write_text(summary)
+    sys.stderr.write(f"eval: done in {_format_duration(wall_s)}; {out / 'metrics.json'}, "
+                     f"{out / 'summary.md'}, {', '.join(p.name for p in plots)}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
