@@ -37,6 +37,7 @@ GRAPH_NODES = (
     GraphNode("compass_node", "moral_compass_ros.nodes.compass_node"),
     GraphNode("action_selector_node", "moral_compass_ros.nodes.action_selector_node"),
     GraphNode("feedback_node", "moral_compass_ros.nodes.feedback_node"),
+    GraphNode("visualization_node", "moral_compass_ros.nodes.visualization_node"),
 )
 
 # The simulated world the demo adds (a planner that executes selections and people who answer).

@@ -8,6 +8,7 @@ from pathlib import Path
 from rosbags.rosbag2 import StoragePlugin, Writer
 
 from moral_compass_ros import topics
+from moral_compass_ros.bag._reader import deserialize_cdr
 from moral_compass_ros.bag._recorder import _bag_qos
 from moral_compass_ros.bag._replay import ReplayResult
 from moral_compass_ros.bag._types import typestore
@@ -49,7 +50,12 @@ def write_output_bag(result: ReplayResult, path: Path) -> int:
                 topic, msgtype, typestore=store, offered_qos_profiles=[_bag_qos(profiles[role])])
         count = 0
         for role, stamp, message in sorted(result.output, key=lambda item: item[1]):
-            writer.write(connections[role], int(stamp), serialize_message(message))
+            msgtype = OUTPUT_TOPICS[role][1]
+            # Re-encode with rosbags: exact CDR length (rclpy leaves unused bytes after the
+            # message, which strict readers such as rosbags' AnyReader refuse).
+            data = store.serialize_cdr(deserialize_cdr(store, serialize_message(message),
+                                                       msgtype), msgtype)
+            writer.write(connections[role], int(stamp), bytes(data))
             count += 1
         writer.close()
         if path.exists():
@@ -143,7 +149,11 @@ def write_plots(document: dict, result: ReplayResult, out_dir: Path) -> list[Pat
     agreement = document["selections"]["agreement"]
     ax.set_title("Replayed vs recorded selections"
                  + (f": {agreement:.1%} agree" if agreement is not None else ""))
-    ax.legend(fontsize=8, loc="lower right")
+    if compared:
+        ax.legend(fontsize=8, loc="lower right")
+    else:
+        ax.text(0.5, 0.5, "no recorded selections to compare", ha="center",
+                transform=ax.transAxes)
     fig.tight_layout()
     written.append(out_dir / "agreement.png")
     fig.savefig(written[-1], dpi=110)

@@ -245,8 +245,8 @@ class _Decoder:
         """The message, or ``None`` when it cannot be decoded (counted)."""
         try:
             if self.bag_store is None:
-                return self.store.deserialize_cdr(data, self.conn.msgtype)
-            old = self.bag_store.deserialize_cdr(data, self.conn.msgtype)
+                return deserialize_cdr(self.store, data, self.conn.msgtype)
+            old = deserialize_cdr(self.bag_store, data, self.conn.msgtype)
             return self._carry(old, self.conn.msgtype, "")
         except _DECODE_ERRORS as error:
             self.failures += 1
@@ -276,6 +276,33 @@ class _Decoder:
         if kind in (Nodetype.ARRAY, Nodetype.SEQUENCE) and detail[0][0] == Nodetype.NAME:
             return [self._carry(v, detail[0][1], prefix) for v in value]
         return value
+
+
+def deserialize_cdr(store: Typestore, data: bytes, msgtype: str) -> Any:
+    """Decode one CDR message, tolerating the alignment padding Fast-CDR appends.
+
+    ``Typestore.deserialize_cdr`` refuses more than 3 bytes after the last field, but
+    ``rclpy.serialization.serialize_message`` (Fast-CDR) can leave more unused bytes after the
+    message (measured: 4 to 8 and more, e.g. after an empty trailing sequence), and other
+    writers may too. Trailing bytes are ignored here, as the ROS 2 deserialisers do; a wrong
+    definition is caught by the type-hash check of :class:`_Decoder` instead.
+
+    Raises
+    ------
+    SerdeError
+        Not CDR, or the data ends inside the message.
+    """
+    if len(data) < 4 or data[0] != 0 or data[1] not in (0, 1):
+        raise SerdeError("invalid or unsupported CDR encapsulation")
+    msgdef = store.get_msgdef(msgtype)
+    decode = msgdef.deserialize_cdr_le if data[1] else msgdef.deserialize_cdr_be
+    try:
+        message, position = decode(memoryview(data)[4:], 0, msgdef.cls, store)
+    except (struct.error, UnicodeDecodeError, ValueError) as error:
+        raise SerdeError(f"could not deserialize {msgtype}: {error}") from error
+    if position + 4 > len(data):
+        raise SerdeError(f"the data ends inside a {msgtype}")
+    return message
 
 
 def _default(store: Typestore, desc: tuple) -> Any:

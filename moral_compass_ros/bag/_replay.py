@@ -25,6 +25,7 @@ import collections
 import dataclasses
 import math
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping, Optional
@@ -532,11 +533,29 @@ def replay(contents: BagContents, params: ReplayParameters, namespace: Optional[
     result.start_version = replayer.learner.version
     replayer.record_compass(contents.messages[0].timestamp if contents.messages else 0)
 
+    _check_recorded_parameters(roles["selection"], params, result)
+    with warnings.catch_warnings():
+        # rosbags decodes numeric arrays as read-only views of the bag's bytes; torch warns
+        # when one reaches torch.from_numpy, although the core never writes to it.
+        warnings.filterwarnings("ignore", message="The given NumPy array is not writable")
+        _run(roles, replayer, result, progress)
+    if not roles["candidates"]:
+        result.warnings.append("the bag has no planner candidates: only the compass was replayed")
+    if not roles["feedback"]:
+        result.warnings.append("the bag has no feedback: the compass stays at its start version")
+    unmatched = sum(1 for r in result.requests if r.recorded_selected is None)
+    if unmatched:
+        result.warnings.append(f"{unmatched} request(s) have no recorded selection: scored "
+                               "after the answers received before them")
+    return result
+
+
+def _run(roles: dict, replayer: "_Replayer", result: ReplayResult,
+         progress: Optional[Callable[[int, int], None]]) -> None:
+    """The replay loop: requests in recorded order, answers applied up to each causal point."""
     selections = {}
     for message in roles["selection"]:
         selections.setdefault(str(message.message.request_id), message)
-    _check_recorded_parameters(roles["selection"], params, result)
-
     answers = collections.deque(roles["feedback"])
     total = len(roles["candidates"]) + len(answers)
     done = 0
@@ -573,16 +592,6 @@ def replay(contents: BagContents, params: ReplayParameters, namespace: Optional[
             predictions[("recorded", request_id, action_id)] = value
     while answers:
         apply_next()
-
-    if not roles["candidates"]:
-        result.warnings.append("the bag has no planner candidates: only the compass was replayed")
-    if not roles["feedback"]:
-        result.warnings.append("the bag has no feedback: the compass stays at its start version")
-    unmatched = sum(1 for r in result.requests if r.recorded_selected is None)
-    if unmatched:
-        result.warnings.append(f"{unmatched} request(s) have no recorded selection: scored "
-                               "after the answers received before them")
-    return result
 
 
 def _check_recorded_parameters(selections: list, params: ReplayParameters,
@@ -696,7 +705,8 @@ def metrics(result: ReplayResult, params: ReplayParameters, contents: BagContent
     exact_versions = bool(common) and max_mean_diff <= EXACT_TOLERANCE and \
         all(d <= EXACT_TOLERANCE for d in particle_diffs)
     exact_selections = bool(compared) and len(agree) == len(compared) and \
-        len(version_agree) == len(compared)
+        len(version_agree) == len(compared) and \
+        all(d <= EXACT_TOLERANCE for d in total_diffs)
     document = {
         "bag": {"path": str(contents.path), "storage": contents.storage,
                 "complete": contents.complete, "namespace": result.namespace or "/",

@@ -215,8 +215,10 @@ def run_episode(task: dict) -> dict:
             index = scenario.oracle_choice(cs)
             predicted = float(probabilities[index])
         else:
-            scores = learner.score(cs.features, cs.context, cs.reward_mean, cs.reward_std,
-                                   cs.value_hints)
+            # writable copies: the candidate set's arrays are read-only, torch warns on those
+            scores = learner.score(np.array(cs.features), np.array(cs.context),
+                                   np.array(cs.reward_mean), np.array(cs.reward_std),
+                                   np.array(cs.value_hints))
             index = int(scores.selected)
             predicted = float(scores.predicted_approval[index])
         response = scenario.respond(cs, index)

@@ -30,6 +30,7 @@ class GraphMonitor(Node):
         self._acks: list[dict] = []
         self._cards: list[dict] = []
         self._last_compass: MoralCompass | None = None
+        self._last_selection: ActionSelection | None = None
         self._recorder = None
         if bag_path is not None:
             from moral_compass_ros.bag import BagRecorder
@@ -58,6 +59,7 @@ class GraphMonitor(Node):
 
     def _on_selection(self, msg: ActionSelection) -> None:
         with self._lock:
+            self._last_selection = msg
             self._selections.append({
                 "request_id": msg.request_id, "selected_id": msg.selected_id,
                 "selected_label": msg.selected.label, "compass_version": int(msg.compass_version),
@@ -116,7 +118,10 @@ class GraphMonitor(Node):
             return {"compasses": list(self._compasses), "selections": list(self._selections),
                     "feedback": list(self._feedback), "acks": list(self._acks),
                     "value_cards": list(self._cards),
-                    "value_cards_hash": getattr(self, "_cards_hash", "")}
+                    "value_cards_hash": getattr(self, "_cards_hash", ""),
+                    # the messages themselves, for the rviz rendering (not JSON)
+                    "last_compass_msg": self._last_compass,
+                    "last_selection_msg": self._last_selection}
 
     def close(self) -> None:
         """Finish the bag (if recording)."""

@@ -237,12 +237,14 @@ def _plot_decision(selection: dict) -> str:
 
 def _render_rviz(collected: dict, run_dir: Path) -> str | None:
     """PNG of the rviz markers of the final compass and decision, if the viz module exists."""
-    try:
-        from moral_compass_ros.viz import render_run_markers
-    except ImportError:
+    compass_msg = collected.get("last_compass_msg")
+    if compass_msg is None:
         return None
-    path = render_run_markers(collected, run_dir / "rviz.png")
-    return base64.b64encode(Path(path).read_bytes()).decode() if path else None
+    from moral_compass_ros.viz import render_compass_png  # needs the built messages
+    path = render_compass_png(compass_msg, run_dir / "rviz.png",
+                              collected.get("last_selection_msg"),
+                              title=f"compass v{compass_msg.version}")
+    return base64.b64encode(Path(path).read_bytes()).decode()
 
 
 def write_report(run_dir: Path, collected: dict, truth: list[dict], params_file: Path,

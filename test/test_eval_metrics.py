@@ -1,0 +1,86 @@
+"""Metric functions of ``moral-compass eval`` against hand-computed cases (no torch, no ROS)."""
+import math
+
+import numpy as np
+import pytest
+
+from moral_compass_ros.tools import _eval_metrics as em
+
+
+def test_ratio_to_oracle_divides_and_validates():
+    np.testing.assert_allclose(em.ratio_to_oracle([0.2, 0.5, 0.0], [0.4, 0.5, 0.0]), [0.5, 1.0, 0.0])
+    with pytest.raises(ValueError, match="equal length"):
+        em.ratio_to_oracle([0.1, 0.2], [0.3])
+    with pytest.raises(ValueError, match="probabilities"):
+        em.ratio_to_oracle([1.2], [0.3])
+
+
+def test_rolling_mean_uses_full_windows_only():
+    out = em.rolling_mean([1.0, 2.0, 3.0, 4.0], window=2)
+    assert math.isnan(out[0])
+    np.testing.assert_allclose(out[1:], [1.5, 2.5, 3.5])
+    assert np.all(np.isnan(em.rolling_mean([1.0, 2.0], window=3)))
+    with pytest.raises(ValueError, match="window"):
+        em.rolling_mean([1.0], window=0)
+
+
+def test_answers_to_90pct_oracle_hand_computed():
+    # windows ending at n = 10, 11, 12, 13: (5·0.5 + 5)/10 = 0.75, 0.80, 0.85, 0.90 -> 13
+    ratio = [0.5] * 5 + [1.0] * 10
+    assert em.answers_to_fraction_of_oracle(ratio) == 13
+    assert em.answers_to_fraction_of_oracle([1.0] * 12) == 10  # a full window is the minimum
+    assert em.answers_to_fraction_of_oracle([0.89] * 50) is None  # never: right-censored
+    assert em.answers_to_fraction_of_oracle([1.0] * 9) is None  # shorter than one window
+
+
+def test_drift_recovery_counts_only_post_drift_windows():
+    # perfect before the drift; after it 3 misses then hits: post-drift windows ending at
+    # k = 10, 11, 12 hold 7, 8, 9 hits -> recovered after 12 answers
+    ratio = [1.0] * 20 + [0.0] * 3 + [1.0] * 12
+    assert em.drift_recovery_answers(ratio, drift_point=20) == 12
+    # a window straddling the drift would already be 0.9 at k = 1; it must not count
+    assert em.drift_recovery_answers([1.0] * 20 + [0.0] + [1.0] * 9, drift_point=20) is None
+    assert em.drift_recovery_answers([1.0] * 30, drift_point=20) == 10
+    with pytest.raises(ValueError, match="start"):
+        em.drift_recovery_answers([1.0] * 5, drift_point=6)
+
+
+def test_ece_hand_computed_and_skips_dropped():
+    # bin 0: predicted 0.1, actual 1/2 -> |0.5 - 0.1| = 0.4, weight 1/2
+    # bin 4: predicted 0.9, actual 1   -> 0.1, weight 1/2          => ECE = 0.25
+    predicted = [0.1, 0.1, 0.9, 0.9, 0.5, None]
+    approved = [False, True, True, True, None, True]
+    assert em.ece(predicted, approved) == pytest.approx(0.25)
+    assert em.ece([0.3], [None]) is None
+
+
+def test_cosine_hand_computed():
+    assert em.cosine([1.0, 0.0], [1.0, 1.0]) == pytest.approx(1 / math.sqrt(2))
+    assert em.cosine([0.2, 0.3, 0.5], [0.4, 0.6, 1.0]) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="zero"):
+        em.cosine([0.0, 0.0], [1.0, 0.0])
+    with pytest.raises(ValueError, match="equal length"):
+        em.cosine([1.0], [1.0, 0.0])
+
+
+def test_approval_rate_last_drops_skips():
+    assert em.approval_rate_last([False] * 10 + [True, None, False, True], last=4) == pytest.approx(2 / 3)
+    assert em.approval_rate_last([None, None], last=20) is None
+
+
+def test_summarise_treats_censored_as_infinite():
+    s = em.summarise([10, 12, None, None, 20], censored_as_inf=True)
+    # sorted [10, 12, 20, inf, inf]: q25 = 12, median = 20, q75 = inf -> None
+    assert (s["n"], s["n_valid"], s["q25"], s["median"], s["q75"], s["mean"]) == (5, 3, 12, 20, None, None)
+    t = em.summarise([1.0, None, 3.0])
+    assert (t["n"], t["n_valid"], t["median"], t["mean"]) == (3, 2, 2.0, 2.0)
+    assert em.summarise([])["median"] is None
+
+
+def test_bootstrap_band_of_identical_curves_is_degenerate():
+    curves = np.tile([0.2, 0.4, np.nan], (5, 1))
+    mean, low, high = em.bootstrap_mean_band(curves, np.random.default_rng(0), n_boot=50)
+    np.testing.assert_allclose(mean[:2], [0.2, 0.4])
+    np.testing.assert_allclose(low[:2], [0.2, 0.4])
+    np.testing.assert_allclose(high[:2], [0.2, 0.4])
+    assert math.isnan(mean[2])
