@@ -5,6 +5,7 @@ _mc_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 _mc_venv=${MORAL_COMPASS_VENV:-${XDG_DATA_HOME:-$HOME/.local/share}/moral_compass_ros/venv-py311}
 source "$_mc_venv/bin/activate"
 export AMENT_PREFIX_PATH=$_mc_venv CMAKE_PREFIX_PATH=$_mc_venv
+export PATH=$_mc_root/bin:$PATH   # moral-compass and the node executables
 export ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST
 export ROS_DOMAIN_ID=${ROS_DOMAIN_ID:-$(( $$ % 90 + 5 ))}
 if [ -f "$_mc_root/install/setup.bash" ]; then

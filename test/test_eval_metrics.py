@@ -38,8 +38,8 @@ def test_drift_recovery_counts_only_post_drift_windows():
     # k = 10, 11, 12 hold 7, 8, 9 hits -> recovered after 12 answers
     ratio = [1.0] * 20 + [0.0] * 3 + [1.0] * 12
     assert em.drift_recovery_answers(ratio, drift_point=20) == 12
-    # a window straddling the drift would already be 0.9 at k = 1; it must not count
-    assert em.drift_recovery_answers([1.0] * 20 + [0.0] + [1.0] * 9, drift_point=20) is None
+    # post-drift window 0.8 < 0.9; a window straddling the drift (0.9 from k = 1) must not count
+    assert em.drift_recovery_answers([1.0] * 20 + [0.0] * 2 + [1.0] * 8, drift_point=20) is None
     assert em.drift_recovery_answers([1.0] * 30, drift_point=20) == 10
     with pytest.raises(ValueError, match="start"):
         em.drift_recovery_answers([1.0] * 5, drift_point=6)
