@@ -17,3 +17,10 @@ DIAGNOSTICS = "/diagnostics"               # diagnostic_msgs/DiagnosticArray (ab
 
 RESET_SERVICE = "compass/reset"            # std_srvs/Trigger
 SNAPSHOT_SERVICE = "compass/snapshot"      # std_srvs/Trigger
+PLURALISM = "compass/pluralism"            # Pluralism, latched
+RELOAD_VALUE_CARDS_SERVICE = "value_cards/reload"  # std_srvs/Trigger
+
+# Population extension (issue 12). Relative like the rest: population_node runs in the root
+# namespace, so these are /population/...; robots subscribe to the absolute name.
+POPULATION_COMPASS = "population/compass"  # MoralCompass, latched: the average compass q_bar
+POPULATION_STATUS = "population/status"    # PopulationCompass, latched: drift, distances

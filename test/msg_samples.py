@@ -12,6 +12,7 @@ from moral_compass_ros.msg import (
     ModelParameters,
     MoralCompass,
     ParameterBlock,
+    Pluralism,
     ValueCard,
     ValueCards,
 )
@@ -60,7 +61,11 @@ def all_samples() -> dict:
             ParameterBlock(name="psi.weight", shape=[2, 2], data=[1.0, 2.0, 3.0, 4.0]),
             ParameterBlock(name="w.beta", shape=[1], data=[2.0])]),
         "ValueCard": cards[0],
-        "ValueCards": ValueCards(cards=cards, hash="ef" * 32),
+        "ValueCards": ValueCards(cards=cards, hash="ef" * 32, revision=2),
+        "Pluralism": Pluralism(version=7, origin_pluralism=1.8, criteria_pluralism=3.2,
+                               disagreement=math.nan, operators=["alice", "bob"],
+                               movement_share=[0.6, 0.4], operator_events=[3, 2],
+                               operator_means=[0.5, 0.5, 0.3, 0.7], refused_by_policy=1),
     }
     for msg in samples.values():
         if hasattr(msg, "header"):

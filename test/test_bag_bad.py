@@ -7,6 +7,7 @@ import math
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 from rosbags.rosbag2 import StoragePlugin, Writer
 from rosbags.typesys import Stores, get_types_from_msg, get_typestore
@@ -126,17 +127,17 @@ def _old_feedback_type() -> dict:
     def serialize(msg):
         action = msg.action
         old_action = old.types["moral_compass_ros/msg/CandidateAction"](
-            id=action.id, label=action.label, features=list(action.features),
+            id=action.id, label=action.label, features=np.array(action.features),
             expected_task_reward=action.expected_task_reward,
-            task_reward_std=action.task_reward_std, value_hint=list(action.value_hint))
+            task_reward_std=action.task_reward_std, value_hint=np.array(action.value_hint))
         header = old.types["std_msgs/msg/Header"](
             stamp=old.types["builtin_interfaces/msg/Time"](sec=msg.header.stamp.sec,
                                                            nanosec=msg.header.stamp.nanosec),
             frame_id="")
         value = old.types[name](header=header, feedback_id=msg.feedback_id,
                                 request_id=msg.request_id, action=old_action,
-                                context=list(msg.context), approved=msg.approved,
-                                task_reward=msg.task_reward, responses=list(msg.responses),
+                                context=np.array(msg.context), approved=msg.approved,
+                                task_reward=msg.task_reward, responses=np.array(msg.responses),
                                 source=msg.source, operator_id=msg.operator_id)
         return old.serialize_cdr(value, name)
 

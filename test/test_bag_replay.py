@@ -23,7 +23,7 @@ from rosbags.rosbag2 import StoragePlugin, Writer
 
 from moral_compass_ros import topics
 from moral_compass_ros.bag import read_bag, typestore
-from moral_compass_ros.bag._recorder import _bag_qos
+from moral_compass_ros.bag._recorder import _bag_qos, _flush
 from moral_compass_ros.conversions import (
     candidates_from_msg,
     compass_from_msg,
@@ -157,6 +157,7 @@ def write_bag(path: Path, storage: str, records, feedback_type=None) -> None:
         data = (feedback_type["serialize"](msg) if name == topics.FEEDBACK and feedback_type
                 else serialize_message(msg))
         writer.write(connections[name], stamp, data)
+        _flush(writer)  # as the recorder does every second: one MCAP chunk per message here
     writer.close()
 
 

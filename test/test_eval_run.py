@@ -77,10 +77,11 @@ def test_quick_cli_writes_metrics_summary_and_plots(tmp_path):
     out = tmp_path / "eval"
     done = subprocess.run(
         [sys.executable, "-m", "moral_compass_ros.tools.cli", "eval", "--out", str(out),
-         "--quick", "--seeds", "1", "--answers", "12", "--workers", "2"],
+         "--quick", "--seeds", "1", "--answers", "12", "--workers", "2",
+         "--scenarios", "fixed_profile", "abrupt_drift", "two_operators"],
         capture_output=True, text=True, timeout=300, env=dict(os.environ))
     assert done.returncode == 0, done.stderr
-    assert "eval 35/35 episodes" in done.stderr
+    assert "eval 21/21 episodes" in done.stderr
     document = json.loads((out / "metrics.json").read_text())
     assert set(document["metrics"]) == set(evaluate.METHODS)
     assert document["quick"] is True and document["seeds"] == [0]

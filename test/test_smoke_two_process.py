@@ -10,6 +10,12 @@ LATCHED = QoSProfile(depth=1, reliability=ReliabilityPolicy.RELIABLE,
                      durability=DurabilityPolicy.TRANSIENT_LOCAL)
 
 
+def test_the_samples_cover_every_message_of_the_package():
+    from pathlib import Path
+    defined = {p.stem for p in (Path(__file__).resolve().parents[1] / "msg").glob("*.msg")}
+    assert defined == set(all_samples())
+
+
 def test_every_message_type_crosses_processes_unchanged():
     expected = all_samples()
     received = {}

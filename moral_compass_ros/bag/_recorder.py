@@ -307,12 +307,20 @@ class BagRecorder:
 
 
 def _flush(writer: Writer) -> None:
-    """Push what the storage buffered to disk (a crash then loses at most a flush period)."""
+    """Push what the storage buffered to disk (a crash then loses at most a flush period).
+
+    Reaches into the ``rosbags`` storage writers (sqlite3 connection, MCAP pending chunk);
+    each step is skipped when the attribute is absent, so a newer ``rosbags`` only loses the
+    early flush, never the recording.
+    """
     storage = writer.storage
     connection = getattr(storage, "conn", None)  # sqlite3
     if connection is not None:
         connection.commit()
-    stream = getattr(storage, "bio", None)  # mcap
+    chunk = getattr(storage, "chunk", None)  # mcap (rosbags 0.11): buffers up to 1 MiB chunks
+    if chunk is not None and hasattr(storage, "close_chunk") and chunk.bio.tell():
+        storage.close_chunk()  # many small chunks are valid MCAP; a crash keeps them all
+    stream = getattr(storage, "bio", None)
     if stream is not None and hasattr(stream, "flush"):
         stream.flush()
 

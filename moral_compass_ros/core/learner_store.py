@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .config import LearnerConfig
 from .events import FeedbackEvent
 from .journal import FeedbackJournal, SnapshotCorruptError, SnapshotStore, SnapshotWriteError
 from .journal import JournalError
@@ -79,18 +78,18 @@ class LearnerStore:
         return self.journal.append(event)
 
     def snapshot(self, learner) -> None:
-        """Snapshot ``learner`` as covering every journaled event."""
+        """Snapshot ``learner`` (anything with ``state_dict()``) as covering every journaled
+        event."""
         try:
             self.snapshots.save(learner.state_dict(), self.journal.last_seq)
         except SnapshotWriteError as error:
             raise StoreError(f"snapshot failed: {error}") from error
 
-    def restore(self, config: LearnerConfig, learner_factory: Callable) -> tuple:
+    def restore(self, new: Callable[[], object], from_state: Callable[[dict], object]) -> tuple:
         """Rebuild the learner: newest readable snapshot, then the journal tail.
 
-        ``learner_factory`` is the learner class (``DynamicValueLearner``): called with
-        ``config`` for a fresh learner, and its ``from_state_dict(config, state)`` for a
-        snapshot. Returns ``(learner, RestoreReport)``.
+        ``new()`` makes a fresh learner, ``from_state(state)`` one from a snapshot's state
+        dict; either must have ``update(event)``. Returns ``(learner, RestoreReport)``.
         """
         report = RestoreReport(warnings=list(self._open_warnings))
         learner, seq = None, 0
@@ -105,13 +104,13 @@ class LearnerStore:
         if loaded is not None:
             state, seq = loaded
             try:
-                learner = learner_factory.from_state_dict(config, state)
+                learner = from_state(state)
             except (ValueError, KeyError) as error:
                 report.warnings.append(f"snapshot does not fit the configuration ({error}); "
                                        "replaying the whole journal")
                 learner, seq = None, 0
         if learner is None:
-            learner = learner_factory(config)
+            learner = new()
         report.snapshot_seq = seq
         for _, event in self.journal.events_after(seq):
             learner.update(event)

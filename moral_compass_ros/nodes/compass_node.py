@@ -1,13 +1,15 @@
 """compass_node: holds the moral compass q_t and the learned model, and learns from feedback.
 
-For every ``HumanFeedback`` it validates the event, journals it durably (fsync) *before*
-applying it, applies Step 2 + Step 3 (the core learner), publishes the new compass and model
-(latched, version + 1) and acknowledges the event on ``feedback/ack``. Each feedback id is
-applied at most once. On start it restores the newest snapshot and replays the journal tail, so
-a restart (or a crash) comes back to exactly the state it had.
+For every ``HumanFeedback`` it validates the event, applies the legitimacy policy (the one
+place every input path passes), journals the event durably (fsync) *before* applying it,
+applies Step 2 + Step 3 (the core learner), publishes the new compass, model and pluralism
+measures (latched, version + 1) and acknowledges the event on ``feedback/ack``. Each feedback id
+is applied at most once. On start it restores the newest snapshot and replays the journal tail,
+so a restart (or a crash) comes back to exactly the state it had.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 from pathlib import Path
 
@@ -21,14 +23,24 @@ from moral_compass_ros.conversions import (
     feedback_from_msg,
     model_to_msg,
 )
-from moral_compass_ros.core import DynamicValueLearner
+from moral_compass_ros.core.compass_state import CompassModel
 from moral_compass_ros.core.journal import JournalError
 from moral_compass_ros.core.learner_store import LearnerStore
+from moral_compass_ros.core.legitimacy import LegitimacyPolicy, PolicyError
 from moral_compass_ros.diagnostics import NodeHealth
-from moral_compass_ros.msg import FeedbackAck, HumanFeedback, ModelParameters, MoralCompass
+from moral_compass_ros.graph import config_file
+from moral_compass_ros.msg import (
+    FeedbackAck,
+    HumanFeedback,
+    ModelParameters,
+    MoralCompass,
+    Pluralism,
+)
+from moral_compass_ros.nodes._social_pull import attach_social_pull
 from moral_compass_ros.nodes._spin import run_node
 from moral_compass_ros.nodes._value_cards import ValueCardsPublisher
 from moral_compass_ros.parameters import (
+    InvalidParameters,
     ParameterSpec,
     declare_parameters,
     learner_config,
@@ -46,6 +58,12 @@ NODE_SPECS = [
                   maximum=100000),
     ParameterSpec("value_cards_file", "", "YAML file of the value cards; '' = the package's "
                   "config/value_cards.yaml.", read_only=True),
+    ParameterSpec("legitimacy_file", "", "YAML legitimacy policy (who may shape the compass, "
+                  "with what weight); '' = the package's config/legitimacy.yaml.",
+                  read_only=True),
+    ParameterSpec("per_operator_models", False, "Also keep one compass per operator, so "
+                  "disagreement is measured rather than averaged away (costs one more update "
+                  "per answer).", read_only=True),
 ]
 
 
@@ -62,56 +80,97 @@ class CompassNode(Node):
         super().__init__("compass_node", **kwargs)
         params = declare_parameters(self, learner_specs() + NODE_SPECS, learner_config_check)
         self._config = learner_config(params)
+        self._per_operator = params["per_operator_models"]
         self._snapshot_every = params["snapshot_every"]
         self._health = NodeHealth(self)
         self._cards = ValueCardsPublisher(self, params["value_cards_file"], self._config.value_names)
+        policy_file = params["legitimacy_file"] or str(config_file("legitimacy.yaml"))
+        try:
+            self._policy = LegitimacyPolicy.load(policy_file)
+        except PolicyError as error:
+            raise InvalidParameters(f"legitimacy_file {policy_file}: {error}") from error
+        self._refused_by_policy = 0
 
         state_dir = Path(params["state_dir"] or default_state_dir(self.get_namespace()))
         self._store = LearnerStore(state_dir)
-        self._learner, report = self._store.restore(self._config, DynamicValueLearner)
+        self._model, report = self._store.restore(
+            lambda: CompassModel(self._config, self._per_operator),
+            lambda state: CompassModel.from_state_dict(self._config, state, self._per_operator))
         for warning in report.warnings:
             self._health.problem("restore", warning)
         self._since_snapshot = report.replayed
         self.get_logger().info(
-            f"compass restored from {state_dir}: version {self._learner.version}, "
-            f"{report.replayed} journal events replayed after snapshot seq {report.snapshot_seq}")
+            f"compass restored from {state_dir}: version {self._model.version}, "
+            f"{report.replayed} journal events replayed after snapshot seq {report.snapshot_seq}; "
+            f"legitimacy policy {policy_file}")
 
         self._compass_pub = self.create_publisher(MoralCompass, topics.COMPASS, STATE_QOS)
         self._model_pub = self.create_publisher(ModelParameters, topics.MODEL, STATE_QOS)
+        self._pluralism_pub = self.create_publisher(Pluralism, topics.PLURALISM, STATE_QOS)
         self._ack_pub = self.create_publisher(FeedbackAck, topics.FEEDBACK_ACK, FEEDBACK_QOS)
         self._feedback_sub = self.create_subscription(
             HumanFeedback, topics.FEEDBACK, self._on_feedback, FEEDBACK_QOS)
         self._reset_srv = self.create_service(Trigger, topics.RESET_SERVICE, self._on_reset)
         self._snapshot_srv = self.create_service(Trigger, topics.SNAPSHOT_SERVICE,
                                                  self._on_snapshot)
+        self._cards_srv = self.create_service(Trigger, topics.RELOAD_VALUE_CARDS_SERVICE,
+                                              self._on_reload_cards)
         self._publish_state()
+        self._social_pull = attach_social_pull(self)  # issue 12: off unless social_pull_enabled
 
     @property
-    def learner(self) -> DynamicValueLearner:
-        """The learner (read-only use: tests and in-process tools)."""
-        return self._learner
+    def learner(self):
+        """The shared learner (read-only use: tests and in-process tools)."""
+        return self._model.learner
 
     def _publish_state(self) -> None:
         stamp = self.get_clock().now().to_msg()
-        version = self._learner.version
-        compass = compass_to_msg(self._learner.compass, self._config.value_names, version,
+        learner = self._model.learner
+        version = learner.version
+        compass = compass_to_msg(learner.compass, self._config.value_names, version,
                                  self._store.applied_events, self._cards.hash)
         compass.header.stamp = stamp
-        model = model_to_msg(self._learner.model_parameters(), version)
+        model = model_to_msg(learner.model_parameters(), version)
         model.header.stamp = stamp
         # Model first: the selector scores once it holds both halves of the same version.
         self._model_pub.publish(model)
         self._compass_pub.publish(compass)
-        compass_now = self._learner.compass
-        self._health.values.update(version=str(version), ess=f"{compass_now.ess:.1f}",
-                                   entropy=f"{compass_now.entropy:.3f}",
+        self._publish_pluralism(stamp, version)
+        self._health.values.update(version=str(version), ess=f"{learner.compass.ess:.1f}",
+                                   entropy=f"{learner.compass.entropy:.3f}",
                                    applied_events=str(self._store.applied_events))
+
+    def _publish_pluralism(self, stamp, version: int) -> None:
+        measures = self._model.measures()
+        operators = sorted(measures["operator_events"])
+        msg = Pluralism(
+            version=version, origin_pluralism=measures["origin_pluralism"],
+            criteria_pluralism=measures["criteria_pluralism"],
+            disagreement=measures["disagreement"], operators=operators,
+            movement_share=[measures["movement_share"].get(o, 0.0) for o in operators],
+            operator_events=[measures["operator_events"][o] for o in operators],
+            refused_by_policy=self._refused_by_policy)
+        if measures["operator_means"]:
+            msg.operator_means = [v for o in operators
+                                  for v in measures["operator_means"].get(
+                                      o, [float("nan")] * len(self._config.value_names))]
+        msg.header.stamp = stamp
+        self._pluralism_pub.publish(msg)
 
     def _ack(self, feedback_id: str, status: int, reason: str = "") -> None:
         ack = FeedbackAck(feedback_id=feedback_id, status=status, reason=reason,
-                          compass_version=self._learner.version)
+                          compass_version=self._model.version)
         ack.header.stamp = self.get_clock().now().to_msg()
         self._ack_pub.publish(ack)
+
+    def _refuse(self, feedback_id: str, kind: str, reason: str) -> None:
+        self._health.problem(kind, f"{feedback_id or '<no id>'}: {reason}")
+        self._ack(feedback_id, FeedbackAck.STATUS_REJECTED, reason)
+
+    def _refuse_by_policy(self, feedback_id: str, kind: str, reason: str) -> None:
+        self._refused_by_policy += 1
+        self._refuse(feedback_id, kind, reason)
+        self._publish_pluralism(self.get_clock().now().to_msg(), self._model.version)
 
     def _on_feedback(self, msg: HumanFeedback) -> None:
         self._health.count("feedback.received")
@@ -119,12 +178,20 @@ class CompassNode(Node):
             event = feedback_from_msg(msg, self._config.feature_dim, self._config.context_dim,
                                       len(self._config.value_names))
         except (InvalidMessage, ValueError) as error:
-            self._health.problem("feedback", f"{msg.feedback_id or '<no id>'}: {error}")
-            self._ack(str(msg.feedback_id), FeedbackAck.STATUS_REJECTED, str(error))
+            self._refuse(str(msg.feedback_id), "feedback", str(error))
             return
         if self._store.contains(event.feedback_id):
             self._health.count("feedback.duplicate")
             self._ack(event.feedback_id, FeedbackAck.STATUS_DUPLICATE, "already applied")
+            return
+        decision = self._policy.decide(event.source, event.operator)
+        if not decision.allowed:
+            self._refuse_by_policy(event.feedback_id, "policy", decision.reason)
+            return
+        event = dataclasses.replace(event, weight=event.weight * decision.weight)
+        quorum_problem = self._quorum_problem(event)
+        if quorum_problem:
+            self._refuse_by_policy(event.feedback_id, "quorum", quorum_problem)
             return
         try:
             self._store.append(event)  # durable before it is applied or acknowledged
@@ -133,7 +200,7 @@ class CompassNode(Node):
             self._ack(event.feedback_id, FeedbackAck.STATUS_REJECTED, f"journal: {error}")
             return
         self._health.clear_error()
-        result = self._learner.update(event)
+        result = self._model.update(event)
         if not result.applied:
             self._health.problem("update", f"{event.feedback_id}: {result.reason}")
         self._health.count("feedback.applied")
@@ -143,9 +210,26 @@ class CompassNode(Node):
         self._publish_state()
         self._ack(event.feedback_id, FeedbackAck.STATUS_APPLIED, result.reason)
 
+    def _quorum_problem(self, event) -> str:
+        """Why a large move lacks a quorum of operators, or '' when it may go ahead."""
+        quorum = self._policy.quorum
+        if not quorum.enabled:
+            return ""
+        recent = self._store.journal.events_after(max(0, self._store.journal.last_seq
+                                                      - (quorum.window - 1)))
+        operators = {e.operator for _, e in recent} | {event.operator}
+        if len(operators) >= quorum.min_operators:
+            return ""
+        moved = self._model.preview_move(event)
+        if moved <= quorum.move_threshold:
+            return ""
+        return (f"would move the compass by S_eps {moved:.4f} > {quorum.move_threshold} with "
+                f"only {len(operators)} operator(s) in the last {quorum.window} answers "
+                f"(quorum {quorum.min_operators})")
+
     def _snapshot(self) -> None:
         try:
-            self._store.snapshot(self._learner)
+            self._store.snapshot(self._model)
             self._since_snapshot = 0
         except JournalError as error:
             self._health.problem("snapshot", str(error))
@@ -153,23 +237,39 @@ class CompassNode(Node):
     def _on_snapshot(self, request, response):
         self._snapshot()
         response.success = self._since_snapshot == 0
-        response.message = f"snapshot at version {self._learner.version}"
+        response.message = f"snapshot at version {self._model.version}"
         return response
 
     def _on_reset(self, request, response):
         archived = self._store.archive()
-        previous_version = self._learner.version
-        self._learner = DynamicValueLearner(self._config)
+        previous_version = self._model.version
+        self._model = CompassModel(self._config, self._per_operator)
         # The version keeps increasing across a reset, so no listener mistakes the prior for
         # an old state it already has.
-        version = previous_version + 1
-        self._learner.load_model_parameters(self._learner.model_parameters(), version)
-        self._learner.set_compass(self._learner.compass, version)
+        learner, version = self._model.learner, previous_version + 1
+        learner.load_model_parameters(learner.model_parameters(), version)
+        learner.set_compass(learner.compass, version)
         self._snapshot()
         self._publish_state()
         self.get_logger().warning(f"compass reset to the prior; old state archived in {archived}")
         response.success = True
         response.message = f"reset; previous journal archived in {archived}"
+        return response
+
+    def _on_reload_cards(self, request, response):
+        old_hash = self._cards.hash
+        try:
+            self._cards.reload()
+        except InvalidParameters as error:
+            response.success, response.message = False, str(error)
+            self._health.problem("value_cards", str(error))
+            return response
+        self.get_logger().warning(f"value cards changed at run time: sha256 {old_hash[:12]}... "
+                                  f"-> {self._cards.hash[:12]}... (revision "
+                                  f"{self._cards.revision})")
+        self._publish_state()
+        response.success = True
+        response.message = f"value cards revision {self._cards.revision}, sha256 {self._cards.hash}"
         return response
 
 

@@ -5,6 +5,7 @@
     moral-compass replay BAG --out DIR [...]                  deterministic offline replay
     moral-compass eval --out DIR [...]                        learners vs baselines on simulated people
     moral-compass bench --out FILE.json [...]                 speed, against POT and the exp bound
+    moral-compass fleet --robots N --out DIR [...]            fleet: average compass, drift, pull
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ COMMANDS = {
     "replay": ("moral_compass_ros.tools.replay", "replay a bag offline through the core"),
     "eval": ("moral_compass_ros.tools.evaluate", "compare learners and baselines"),
     "bench": ("moral_compass_ros.tools.bench", "measure decision and update speed"),
+    "fleet": ("moral_compass_ros.tools.fleet", "simulate a fleet: average compass, drift, social pull"),
 }
 
 

@@ -21,6 +21,8 @@ Methods (``--methods``)
 ``reweight``    ReweightingLearner (DVS without the Sinkhorn proximal term)
 ``random``      uniformly random candidate (lower bound)
 ``oracle``      the candidate the answering person most likely approves (upper bound)
+``dvs_approval`` diagnostic only (not run by default): the DVS learner executing the argmax of
+                its own predicted approval instead of the §5 selection rule
 
 Outputs in DIR
 --------------
@@ -60,8 +62,14 @@ METHODS: dict[str, str] = {
     "random": "Random selector (lower bound)",
     "oracle": "Oracle (upper bound)",
 }
+#: Diagnostic methods, never run by default (choose with ``--methods``).
+EXTRA_METHODS: dict[str, str] = {
+    "dvs_approval": "Diagnostic: the DVS learner (avoid), but executing argmax of its predicted "
+                    "approval instead of the §5 selection rule",
+}
+ALL_METHODS: dict[str, str] = {**METHODS, **EXTRA_METHODS}
 #: Methods whose compass is a learned estimate of the profile (cosine is reported for these).
-COMPASS_METHODS = ("dvs_avoid", "dvs_seek", "reweight", "dognin")
+COMPASS_METHODS = ("dvs_avoid", "dvs_seek", "reweight", "dognin", "dvs_approval")
 #: The DVS-like methods drawn in the cosine plot (Dognin's c is drawn dashed for reference).
 DVS_METHODS = ("dvs_avoid", "dvs_seek", "reweight")
 #: Answer count at which the cosine between compass mean and true profile is reported.
@@ -151,6 +159,7 @@ def make_method(method: str, config) -> Any:
     factories: dict[str, Callable[[], Any]] = {
         "dvs_avoid": lambda: DynamicValueLearner(config.replace(information_mode="avoid")),
         "dvs_seek": lambda: DynamicValueLearner(config.replace(information_mode="seek")),
+        "dvs_approval": lambda: DynamicValueLearner(config.replace(information_mode="avoid")),
         "dognin": lambda: ContextualAggregationLearner(config),
         "monist": lambda: MonistLearner(config),
         "reweight": lambda: ReweightingLearner(config),
@@ -158,7 +167,7 @@ def make_method(method: str, config) -> Any:
         "oracle": lambda: None,
     }
     if method not in factories:
-        raise ValueError(f"unknown method {method!r}; known: {', '.join(METHODS)}")
+        raise ValueError(f"unknown method {method!r}; known: {', '.join(ALL_METHODS)}")
     return factories[method]()
 
 
@@ -220,6 +229,8 @@ def run_episode(task: dict) -> dict:
                                    np.array(cs.reward_mean), np.array(cs.reward_std),
                                    np.array(cs.value_hints))
             index = int(scores.selected)
+            if method == "dvs_approval":
+                index = int(np.argmax(scores.predicted_approval))
             predicted = float(scores.predicted_approval[index])
         response = scenario.respond(cs, index)
         if learner is not None and response.approved is not None:
@@ -322,7 +333,7 @@ def compute_metrics(records: Sequence[dict]) -> dict:
         groups.setdefault((rec["method"], rec["scenario"]), []).append(rec)
     out: dict = {}
     for (method, scenario), recs in sorted(groups.items(), key=lambda kv: (
-            list(METHODS).index(kv[0][0]), kv[0][1])):
+            list(ALL_METHODS).index(kv[0][0]), kv[0][1])):
         recs = sorted(recs, key=lambda r: r["seed"])
         per_seed = [episode_metrics(r) for r in recs]
         entry: dict = {"seeds": [r["seed"] for r in recs],
@@ -373,7 +384,7 @@ def write_plots(records: Sequence[dict], out_dir: Path, methods: Sequence[str],
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    colors = dict(zip(METHODS, plt.cm.tab10(np.arange(len(METHODS)))))
+    colors = dict(zip(ALL_METHODS, plt.cm.tab10(np.arange(len(ALL_METHODS)))))
     paths = []
     for what, chosen, fname, ylabel in (
             ("ratio", list(methods), "ratio_to_oracle.png",
@@ -474,7 +485,7 @@ def summary_markdown(metrics: dict, command: str, methods: Sequence[str],
                     cells.append(_fmt_summary(s, digits, censored))
             lines.append(f"| {method} | " + " | ".join(cells) + " |")
         lines.append("")
-    lines.append("Methods: " + "; ".join(f"`{m}` = {METHODS[m]}" for m in methods) + ".")
+    lines.append("Methods: " + "; ".join(f"`{m}` = {ALL_METHODS[m]}" for m in methods) + ".")
     lines.append("")
     return "\n".join(lines)
 
@@ -518,8 +529,9 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--scenarios", nargs="+", default=list(SCENARIO_NAMES),
                         choices=SCENARIO_NAMES, metavar="NAME",
                         help=f"scenarios (default all: {' '.join(SCENARIO_NAMES)})")
-    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(METHODS),
-                        metavar="NAME", help=f"methods (default all: {' '.join(METHODS)})")
+    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(ALL_METHODS),
+                        metavar="NAME", help=f"methods (default all: {' '.join(METHODS)}; "
+                        f"diagnostic, not by default: {' '.join(EXTRA_METHODS)})")
     parser.add_argument("--answers", type=int, default=None,
                         help="answers per episode for every scenario (default: each preset's; "
                         f"{QUICK_ANSWERS} with --quick); drift points scale along")
@@ -665,7 +677,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
         "quick": bool(args.quick),
         "seeds": seeds,
-        "methods": {m: METHODS[m] for m in args.methods},
+        "methods": {m: ALL_METHODS[m] for m in args.methods},
         "scenarios": scenario_settings,
         "learner_config": {
             "overrides": args.learner,

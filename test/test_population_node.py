@@ -1,0 +1,220 @@
+"""population_node and compass_node's social pull, in-process (private rclpy context)."""
+import math
+
+import numpy as np
+import pytest
+import rclpy.node
+from rclpy.executors import SingleThreadedExecutor
+from rclpy.parameter import Parameter
+
+from moral_compass_ros import topics
+from moral_compass_ros.conversions import compass_from_msg, compass_to_msg
+from moral_compass_ros.core import Compass
+from moral_compass_ros.core.population import average_compass, kappa_from_nu, social_pull
+from moral_compass_ros.msg import CandidateAction, HumanFeedback, MoralCompass, PopulationCompass
+from moral_compass_ros.nodes._social_pull import PULL_JOURNAL_NAME, PullJournal, PullRecord
+from moral_compass_ros.nodes.compass_node import CompassNode
+from moral_compass_ros.nodes.population_node import PopulationNode
+from moral_compass_ros.qos import FEEDBACK_QOS, STATE_QOS
+from ros_helpers import ros_context, spin_until
+
+pytestmark = pytest.mark.ros
+
+NAMES = ["care", "fairness", "loyalty"]
+
+
+def _point_msg(theta, version):
+    return compass_to_msg(Compass(np.array([theta], dtype=float), np.ones(1)), NAMES, version,
+                          0, "")
+
+
+def test_population_node_averages_two_robots_and_reports_drift():
+    with ros_context() as context:
+        node = PopulationNode(context=context, parameter_overrides=[
+            Parameter("robots", value=["robot_1", "robot_2"]),
+            Parameter("publish_period_s", value=0.1)])
+        probe = rclpy.node.Node("probe", context=context)
+        robot_1 = probe.create_publisher(MoralCompass, "/robot_1/compass", STATE_QOS)
+        robot_2 = probe.create_publisher(MoralCompass, "/robot_2/compass", STATE_QOS)
+        status: list = []
+        average: list = []
+        probe.create_subscription(PopulationCompass, "/" + topics.POPULATION_STATUS,
+                                  status.append, STATE_QOS)
+        probe.create_subscription(MoralCompass, "/" + topics.POPULATION_COMPASS, average.append,
+                                  STATE_QOS)
+        executor = SingleThreadedExecutor(context=context)
+        executor.add_node(node)
+        executor.add_node(probe)
+        try:
+            robot_1.publish(_point_msg([1.0, 0.0, 0.0], 3))
+            robot_2.publish(_point_msg([0.0, 1.0, 0.0], 7))
+            assert spin_until(executor, lambda: status and len(status[-1].robots) == 2, 20)
+            first = status[-1]
+            assert list(first.robots) == ["robot_1", "robot_2"]
+            assert list(first.robot_versions) == [3, 7]
+            mixture = compass_from_msg(first.average)
+            np.testing.assert_allclose(mixture.particles, np.eye(3)[:2], atol=0)
+            np.testing.assert_allclose(mixture.weights, [0.5, 0.5], atol=1e-15)
+            np.testing.assert_allclose(first.average.mean, [0.5, 0.5, 0.0], atol=1e-15)
+            # S_eps from a point mass to the mixture of two points at squared distance 2
+            assert first.distances[0] == pytest.approx(first.distances[1], rel=1e-6)
+            assert first.distances[0] > 0.1
+            assert spin_until(executor, lambda: average and average[-1].version == first.version,
+                              10)
+            # robot_2 moves to robot_1's value: the average drifts towards care
+            robot_2.publish(_point_msg([1.0, 0.0, 0.0], 8))
+            assert spin_until(executor, lambda: status[-1].robot_versions[1] == 8, 20)
+            second = status[-1]
+            assert second.version > first.version
+            assert second.dt > 0
+            np.testing.assert_allclose(np.array(second.mean_velocity) * second.dt,
+                                       [0.5, -0.5, 0.0], atol=1e-12)
+            assert second.drift_rate > 0
+            np.testing.assert_allclose(second.distances, 0.0, atol=1e-8)
+            assert second.diversity == pytest.approx(0.0, abs=1e-8)
+        finally:
+            executor.shutdown()
+            probe.destroy_node()
+            node.destroy_node()
+
+
+def _feedback(i: int) -> HumanFeedback:
+    return HumanFeedback(
+        feedback_id=f"fb-{i}", request_id="r",
+        action=CandidateAction(id="a", features=[0.1 * i] * 8), context=[0.0] * 3,
+        approved=bool(i % 2), task_reward=math.nan, source=HumanFeedback.SOURCE_SIM,
+        operator_id="alice", weight=1.0)
+
+
+def _compass_node(context, tmp_path, enabled=True, nu=1.0):
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("sources: {'*': {allowed: true}}\noperators: {'*': {allowed: true}}\n")
+    return CompassNode(context=context, parameter_overrides=[
+        Parameter("state_dir", value=str(tmp_path / "state")),
+        Parameter("legitimacy_file", value=str(policy)),
+        Parameter("context_dim", value=3), Parameter("n_particles", value=32),
+        Parameter("n_fingerprint_samples", value=8),
+        Parameter("social_pull_enabled", value=enabled), Parameter("social_pull_nu", value=nu),
+        Parameter("social_pull_period_s", value=0.0)])
+
+
+def test_social_pull_applies_the_formula_journals_it_and_survives_a_restart(tmp_path):
+    population = Compass(np.random.default_rng(0).dirichlet([1, 1, 8, 1, 1], size=48),
+                         np.full(48, 1 / 48))
+    with ros_context() as context:
+        node = _compass_node(context, tmp_path, nu=1.0)
+        probe = rclpy.node.Node("probe", context=context)
+        feedback = probe.create_publisher(HumanFeedback, topics.FEEDBACK, FEEDBACK_QOS)
+        pop_pub = probe.create_publisher(MoralCompass, "/" + topics.POPULATION_COMPASS, STATE_QOS)
+        executor = SingleThreadedExecutor(context=context)
+        executor.add_node(node)
+        executor.add_node(probe)
+        try:
+            assert spin_until(executor, lambda: feedback.get_subscription_count() > 0 and
+                              pop_pub.get_subscription_count() > 0, 20)
+            feedback.publish(_feedback(1))
+            assert spin_until(executor, lambda: node.learner.version == 1, 30)
+            before = node.learner.compass
+            expected = social_pull(before, population, kappa_from_nu(1.0)).compass
+            pop_pub.publish(compass_to_msg(population, node._config.value_names, 5, 0, ""))
+            assert spin_until(executor, lambda: node.learner.version == 2, 30)
+            np.testing.assert_array_equal(node.learner.compass.particles, expected.particles)
+            np.testing.assert_array_equal(node.learner.compass.weights, expected.weights)
+            feedback.publish(_feedback(2))
+            assert spin_until(executor, lambda: node.learner.version == 3, 30)
+            final = node.learner.compass
+            # the pull was snapshotted, so the pull journal is empty again
+            assert PullJournal(tmp_path / "state" / PULL_JOURNAL_NAME).records == []
+        finally:
+            executor.shutdown()
+            probe.destroy_node()
+            node.destroy_node()
+            node._store.close()
+        restarted = _compass_node(context, tmp_path, enabled=False)
+        try:
+            assert restarted.learner.version == 3
+            np.testing.assert_allclose(restarted.learner.compass.particles, final.particles,
+                                       atol=1e-9)
+            np.testing.assert_allclose(restarted.learner.compass.weights, final.weights,
+                                       atol=1e-9)
+        finally:
+            restarted.destroy_node()
+            restarted._store.close()
+
+
+def _run_to_version(context, tmp_path, n_feedback):
+    node = _compass_node(context, tmp_path, enabled=False)
+    probe = rclpy.node.Node("probe", context=context)
+    feedback = probe.create_publisher(HumanFeedback, topics.FEEDBACK, FEEDBACK_QOS)
+    executor = SingleThreadedExecutor(context=context)
+    executor.add_node(node)
+    executor.add_node(probe)
+    assert spin_until(executor, lambda: feedback.get_subscription_count() > 0, 20)
+    return node, probe, feedback, executor
+
+
+def test_a_pull_journaled_but_not_snapshotted_is_replayed_in_order(tmp_path):
+    """Crash after the pull was journaled (before its snapshot), then more feedback: the
+    restart must interleave the pull between the right feedback events."""
+    population = Compass(np.random.default_rng(1).dirichlet([8, 1, 1, 1, 1], size=40),
+                         np.full(40, 1 / 40))
+    with ros_context() as context:
+        node, probe, feedback, executor = _run_to_version(context, tmp_path, 0)
+        try:
+            feedback.publish(_feedback(1))
+            assert spin_until(executor, lambda: node.learner.version == 1, 30)
+            # What SocialPull does on a population compass, minus the snapshot (the "crash"):
+            pulled = social_pull(node.learner.compass, population, 0.5).compass
+            PullJournal(tmp_path / "state" / PULL_JOURNAL_NAME).append(PullRecord(
+                after_seq=node._store.journal.last_seq, version_before=node.learner.version,
+                population_version=1, kappa=0.5, compass=pulled))
+            node.learner.set_compass(pulled, node.learner.version + 1)
+            feedback.publish(_feedback(2))
+            assert spin_until(executor, lambda: node.learner.version == 3, 30)
+            expected = node.learner.compass
+        finally:
+            executor.shutdown()
+            probe.destroy_node()
+            node.destroy_node()
+            node._store.close()
+        restarted = _compass_node(context, tmp_path, enabled=False)
+        try:
+            assert restarted._social_pull.replayed == 1
+            assert restarted.learner.version == 3
+            np.testing.assert_allclose(restarted.learner.compass.particles, expected.particles,
+                                       atol=1e-9)
+            np.testing.assert_allclose(restarted.learner.compass.weights, expected.weights,
+                                       atol=1e-9)
+        finally:
+            restarted.destroy_node()
+            restarted._store.close()
+
+
+def test_social_pull_is_off_by_default(tmp_path):
+    with ros_context() as context:
+        policy = tmp_path / "policy.yaml"
+        policy.write_text("sources: {'*': {allowed: true}}\noperators: {'*': {allowed: true}}\n")
+        node = CompassNode(context=context, parameter_overrides=[
+            Parameter("state_dir", value=str(tmp_path / "state")),
+            Parameter("legitimacy_file", value=str(policy)),
+            Parameter("context_dim", value=3), Parameter("n_particles", value=16)])
+        try:
+            assert node.get_parameter("social_pull_enabled").value is False
+            assert node._social_pull._subscription is None
+            assert node.count_publishers("/" + topics.POPULATION_COMPASS) == 0
+        finally:
+            node.destroy_node()
+            node._store.close()
+
+
+def test_torn_pull_journal_tail_is_dropped(tmp_path):
+    path = tmp_path / PULL_JOURNAL_NAME
+    journal = PullJournal(path)
+    c = Compass(np.eye(3)[:1], np.ones(1))
+    journal.append(PullRecord(1, 1, 1, 0.5, c))
+    with open(path, "ab") as f:
+        f.write(b'{"crc32": 12, "rec')
+    reopened = PullJournal(path)
+    assert len(reopened.records) == 1
+    assert "no terminating newline" in reopened.dropped_tail
+    assert path.read_bytes().endswith(b"\n")
