@@ -79,8 +79,8 @@ def test_allowed_operators_shape_it_and_pluralism_counts_them(compass):
     publisher.publish(_feedback(3, HumanFeedback.SOURCE_JOY, "visitor"))
     assert spin_until(executor, lambda: len(seen["acks"]) == 3, 60)
     assert node.learner.version == 2
-    assert spin_until(executor, lambda: seen["pluralism"] and seen["pluralism"][-1].version == 2,
-                      10)
+    assert spin_until(executor, lambda: seen["pluralism"] and
+                      seen["pluralism"][-1].refused_by_policy == 1, 10)
     pluralism = seen["pluralism"][-1]
     assert list(pluralism.operators) == ["alice", "bob"]
     assert list(pluralism.operator_events) == [1, 1]
