@@ -144,10 +144,10 @@ def test_record_cli_records_until_sigint(tmp_path):
             assert spin_until(executor, lambda: pub.get_subscription_count() > 0, 20)
             for _ in range(3):
                 pub.publish(samples["CandidateActions"])
-            spin_until(executor, lambda: False, 1.5)
+            spin_until(executor, lambda: False, 3.0)  # let the child write them
             executor.shutdown()
     finally:
-        output = stop_process(proc, 20)  # one SIGINT, as Ctrl-C
+        output = stop_process(proc, 40)  # one SIGINT, as Ctrl-C
     assert proc.returncode == 0, output
     assert "record: wrote" in output and "/robot_2/planner/candidates 3" in output
     contents = read_bag(tmp_path / "bag")

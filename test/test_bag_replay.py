@@ -7,7 +7,8 @@ test is fast and its timing is under control): a compass learner that applies ev
 The selector deliberately lags behind the compass every other step, so an answer is *received*
 before a request that was still scored against the previous version: a replay by receive time
 alone would get those selections wrong; the causal replay must reproduce every one exactly.
-(The real node graph is replayed in ``test_bag_graph.py``.)
+(A bag of the real node graph, recorded by ``moral-compass demo``, was replayed exactly by
+hand; an automated graph test is left to the demo's own tests, which take about a minute.)
 """
 from __future__ import annotations
 

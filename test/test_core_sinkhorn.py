@@ -40,7 +40,7 @@ def test_divergence_matches_independent_pot_and_is_nonnegative(seed, n, k, eps, 
     batch = [_cloud(rng, k, spread=spread) for _ in range(3)]
     y = np.stack([p for p, _ in batch])
     b = np.stack([w for _, w in batch])
-    values = sinkhorn_divergence(x, a, y, b, eps, cost)
+    values = sinkhorn_divergence(x, a, y, b, eps, cost, max_iter=20000)  # near-degenerate plans converge slowly
     assert values.shape == (3,)
     reference = [_pot_divergence(x, a, y[i], b[i], eps, cost) for i in range(3)]
     np.testing.assert_allclose(values, reference, rtol=0, atol=1e-6)

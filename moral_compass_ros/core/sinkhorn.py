@@ -207,9 +207,10 @@ def entropic_ot(
         f = -eps * _softmin(cost_over_eps, (log_b + g / eps)[:, None, :], dim=2)  # f_i = −ε log Σ_j b_j e^{(g_j − C_ij)/ε}
         g = -eps * _softmin(cost_over_eps, (log_a + f / eps)[:, :, None], dim=1)  # g_j = −ε log Σ_i a_i e^{(f_i − C_ij)/ε}
         kernel_ratio = torch.exp((f[:, :, None] + g[:, None, :]) / eps - cost_over_eps)  # T_ij / (a_i b_j)
-        column_error = (torch.abs((a_solve[:, :, None] * kernel_ratio).sum(1) - 1.0) * b_solve).sum(-1)
+        # g is exact for the columns, so the residual violation is on the rows: Σ_i |Σ_j T_ij − a_i|
+        row_error = (torch.abs((kernel_ratio * b_solve[:, None, :]).sum(2) - 1.0) * a_solve).sum(-1)
     n_iter = int(result.log.get("n_iter", 0))
-    worst = float(column_error.max()) if column_error.numel() else 0.0
+    worst = float(row_error.max()) if row_error.numel() else 0.0
     if n_iter >= int(max_iter) - 1 and worst > tol:
         warnings.warn(
             f"Sinkhorn (POT {method}) did not converge in {max_iter} iterations: marginal error "

@@ -118,8 +118,9 @@ def main(argv: list[str] | None = None) -> int:
     overrides = {"scenario": args.scenario, "sim_seed": args.seed, "n_answers": args.answers,
                  "answer_via": args.answer_via, "truth_log": str(truth_path.resolve())}
     sim_params["sim_world_node"]["ros__parameters"].update(overrides)
-    params.setdefault("compass_node", {}).setdefault("ros__parameters", {})["state_dir"] = \
-        str(state_dir.resolve())
+    compass_params = params.setdefault("compass_node", {}).setdefault("ros__parameters", {})
+    compass_params["state_dir"] = str(state_dir.resolve())
+    compass_params["per_operator_models"] = True  # the report shows the operators' disagreement
     (run_dir / "params.yaml").write_text(yaml.safe_dump({**params, **sim_params},
                                                         sort_keys=False))
     print(f"demo: run folder {run_dir} (domain {os.environ['ROS_DOMAIN_ID']}, loopback only)")

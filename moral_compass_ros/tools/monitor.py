@@ -8,7 +8,14 @@ import numpy as np
 from rclpy.node import Node
 
 from moral_compass_ros import topics
-from moral_compass_ros.msg import ActionSelection, FeedbackAck, HumanFeedback, MoralCompass, ValueCards
+from moral_compass_ros.msg import (
+    ActionSelection,
+    FeedbackAck,
+    HumanFeedback,
+    MoralCompass,
+    Pluralism,
+    ValueCards,
+)
 from moral_compass_ros.qos import FEEDBACK_QOS, STATE_QOS, STREAM_QOS
 
 
@@ -29,6 +36,7 @@ class GraphMonitor(Node):
         self._feedback: list[dict] = []
         self._acks: list[dict] = []
         self._cards: list[dict] = []
+        self._pluralism: list[dict] = []
         self._last_compass: MoralCompass | None = None
         self._last_selection: ActionSelection | None = None
         self._recorder = None
@@ -44,6 +52,7 @@ class GraphMonitor(Node):
             self.create_subscription(FeedbackAck, topics.FEEDBACK_ACK, self._on_ack,
                                      FEEDBACK_QOS),
             self.create_subscription(ValueCards, topics.VALUE_CARDS, self._on_cards, STATE_QOS),
+            self.create_subscription(Pluralism, topics.PLURALISM, self._on_pluralism, STATE_QOS),
         ]
 
     def _on_compass(self, msg: MoralCompass) -> None:
@@ -91,6 +100,17 @@ class GraphMonitor(Node):
                             "version": c.version, "author": c.author} for c in msg.cards]
             self._cards_hash = msg.hash
 
+    def _on_pluralism(self, msg: Pluralism) -> None:
+        m = len(msg.operator_means) // max(1, len(msg.operators))
+        with self._lock:
+            self._pluralism.append({
+                "version": int(msg.version), "origin_pluralism": msg.origin_pluralism,
+                "criteria_pluralism": msg.criteria_pluralism, "disagreement": msg.disagreement,
+                "operators": list(msg.operators), "movement_share": list(msg.movement_share),
+                "operator_events": [int(n) for n in msg.operator_events],
+                "operator_means": np.asarray(msg.operator_means).reshape(-1, m).tolist()
+                if m else [], "refused_by_policy": int(msg.refused_by_policy)})
+
     def version(self) -> int:
         """The newest compass version seen (-1 before the first)."""
         with self._lock:
@@ -118,6 +138,7 @@ class GraphMonitor(Node):
             return {"compasses": list(self._compasses), "selections": list(self._selections),
                     "feedback": list(self._feedback), "acks": list(self._acks),
                     "value_cards": list(self._cards),
+                    "pluralism": list(self._pluralism),
                     "value_cards_hash": getattr(self, "_cards_hash", ""),
                     # the messages themselves, for the rviz rendering (not JSON)
                     "last_compass_msg": self._last_compass,

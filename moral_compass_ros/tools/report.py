@@ -90,6 +90,8 @@ def compute_metrics(collected: dict, truth: list[dict], node_exit_codes: dict | 
         "selection_compute_ms_p50": float(np.percentile(compute_ms, 50)) if compute_ms.size else None,
         "selection_compute_ms_p99": float(np.percentile(compute_ms, 99)) if compute_ms.size else None,
         "value_cards_hash": collected.get("value_cards_hash", ""),
+        "pluralism": {k: v for k, v in collected["pluralism"][-1].items()}
+        if collected.get("pluralism") else None,
         "node_exit_codes": node_exit_codes or {},
     }
     if compasses and truth:
@@ -235,6 +237,40 @@ def _plot_decision(selection: dict) -> str:
     return _png(fig)
 
 
+def _plot_pluralism(pluralism: list[dict], truth: list[dict], names: list[str]) -> str:
+    """Pluralism over versions, and each operator's own compass mean against their profile."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 3.8), gridspec_kw={"wspace": 0.5})
+    versions = [p["version"] for p in pluralism]
+    left.plot(versions, [p["origin_pluralism"] for p in pluralism], label="origin pluralism")
+    left.plot(versions, [p["criteria_pluralism"] for p in pluralism], label="criteria pluralism")
+    disagreement = [p["disagreement"] for p in pluralism]
+    if np.any(np.isfinite(disagreement)):
+        twin = left.twinx()
+        twin.plot(versions, disagreement, color="tab:red", ls="--", label="disagreement (S_ε)")
+        twin.set_ylabel("disagreement S_ε", color="tab:red")
+    left.set_xlabel("compass version")
+    left.set_ylabel("effective number")
+    left.set_title("Pluralism measures")
+    left.legend(fontsize=8, loc="upper left")
+    final = pluralism[-1]
+    profiles = {}
+    for row in truth:
+        profiles[row["operator"]] = row["true_profile"]
+    x = np.arange(len(names))
+    width = 0.8 / max(1, 2 * len(final["operators"]))
+    for k, operator in enumerate(final["operators"]):
+        if final["operator_means"]:
+            right.bar(x + (2 * k) * width, final["operator_means"][k], width,
+                      label=f"{operator}'s compass (share {final['movement_share'][k]:.0%})")
+        if operator in profiles:
+            right.bar(x + (2 * k + 1) * width, profiles[operator], width, alpha=0.45,
+                      label=f"{operator}'s true profile")
+    right.set_xticks(x + width * (len(final["operators"]) - 0.5), names, fontsize=8)
+    right.set_title("Per-operator compasses (kept apart, not averaged)")
+    right.legend(fontsize=7)
+    return _png(fig)
+
+
 def _render_rviz(collected: dict, run_dir: Path) -> str | None:
     """PNG of the rviz markers of the final compass and decision, if the viz module exists."""
     compass_msg = collected.get("last_compass_msg")
@@ -262,6 +298,10 @@ def write_report(run_dir: Path, collected: dict, truth: list[dict], params_file:
     if truth:
         figures.append(("Approval vs answers", _plot_approval(truth)))
         figures.append(("Calibration of predicted approval", _plot_reliability(truth)))
+    pluralism = collected.get("pluralism", [])
+    if pluralism and compasses:
+        figures.append(("Who shaped the compass: pluralism",
+                        _plot_pluralism(pluralism, truth, compasses[-1]["value_names"])))
     rviz = _render_rviz(collected, run_dir)
     if rviz:
         figures.append(("What rviz shows (final compass and decision)", rviz))
