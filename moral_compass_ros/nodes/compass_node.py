@@ -24,7 +24,7 @@ from moral_compass_ros.conversions import (
     model_to_msg,
 )
 from moral_compass_ros.core.compass_state import CompassModel
-from moral_compass_ros.core.journal import JournalError
+from moral_compass_ros.core.journal import JournalError, SnapshotError
 from moral_compass_ros.core.learner_store import LearnerStore
 from moral_compass_ros.core.legitimacy import LegitimacyPolicy, PolicyError
 from moral_compass_ros.diagnostics import NodeHealth
@@ -92,10 +92,15 @@ class CompassNode(Node):
         self._refused_by_policy = 0
 
         state_dir = Path(params["state_dir"] or default_state_dir(self.get_namespace()))
-        self._store = LearnerStore(state_dir)
-        self._model, report = self._store.restore(
-            lambda: CompassModel(self._config, self._per_operator),
-            lambda state: CompassModel.from_state_dict(self._config, state, self._per_operator))
+        try:  # unwritable/locked/corrupt state or a journal that does not fit the config:
+            # refuse to start with the reason (exit code 2), never a traceback
+            self._store = LearnerStore(state_dir)
+            self._model, report = self._store.restore(
+                lambda: CompassModel(self._config, self._per_operator),
+                lambda state: CompassModel.from_state_dict(self._config, state,
+                                                           self._per_operator))
+        except (JournalError, SnapshotError, ValueError) as error:
+            raise InvalidParameters(f"state_dir {state_dir}: {error}") from error
         for warning in report.warnings:
             self._health.problem("restore", warning)
         self._since_snapshot = report.replayed
@@ -196,8 +201,11 @@ class CompassNode(Node):
         try:
             self._store.append(event)  # durable before it is applied or acknowledged
         except JournalError as error:
-            self._health.error(f"journal write failed, feedback not applied: {error}")
-            self._ack(event.feedback_id, FeedbackAck.STATUS_REJECTED, f"journal: {error}")
+            # Not acknowledged on purpose: the answer is fine, the disk is not. The sender
+            # re-sends it until it can be journaled (disk space freed), so nothing is lost.
+            self._health.error(f"journal write failed, feedback {event.feedback_id} not "
+                               f"applied (the sender retries): {error}")
+            self._health.count("feedback.journal_failed")
             return
         self._health.clear_error()
         result = self._model.update(event)
