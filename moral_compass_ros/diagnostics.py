@@ -13,14 +13,19 @@ from moral_compass_ros.qos import DIAGNOSTICS_QOS
 PUBLISH_PERIOD_S = 1.0
 LOG_THROTTLE_S = 2.0
 MAX_THROTTLE_KEYS = 1000
+# At most this many log lines per problem kind per LOG_THROTTLE_S window: a flood whose every
+# message is distinct (each names its own feedback id) still cannot flood the log.
+MAX_LOGS_PER_KIND = 10
 
 
 class NodeHealth:
     """Counts what a node did and refused, and publishes it as a ``DiagnosticStatus``.
 
     ``problem(kind, reason)`` is the one way a node reports bad input: it counts the kind, logs
-    the reason (each distinct message at most once per 2 s, so a flood cannot flood the log) and keeps it as the last
-    problem, which turns the status to WARN until ``clear_after_s`` passes without a new one.
+    the reason (each distinct message at most once per 2 s and at most ``MAX_LOGS_PER_KIND``
+    lines per kind per 2 s, so a flood cannot flood the log; the rest are counted as
+    ``log.suppressed``) and keeps it as the last problem, which turns the status to WARN until
+    ``clear_after_s`` passes without a new one.
     """
 
     def __init__(self, node: Node, clear_after_s: float = 10.0):
@@ -32,6 +37,7 @@ class NodeHealth:
         self._last_problem_time = None
         self._error = ""
         self._logged: dict[str, float] = {}
+        self._kind_window: dict[str, tuple[float, int]] = {}
         self._publisher = node.create_publisher(DiagnosticArray, topics.DIAGNOSTICS,
                                                 DIAGNOSTICS_QOS)
         self._timer = node.create_timer(PUBLISH_PERIOD_S, self.publish)
@@ -45,15 +51,23 @@ class NodeHealth:
         self.counts[f"rejected.{kind}"] += 1
         self.last_problem = f"{kind}: {reason}"
         self._last_problem_time = self._node.get_clock().now()
-        if self._should_log(self.last_problem):
+        if self._should_log(self.last_problem, kind):
             self._node.get_logger().warning(self.last_problem)
 
-    def _should_log(self, text: str) -> bool:
+    def _should_log(self, text: str, kind: str | None = None) -> bool:
         # Throttle per distinct message: a flood of one bad input logs once per window, while
-        # a different reason is still logged at once.
+        # a different reason is still logged at once -- up to MAX_LOGS_PER_KIND per kind.
         now = time.monotonic()
         if now - self._logged.get(text, -LOG_THROTTLE_S) < LOG_THROTTLE_S:
             return False
+        if kind is not None:
+            start, logged = self._kind_window.get(kind, (now, 0))
+            if now - start >= LOG_THROTTLE_S:
+                start, logged = now, 0
+            if logged >= MAX_LOGS_PER_KIND:
+                self.counts["log.suppressed"] += 1
+                return False
+            self._kind_window[kind] = (start, logged + 1)
         if len(self._logged) >= MAX_THROTTLE_KEYS:
             self._logged.clear()
         self._logged[text] = now

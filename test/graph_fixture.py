@@ -8,6 +8,7 @@ from pathlib import Path
 import rclpy.node
 import yaml
 from rclpy.executors import SingleThreadedExecutor
+from diagnostic_msgs.msg import DiagnosticArray
 from sensor_msgs.msg import Joy
 
 from moral_compass_ros import topics
@@ -20,7 +21,7 @@ from moral_compass_ros.msg import (
     HumanFeedback,
     MoralCompass,
 )
-from moral_compass_ros.qos import FEEDBACK_QOS, JOY_QOS, STATE_QOS, STREAM_QOS
+from moral_compass_ros.qos import DIAGNOSTICS_QOS, FEEDBACK_QOS, JOY_QOS, STATE_QOS, STREAM_QOS
 from ros_helpers import REPO_ROOT, ros_context, spin_until
 
 # Small sizes keep each update fast; the behaviour under test does not depend on them.
@@ -60,6 +61,20 @@ class GraphProbe:
         n.create_subscription(HumanFeedback, topics.FEEDBACK, self.feedback.append, FEEDBACK_QOS)
         n.create_subscription(FeedbackAck, topics.FEEDBACK_ACK, self.acks.append, FEEDBACK_QOS)
         n.create_subscription(MoralCompass, topics.COMPASS, self.compasses.append, STATE_QOS)
+        self.diagnostics: dict = {}
+        n.create_subscription(DiagnosticArray, topics.DIAGNOSTICS, self._on_diagnostics,
+                              DIAGNOSTICS_QOS)
+
+    def _on_diagnostics(self, msg) -> None:
+        for status in msg.status:
+            self.diagnostics[status.hardware_id] = {kv.key: kv.value for kv in status.values}
+
+    def wait_feedback_node_saw(self, request_id: str, timeout_s: float = 30.0) -> bool:
+        """Until feedback_node reports (in /diagnostics) that it holds selection ``request_id``:
+        a person presses after the robot acted, and the feedback node hears the selection on
+        its own subscription, in parallel with the probe."""
+        return self.spin_until(lambda: self.diagnostics.get("feedback_node", {}).get(
+            "last_selection") == request_id, timeout_s)
 
     def spin_until(self, predicate, timeout_s: float = 60.0) -> bool:
         return spin_until(self.executor, predicate, timeout_s)
@@ -76,7 +91,9 @@ class GraphProbe:
                              and self.raw_pub.get_subscription_count() > 0
                              and self.joy_pub.get_subscription_count() > 0
                              and self.feedback_pub.get_subscription_count() > 1
-                             and node.count_subscribers(topics.SELECTION) >= 2
+                             and "feedback_node" in {
+                                 i.node_name for i in
+                                 node.get_subscriptions_info_by_topic("/" + topics.SELECTION)}
                              and node.count_publishers(topics.SELECTION) >= 1
                              and self.compasses, timeout_s)
         assert ok, "graph did not come up"
@@ -99,12 +116,7 @@ class GraphProbe:
         return matches[-1] if matches else None
 
     def press(self, button: int, held_messages: int = 1, n_buttons: int = 12) -> None:
-        """Press ``button`` and hold it for ``held_messages`` Joy messages, then release.
-
-        Like a person, it presses a moment after the selection appeared: the feedback node
-        receives the selection on its own subscription, in parallel with the probe.
-        """
-        self.spin_for(0.3)
+        """Press ``button`` and hold it for ``held_messages`` Joy messages, then release."""
         for _ in range(held_messages):
             buttons = [0] * n_buttons
             buttons[button] = 1

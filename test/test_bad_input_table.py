@@ -327,6 +327,10 @@ ROWS = [
     Row("feedback/raw: names neither request nor action", "feedback",
         lambda h: h.node._on_raw_feedback(raw()), "names neither a request_id nor an action id",
         prepare=_seed_selection),
+    Row("selection: selected action differs from selected_id", "feedback",
+        lambda h: h.node._on_selection(ActionSelection(
+            request_id="r9", selected_id="r9-a0", selected=CandidateAction(id="r9-a1"))),
+        "differs from selected_id"),
     Row("feedback/raw: stale answer", "feedback", _stale, "is stale", prepare=_seed_selection,
         params=(("stale_after_s", 0.1),)),
     Row("feedback/raw: rate limit exceeded", "feedback", _rate,

@@ -42,6 +42,7 @@ def test_a_held_joy_button_is_one_answer_and_one_version_bump(graph):
     probe.request("r-joy")
     assert probe.spin_until(lambda: probe.selection_for("r-joy")), node_logs(tmp_path)
     version_before, feedback_before = probe.latest_version(), len(probe.feedback)
+    assert probe.wait_feedback_node_saw("r-joy"), node_logs(tmp_path)
     probe.press(0, held_messages=8)  # joy re-publishes a held button
     assert probe.spin_until(lambda: probe.latest_version() == version_before + 1), \
         node_logs(tmp_path)

@@ -13,6 +13,7 @@ def test_compass_node_restart_restores_version_and_particles(tmp_path):
             probe.request(f"r{i}")
             assert probe.spin_until(lambda: probe.selection_for(f"r{i}")), node_logs(tmp_path)
             before = probe.latest_version()
+            assert probe.wait_feedback_node_saw(f"r{i}"), node_logs(tmp_path)
             probe.press(i % 2)
             assert probe.spin_until(lambda: probe.latest_version() == before + 1), \
                 node_logs(tmp_path)

@@ -35,7 +35,7 @@ from .events import FeedbackEvent
 from .fingerprint import FingerprintModel, numpy_generator, sample_dirichlet, torch_generator
 from .likelihood import LikelihoodModel
 from .scoring import information_gain, predictive_approval, task_cost
-from .sinkhorn import entropic_ot, expected_cost_to_dirichlet, ground_cost, sinkhorn_divergence
+from .sinkhorn import entropic_ot, entropic_ot_averaged, entropic_ot_self, expected_cost_to_dirichlet, ground_cost, sinkhorn_divergence
 from .task_model import BayesianTaskModel
 from .value_space import SimplexError, check_simplex
 
@@ -285,13 +285,18 @@ class DynamicValueLearner:
         if cache is not None and cache[0] is self._compass:
             return cache[1]
         theta, w = self._compass_tensors()
-        value = self._entropic_ot(ground_cost(theta, theta, self.config.cost), w[None], w[None]).detach()
+        value = self._entropic_ot_self(ground_cost(theta, theta, self.config.cost), w[None]).detach()
         self._self_ot_cache = (self._compass, value)
         return value
 
     def _entropic_ot(self, cost_matrix, a, b) -> torch.Tensor:
+        """OT_ε between nearby clouds (proximal step, movement): the averaged iteration."""
         cfg = self.config
-        return entropic_ot(cost_matrix, a, b, cfg.epsilon, max_iter=cfg.sinkhorn_max_iter, tol=cfg.sinkhorn_tol)
+        return entropic_ot_averaged(cost_matrix, a, b, cfg.epsilon, max_iter=cfg.sinkhorn_max_iter, tol=cfg.sinkhorn_tol)
+
+    def _entropic_ot_self(self, cost_matrix, a) -> torch.Tensor:
+        cfg = self.config
+        return entropic_ot_self(cost_matrix, a, cfg.epsilon, max_iter=cfg.sinkhorn_max_iter, tol=cfg.sinkhorn_tol)
 
     def _hint_tensor(self, hints: Optional[np.ndarray], n: int) -> Optional[torch.Tensor]:
         return None if hints is None else torch.from_numpy(np.array(hints))
@@ -519,7 +524,7 @@ class DynamicValueLearner:
         t_new, w_new = torch.from_numpy(np.array(new.particles)), torch.from_numpy(np.array(new.weights))
         with torch.no_grad():
             ot_old = self._self_transport()
-            ot_new = self._entropic_ot(ground_cost(t_new, t_new, self.config.cost), w_new[None], w_new[None])
+            ot_new = self._entropic_ot_self(ground_cost(t_new, t_new, self.config.cost), w_new[None])
             ot_cross = self._entropic_ot(ground_cost(t_new, t_old, self.config.cost), w_new[None], w_old[None])
         self._self_ot_cache = (new, ot_new)
         return torch.clamp(ot_cross - 0.5 * ot_new - 0.5 * ot_old, min=0.0)[0]
@@ -584,7 +589,7 @@ class DynamicValueLearner:
             log_lik = self._window_log_likelihood(theta, hist, concentration.detach())  # (H, N)
             particle_objective = (omega[:, None] * log_lik).sum(0)  # L(θ_i) = Σ_j ω_j log ℓ_j(θ_i)
             ot_cross = self._entropic_ot(ground_cost(theta, theta0, cfg.cost), w[None], w0[None])
-            ot_self = self._entropic_ot(ground_cost(theta, theta, cfg.cost), w[None], w[None])
+            ot_self = self._entropic_ot_self(ground_cost(theta, theta, cfg.cost), w[None])
             divergence = ot_cross - 0.5 * ot_self - 0.5 * ot_00  # S_ε(q, q_t)
             objective = (w * particle_objective).sum() - penalty * divergence.sum()  # G(q)
             grad_z, grad_zeta = torch.autograd.grad(objective, [z, zeta])

@@ -39,6 +39,7 @@ Pure numpy/torch/POT (no rclpy). Three pieces:
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -62,6 +63,7 @@ __all__ = [
     "kappa_from_nu",
     "project_onto_support",
     "same_support",
+    "shared_support_divergence",
     "social_pull",
 ]
 
@@ -190,6 +192,96 @@ def distances_to_average(compasses: Sequence[Compass], average: Compass, epsilon
                                      cost)
         out[indices] = np.maximum(np.asarray(values, dtype=np.float64), 0.0)
     return out
+
+
+def _entropic_ot_shared(kernel: np.ndarray, a: np.ndarray, b: np.ndarray, epsilon: float,
+                        max_iter: int, tol: float, symmetric: bool = False) -> tuple[np.ndarray, float]:
+    """Full OT_ε(a_r, b_r) for rows of weights on one support, shared Gibbs kernel (K, K).
+
+    Kernel-domain Sinkhorn, :math:`u = a / (K v)`, :math:`v = b / (K^T u)` (``symmetric``: a = b
+    and the averaged fixed point :math:`u \\leftarrow \\sqrt{u \\, a / (K u)}`, which converges
+    in tens of iterations where the plain one oscillates), then the dual value with
+    :math:`f = \\varepsilon\\log(u/a)`, :math:`g = \\varepsilon\\log(v/b)`:
+    :math:`\\langle f, a\\rangle + \\langle g, b\\rangle - \\varepsilon(\\sum P - 1)`.
+    Returns the values (R,) and the final row-marginal error.
+    """
+    a = np.maximum(a, 1e-200)
+    b = np.maximum(b, 1e-200)
+    v = np.ones_like(b)
+    u = np.ones_like(a)
+    error = np.inf
+    for iteration in range(int(max_iter)):
+        if symmetric:
+            u = np.sqrt(u * a / (u @ kernel.T))  # u ← √(u · a / (K u))
+            v = u
+        else:
+            u = a / (v @ kernel.T)  # u = a / (K v)
+            v = b / (u @ kernel)    # v = b / (Kᵀ u)
+        if iteration % 10 == 9 or iteration == max_iter - 1:
+            error = float(np.max(np.sum(np.abs(u * (v @ kernel.T) - a), axis=-1)))
+            if error < tol:
+                break
+    # f_i = ε log(u_i / a_i), g_j = ε log(v_j / b_j); a scaling that underflowed belongs to a
+    # weight ≤ 1e-200, whose term a_i f_i is 0 either way
+    f = epsilon * (np.log(np.maximum(u, 1e-300)) - np.log(a))
+    g = epsilon * (np.log(np.maximum(v, 1e-300)) - np.log(b))
+    mass = np.sum(u * (v @ kernel.T), axis=-1)  # Σ_ij P_ij
+    return np.sum(a * f, axis=-1) + np.sum(b * g, axis=-1) - epsilon * (mass - 1.0), error
+
+
+def shared_support_divergence(support: np.ndarray, a: np.ndarray, b: np.ndarray,
+                              epsilon: float, *, max_iter: int = 1000,
+                              tol: float = 1e-9) -> np.ndarray:
+    """Batched S_ε between weight vectors on one shared support (fleet metrics).
+
+    .. math:: S_\\varepsilon(a, b_r) = \\mathrm{OT}_\\varepsilon(a, b_r)
+        - \\tfrac12 \\mathrm{OT}_\\varepsilon(a, a) - \\tfrac12 \\mathrm{OT}_\\varepsilon(b_r, b_r)
+
+    with the same full objective as :func:`moral_compass_ros.core.sinkhorn_divergence`
+    (squared Euclidean cost), but one Gibbs kernel :math:`e^{-C/\\varepsilon}` (K, K) for every
+    row, so an iteration is two (R, K) × (K, K) products instead of R separate (K, K) solves.
+    Written because POT's batched solver, which materialises R cost matrices, made fleet metrics
+    the bottleneck (60 robots × 128 particles: ~7 s per snapshot); tested against
+    :func:`sinkhorn_divergence` on random inputs.
+
+    Parameters
+    ----------
+    support : array_like, shape (K, M)
+    a : array_like, shape (K,)
+    b : array_like, shape (R, K)
+    epsilon : float
+        ε > 0.
+    max_iter, tol
+        Sinkhorn iterations and tolerance on the L1 marginal error.
+
+    Returns
+    -------
+    ndarray, shape (R,)
+        S_ε ≥ 0 (clipped at 0 against round-off).
+
+    Warns
+    -----
+    RuntimeWarning
+        When a solve stops at ``max_iter`` with its marginal error above ``tol``.
+    """
+    x = np.asarray(support, dtype=np.float64)
+    a = np.asarray(a, dtype=np.float64)
+    b = np.atleast_2d(np.asarray(b, dtype=np.float64))
+    if x.ndim != 2 or a.shape != (x.shape[0],) or b.shape[1] != x.shape[0]:
+        raise ValueError(f"shapes must be support (K, M), a (K,), b (R, K); got {x.shape}, "
+                         f"{a.shape}, {b.shape}")
+    if not epsilon > 0:
+        raise ValueError(f"epsilon must be > 0, got {epsilon}")
+    kernel = np.exp(-ot.dist(x, x, metric="sqeuclidean") / epsilon)  # e^{-C/ε}, (K, K)
+    ot_ab, e1 = _entropic_ot_shared(kernel, a[None, :], b, epsilon, max_iter, tol)
+    ot_aa, e2 = _entropic_ot_shared(kernel, a[None, :], a[None, :], epsilon, max_iter, tol,
+                                    symmetric=True)
+    ot_bb, e3 = _entropic_ot_shared(kernel, b, b, epsilon, max_iter, tol, symmetric=True)
+    worst = max(e1, e2, e3)
+    if worst > tol:
+        warnings.warn(f"shared-support Sinkhorn did not converge in {max_iter} iterations: "
+                      f"marginal error {worst:.2e} > tol {tol:.1e}", RuntimeWarning, stacklevel=2)
+    return np.maximum(ot_ab - 0.5 * ot_aa[0] - 0.5 * ot_bb, 0.0)
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,8 @@ with one exact pair of soft-c-transforms, and evaluate the dual objective
     \\mathrm{OT}_\\varepsilon = \\langle f, a\\rangle + \\langle g, b\\rangle
       - \\varepsilon \\sum_{ij} a_i b_j \\left(e^{(f_i + g_j - C_{ij})/\\varepsilon} - 1\\right)
 
-with the potentials detached. At convergence it equals POT's ``res.value`` (tested to 1e-6)
+with the potentials detached. Self-terms OT_ε(α, α) use :func:`entropic_ot_self` (a symmetric
+fixed point; POT's alternating iteration oscillates there). At convergence it equals POT's ``res.value`` (tested to 1e-6)
 and, by the envelope theorem, its autograd gradient is the exact gradient of OT_ε with respect
 to the weights (∂/∂a_i = f_i), the support points (through C) and b — which is what the
 proximal compass update (spec §7) differentiates through.
@@ -216,11 +217,121 @@ def entropic_ot(
             f"Sinkhorn (POT {method}) did not converge in {max_iter} iterations: marginal error "
             f"{worst:.2e} > tol {tol:.1e} (epsilon={eps})", RuntimeWarning, stacklevel=2,
         )
-    # Dual objective with detached potentials (envelope theorem gives exact gradients):
-    # OT = <f,a> + <g,b> − ε Σ_ij a_i b_j (exp((f_i + g_j − C_ij)/ε) − 1)
+    return _dual_value(cost_matrix, a, b, f, g, eps)
+
+
+def _dual_value(cost_matrix: torch.Tensor, a: torch.Tensor, b: torch.Tensor, f: torch.Tensor,
+                g: torch.Tensor, eps: float) -> torch.Tensor:
+    """Dual objective at detached potentials; by the envelope theorem its autograd gradient is
+    the gradient of OT_ε in (C, a, b).
+
+    .. math:: \langle f, a\rangle + \langle g, b\rangle - \varepsilon \sum_{ij} a_i b_j
+              \left(e^{(f_i + g_j - C_{ij})/\varepsilon} - 1\right)
+    """
     ratio = torch.exp((f[:, :, None] + g[:, None, :] - cost_matrix) / eps)
     mass_term = torch.einsum("bi,bij,bj->b", a, ratio, b) - a.sum(-1) * b.sum(-1)
-    return (a * f).sum(-1) + (b * g).sum(-1) - eps * mass_term
+    return (a * f).sum(-1) + (b * g).sum(-1) - eps * mass_term  # <f,a> + <g,b> − ε Σ a_i b_j (e^{…} − 1)
+
+
+def entropic_ot_averaged(
+    cost_matrix: torch.Tensor,
+    a: torch.Tensor,
+    b: torch.Tensor,
+    epsilon: float,
+    *,
+    max_iter: int = 1000,
+    tol: float = 1e-9,
+) -> torch.Tensor:
+    """Batched OT_ε(α, β) by the averaged ("symmetrised") Sinkhorn iteration, differentiable.
+
+    .. math::
+        f \leftarrow \tfrac12\big(f + T_b(g)\big),\quad g \leftarrow \tfrac12\big(g + T_a(f)\big),
+        \quad T_b(g)_i = -\varepsilon \log \textstyle\sum_j b_j e^{(g_j - C_{ij})/\varepsilon}
+
+    (Feydy et al. 2019). Used where α ≈ β — the proximal step's S_ε(q, q_t) and the compass
+    movement — because POT's alternating iteration oscillates on near-symmetric problems
+    (measured: 1 400–14 000 iterations against tens here). Tested against POT on random inputs.
+    Shapes as :func:`entropic_ot`; returns shape (B,).
+    """
+    if not epsilon > 0.0:
+        raise ValueError(f"epsilon must be > 0, got {epsilon}")
+    eps = float(epsilon)
+    with torch.no_grad():
+        cost_over_eps = cost_matrix.detach() / eps
+        a_solve = torch.clamp(a.detach(), min=_TINY_WEIGHT)
+        b_solve = torch.clamp(b.detach(), min=_TINY_WEIGHT)
+        log_a, log_b = torch.log(a_solve), torch.log(b_solve)
+        f = torch.zeros_like(a_solve)
+        g = torch.zeros_like(b_solve)
+        error = float("inf")
+        for _ in range(int(max_iter)):
+            f_new = -eps * _softmin(cost_over_eps, (log_b + g / eps)[:, None, :], dim=2)  # T_b(g)
+            g_new = -eps * _softmin(cost_over_eps, (log_a + f / eps)[:, :, None], dim=1)  # T_a(f)
+            error = float(torch.maximum(((torch.expm1((f - f_new) / eps)).abs() * a_solve).sum(-1),
+                                        ((torch.expm1((g - g_new) / eps)).abs() * b_solve).sum(-1)).max())
+            f, g = 0.5 * (f + f_new), 0.5 * (g + g_new)  # averaged updates
+            if error < tol:
+                break
+        f = -eps * _softmin(cost_over_eps, (log_b + g / eps)[:, None, :], dim=2)
+        g = -eps * _softmin(cost_over_eps, (log_a + f / eps)[:, :, None], dim=1)
+    if error >= tol:
+        warnings.warn(f"averaged Sinkhorn did not converge in {max_iter} iterations: marginal error "
+                      f"{error:.2e} > tol {tol:.1e} (epsilon={eps})", RuntimeWarning, stacklevel=2)
+    return _dual_value(cost_matrix, a, b, f, g, eps)
+
+
+def entropic_ot_self(
+    cost_matrix: torch.Tensor,
+    a: torch.Tensor,
+    epsilon: float,
+    *,
+    max_iter: int = 1000,
+    tol: float = 1e-9,
+) -> torch.Tensor:
+    """Batched symmetric self-transport OT_ε(α, α), differentiable (spec §2).
+
+    POT's alternating Sinkhorn oscillates on symmetric problems: measured on 30-point clouds
+    at ε = 0.03 it needs 1 400–14 000 iterations for OT_ε(α, α) against ~200 for a cross term.
+    The self-terms therefore use the symmetric averaged fixed point of Feydy et al. (2019)
+
+    .. math:: f \leftarrow \tfrac12 \big(f - \varepsilon \log \textstyle\sum_j a_j e^{(f_j - C_{ij})/\varepsilon}\big)
+
+    in the log domain, which converges in tens of iterations; the result is tested against POT
+    on random inputs. The value is the dual objective with g = f (see :func:`entropic_ot`).
+
+    Parameters
+    ----------
+    cost_matrix : torch.Tensor, shape (B, N, N)
+        Symmetric costs C(x, x).
+    a : torch.Tensor, shape (B, N)
+        Weights (≥ 0, Σ = 1).
+    epsilon, max_iter, tol
+        ε, iteration cap, tolerance on Σ_i a_i |row-marginal ratio − 1|.
+
+    Returns
+    -------
+    torch.Tensor, shape (B,)
+    """
+    if not epsilon > 0.0:
+        raise ValueError(f"epsilon must be > 0, got {epsilon}")
+    eps = float(epsilon)
+    with torch.no_grad():
+        cost_over_eps = cost_matrix.detach() / eps
+        a_solve = torch.clamp(a.detach(), min=_TINY_WEIGHT)
+        log_a = torch.log(a_solve)[:, None, :]
+        f = torch.zeros_like(a_solve)
+        error = float("inf")
+        for _ in range(int(max_iter)):
+            transform = -eps * _softmin(cost_over_eps, log_a + f[:, None, :] / eps, dim=2)  # T_ε(f)
+            error = float(((torch.expm1((f - transform) / eps)).abs() * a_solve).sum(-1).max())
+            f = 0.5 * (f + transform)  # f ← ½ (f + T_ε f)
+            if error < tol:
+                break
+        f = -eps * _softmin(cost_over_eps, log_a + f[:, None, :] / eps, dim=2)  # final exact c-transform
+    if error >= tol:
+        warnings.warn(f"symmetric Sinkhorn did not converge in {max_iter} iterations: marginal error "
+                      f"{error:.2e} > tol {tol:.1e} (epsilon={eps})", RuntimeWarning, stacklevel=2)
+    return _dual_value(cost_matrix, a, a, f, f, eps)
 
 
 def _as_batch(points: torch.Tensor, weights: torch.Tensor, name: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -255,6 +366,7 @@ def sinkhorn_divergence(
     max_iter: int = 1000,
     tol: float = 1e-9,
     method: str = "auto",
+    cross_solver: str = "pot",
 ) -> ArrayLike:
     """Batched debiased Sinkhorn divergence S_ε between weighted point clouds (spec §2).
 
@@ -286,6 +398,10 @@ def sinkhorn_divergence(
         Precomputed OT_ε(α, α) (the learner caches it per compass version).
     max_iter, tol, method
         Solver controls, see :func:`entropic_ot`.
+    cross_solver : {"pot", "averaged"}
+        Cross term by POT (default) or by :func:`entropic_ot_averaged` (for α ≈ β, where
+        POT's alternating iteration converges slowly). Self-terms always use
+        :func:`entropic_ot_self`.
 
     Returns
     -------
@@ -311,19 +427,25 @@ def sinkhorn_divergence(
     solve = dict(max_iter=max_iter, tol=tol, method=method)
     # OT_ε(α, β): cross term, (B,)
     cost_xy = ground_cost(xt, yt, cost).expand(n_batch, -1, -1)
-    ot_xy = entropic_ot(cost_xy, at.expand(n_batch, -1), bt.expand(n_batch, -1), epsilon, **solve)
+    if cross_solver == "pot":
+        ot_xy = entropic_ot(cost_xy, at.expand(n_batch, -1), bt.expand(n_batch, -1), epsilon, **solve)
+    elif cross_solver == "averaged":
+        ot_xy = entropic_ot_averaged(cost_xy, at.expand(n_batch, -1), bt.expand(n_batch, -1), epsilon,
+                                     max_iter=max_iter, tol=tol)
+    else:
+        raise ValueError(f"cross_solver must be 'pot' or 'averaged', got {cross_solver!r}")
     # OT_ε(α, α): self term, solved once per distinct α
     if ot_xx is None:
         n_x = max(xt.shape[0], at.shape[0])
         xx = xt.expand(n_x, -1, -1)
         ax = at.expand(n_x, -1)
-        ot_xx_t = entropic_ot(ground_cost(xx, xx, cost), ax, ax, epsilon, **solve)
+        ot_xx_t = entropic_ot_self(ground_cost(xx, xx, cost), ax, epsilon, max_iter=max_iter, tol=tol)
     else:
         ot_xx_t = _to_tensor(ot_xx, "ot_xx").reshape(-1)
     n_y = max(yt.shape[0], bt.shape[0])
     yy = yt.expand(n_y, -1, -1)
     by = bt.expand(n_y, -1)
-    ot_yy = entropic_ot(ground_cost(yy, yy, cost), by, by, epsilon, **solve)
+    ot_yy = entropic_ot_self(ground_cost(yy, yy, cost), by, epsilon, max_iter=max_iter, tol=tol)
     divergence = ot_xy - 0.5 * ot_xx_t - 0.5 * ot_yy  # S_ε = OT(α,β) − ½OT(α,α) − ½OT(β,β)
     if as_torch:
         return divergence

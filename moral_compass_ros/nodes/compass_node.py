@@ -216,7 +216,10 @@ class CompassNode(Node):
         if self._since_snapshot >= self._snapshot_every:
             self._snapshot()
         self._publish_state()
-        self._ack(event.feedback_id, FeedbackAck.STATUS_APPLIED, result.reason)
+        # Journaled either way (a replay rejects it again, deterministically), but the sender
+        # is told the truth: a learner that refused the answer did not apply it.
+        self._ack(event.feedback_id, FeedbackAck.STATUS_APPLIED if result.applied
+                  else FeedbackAck.STATUS_REJECTED, result.reason)
 
     def _quorum_problem(self, event) -> str:
         """Why a large move lacks a quorum of operators, or '' when it may go ahead."""
@@ -279,6 +282,13 @@ class CompassNode(Node):
         response.success = True
         response.message = f"value cards revision {self._cards.revision}, sha256 {self._cards.hash}"
         return response
+
+    def destroy_node(self) -> None:
+        """Close the journal (releasing its single-writer lock), then destroy the node."""
+        store = getattr(self, "_store", None)  # None when __init__ failed before it
+        if store is not None:
+            store.close()
+        super().destroy_node()
 
 
 def main(args=None) -> int:

@@ -111,8 +111,14 @@ class FeedbackNode(Node):
     def _on_selection(self, msg: ActionSelection) -> None:
         if not msg.selected_id:
             return  # nothing was executed
+        if msg.selected.id != msg.selected_id:  # answers would name an action never executed
+            self._health.problem("selection", f"request {msg.request_id!r}: selected.id "
+                                 f"{msg.selected.id!r} differs from selected_id "
+                                 f"{msg.selected_id!r}; ignored")
+            return
         self._selections[msg.request_id] = _Selection(msg, self.get_clock().now())
         self._selections.move_to_end(msg.request_id)
+        self._health.values["last_selection"] = msg.request_id
         while len(self._selections) > self._params["selection_memory"]:
             self._selections.popitem(last=False)
 

@@ -390,7 +390,9 @@ class TabletServer:
                 None, authenticate, self._operators, operator_id, token)
         if not ok:
             self._limiter.failed(*keys)
-            shown = operator_id if OPERATOR_ID_PATTERN.match(operator_id) else "<invalid id>"
+            # Only a known operator id is logged: a person who typed the token into the
+            # operator field must not find it in the log.
+            shown = operator_id if operator_id in self._operators else "<unknown operator>"
             self._warn(f"tablet: failed login for operator {shown} from "
                       f"{request.remote}")
             return web.json_response({"error": "unknown operator or wrong token"}, status=401)
