@@ -35,7 +35,7 @@ from .events import FeedbackEvent
 from .fingerprint import FingerprintModel, numpy_generator, sample_dirichlet, torch_generator
 from .likelihood import LikelihoodModel
 from .scoring import information_gain, predictive_approval, task_cost
-from .sinkhorn import entropic_ot, entropic_ot_averaged, entropic_ot_self, expected_cost_to_dirichlet, ground_cost, sinkhorn_divergence
+from .sinkhorn import _dual_value, entropic_ot, entropic_ot_self, symmetric_potential, expected_cost_to_dirichlet, ground_cost, sinkhorn_divergence
 from .task_model import BayesianTaskModel
 from .value_space import SimplexError, check_simplex
 
@@ -290,9 +290,24 @@ class DynamicValueLearner:
         return value
 
     def _entropic_ot(self, cost_matrix, a, b) -> torch.Tensor:
-        """OT_ε between nearby clouds (proximal step, movement): the averaged iteration."""
         cfg = self.config
-        return entropic_ot_averaged(cost_matrix, a, b, cfg.epsilon, max_iter=cfg.sinkhorn_max_iter, tol=cfg.sinkhorn_tol)
+        return entropic_ot(cost_matrix, a, b, cfg.epsilon, max_iter=cfg.sinkhorn_max_iter, tol=cfg.sinkhorn_tol)
+
+    def _cross_transport(self, theta, w, theta0, w0) -> torch.Tensor:
+        """OT_ε(q, q_t), differentiable in (θ, w). When q = q_t exactly (the first proximal step)
+        the problem is symmetric, where POT's alternating iteration crawls; the symmetric
+        fixed point gives the same potentials f = g in tens of iterations."""
+        cfg = self.config
+        cost_matrix = ground_cost(theta, theta0, cfg.cost)
+        if torch.equal(theta.detach(), theta0) and torch.equal(w.detach(), w0):
+            with torch.no_grad():
+                potential = self._self_potential(cost_matrix.detach(), w0[None])
+            return _dual_value(cost_matrix, w[None], w0[None], potential, potential, cfg.epsilon)
+        return self._entropic_ot(cost_matrix, w[None], w0[None])
+
+    def _self_potential(self, cost_matrix, a) -> torch.Tensor:
+        cfg = self.config
+        return symmetric_potential(cost_matrix, a, cfg.epsilon, max_iter=cfg.sinkhorn_max_iter, tol=cfg.sinkhorn_tol)
 
     def _entropic_ot_self(self, cost_matrix, a) -> torch.Tensor:
         cfg = self.config
@@ -525,7 +540,7 @@ class DynamicValueLearner:
         with torch.no_grad():
             ot_old = self._self_transport()
             ot_new = self._entropic_ot_self(ground_cost(t_new, t_new, self.config.cost), w_new[None])
-            ot_cross = self._entropic_ot(ground_cost(t_new, t_old, self.config.cost), w_new[None], w_old[None])
+            ot_cross = self._cross_transport(t_new, w_new, t_old, w_old)
         self._self_ot_cache = (new, ot_new)
         return torch.clamp(ot_cross - 0.5 * ot_new - 0.5 * ot_old, min=0.0)[0]
 
@@ -588,7 +603,7 @@ class DynamicValueLearner:
             w = torch.softmax(zeta, dim=0)
             log_lik = self._window_log_likelihood(theta, hist, concentration.detach())  # (H, N)
             particle_objective = (omega[:, None] * log_lik).sum(0)  # L(θ_i) = Σ_j ω_j log ℓ_j(θ_i)
-            ot_cross = self._entropic_ot(ground_cost(theta, theta0, cfg.cost), w[None], w0[None])
+            ot_cross = self._cross_transport(theta, w, theta0, w0)
             ot_self = self._entropic_ot_self(ground_cost(theta, theta, cfg.cost), w[None])
             divergence = ot_cross - 0.5 * ot_self - 0.5 * ot_00  # S_ε(q, q_t)
             objective = (w * particle_objective).sum() - penalty * divergence.sum()  # G(q)

@@ -280,6 +280,34 @@ def entropic_ot_averaged(
     return _dual_value(cost_matrix, a, b, f, g, eps)
 
 
+def symmetric_potential(cost_matrix: torch.Tensor, a: torch.Tensor, epsilon: float, *,
+                        max_iter: int = 1000, tol: float = 1e-9) -> torch.Tensor:
+    """Potential f = g of OT_ε(α, α) by the averaged fixed point f ← ½(f + T_ε f), shape (B, N).
+
+    Shapes: ``cost_matrix`` (B, N, N) symmetric, ``a`` (B, N). No gradient is tracked.
+    """
+    if not epsilon > 0.0:
+        raise ValueError(f"epsilon must be > 0, got {epsilon}")
+    eps = float(epsilon)
+    with torch.no_grad():
+        cost_over_eps = cost_matrix.detach() / eps
+        a_solve = torch.clamp(a.detach(), min=_TINY_WEIGHT)
+        log_a = torch.log(a_solve)[:, None, :]
+        f = torch.zeros_like(a_solve)
+        error = float("inf")
+        for _ in range(int(max_iter)):
+            transform = -eps * _softmin(cost_over_eps, log_a + f[:, None, :] / eps, dim=2)  # T_ε(f)
+            error = float(((torch.expm1((f - transform) / eps)).abs() * a_solve).sum(-1).max())
+            f = 0.5 * (f + transform)  # f ← ½ (f + T_ε f)
+            if error < tol:
+                break
+        f = -eps * _softmin(cost_over_eps, log_a + f[:, None, :] / eps, dim=2)  # final exact c-transform
+    if error >= tol:
+        warnings.warn(f"symmetric Sinkhorn did not converge in {max_iter} iterations: marginal error "
+                      f"{error:.2e} > tol {tol:.1e} (epsilon={eps})", RuntimeWarning, stacklevel=2)
+    return f
+
+
 def entropic_ot_self(
     cost_matrix: torch.Tensor,
     a: torch.Tensor,
@@ -312,26 +340,8 @@ def entropic_ot_self(
     -------
     torch.Tensor, shape (B,)
     """
-    if not epsilon > 0.0:
-        raise ValueError(f"epsilon must be > 0, got {epsilon}")
-    eps = float(epsilon)
-    with torch.no_grad():
-        cost_over_eps = cost_matrix.detach() / eps
-        a_solve = torch.clamp(a.detach(), min=_TINY_WEIGHT)
-        log_a = torch.log(a_solve)[:, None, :]
-        f = torch.zeros_like(a_solve)
-        error = float("inf")
-        for _ in range(int(max_iter)):
-            transform = -eps * _softmin(cost_over_eps, log_a + f[:, None, :] / eps, dim=2)  # T_ε(f)
-            error = float(((torch.expm1((f - transform) / eps)).abs() * a_solve).sum(-1).max())
-            f = 0.5 * (f + transform)  # f ← ½ (f + T_ε f)
-            if error < tol:
-                break
-        f = -eps * _softmin(cost_over_eps, log_a + f[:, None, :] / eps, dim=2)  # final exact c-transform
-    if error >= tol:
-        warnings.warn(f"symmetric Sinkhorn did not converge in {max_iter} iterations: marginal error "
-                      f"{error:.2e} > tol {tol:.1e} (epsilon={eps})", RuntimeWarning, stacklevel=2)
-    return _dual_value(cost_matrix, a, a, f, f, eps)
+    f = symmetric_potential(cost_matrix.detach(), a.detach(), epsilon, max_iter=max_iter, tol=tol)
+    return _dual_value(cost_matrix, a, a, f, f, float(epsilon))
 
 
 def _as_batch(points: torch.Tensor, weights: torch.Tensor, name: str) -> tuple[torch.Tensor, torch.Tensor]:
