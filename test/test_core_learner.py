@@ -270,12 +270,17 @@ def test_non_finite_step_is_rejected_and_state_restored(monkeypatch):
     assert learner.update(random_event(np.random.default_rng(14), 100, config)).applied
 
 
-def test_extreme_learning_rate_is_rejected_not_propagated():
-    config = small_config(proximal_lr=1e300, proximal_steps=3)
+def test_non_finite_likelihood_in_step_2_is_rejected(monkeypatch):
+    """A NaN expected cost (e.g. a broken fingerprint) makes Step 2 non-finite: rejected, rolled back."""
+    import moral_compass_ros.core.learner as learner_module
+
+    config = small_config()
     learner = DynamicValueLearner(config)
     before = _model_state(learner)
+    monkeypatch.setattr(learner_module, "expected_cost_to_dirichlet", lambda theta, alpha, cost: torch.full(
+        (alpha.shape[0], theta.shape[0]), torch.nan, dtype=torch.float64))
     result = learner.update(random_event(np.random.default_rng(15), 0, config))
-    assert not result.applied and "non-finite" in result.reason
+    assert not result.applied and "non-finite value in Step 2" in result.reason
     _assert_same_state(before, _model_state(learner))
     assert_on_simplex(learner.compass.particles)
 

@@ -222,7 +222,7 @@ def entropic_ot(
 
 def _dual_value(cost_matrix: torch.Tensor, a: torch.Tensor, b: torch.Tensor, f: torch.Tensor,
                 g: torch.Tensor, eps: float) -> torch.Tensor:
-    """Dual objective at detached potentials; by the envelope theorem its autograd gradient is
+    r"""Dual objective at detached potentials; by the envelope theorem its autograd gradient is
     the gradient of OT_ε in (C, a, b).
 
     .. math:: \langle f, a\rangle + \langle g, b\rangle - \varepsilon \sum_{ij} a_i b_j
@@ -242,7 +242,7 @@ def entropic_ot_averaged(
     max_iter: int = 1000,
     tol: float = 1e-9,
 ) -> torch.Tensor:
-    """Batched OT_ε(α, β) by the averaged ("symmetrised") Sinkhorn iteration, differentiable.
+    r"""Batched OT_ε(α, β) by the averaged ("symmetrised") Sinkhorn iteration, differentiable.
 
     .. math::
         f \leftarrow \tfrac12\big(f + T_b(g)\big),\quad g \leftarrow \tfrac12\big(g + T_a(f)\big),
@@ -316,7 +316,7 @@ def entropic_ot_self(
     max_iter: int = 1000,
     tol: float = 1e-9,
 ) -> torch.Tensor:
-    """Batched symmetric self-transport OT_ε(α, α), differentiable (spec §2).
+    r"""Batched symmetric self-transport OT_ε(α, α), differentiable (spec §2).
 
     POT's alternating Sinkhorn oscillates on symmetric problems: measured on 30-point clouds
     at ε = 0.03 it needs 1 400–14 000 iterations for OT_ε(α, α) against ~200 for a cross term.
