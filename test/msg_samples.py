@@ -13,6 +13,7 @@ from moral_compass_ros.msg import (
     MoralCompass,
     ParameterBlock,
     Pluralism,
+    PopulationCompass,
     ValueCard,
     ValueCards,
 )
@@ -67,6 +68,10 @@ def all_samples() -> dict:
                                movement_share=[0.6, 0.4], operator_events=[3, 2],
                                operator_means=[0.5, 0.5, 0.3, 0.7], refused_by_policy=1),
     }
+    samples["PopulationCompass"] = PopulationCompass(
+        average=samples["MoralCompass"], robots=["robot_1", "robot_2"], robot_versions=[3, 4],
+        distances=[0.01, 0.02], diversity=0.015, missing=["robot_3"], dt=1.5, drift_rate=0.002,
+        mean_velocity=[0.001, -0.001], mean_speed=0.0014, epsilon=0.05, version=9)
     for msg in samples.values():
         if hasattr(msg, "header"):
             msg.header.stamp.sec = 1_700_000_000

@@ -203,6 +203,7 @@ class InProcessNode:
                     return status
             return None
         self.diagnostics.clear()
+        self.health.publish()  # what the node's 1 Hz timer does, now rather than in <= 1 s
         self.spin_until(lambda: find() is not None, timeout_s)
         return find()
 

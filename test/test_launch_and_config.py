@@ -86,6 +86,9 @@ def _declared_parameters(module_name: str) -> set:
     if module_name.endswith("feedback_node"):
         from moral_compass_ros.web.tablet_bridge import TABLET_SPECS
         names |= {spec.name for spec in TABLET_SPECS}
+    if module_name.endswith("compass_node"):
+        from moral_compass_ros.nodes._social_pull import SOCIAL_PULL_SPECS
+        names |= {spec.name for spec in SOCIAL_PULL_SPECS}
     return names
 
 
