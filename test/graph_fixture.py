@@ -97,6 +97,9 @@ class GraphProbe:
                              and node.count_publishers(topics.SELECTION) >= 1
                              and self.compasses, timeout_s)
         assert ok, "graph did not come up"
+        # ... and until the selector holds the compass (it reports the version it scores with)
+        assert self.spin_until(lambda: "version" in self.diagnostics.get(
+            "action_selector_node", {}), timeout_s), "the selector never received the compass"
         self.spin_for(0.5)  # let the nodes' own matches (selector -> feedback node) settle
 
     def request(self, request_id: str, features=None, context=None, n: int = 3,
