@@ -164,9 +164,9 @@ def main(argv: list[str] | None = None) -> int:
         codes = runner.stop()
         monitor.close()
         executor.shutdown()
+        spin_thread.join(timeout=10)  # out of rclpy before the node and context go away
         monitor.destroy_node()
         rclpy.try_shutdown(context=context)
-        spin_thread.join(timeout=5)
     rows = _read_truth(truth_path)
     print(_progress_line(rows, args.answers, monitor))
     report = write_report(run_dir, monitor.collected(), rows, params_file=run_dir / "params.yaml",

@@ -80,7 +80,7 @@ def main(argv: Optional[list[str]] = None) -> int:
 
     context = Context()
     rclpy.init(context=context)
-    node = executor = recorder = None
+    node = executor = recorder = spinner = None
     try:
         namespace = "/" + args.namespace.strip("/") if args.namespace.strip("/") else ""
         node = Node("moral_compass_recorder", namespace=namespace, context=context)
@@ -121,6 +121,10 @@ def main(argv: Optional[list[str]] = None) -> int:
             recorder.close()
         if executor is not None:
             executor.shutdown()
+        if spinner is not None:
+            # the spin thread must be out of rclpy before the node and context go away, or
+            # the process can abort at exit ("terminate called without an active exception")
+            spinner.join(timeout=10.0)
         if node is not None:
             node.destroy_node()
         rclpy.try_shutdown(context=context)
