@@ -14,7 +14,6 @@ from hypothesis import strategies as st
 from core_helpers import M, assert_on_simplex, random_event, small_config
 from moral_compass_ros.core import (Compass, DynamicValueLearner, FeedbackEvent, LearnerConfig, SimplexError,
                                     sinkhorn_divergence)
-from moral_compass_ros.core.sinkhorn import expected_cost_to_dirichlet
 
 
 def _candidates(rng, b=6, config=None):

@@ -21,7 +21,6 @@ from .learner import DynamicValueLearner, Scores, UpdateResult, validate_candida
 from .scoring import task_cost
 from .sinkhorn import expected_cost_to_dirichlet
 from .task_model import BayesianTaskModel
-from .value_space import check_simplex
 
 STATE_FORMAT = 1
 

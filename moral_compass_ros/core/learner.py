@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import copy
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Optional
 
 import numpy as np
@@ -35,7 +35,8 @@ from .events import FeedbackEvent
 from .fingerprint import FingerprintModel, numpy_generator, sample_dirichlet, torch_generator
 from .likelihood import LikelihoodModel
 from .scoring import information_gain, predictive_approval, task_cost
-from .sinkhorn import _dual_value, entropic_ot, entropic_ot_self, symmetric_potential, expected_cost_to_dirichlet, ground_cost, sinkhorn_divergence
+from .sinkhorn import (_dual_value, entropic_ot, entropic_ot_averaged, entropic_ot_self, expected_cost_to_dirichlet,
+                       ground_cost, sinkhorn_divergence, symmetric_potential)
 from .task_model import BayesianTaskModel
 from .value_space import SimplexError, check_simplex
 
@@ -293,17 +294,21 @@ class DynamicValueLearner:
         cfg = self.config
         return entropic_ot(cost_matrix, a, b, cfg.epsilon, max_iter=cfg.sinkhorn_max_iter, tol=cfg.sinkhorn_tol)
 
-    def _cross_transport(self, theta, w, theta0, w0) -> torch.Tensor:
-        """OT_ε(q, q_t), differentiable in (θ, w). When q = q_t exactly (the first proximal step)
-        the problem is symmetric, where POT's alternating iteration crawls; the symmetric
-        fixed point gives the same potentials f = g in tens of iterations."""
+    def _cross_transport(self, theta, w, theta0, w0, init=None):
+        """OT_ε(q, q_t), differentiable in (θ, w), and its detached potentials.
+
+        q and q_t are close (proximal iterates, successive compasses), where POT's alternating
+        iteration crawls; the averaged iteration warm-started from ``init`` (or, when q = q_t
+        exactly, from the symmetric self-potential f = g) converges in a few iterations.
+        """
         cfg = self.config
         cost_matrix = ground_cost(theta, theta0, cfg.cost)
-        if torch.equal(theta.detach(), theta0) and torch.equal(w.detach(), w0):
+        if init is None:
             with torch.no_grad():
-                potential = self._self_potential(cost_matrix.detach(), w0[None])
-            return _dual_value(cost_matrix, w[None], w0[None], potential, potential, cfg.epsilon)
-        return self._entropic_ot(cost_matrix, w[None], w0[None])
+                potential = self._self_potential(ground_cost(theta0, theta0, cfg.cost), w0[None])
+            init = (potential, potential)
+        return entropic_ot_averaged(cost_matrix, w[None], w0[None], cfg.epsilon, max_iter=cfg.sinkhorn_max_iter,
+                                    tol=cfg.sinkhorn_tol, init=init, return_potentials=True)
 
     def _self_potential(self, cost_matrix, a) -> torch.Tensor:
         cfg = self.config
@@ -540,7 +545,7 @@ class DynamicValueLearner:
         with torch.no_grad():
             ot_old = self._self_transport()
             ot_new = self._entropic_ot_self(ground_cost(t_new, t_new, self.config.cost), w_new[None])
-            ot_cross = self._cross_transport(t_new, w_new, t_old, w_old)
+            ot_cross, _ = self._cross_transport(t_new, w_new, t_old, w_old)
         self._self_ot_cache = (new, ot_new)
         return torch.clamp(ot_cross - 0.5 * ot_new - 0.5 * ot_old, min=0.0)[0]
 
@@ -596,6 +601,8 @@ class DynamicValueLearner:
         position_logits = torch.log(torch.clamp(theta0, min=_LOG_FLOOR))
         weight_logits = torch.log(torch.clamp(w0, min=_LOG_FLOOR))
         penalty = 1.0 / (2.0 * cfg.nu)
+        potentials = None  # warm start of OT_ε(q, q_t) across proximal steps
+        self_potential = None
         for _ in range(cfg.proximal_steps):
             z = position_logits.detach().requires_grad_(True)
             zeta = weight_logits.detach().requires_grad_(True)
@@ -603,8 +610,12 @@ class DynamicValueLearner:
             w = torch.softmax(zeta, dim=0)
             log_lik = self._window_log_likelihood(theta, hist, concentration.detach())  # (H, N)
             particle_objective = (omega[:, None] * log_lik).sum(0)  # L(θ_i) = Σ_j ω_j log ℓ_j(θ_i)
-            ot_cross = self._cross_transport(theta, w, theta0, w0)
-            ot_self = self._entropic_ot_self(ground_cost(theta, theta, cfg.cost), w[None])
+            ot_cross, potentials = self._cross_transport(theta, w, theta0, w0, init=potentials)
+            self_cost = ground_cost(theta, theta, cfg.cost)
+            self_potential = symmetric_potential(self_cost.detach(), w.detach()[None], cfg.epsilon,
+                                                 max_iter=cfg.sinkhorn_max_iter, tol=cfg.sinkhorn_tol,
+                                                 init=self_potential)
+            ot_self = _dual_value(self_cost, w[None], w[None], self_potential, self_potential, cfg.epsilon)
             divergence = ot_cross - 0.5 * ot_self - 0.5 * ot_00  # S_ε(q, q_t)
             objective = (w * particle_objective).sum() - penalty * divergence.sum()  # G(q)
             grad_z, grad_zeta = torch.autograd.grad(objective, [z, zeta])

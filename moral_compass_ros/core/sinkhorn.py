@@ -241,7 +241,9 @@ def entropic_ot_averaged(
     *,
     max_iter: int = 1000,
     tol: float = 1e-9,
-) -> torch.Tensor:
+    init: Optional[tuple[torch.Tensor, torch.Tensor]] = None,
+    return_potentials: bool = False,
+):
     r"""Batched OT_ε(α, β) by the averaged ("symmetrised") Sinkhorn iteration, differentiable.
 
     .. math::
@@ -250,8 +252,10 @@ def entropic_ot_averaged(
 
     (Feydy et al. 2019). Used where α ≈ β — the proximal step's S_ε(q, q_t) and the compass
     movement — because POT's alternating iteration oscillates on near-symmetric problems
-    (measured: 1 400–14 000 iterations against tens here). Tested against POT on random inputs.
-    Shapes as :func:`entropic_ot`; returns shape (B,).
+    (measured: 1 400–14 000 iterations). ``init`` warm-starts from potentials ``(f, g)`` of a
+    nearby problem (the previous proximal iterate), which is what makes it fast there. Tested
+    against POT on random inputs. Shapes as :func:`entropic_ot`; returns the values, shape (B,),
+    and with ``return_potentials`` also the detached ``(f, g)``.
     """
     if not epsilon > 0.0:
         raise ValueError(f"epsilon must be > 0, got {epsilon}")
@@ -261,8 +265,10 @@ def entropic_ot_averaged(
         a_solve = torch.clamp(a.detach(), min=_TINY_WEIGHT)
         b_solve = torch.clamp(b.detach(), min=_TINY_WEIGHT)
         log_a, log_b = torch.log(a_solve), torch.log(b_solve)
-        f = torch.zeros_like(a_solve)
-        g = torch.zeros_like(b_solve)
+        if init is None:
+            f, g = torch.zeros_like(a_solve), torch.zeros_like(b_solve)
+        else:
+            f, g = init[0].detach().clone(), init[1].detach().clone()
         error = float("inf")
         for _ in range(int(max_iter)):
             f_new = -eps * _softmin(cost_over_eps, (log_b + g / eps)[:, None, :], dim=2)  # T_b(g)
@@ -277,14 +283,17 @@ def entropic_ot_averaged(
     if error >= tol:
         warnings.warn(f"averaged Sinkhorn did not converge in {max_iter} iterations: marginal error "
                       f"{error:.2e} > tol {tol:.1e} (epsilon={eps})", RuntimeWarning, stacklevel=2)
-    return _dual_value(cost_matrix, a, b, f, g, eps)
+    value = _dual_value(cost_matrix, a, b, f, g, eps)
+    return (value, (f, g)) if return_potentials else value
 
 
 def symmetric_potential(cost_matrix: torch.Tensor, a: torch.Tensor, epsilon: float, *,
-                        max_iter: int = 1000, tol: float = 1e-9) -> torch.Tensor:
+                        max_iter: int = 1000, tol: float = 1e-9,
+                        init: Optional[torch.Tensor] = None) -> torch.Tensor:
     """Potential f = g of OT_ε(α, α) by the averaged fixed point f ← ½(f + T_ε f), shape (B, N).
 
-    Shapes: ``cost_matrix`` (B, N, N) symmetric, ``a`` (B, N). No gradient is tracked.
+    Shapes: ``cost_matrix`` (B, N, N) symmetric, ``a`` (B, N); ``init`` (B, N) warm start.
+    No gradient is tracked.
     """
     if not epsilon > 0.0:
         raise ValueError(f"epsilon must be > 0, got {epsilon}")
@@ -293,7 +302,7 @@ def symmetric_potential(cost_matrix: torch.Tensor, a: torch.Tensor, epsilon: flo
         cost_over_eps = cost_matrix.detach() / eps
         a_solve = torch.clamp(a.detach(), min=_TINY_WEIGHT)
         log_a = torch.log(a_solve)[:, None, :]
-        f = torch.zeros_like(a_solve)
+        f = torch.zeros_like(a_solve) if init is None else init.detach().clone()
         error = float("inf")
         for _ in range(int(max_iter)):
             transform = -eps * _softmin(cost_over_eps, log_a + f[:, None, :] / eps, dim=2)  # T_ε(f)
