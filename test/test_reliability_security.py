@@ -29,7 +29,7 @@ from moral_compass_ros.msg import (
     HumanFeedback,
     MoralCompass,
 )
-from moral_compass_ros.qos import FEEDBACK_QOS, JOY_QOS, STATE_QOS, STREAM_QOS
+from moral_compass_ros.qos import FEEDBACK_QOS, JOY_QOS, SELECTION_QOS, STATE_QOS
 from moral_compass_ros.web.auth import Operator, hash_token
 from moral_compass_ros.web.server import PressOutcome, TabletServer
 from moral_compass_ros.web.tablet_bridge import TABLET_SPECS
@@ -151,7 +151,7 @@ class _Probe:
         self.executor.add_node(self.node)
         self.acks, self.feedback, self.compasses = [], [], []
         n = self.node
-        self.selection_pub = n.create_publisher(ActionSelection, topics.SELECTION, STREAM_QOS)
+        self.selection_pub = n.create_publisher(ActionSelection, topics.SELECTION, SELECTION_QOS)
         self.joy_pub = n.create_publisher(Joy, topics.JOY, JOY_QOS)
         self.raw_pub = n.create_publisher(HumanFeedback, topics.FEEDBACK_RAW, FEEDBACK_QOS)
         self.feedback_pub = n.create_publisher(HumanFeedback, topics.FEEDBACK, FEEDBACK_QOS)

@@ -23,7 +23,7 @@ from moral_compass_ros.msg import (
     HumanFeedback,
     MoralCompass,
 )
-from moral_compass_ros.qos import FEEDBACK_QOS, STATE_QOS, STREAM_QOS
+from moral_compass_ros.qos import FEEDBACK_QOS, SELECTION_QOS, STATE_QOS
 from moral_compass_ros.web.auth import hash_token
 from ros_helpers import REPO_ROOT, ros_context, start_python, stop_process
 
@@ -62,7 +62,7 @@ class _Graph:
         self.feedback: list[HumanFeedback] = []
         self.compass_pub = self.node.create_publisher(MoralCompass, topics.COMPASS, STATE_QOS)
         self.selection_pub = self.node.create_publisher(ActionSelection, topics.SELECTION,
-                                                        STREAM_QOS)
+                                                        SELECTION_QOS)
         self.ack_pub = self.node.create_publisher(FeedbackAck, topics.FEEDBACK_ACK, FEEDBACK_QOS)
         self.node.create_subscription(HumanFeedback, topics.FEEDBACK, self._on_feedback,
                                       FEEDBACK_QOS)

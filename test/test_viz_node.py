@@ -7,7 +7,7 @@ from visualization_msgs.msg import MarkerArray
 from moral_compass_ros import topics
 from moral_compass_ros.msg import ActionScore, ActionSelection, CandidateAction, MoralCompass
 from moral_compass_ros.nodes.visualization_node import VisualizationNode
-from moral_compass_ros.qos import STATE_QOS, STREAM_QOS
+from moral_compass_ros.qos import SELECTION_QOS, STATE_QOS
 from ros_helpers import ros_context, spin_until
 
 NAMES = ["care", "fairness", "loyalty", "authority", "sanctity"]
@@ -30,7 +30,7 @@ def test_node_publishes_latched_markers_for_compass_and_selection():
         executor.add_node(test)
         try:
             compass_pub = test.create_publisher(MoralCompass, topics.COMPASS, STATE_QOS)
-            selection_pub = test.create_publisher(ActionSelection, topics.SELECTION, STREAM_QOS)
+            selection_pub = test.create_publisher(ActionSelection, topics.SELECTION, SELECTION_QOS)
             compass_pub.publish(_compass(1))
             received = []
             test.create_subscription(MarkerArray, topics.MARKERS, received.append, STATE_QOS)

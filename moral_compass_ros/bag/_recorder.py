@@ -78,7 +78,7 @@ def package_topics() -> tuple[RecordedTopic, ...]:
     )
     return (
         RecordedTopic(topics.CANDIDATES, CandidateActions, named_qos.STREAM_QOS),
-        RecordedTopic(topics.SELECTION, ActionSelection, named_qos.STREAM_QOS),
+        RecordedTopic(topics.SELECTION, ActionSelection, named_qos.SELECTION_QOS),
         RecordedTopic(topics.COMPASS, MoralCompass, named_qos.STATE_QOS),
         RecordedTopic(topics.MODEL, ModelParameters, named_qos.STATE_QOS),
         RecordedTopic(topics.VALUE_CARDS, ValueCards, named_qos.STATE_QOS),

@@ -35,8 +35,9 @@ from .events import FeedbackEvent
 from .fingerprint import FingerprintModel, numpy_generator, sample_dirichlet, torch_generator
 from .likelihood import LikelihoodModel
 from .scoring import information_gain, predictive_approval, task_cost
-from .sinkhorn import (_dual_value, entropic_ot, entropic_ot_averaged, entropic_ot_self, expected_cost_to_dirichlet,
-                       ground_cost, sinkhorn_divergence, symmetric_potential)
+from .sinkhorn import (_dual_value, divergence_to_clouds, entropic_ot, entropic_ot_averaged, entropic_ot_self,
+                       expected_cost_to_dirichlet, ground_cost, kernel_domain_ok, sinkhorn_divergence,
+                       symmetric_potential)
 from .task_model import BayesianTaskModel
 from .value_space import SimplexError, check_simplex
 
@@ -246,6 +247,11 @@ class DynamicValueLearner:
         self._rejected: list[list[str]] = []
         self._seen_ids: set[str] = set()
         self._self_ot_cache: Optional[tuple[Compass, torch.Tensor]] = None
+        # Step 1 warm start: (compass, log-scalings) of the previous decision on this compass
+        self._score_warm: Optional[tuple[Compass, tuple[torch.Tensor, torch.Tensor]]] = None
+        self.last_score_info: dict = {}
+        #: "auto" (kernel domain when exp(−C/ε) is representable) or "pot" (the POT/log-domain path)
+        self.score_solver = "auto"
 
     # ================================================================== properties
     @property
@@ -364,13 +370,41 @@ class DynamicValueLearner:
             ig = information_gain(log_approve, log_reject, w)  # Σ_y p(y) KL(q^y ‖ q)
             samples = sample_dirichlet(concentration, cfg.n_fingerprint_samples,
                                        torch_generator(cfg.seed, self._version, "score"))  # (B, K, M)
-            uniform = torch.full(samples.shape[:2], 1.0 / cfg.n_fingerprint_samples, dtype=torch.float64)
-            divergence = sinkhorn_divergence(theta, w, samples, uniform, cfg.epsilon, cfg.cost,
-                                             ot_xx=self._self_transport(), max_iter=cfg.sinkhorn_max_iter,
-                                             tol=cfg.sinkhorn_tol)
+            divergence = self._alignment_divergence(theta, w, samples)
             alignment = -divergence.numpy()  # Align = −S_ε(q_t, P^A)
             fingerprint_mean = (concentration / concentration.sum(-1, keepdim=True)).numpy()
         return self._assemble_scores(phi, s, rm, rs, alignment, ig.numpy(), approval.numpy(), fingerprint_mean)
+
+    def reset_warm_start(self) -> None:
+        """Forget the previous decision's Sinkhorn scalings (the next score starts cold)."""
+        self._score_warm = None
+
+    def _alignment_divergence(self, theta: torch.Tensor, w: torch.Tensor, samples: torch.Tensor) -> torch.Tensor:
+        """S_ε(q_t, β_b) for every candidate's fingerprint cloud, shape (B,).
+
+        Kernel domain, batched, warm-started from the previous decision on the same compass
+        (:func:`~.sinkhorn.divergence_to_clouds`) when exp(−C/ε) is representable; otherwise the
+        POT/log-domain path (:func:`~.sinkhorn.sinkhorn_divergence`). Both stop on the same
+        marginal tolerance ``sinkhorn_tol``; a warm start changes the result only within it.
+        """
+        cfg = self.config
+        diameter = 2.0 if cfg.cost == "sqeuclidean" else 2.0  # max c on the simplex (both costs)
+        if self.score_solver != "pot" and kernel_domain_ok(diameter, cfg.epsilon):
+            warm = self._score_warm
+            init = warm[1] if warm is not None and warm[0] is self._compass else None
+            divergence, state, info = divergence_to_clouds(
+                theta, w, samples, cfg.epsilon, cfg.cost, ot_xx=self._self_transport(),
+                max_iter=cfg.sinkhorn_max_iter, tol=cfg.sinkhorn_tol, init=init)
+            if torch.isfinite(divergence).all():
+                self._score_warm = (self._compass, state)
+                self.last_score_info = {**info, "solver": "kernel", "warm": init is not None}
+                return divergence
+            self._score_warm = None
+        uniform = torch.full(samples.shape[:2], 1.0 / samples.shape[1], dtype=torch.float64)
+        self.last_score_info = {"solver": "pot", "warm": False}
+        return sinkhorn_divergence(theta, w, samples, uniform, cfg.epsilon, cfg.cost,
+                                   ot_xx=self._self_transport(), max_iter=cfg.sinkhorn_max_iter,
+                                   tol=cfg.sinkhorn_tol)
 
     def _assemble_scores(self, phi, s, rm, rs, alignment, ig, approval, fingerprint_mean) -> Scores:
         cfg = self.config

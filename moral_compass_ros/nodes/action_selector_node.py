@@ -14,6 +14,7 @@ import dataclasses
 import time
 
 import numpy as np
+import torch
 from rclpy.node import Node
 
 from moral_compass_ros import topics
@@ -35,13 +36,17 @@ from moral_compass_ros.parameters import (
     learner_config_check,
     learner_specs,
 )
-from moral_compass_ros.qos import STATE_QOS, STREAM_QOS
+from moral_compass_ros.qos import SELECTION_QOS, STATE_QOS, STREAM_QOS
 
 NODE_SPECS = [
     ParameterSpec("veto_ids", [""], "Candidate ids never selected (hard veto); scored and "
                   "reported with vetoed=true. [''] = none."),
     ParameterSpec("veto_label_substrings", [""], "A candidate whose label contains one of "
                   "these (case-insensitive) is vetoed. [''] = none."),
+    ParameterSpec("torch_threads", 1, "Threads torch uses for scoring (read at start; 0 = torch's "
+                  "default). 1 is steadier on a small shared CPU: 2-thread OpenMP stalls when "
+                  "another process holds a core (see the README's Performance section).",
+                  read_only=True),
     ParameterSpec("require_compass", False, "true: refuse to select until a compass has "
                   "arrived; false: score against the configured prior meanwhile."),
 ]
@@ -55,6 +60,8 @@ class ActionSelectorNode(Node):
         self._params = declare_parameters(self, learner_specs() + NODE_SPECS,
                                           learner_config_check, self._on_parameters_changed)
         self._config = learner_config(self._params)
+        if int(self._params["torch_threads"]) > 0:
+            torch.set_num_threads(int(self._params["torch_threads"]))
         self._learner = DynamicValueLearner(self._config)
         self._health = NodeHealth(self)
         self._have_compass = False
@@ -62,7 +69,8 @@ class ActionSelectorNode(Node):
         self._pending_compass: tuple[int, MoralCompass] | None = None
         self._pending_model: tuple[int, ModelParameters] | None = None
 
-        self._selection_pub = self.create_publisher(ActionSelection, topics.SELECTION, STREAM_QOS)
+        self._selection_pub = self.create_publisher(ActionSelection, topics.SELECTION,
+                                                    SELECTION_QOS)
         self._compass_sub = self.create_subscription(
             MoralCompass, topics.COMPASS, self._on_compass, STATE_QOS)
         self._model_sub = self.create_subscription(

@@ -23,7 +23,7 @@ from moral_compass_ros.diagnostics import NodeHealth
 from moral_compass_ros.msg import ActionSelection, FeedbackAck, HumanFeedback
 from moral_compass_ros.nodes._spin import run_node
 from moral_compass_ros.parameters import ParameterSpec, declare_parameters
-from moral_compass_ros.qos import FEEDBACK_QOS, JOY_QOS, STREAM_QOS
+from moral_compass_ros.qos import FEEDBACK_QOS, JOY_QOS, SELECTION_QOS
 from moral_compass_ros.web.tablet_bridge import attach_tablet
 
 NODE_SPECS = [
@@ -94,7 +94,7 @@ class FeedbackNode(Node):
 
         self._feedback_pub = self.create_publisher(HumanFeedback, topics.FEEDBACK, FEEDBACK_QOS)
         self._selection_sub = self.create_subscription(
-            ActionSelection, topics.SELECTION, self._on_selection, STREAM_QOS)
+            ActionSelection, topics.SELECTION, self._on_selection, SELECTION_QOS)
         self._joy_sub = self.create_subscription(Joy, topics.JOY, self._on_joy, JOY_QOS)
         self._raw_sub = self.create_subscription(
             HumanFeedback, topics.FEEDBACK_RAW, self._on_raw_feedback, FEEDBACK_QOS)

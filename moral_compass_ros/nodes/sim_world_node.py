@@ -28,7 +28,7 @@ from moral_compass_ros.msg import (
 )
 from moral_compass_ros.nodes._spin import run_node
 from moral_compass_ros.parameters import ParameterSpec, declare_parameters, one_of
-from moral_compass_ros.qos import FEEDBACK_QOS, JOY_QOS, STATE_QOS, STREAM_QOS
+from moral_compass_ros.qos import FEEDBACK_QOS, JOY_QOS, SELECTION_QOS, STATE_QOS, STREAM_QOS
 from moral_compass_ros.sim import SCENARIO_NAMES, make_scenario
 
 NODE_SPECS = [
@@ -100,7 +100,7 @@ class SimWorldNode(Node):
                                                        FEEDBACK_QOS)
         self._joy_pub = self.create_publisher(Joy, topics.JOY, JOY_QOS)
         self._selection_sub = self.create_subscription(
-            ActionSelection, topics.SELECTION, self._on_selection, STREAM_QOS)
+            ActionSelection, topics.SELECTION, self._on_selection, SELECTION_QOS)
         self._compass_sub = self.create_subscription(
             MoralCompass, topics.COMPASS, self._on_compass, STATE_QOS)
         self._tick_timer = self.create_timer(0.02, self._tick)

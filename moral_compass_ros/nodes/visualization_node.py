@@ -17,7 +17,7 @@ from moral_compass_ros.diagnostics import NodeHealth
 from moral_compass_ros.msg import ActionSelection, MoralCompass
 from moral_compass_ros.nodes._spin import run_node
 from moral_compass_ros.parameters import ParameterSpec, declare_parameters
-from moral_compass_ros.qos import STATE_QOS, STREAM_QOS
+from moral_compass_ros.qos import SELECTION_QOS, STATE_QOS
 from moral_compass_ros.viz.markers import MarkerStyle, markers_from_msgs
 
 
@@ -56,7 +56,7 @@ class VisualizationNode(Node):
         self._compass_sub = self.create_subscription(
             MoralCompass, topics.COMPASS, self._on_compass, STATE_QOS)
         self._selection_sub = self.create_subscription(
-            ActionSelection, topics.SELECTION, self._on_selection, STREAM_QOS)
+            ActionSelection, topics.SELECTION, self._on_selection, SELECTION_QOS)
         self._timer = self.create_timer(1.0 / self._params["max_rate_hz"], self._publish)
 
     def _style(self) -> MarkerStyle:

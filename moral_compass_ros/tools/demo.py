@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         runner.start()
         last_print = 0.0
-        while True:
+        while context.ok():  # rclpy's SIGINT handler shuts the context down on Ctrl-C
             time.sleep(0.25)
             rows = _read_truth(truth_path)
             dead = runner.dead()

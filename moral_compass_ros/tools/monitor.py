@@ -16,7 +16,7 @@ from moral_compass_ros.msg import (
     Pluralism,
     ValueCards,
 )
-from moral_compass_ros.qos import FEEDBACK_QOS, STATE_QOS, STREAM_QOS
+from moral_compass_ros.qos import FEEDBACK_QOS, SELECTION_QOS, STATE_QOS
 
 
 class GraphMonitor(Node):
@@ -46,7 +46,7 @@ class GraphMonitor(Node):
         self._subs = [
             self.create_subscription(MoralCompass, topics.COMPASS, self._on_compass, STATE_QOS),
             self.create_subscription(ActionSelection, topics.SELECTION, self._on_selection,
-                                     STREAM_QOS),
+                                     SELECTION_QOS),
             self.create_subscription(HumanFeedback, topics.FEEDBACK, self._on_feedback,
                                      FEEDBACK_QOS),
             self.create_subscription(FeedbackAck, topics.FEEDBACK_ACK, self._on_ack,

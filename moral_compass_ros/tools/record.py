@@ -101,7 +101,9 @@ def main(argv: Optional[list[str]] = None) -> int:
         tty = sys.stderr.isatty()
         last = 0.0
         try:
-            while args.duration is None or time.monotonic() - started < args.duration:
+            # rclpy's SIGINT handler shuts the context down; do not rely on KeyboardInterrupt
+            while context.ok() and (args.duration is None
+                                    or time.monotonic() - started < args.duration):
                 time.sleep(0.2)
                 now = time.monotonic()
                 if not args.quiet and now - last >= (0.5 if tty else 5.0):

@@ -19,7 +19,7 @@ from rclpy.node import Node
 from moral_compass_ros import topics
 from moral_compass_ros.msg import ActionSelection, MoralCompass
 from moral_compass_ros.parameters import InvalidParameters, ParameterSpec, declare_parameters
-from moral_compass_ros.qos import STATE_QOS, STREAM_QOS
+from moral_compass_ros.qos import SELECTION_QOS, STATE_QOS
 
 PRESS_TIMEOUT_S = 5.0
 
@@ -82,7 +82,7 @@ class TabletBridge:
         self._compass_sub = node.create_subscription(
             MoralCompass, topics.COMPASS, self._on_compass, STATE_QOS)
         self._selection_sub = node.create_subscription(
-            ActionSelection, topics.SELECTION, self._on_selection, STREAM_QOS)
+            ActionSelection, topics.SELECTION, self._on_selection, SELECTION_QOS)
         self.url = self.server.start()
         health.values["tablet_url"] = self.url
 

@@ -1,0 +1,30 @@
+"""``moral-compass bench --quick`` writes every field of issue 9 and agrees with POT (no times asserted)."""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+pytestmark = pytest.mark.ros
+
+FIELDS = ("decision_ms_p50", "decision_ms_p99", "decision_cold_ms_p50", "pot_loop_ms_p50", "speedup_vs_pot",
+          "max_abs_diff_vs_pot", "max_rel_diff_vs_pot", "exp_bound_ms", "ratio_to_bound", "update_ms_p50",
+          "e2e_ms_p50", "e2e_ms_p99", "dds_pingpong_ms_p99", "rss_mb", "grid", "threads")
+
+
+def test_quick_bench_writes_every_field_and_matches_pot(tmp_path):
+    out = tmp_path / "bench.json"
+    # a child process: the bench sets torch's thread count and starts DDS nodes of its own
+    proc = subprocess.run([sys.executable, "-m", "moral_compass_ros.tools.cli", "bench", "--quick",
+                           "--threads", "1", "--out", str(out)], env=dict(os.environ),
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    result = json.loads(out.read_text())
+    for field in FIELDS:
+        assert field in result, field
+    assert result["max_rel_diff_vs_pot"] <= 1e-4
+    assert set(result["rss_mb"]) >= {"compass_node", "action_selector_node"}
+    assert all(v > 0 for v in result["rss_mb"].values())
+    assert {"B", "N", "decision_ms_p50", "exp_bound_ms", "update_ms_p50"} <= set(result["grid"][0])
+    assert "decision p50" in proc.stdout
