@@ -13,6 +13,7 @@ import dataclasses
 import os
 from pathlib import Path
 
+import torch
 from rclpy.node import Node
 from std_srvs.srv import Trigger
 
@@ -61,6 +62,10 @@ NODE_SPECS = [
     ParameterSpec("legitimacy_file", "", "YAML legitimacy policy (who may shape the compass, "
                   "with what weight); '' = the package's config/legitimacy.yaml.",
                   read_only=True),
+    ParameterSpec("torch_threads", 1, "Threads torch uses for the learner's updates, set at "
+                  "start (0 = torch's default). 1 is steadier on a small shared CPU: 2-thread "
+                  "OpenMP stalls when another process holds a core.", read_only=True,
+                  minimum=0, maximum=256),
     ParameterSpec("per_operator_models", False, "Also keep one compass per operator, so "
                   "disagreement is measured rather than averaged away (costs one more update "
                   "per answer).", read_only=True),
@@ -80,6 +85,8 @@ class CompassNode(Node):
         super().__init__("compass_node", **kwargs)
         params = declare_parameters(self, learner_specs() + NODE_SPECS, learner_config_check)
         self._config = learner_config(params)
+        if params["torch_threads"] > 0:
+            torch.set_num_threads(params["torch_threads"])
         self._per_operator = params["per_operator_models"]
         self._snapshot_every = params["snapshot_every"]
         self._health = NodeHealth(self)

@@ -42,8 +42,8 @@ NODE_SPECS = [
                   "refused (s).", minimum=0.1, maximum=86400.0),
     ParameterSpec("selection_memory", 200, "How many recent selections an answer may name.",
                   minimum=1, maximum=100000),
-    ParameterSpec("resend_after_s", 1.0, "Re-send an unacknowledged answer after this long "
-                  "(s).", minimum=0.05, maximum=60.0),
+    ParameterSpec("resend_after_s", 1.0, "Re-send an unacknowledged answer after this long, "
+                  "doubling after each re-send up to 32x (s).", minimum=0.05, maximum=60.0),
 ]
 
 
@@ -90,7 +90,8 @@ class FeedbackNode(Node):
         self._previous_buttons: tuple = ()
         self._last_press_s = -float("inf")
         self._buckets: dict[str, _TokenBucket] = {}
-        self._unacked: OrderedDict[str, tuple[HumanFeedback, float]] = OrderedDict()
+        # feedback id -> (message, last sent s, re-sends so far)
+        self._unacked: OrderedDict[str, tuple[HumanFeedback, float, int]] = OrderedDict()
 
         self._feedback_pub = self.create_publisher(HumanFeedback, topics.FEEDBACK, FEEDBACK_QOS)
         self._selection_sub = self.create_subscription(
@@ -202,7 +203,7 @@ class FeedbackNode(Node):
         feedback.context = list(selection.msg.context)
         feedback.weight = 1.0
         feedback.header.stamp = self.get_clock().now().to_msg()
-        self._unacked[feedback.feedback_id] = (feedback, self._now_s())
+        self._unacked[feedback.feedback_id] = (feedback, self._now_s(), 0)
         self._feedback_pub.publish(feedback)
         self._health.count(f"feedback.sent.{feedback.source}")
 
@@ -240,10 +241,11 @@ class FeedbackNode(Node):
 
     def _resend(self) -> None:
         now_s = self._now_s()
-        for feedback_id, (feedback, sent_s) in list(self._unacked.items()):
-            if now_s - sent_s >= self._params["resend_after_s"]:
+        for feedback_id, (feedback, sent_s, resends) in list(self._unacked.items()):
+            # exponential back-off: a busy compass node is not flooded with re-sends
+            if now_s - sent_s >= self._params["resend_after_s"] * 2 ** min(resends, 5):
                 self._feedback_pub.publish(feedback)  # the compass applies an id only once
-                self._unacked[feedback_id] = (feedback, now_s)
+                self._unacked[feedback_id] = (feedback, now_s, resends + 1)
                 self._health.count("feedback.resent")
         self._health.values["unacknowledged"] = str(len(self._unacked))
 
