@@ -388,7 +388,7 @@ class DynamicValueLearner:
         marginal tolerance ``sinkhorn_tol``; a warm start changes the result only within it.
         """
         cfg = self.config
-        diameter = 2.0 if cfg.cost == "sqeuclidean" else 2.0  # max c on the simplex (both costs)
+        diameter = 2.0  # max c on the simplex, for both costs (‖e_i − e_j‖² = ‖√e_i − √e_j‖² = 2)
         if self.score_solver != "pot" and kernel_domain_ok(diameter, cfg.epsilon):
             warm = self._score_warm
             init = warm[1] if warm is not None and warm[0] is self._compass else None

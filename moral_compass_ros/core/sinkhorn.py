@@ -30,7 +30,10 @@ with one exact pair of soft-c-transforms, and evaluate the dual objective
     \\mathrm{OT}_\\varepsilon = \\langle f, a\\rangle + \\langle g, b\\rangle
       - \\varepsilon \\sum_{ij} a_i b_j \\left(e^{(f_i + g_j - C_{ij})/\\varepsilon} - 1\\right)
 
-with the potentials detached. Self-terms OT_ε(α, α) use :func:`entropic_ot_self` (a symmetric
+with the potentials detached. The Step 1 hot path (one compass against B candidate clouds) uses
+:func:`divergence_to_clouds` instead: the same definitions and stopping rule, in the kernel
+domain, batched and warm-startable (issue 9; tested against POT on random inputs), with this
+POT path as the fallback. Self-terms OT_ε(α, α) use :func:`entropic_ot_self` (a symmetric
 fixed point; POT's alternating iteration oscillates there). At convergence it equals POT's ``res.value`` (tested to 1e-6)
 and, by the envelope theorem, its autograd gradient is the exact gradient of OT_ε with respect
 to the weights (∂/∂a_i = f_i), the support points (through C) and b — which is what the

@@ -1,0 +1,437 @@
+"""``moral-compass bench``: how fast a decision and an update are, against POT and the exp bound.
+
+    moral-compass bench --out FILE.json [--quick] [--threads 1|2] [--repeats N]
+
+Measures in one run (issue 9; medians and p99 over repeats):
+
+* ``decision_ms_p50/p99`` — Step 1 (:meth:`DynamicValueLearner.score`: alignment = −S_ε,
+  information gain, task term, for every candidate) at B = 64, N = 512, K = 64, M = 5, exactly as
+  the selector calls it. Each repeat is a re-plan: the candidate features drift a little from
+  the previous request (same compass version), so warm starts are what a robot would get.
+  ``decision_cold_ms_p50`` is the same with every warm start dropped.
+* ``pot_loop_ms_p50`` — the same alignment values computed with POT one candidate at a time
+  (numpy, ``ot.solve(C, a, b, reg=ε, reg_type="KL")``, the full entropic objective — POT's
+  ``empirical_sinkhorn_divergence`` returns the linear part, which is a different number),
+  same ε and tolerance; OT_ε(q, q) once, OT_ε(β, β) and OT_ε(q, β) per candidate.
+  ``speedup_vs_pot`` and ``max_abs_diff_vs_pot`` (also relative to max |S_ε|).
+* ``exp_bound_ms`` — exp throughput measured now, times the exponentials the kernel-domain
+  algorithm must evaluate (one per kernel entry: B·N·K cross + B·K·K self); ``ratio_to_bound``.
+* ``update_ms_p50`` — one feedback update (Step 2 + Step 3) at N = 512.
+* ``e2e_ms_p50/p99`` — compass_node + action_selector_node started as processes (GraphRunner,
+  this process's DDS domain); the bench publishes ``CandidateActions`` and waits for the
+  ``ActionSelection``. ``dds_pingpong_ms_p99`` — round trip to a tiny echo node in a child
+  process, same run. ``rss_mb`` per node from /proc/PID/status.
+* ``grid`` — decision and POT-free figures at B ∈ {16, 256} × N ∈ {256, 2048}.
+
+Times are wall-clock on a shared machine; ratios within one run are what count. Nothing in the
+test suite asserts a time.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from moral_compass_ros.core import DynamicValueLearner
+from moral_compass_ros.core.config import LearnerConfig
+from moral_compass_ros.core.events import FeedbackEvent
+
+PING_TOPIC = "bench/ping"
+PONG_TOPIC = "bench/pong"
+
+
+def _pct(values, q) -> float:
+    return float(np.percentile(np.asarray(values, dtype=np.float64), q)) if len(values) else float("nan")
+
+
+def shipped_config(**overrides) -> LearnerConfig:
+    """The learner config of the shipped ``moral_compass.yaml`` (what the nodes run), overridden."""
+    import dataclasses
+
+    import yaml
+
+    from moral_compass_ros.graph import config_file
+    shared = yaml.safe_load(config_file().read_text())["/**"]["ros__parameters"]
+    names = {f.name for f in dataclasses.fields(LearnerConfig)}
+    values = {key: (tuple(v) if isinstance(v, list) else v) for key, v in shared.items() if key in names}
+    values.update(overrides)
+    return LearnerConfig(**values)
+
+
+def _progress(text: str) -> None:
+    sys.stderr.write(f"[bench {time.strftime('%H:%M:%S')}] {text}\n")
+    sys.stderr.flush()
+
+
+def _learner(n: int, k: int, threads: int, seed: int = 7, updates: int = 3, **overrides) -> DynamicValueLearner:
+    """A learner at N particles, K samples, after a few updates (a compass that is not the prior)."""
+    cfg = shipped_config(n_particles=n, n_fingerprint_samples=k, seed=seed, **overrides)
+    learner = DynamicValueLearner(cfg)
+    rng = np.random.default_rng(seed)
+    for i in range(updates):
+        learner.update(_event(cfg, rng, f"warm-{i}"))
+    return learner
+
+
+def _event(cfg: LearnerConfig, rng, fid: str) -> FeedbackEvent:
+    return FeedbackEvent(feedback_id=fid, action_id=fid, features=rng.normal(size=cfg.feature_dim),
+                         context=rng.normal(size=cfg.context_dim), approved=bool(rng.integers(2)))
+
+
+def _requests(cfg: LearnerConfig, b: int, count: int, seed: int = 11, drift: float = 0.02):
+    """``count`` re-plans of B candidates: features drift by ``drift`` per request."""
+    rng = np.random.default_rng(seed)
+    phi = rng.normal(size=(b, cfg.feature_dim))
+    context = rng.normal(size=cfg.context_dim)
+    out = []
+    for _ in range(count):
+        phi = phi + drift * rng.normal(size=phi.shape)
+        out.append((phi.copy(), context.copy(), np.full(b, 1.0), np.full(b, 0.5)))
+    return out
+
+
+def _reset_warm_start(learner) -> None:
+    reset = getattr(learner, "reset_warm_start", None)
+    if reset is not None:
+        reset()
+
+
+def measure_decision(learner, b: int, repeats: int, cold: bool = False) -> list[float]:
+    """Wall-clock ms of ``learner.score`` per re-plan (first call discarded as warm-up)."""
+    times = []
+    for i, (phi, s, rm, rs) in enumerate(_requests(learner.config, b, repeats + 1)):
+        if cold:
+            _reset_warm_start(learner)
+        t0 = time.perf_counter()
+        learner.score(phi, s, rm, rs)
+        if i:
+            times.append((time.perf_counter() - t0) * 1e3)
+    return times
+
+
+def pot_loop_alignment(learner, phi, s, rm, rs) -> tuple[np.ndarray, float]:
+    """−S_ε per candidate by POT one candidate at a time (numpy); returns (alignment, ms)."""
+    import ot
+    cfg = learner.config
+    samples = learner.fingerprint_samples(phi, s)  # the same K samples score() uses
+    theta = np.array(learner.compass.particles, dtype=np.float64)
+    w = np.array(learner.compass.weights, dtype=np.float64)
+    kw = dict(reg=cfg.epsilon, reg_type="KL", max_iter=100000, tol=cfg.sinkhorn_tol)
+
+    def cost(x, y):
+        if cfg.cost == "hellinger":
+            x, y = np.sqrt(x), np.sqrt(y)
+        return ot.dist(x, y, metric="sqeuclidean")
+
+    t0 = time.perf_counter()
+    ot_qq = float(ot.solve(cost(theta, theta), w, w, **kw).value)
+    values = []
+    for y in samples:
+        u = np.full(len(y), 1.0 / len(y))
+        ot_qb = float(ot.solve(cost(theta, y), w, u, **kw).value)
+        ot_bb = float(ot.solve(cost(y, y), u, u, **kw).value)
+        values.append(ot_qb - 0.5 * ot_qq - 0.5 * ot_bb)
+    ms = (time.perf_counter() - t0) * 1e3
+    return -np.array(values), ms
+
+
+def exp_throughput_ns(dtype=torch.float64, n: int = 1 << 21, repeats: int = 15) -> float:
+    """Median ns per exp of ``torch.exp`` on a large tensor (current thread count)."""
+    x = -torch.rand(n, dtype=dtype) * 40.0
+    out = torch.empty_like(x)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        torch.exp(x, out=out)
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times)) / n * 1e9
+
+
+def kernel_exp_count(b: int, n: int, k: int) -> int:
+    """Exponentials a kernel-domain S_ε needs: one per entry of exp(−C/ε), cross and self."""
+    return b * n * k + b * k * k
+
+
+def measure_update(learner, repeats: int) -> list[float]:
+    rng = np.random.default_rng(99)
+    times = []
+    for i in range(repeats):
+        event = _event(learner.config, rng, f"bench-{i}")
+        t0 = time.perf_counter()
+        learner.update(event)
+        times.append((time.perf_counter() - t0) * 1e3)
+    return times
+
+
+# ---------------------------------------------------------------------------- DDS
+
+
+def _rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return float(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return float("nan")
+
+
+def echo_main() -> int:
+    """Child process: echo ``bench/ping`` strings back on ``bench/pong``."""
+    import rclpy
+    from rclpy.executors import SingleThreadedExecutor
+    from std_msgs.msg import String
+    rclpy.init(domain_id=int(os.environ["ROS_DOMAIN_ID"]))
+    node = rclpy.create_node("bench_echo")
+    pub = node.create_publisher(String, PONG_TOPIC, 10)
+    node.create_subscription(String, PING_TOPIC, pub.publish, 10)
+    executor = SingleThreadedExecutor()
+    executor.add_node(node)
+    try:
+        executor.spin()
+    except (KeyboardInterrupt, Exception):  # noqa: BLE001 - shutdown on SIGINT
+        pass
+    finally:
+        rclpy.try_shutdown()
+    return 0
+
+
+def measure_dds(b: int, n: int, k: int, repeats: int, threads: int, timeout_s: float = 120.0) -> dict:
+    """e2e planner → selection over DDS, DDS ping-pong floor and node RSS, one run."""
+    import subprocess
+
+    import rclpy
+    import yaml
+    from rclpy.context import Context
+    from rclpy.executors import SingleThreadedExecutor
+    from std_msgs.msg import String
+
+    from moral_compass_ros import topics
+    from moral_compass_ros.graph import GRAPH_NODES, GraphRunner, config_file
+    from moral_compass_ros.msg import ActionSelection, CandidateAction, CandidateActions
+    from moral_compass_ros.qos import STREAM_QOS
+
+    os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
+    os.environ.setdefault("ROS_DOMAIN_ID", str(os.getpid() % 90 + 5))
+    os.environ["OMP_NUM_THREADS"] = str(threads)  # the node processes inherit it
+    nodes = [g for g in GRAPH_NODES if g.name in ("compass_node", "action_selector_node")]
+    tmp = Path(tempfile.mkdtemp(prefix="mc-bench-"))
+    params = yaml.safe_load(config_file().read_text())
+    params["/**"]["ros__parameters"].update({"n_particles": n, "n_fingerprint_samples": k})
+    params.setdefault("compass_node", {}).setdefault("ros__parameters", {})["state_dir"] = str(tmp / "state")
+    params_path = tmp / "params.yaml"
+    params_path.write_text(yaml.safe_dump(params))
+    echo = subprocess.Popen([sys.executable, "-m", "moral_compass_ros.tools.bench", "--echo"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    context = Context()
+    rclpy.init(context=context, domain_id=int(os.environ["ROS_DOMAIN_ID"]))
+    result: dict = {}
+    try:
+        with GraphRunner(nodes, params_files=[params_path], log_dir=tmp / "logs") as runner:
+            runner.start({"action_selector_node": {"torch_threads": threads}})
+            node = rclpy.create_node("bench_planner", context=context)
+            executor = SingleThreadedExecutor(context=context)
+            executor.add_node(node)
+            received: dict = {}
+            pongs: dict = {}
+            node.create_subscription(ActionSelection, topics.SELECTION,
+                                     lambda m: received.setdefault(m.request_id, time.perf_counter()), STREAM_QOS)
+            node.create_subscription(String, PONG_TOPIC,
+                                     lambda m: pongs.setdefault(m.data, time.perf_counter()), 10)
+            cand_pub = node.create_publisher(CandidateActions, topics.CANDIDATES, STREAM_QOS)
+            ping_pub = node.create_publisher(String, PING_TOPIC, 10)
+
+            def spin_until(pred, limit):
+                deadline = time.monotonic() + limit
+                while time.monotonic() < deadline and not pred():
+                    executor.spin_once(timeout_sec=0.01)
+                return pred()
+
+            rng = np.random.default_rng(5)
+            cfg = shipped_config()
+            phi = rng.normal(size=(b, cfg.feature_dim))
+            context_vec = rng.normal(size=cfg.context_dim)
+
+            def request(rid):
+                msg = CandidateActions(request_id=rid, context=list(context_vec))
+                for i in range(b):
+                    msg.candidates.append(CandidateAction(id=f"{rid}-{i}", label=f"a{i}",
+                                                          features=list(phi[i] + 0.02 * rng.normal(size=phi.shape[1])),
+                                                          expected_task_reward=1.0, task_reward_std=0.5))
+                return msg
+
+            ok = spin_until(lambda: cand_pub.get_subscription_count() > 0
+                            and ping_pub.get_subscription_count() > 0, timeout_s)
+            if not ok:
+                raise RuntimeError("graph or echo node did not come up")
+            # until the selector answers at all (it has finished starting)
+            for attempt in range(int(timeout_s)):
+                cand_pub.publish(request(f"probe-{attempt}"))
+                if spin_until(lambda: f"probe-{attempt}" in received, 1.0):
+                    break
+            else:
+                raise RuntimeError("the selector never answered")
+            e2e = []
+            for i in range(repeats + 2):
+                rid = f"e2e-{i}"
+                msg = request(rid)
+                spin_until(lambda: False, 0.02)  # let the selector go idle between requests
+                t0 = time.perf_counter()
+                cand_pub.publish(msg)
+                if spin_until(lambda: rid in received, 30.0) and i >= 2:
+                    e2e.append((received[rid] - t0) * 1e3)
+            ping = []
+            for i in range(max(repeats, 50) + 5):
+                key = f"p{i}"
+                t0 = time.perf_counter()
+                ping_pub.publish(String(data=key))
+                if spin_until(lambda: key in pongs, 5.0) and i >= 5:
+                    ping.append((pongs[key] - t0) * 1e3)
+                spin_until(lambda: False, 0.005)
+            result = {
+                "e2e_ms_p50": _pct(e2e, 50), "e2e_ms_p99": _pct(e2e, 99), "e2e_n": len(e2e),
+                "dds_pingpong_ms_p50": _pct(ping, 50), "dds_pingpong_ms_p99": _pct(ping, 99),
+                "rss_mb": {name: _rss_mb(p.pid) for name, p in runner.processes.items()},
+            }
+            result["rss_mb"]["bench_echo"] = _rss_mb(echo.pid)
+            executor.shutdown()
+            node.destroy_node()
+    finally:
+        rclpy.try_shutdown(context=context)
+        if echo.poll() is None:
+            echo.send_signal(2)
+            try:
+                echo.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                echo.kill()
+                echo.wait()
+    return result
+
+
+# ---------------------------------------------------------------------------- main
+
+
+def run(quick: bool, threads: int, repeats: int | None, dds: bool = True, solver: str = "auto",
+        grid_sizes: bool = True) -> dict:
+    torch.set_num_threads(threads)
+    b, n, k = (16, 128, 16) if quick else (64, 512, 64)
+    reps = repeats or (5 if quick else 50)
+    learner = _learner(n, k, threads, updates=1 if quick else 3)
+    learner.score_solver = solver
+    out: dict = {"solver": solver, "threads": threads, "quick": quick, "B": b, "N": n, "K": k, "M": learner.value_space.dim,
+                 "epsilon": learner.config.epsilon, "tol": learner.config.sinkhorn_tol, "repeats": reps}
+    _progress(f"decision B={b} N={n} K={k} x{reps}")
+    decision = measure_decision(learner, b, reps)
+    cold = measure_decision(learner, b, max(3, reps // 5), cold=True)
+    out.update(decision_ms_p50=_pct(decision, 50), decision_ms_p99=_pct(decision, 99),
+               decision_cold_ms_p50=_pct(cold, 50))
+    # POT loop on one request, same run, same samples
+    phi, s, rm, rs = _requests(learner.config, b, 1, seed=23)[0]
+    _reset_warm_start(learner)
+    ours = learner.score(phi, s, rm, rs).alignment
+    _progress("POT loop")
+    pot_times, pot_values = [], None
+    for _ in range(1 if not quick else 1):
+        pot_values, ms = pot_loop_alignment(learner, phi, s, rm, rs)
+        pot_times.append(ms)
+    diff = float(np.max(np.abs(ours - pot_values)))
+    out.update(pot_loop_ms_p50=_pct(pot_times, 50), speedup_vs_pot=_pct(pot_times, 50) / out["decision_ms_p50"],
+               max_abs_diff_vs_pot=diff,
+               max_rel_diff_vs_pot=diff / max(float(np.max(np.abs(pot_values))), 1e-300),
+               alignment_scale=float(np.max(np.abs(pot_values))))
+    _progress("exp throughput, update")
+    ns = exp_throughput_ns()
+    n_exp = kernel_exp_count(b, n, k)
+    out.update(exp_ns=ns, exp_count=n_exp, exp_bound_ms=ns * n_exp / 1e6,
+               ratio_to_bound=out["decision_ms_p50"] / (ns * n_exp / 1e6))
+    upd_learner = _learner(n, k, threads, seed=8, updates=1)
+    upd = measure_update(upd_learner, max(3, reps // 5) if not quick else 2)
+    out.update(update_ms_p50=_pct(upd, 50), update_ms_p99=_pct(upd, 99))
+    grid = []
+    updates_by_n: dict = {}
+    for gb in (16, 256):
+        for gn in (256, 2048):
+            if (quick or not grid_sizes) and (gb, gn) != (16, 256):
+                continue
+            _progress(f"grid B={gb} N={gn}")
+            gl = _learner(gn, k, threads, seed=9, updates=1)
+            gl.score_solver = solver
+            big = gb * gn >= 256 * 2048
+            g_reps = 3 if big else max(3, reps // 5)
+            dec = measure_decision(gl, gb, g_reps)
+            gcold = measure_decision(gl, gb, 1 if big else 3, cold=True)
+            if gn not in updates_by_n:  # the update does not depend on B
+                updates_by_n[gn] = measure_update(gl, 1 if gn > 512 or quick else 3)
+            gupd = updates_by_n[gn]
+            bound = ns * kernel_exp_count(gb, gn, k) / 1e6
+            grid.append({"B": gb, "N": gn, "decision_ms_p50": _pct(dec, 50), "decision_ms_p99": _pct(dec, 99),
+                         "decision_cold_ms_p50": _pct(gcold, 50), "exp_bound_ms": bound,
+                         "ratio_to_bound": _pct(dec, 50) / bound, "update_ms_p50": _pct(upd, 50) if False else _pct(gupd, 50)})
+    out["grid"] = grid
+    if dds:
+        _progress("DDS e2e and ping-pong")
+        out.update(measure_dds(b, n, k, reps if not quick else 5, threads))
+    return out
+
+
+def table(out: dict) -> str:
+    rows = [
+        ("decision p50 / p99 (ms)", f"{out['decision_ms_p50']:.2f} / {out['decision_ms_p99']:.2f}"),
+        ("decision cold p50 (ms)", f"{out['decision_cold_ms_p50']:.2f}"),
+        ("POT loop (ms)", f"{out['pot_loop_ms_p50']:.1f}  (speed-up ×{out['speedup_vs_pot']:.1f})"),
+        ("max |Δ| vs POT", f"{out['max_abs_diff_vs_pot']:.2e}  (rel {out['max_rel_diff_vs_pot']:.1e})"),
+        ("exp bound (ms)", f"{out['exp_bound_ms']:.2f}  (decision / bound = {out['ratio_to_bound']:.2f}, "
+                           f"{out['exp_ns']:.2f} ns/exp × {out['exp_count']})"),
+        ("update p50 (ms)", f"{out['update_ms_p50']:.1f}"),
+    ]
+    if "e2e_ms_p50" in out:
+        rows += [("e2e p50 / p99 (ms)", f"{out['e2e_ms_p50']:.2f} / {out['e2e_ms_p99']:.2f}"),
+                 ("DDS ping-pong p99 (ms)", f"{out['dds_pingpong_ms_p99']:.2f}  (e2e budget p99 = "
+                  f"{out['dds_pingpong_ms_p99'] + out['decision_ms_p99'] + 1:.2f})"),
+                 ("RSS (MB)", ", ".join(f"{k} {v:.0f}" for k, v in out["rss_mb"].items()))]
+    lines = [f"bench ({out['solver']}): B={out['B']} N={out['N']} K={out['K']} M={out['M']} ε={out['epsilon']} "
+             f"threads={out['threads']}", ""]
+    lines += [f"  {name:26s} {value}" for name, value in rows]
+    lines += ["", "  B     N     decision p50  p99     cold p50   exp bound  ratio  update p50"]
+    for g in out["grid"]:
+        lines.append(f"  {g['B']:<5d} {g['N']:<5d} {g['decision_ms_p50']:9.2f}  {g['decision_ms_p99']:8.2f}  "
+                     f"{g['decision_cold_ms_p50']:8.2f}  {g['exp_bound_ms']:9.2f}  {g['ratio_to_bound']:5.2f}  "
+                     f"{g['update_ms_p50']:9.1f}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``moral-compass bench``; returns the exit code."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["--echo"]:
+        return echo_main()
+    parser = argparse.ArgumentParser(prog="moral-compass bench", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--out", required=True, help="JSON file to write")
+    parser.add_argument("--quick", action="store_true", help="small sizes, few repeats (a test)")
+    parser.add_argument("--threads", type=int, choices=(1, 2), default=2, help="torch/OpenMP threads")
+    parser.add_argument("--repeats", type=int, default=None, help="decision repeats (default 50; quick 5)")
+    parser.add_argument("--solver", choices=("auto", "pot"), default="auto",
+                        help="Step 1 solver: auto (kernel domain) or pot (the previous POT path, for before/after)")
+    parser.add_argument("--small-grid", action="store_true", help="grid: only B=16, N=256")
+    parser.add_argument("--no-dds", action="store_true", help="skip the DDS e2e / ping-pong part")
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    out = run(args.quick, args.threads, args.repeats, dds=not args.no_dds, solver=args.solver,
+              grid_sizes=not args.small_grid)
+    out["bench_seconds"] = time.perf_counter() - started
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(out, indent=2, sort_keys=True))
+    print(table(out))
+    print(f"\nwrote {args.out} ({out['bench_seconds']:.0f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

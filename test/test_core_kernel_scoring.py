@@ -1,0 +1,90 @@
+"""The kernel-domain Step 1 path (issue 9) against POT on random inputs; warm starts and the
+POT fallback give the same alignment and the same chosen action."""
+import numpy as np
+import ot
+import pytest
+import torch
+
+from core_helpers import random_event, small_config
+from moral_compass_ros.core import DynamicValueLearner
+from moral_compass_ros.core.sinkhorn import divergence_to_clouds, entropic_ot_averaged, ground_cost, symmetric_potential
+
+
+def _pot_value(x, a, y, b, eps, cost):
+    if cost == "hellinger":
+        x, y = np.sqrt(x), np.sqrt(y)
+    return float(ot.solve(ot.dist(x, y), a, b, reg=eps, reg_type="KL", max_iter=200_000, tol=1e-12).value)
+
+
+@pytest.mark.parametrize("seed", range(6))
+@pytest.mark.parametrize("cost", ["sqeuclidean", "hellinger"])
+def test_divergence_to_clouds_matches_pot_one_cloud_at_a_time(seed, cost):
+    rng = np.random.default_rng(seed)
+    n, k, batch = int(rng.integers(3, 40)), int(rng.integers(2, 20)), int(rng.integers(1, 5))
+    eps = float(rng.choice([0.03, 0.05, 0.2]))
+    theta = rng.dirichlet(np.ones(5), size=n)
+    w = rng.dirichlet(np.full(n, 2.0))
+    samples = rng.dirichlet(np.full(5, 3.0), size=(batch, k))
+    ot_xx = torch.tensor([_pot_value(theta, w, theta, w, eps, cost)])
+    ours, _, info = divergence_to_clouds(torch.from_numpy(theta), torch.from_numpy(w), torch.from_numpy(samples),
+                                         eps, cost, ot_xx=ot_xx, tol=1e-11, max_iter=100_000)
+    u = np.full(k, 1.0 / k)
+    for i in range(batch):
+        expected = (_pot_value(theta, w, samples[i], u, eps, cost) - 0.5 * float(ot_xx)
+                    - 0.5 * _pot_value(samples[i], u, samples[i], u, eps, cost))
+        assert float(ours[i]) == pytest.approx(expected, abs=1e-7, rel=1e-6)
+    assert info["error_cross"] < 1e-11 and info["error_self"] < 1e-11
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_kernel_averaged_iterations_match_the_log_domain(seed):
+    rng = np.random.default_rng(seed)
+    x = torch.from_numpy(rng.dirichlet(np.ones(5), size=30))
+    y = torch.from_numpy(rng.dirichlet(np.ones(5), size=25))
+    a = torch.from_numpy(rng.dirichlet(np.ones(30)))[None]
+    b = torch.from_numpy(rng.dirichlet(np.ones(25)))[None]
+    cost = ground_cost(x, y)
+    kernel_value = entropic_ot_averaged(cost, a, b, 0.05, tol=1e-12, max_iter=20_000)
+    log_value = entropic_ot_averaged(cost, a, b, 0.05, tol=1e-12, max_iter=20_000, _kernel=False)
+    assert float(kernel_value) == pytest.approx(float(log_value), abs=1e-10)
+    self_cost = ground_cost(x, x)
+    f_kernel = symmetric_potential(self_cost, a, 0.05, tol=1e-12, max_iter=20_000)
+    f_log = symmetric_potential(self_cost, a, 0.05, tol=1e-12, max_iter=20_000, _kernel=False)
+    np.testing.assert_allclose(f_kernel.numpy(), f_log.numpy(), rtol=0, atol=1e-9)
+
+
+def _trained(seed=4):
+    config = small_config(seed=seed)
+    learner = DynamicValueLearner(config)
+    rng = np.random.default_rng(seed)
+    for i in range(3):
+        learner.update(random_event(rng, i, config))
+    return learner, rng
+
+
+def test_kernel_path_equals_pot_path_and_warm_start_keeps_the_choice():
+    learner, rng = _trained()
+    config = learner.config
+    for trial in range(5):
+        features = rng.normal(size=(7, config.feature_dim))
+        context = rng.normal(size=config.context_dim)
+        warm = learner.score(features, context)  # warm-started from the previous trial
+        learner.reset_warm_start()
+        cold = learner.score(features, context)
+        assert learner.last_score_info["solver"] == "kernel"
+        learner.score_solver = "pot"
+        pot = learner.score(features, context)
+        learner.score_solver = "auto"
+        np.testing.assert_allclose(cold.alignment, pot.alignment, rtol=0, atol=1e-8)
+        np.testing.assert_allclose(warm.alignment, cold.alignment, rtol=0, atol=1e-8)
+        assert warm.selected == cold.selected == pot.selected
+
+
+def test_repeated_request_converges_at_once_from_the_warm_start():
+    learner, rng = _trained(5)
+    features = rng.normal(size=(6, learner.config.feature_dim))
+    context = rng.normal(size=learner.config.context_dim)
+    first = learner.score(features, context)
+    again = learner.score(features, context)
+    assert learner.last_score_info["warm"] and learner.last_score_info["iterations_cross"] <= 2
+    np.testing.assert_allclose(again.total, first.total, rtol=0, atol=1e-9)
