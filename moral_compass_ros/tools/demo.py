@@ -12,6 +12,7 @@ import argparse
 import datetime
 import json
 import os
+import signal
 import sys
 import threading
 import time
@@ -103,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     # rclpy and the monitor are imported here so `--help` works without a built workspace.
     import rclpy
+    from rclpy.signals import SignalHandlerOptions
     from rclpy.context import Context
     from rclpy.executors import SingleThreadedExecutor
 
@@ -128,8 +130,12 @@ def main(argv: list[str] | None = None) -> int:
 
     runner = GraphRunner(GRAPH_NODES + SIM_NODES, params_files=[run_dir / "params.yaml"],
                          log_dir=run_dir / "logs")
+    # Ctrl-C must stop the tool even when it was started with SIGINT ignored (a background
+    # job of a non-interactive shell passes SIG_IGN on, and Python keeps it).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     context = Context()
-    rclpy.init(context=context, domain_id=int(os.environ["ROS_DOMAIN_ID"]))
+    rclpy.init(context=context, domain_id=int(os.environ["ROS_DOMAIN_ID"]),
+               signal_handler_options=SignalHandlerOptions.NO)  # Ctrl-C -> KeyboardInterrupt
     monitor = GraphMonitor(context=context, bag_path=None if args.no_bag else run_dir / "bag")
     executor = SingleThreadedExecutor(context=context)
     executor.add_node(monitor)

@@ -42,6 +42,7 @@ import json
 import os
 import platform
 import shlex
+import signal
 import sys
 import time
 import warnings
@@ -239,6 +240,7 @@ def run_graph(robots: int, answers: int, nu: Optional[float], seed: int, out: Pa
               timeout_s: float, particles: int = 64) -> dict:
     """Real namespaced node graphs + population_node over loopback DDS; returns the series."""
     import rclpy
+    from rclpy.signals import SignalHandlerOptions
     import rclpy.node
     import yaml
     from rclpy.context import Context
@@ -260,8 +262,12 @@ def run_graph(robots: int, answers: int, nu: Optional[float], seed: int, out: Pa
     runners = []
     series: dict = {"t": [], "average_mean": [], "drift_rate": [], "mean_speed": [],
                     "diversity": [], "applied": [], "robots": names}
+    # Ctrl-C must stop the tool even when it was started with SIGINT ignored (a background
+    # job of a non-interactive shell passes SIG_IGN on, and Python keeps it).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     context = Context()
-    rclpy.init(context=context, domain_id=int(os.environ["ROS_DOMAIN_ID"]))
+    rclpy.init(context=context, domain_id=int(os.environ["ROS_DOMAIN_ID"]),
+               signal_handler_options=SignalHandlerOptions.NO)  # Ctrl-C -> KeyboardInterrupt
     probe = rclpy.node.Node("fleet_probe", context=context)
     executor = SingleThreadedExecutor(context=context)
     executor.add_node(probe)

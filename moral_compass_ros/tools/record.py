@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import os
+import signal
 import sys
 import threading
 import time
@@ -71,6 +72,7 @@ def main(argv: Optional[list[str]] = None) -> int:
             return EXIT_USAGE
 
     import rclpy
+    from rclpy.signals import SignalHandlerOptions
     from rclpy.context import Context
     from rclpy.executors import ExternalShutdownException, SingleThreadedExecutor
     from rclpy.node import Node
@@ -78,8 +80,12 @@ def main(argv: Optional[list[str]] = None) -> int:
     from moral_compass_ros.bag import BagRecorder
     from moral_compass_ros.bag._recorder import describe_counts
 
+    # Ctrl-C must stop the tool even when it was started with SIGINT ignored (a background
+    # job of a non-interactive shell passes SIG_IGN on, and Python keeps it).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     context = Context()
-    rclpy.init(context=context)
+    rclpy.init(context=context,
+               signal_handler_options=SignalHandlerOptions.NO)  # Ctrl-C -> KeyboardInterrupt
     node = executor = recorder = spinner = None
     try:
         namespace = "/" + args.namespace.strip("/") if args.namespace.strip("/") else ""
