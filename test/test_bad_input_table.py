@@ -211,6 +211,12 @@ def _stale(h):
     h.node._on_raw_feedback(raw("r1"))
 
 
+def _unknown_request(h):
+    h.node._on_raw_feedback(raw("r-unknown"))  # held for its selection, which never comes
+    assert h.health.counts["feedback.held"] == 1
+    h.spin_until(lambda: not h.node._held, timeout_s=10.0)
+
+
 def _drain_bucket(h):
     _seed_selection(h)
     h.node._on_raw_feedback(raw("r1", source="flooder"))  # max_rate_hz 0.5: a bucket of 1
@@ -318,9 +324,9 @@ ROWS = [
     Row("feedback/raw: action never selected", "feedback",
         lambda h: h.node._on_raw_feedback(raw(action_id="never-run")),
         "action 'never-run' was never executed", prepare=_seed_selection),
-    Row("feedback/raw: unknown request", "feedback",
-        lambda h: h.node._on_raw_feedback(raw("r-unknown")), "request 'r-unknown' is unknown",
-        prepare=_seed_selection),
+    Row("feedback/raw: unknown request (after waiting for its selection)", "feedback",
+        _unknown_request, "request 'r-unknown' is unknown", prepare=_seed_selection,
+        params=(("unknown_request_wait_s", 0.2),)),
     Row("feedback/raw: action not the one executed", "feedback",
         lambda h: h.node._on_raw_feedback(raw("r1", action_id="r1-a2")),
         "action 'r1-a2' was not the one executed", prepare=_seed_selection),

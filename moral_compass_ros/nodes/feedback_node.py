@@ -7,6 +7,11 @@ answers). Each answer is bound to the executed action (the latest ``ActionSelect
 one named), debounced, rate-limited, stamped with source, operator and a unique id, published on
 ``feedback`` and re-sent until the compass node acknowledges it. Stale answers and answers to
 unknown actions are refused with a logged reason.
+
+An answer and the selection it names travel on different topics, so a fast answerer's message
+can arrive first (the planner heard the selection before this node did). An answer naming a
+request not seen yet is therefore held up to ``unknown_request_wait_s`` for its selection, and
+refused with a reason only if none arrives.
 """
 from __future__ import annotations
 
@@ -42,6 +47,9 @@ NODE_SPECS = [
                   "refused (s).", minimum=0.1, maximum=86400.0),
     ParameterSpec("selection_memory", 200, "How many recent selections an answer may name.",
                   minimum=1, maximum=100000),
+    ParameterSpec("unknown_request_wait_s", 5.0, "An answer naming a request not seen yet waits "
+                  "this long for its selection before it is refused (s; 0 = refuse at once).",
+                  minimum=0.0, maximum=600.0),
     ParameterSpec("resend_after_s", 1.0, "Re-send an unacknowledged answer after this long, "
                   "doubling after each re-send up to 32x (s).", minimum=0.05, maximum=60.0),
 ]
@@ -92,6 +100,8 @@ class FeedbackNode(Node):
         self._buckets: dict[str, _TokenBucket] = {}
         # feedback id -> (message, last sent s, re-sends so far)
         self._unacked: OrderedDict[str, tuple[HumanFeedback, float, int]] = OrderedDict()
+        # answers naming a request whose selection has not arrived: (raw message, held since s)
+        self._held: list[tuple[HumanFeedback, float]] = []
 
         self._feedback_pub = self.create_publisher(HumanFeedback, topics.FEEDBACK, FEEDBACK_QOS)
         self._selection_sub = self.create_subscription(
@@ -122,6 +132,13 @@ class FeedbackNode(Node):
         self._health.values["last_selection"] = msg.request_id
         while len(self._selections) > self._params["selection_memory"]:
             self._selections.popitem(last=False)
+        waiting = [raw for raw, _ in self._held if raw.request_id == msg.request_id]
+        if waiting:
+            self._held = [(raw, since) for raw, since in self._held
+                          if raw.request_id != msg.request_id]
+            for raw in waiting:
+                self._health.count("feedback.released")
+                self._on_raw_feedback(raw)
 
     def _on_joy(self, msg: Joy) -> None:
         up, down = self._params["thumbs_up_button"], self._params["thumbs_down_button"]
@@ -155,6 +172,10 @@ class FeedbackNode(Node):
         self._deliver(feedback, latest)
 
     def _on_raw_feedback(self, msg: HumanFeedback) -> None:
+        if msg.request_id and msg.request_id not in self._selections and \
+                self._params["unknown_request_wait_s"] > 0:
+            self._hold(msg)
+            return
         selection = self._find_selection(msg)
         if selection is None:
             return
@@ -163,6 +184,30 @@ class FeedbackNode(Node):
             task_reward=float(msg.task_reward), responses=list(msg.responses),
             source=msg.source or HumanFeedback.SOURCE_TOPIC, operator_id=msg.operator_id)
         self._deliver(feedback, selection)
+
+    def _hold(self, msg: HumanFeedback) -> None:
+        """Keep an answer to a request not seen yet until its selection arrives or time runs out.
+
+        At most ``selection_memory`` answers wait; past that the oldest is refused, so a flood
+        of answers naming invented requests cannot grow memory.
+        """
+        self._held.append((msg, self._now_s()))
+        self._health.count("feedback.held")
+        while len(self._held) > self._params["selection_memory"]:
+            raw, _ = self._held.pop(0)
+            self._refuse_unknown(raw, "while too many answers waited")
+
+    def _expire_held(self, now_s: float) -> None:
+        wait_s = self._params["unknown_request_wait_s"]
+        expired = [raw for raw, since in self._held if now_s - since >= wait_s]
+        if expired:
+            self._held = [(raw, since) for raw, since in self._held if now_s - since < wait_s]
+            for raw in expired:
+                self._refuse_unknown(raw, f"after waiting {wait_s:g} s for its selection")
+
+    def _refuse_unknown(self, msg: HumanFeedback, why: str) -> None:
+        self._health.problem("feedback", f"request {msg.request_id!r} is unknown (never "
+                             f"selected, or forgotten); answer refused {why}")
 
     def _find_selection(self, msg: HumanFeedback) -> _Selection | None:
         if msg.request_id:
@@ -241,6 +286,7 @@ class FeedbackNode(Node):
 
     def _resend(self) -> None:
         now_s = self._now_s()
+        self._expire_held(now_s)
         for feedback_id, (feedback, sent_s, resends) in list(self._unacked.items()):
             # exponential back-off: a busy compass node is not flooded with re-sends
             if now_s - sent_s >= self._params["resend_after_s"] * 2 ** min(resends, 5):
@@ -248,6 +294,7 @@ class FeedbackNode(Node):
                 self._unacked[feedback_id] = (feedback, now_s, resends + 1)
                 self._health.count("feedback.resent")
         self._health.values["unacknowledged"] = str(len(self._unacked))
+        self._health.values["waiting_for_selection"] = str(len(self._held))
 
 
 def main(args=None) -> int:

@@ -131,6 +131,8 @@ class SimWorldNode(Node):
             return
         if self._current is None and now_s >= self._next_request_s and \
                 self._joy_release_due is None:
+            if self._candidates_pub.get_subscription_count() == 0:
+                return  # no action selector discovered yet: a request now would go nowhere
             candidate_set = self._scenario.propose()
             self._current = (candidate_set, self._request_msg(candidate_set), now_s)
             self._candidates_pub.publish(self._current[1])

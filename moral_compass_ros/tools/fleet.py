@@ -299,11 +299,7 @@ def run_graph(robots: int, answers: int, nu: Optional[float], seed: int, out: Pa
                                  "social_pull_enabled": nu is not None,
                                  "social_pull_nu": float(nu if nu is not None else 1.0),
                                  "social_pull_period_s": 2.0},
-                # answer_delay_s: a person answers 1 s after the selection, so the feedback
-                # node (which matches the answer to the selection) has it even on a busy
-                # machine where ten processes share two cores
                 "sim_world_node": {"sim_seed": seed + i + 1, "n_answers": answers,
-                                   "answer_delay_s": 1.0,
                                    "scenario": "gradual_drift" if i % 2 else "fixed_profile"}})
             runners.append(runner)
         population = GraphRunner([POPULATION_NODE], params_files=[config_file(
