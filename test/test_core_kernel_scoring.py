@@ -75,8 +75,11 @@ def test_kernel_path_equals_pot_path_and_warm_start_keeps_the_choice():
         learner.score_solver = "pot"
         pot = learner.score(features, context)
         learner.score_solver = "auto"
-        np.testing.assert_allclose(cold.alignment, pot.alignment, rtol=0, atol=1e-8)
-        np.testing.assert_allclose(warm.alignment, cold.alignment, rtol=0, atol=1e-8)
+        # float32 kernel path vs POT in float64, both stopped at scoring_tol = 1e-4: the values
+        # are second-order in the marginal error, so they agree far below the tolerance
+        assert learner.last_score_info["solver"] == "pot" and config.scoring_tol == 1e-4
+        np.testing.assert_allclose(cold.alignment, pot.alignment, rtol=0, atol=1e-6)
+        np.testing.assert_allclose(warm.alignment, cold.alignment, rtol=0, atol=1e-6)
         assert warm.selected == cold.selected == pot.selected
 
 
@@ -87,4 +90,40 @@ def test_repeated_request_converges_at_once_from_the_warm_start():
     first = learner.score(features, context)
     again = learner.score(features, context)
     assert learner.last_score_info["warm"] and learner.last_score_info["iterations_cross"] <= 2
-    np.testing.assert_allclose(again.total, first.total, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(again.total, first.total, rtol=0, atol=1e-7)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_float32_path_at_the_default_tolerance_matches_a_tight_float64_pot_solve(seed):
+    """The float64 check of the float32 hot path: B clouds against a 200-particle compass at the
+    shipped ε and ``scoring_tol``, against POT one cloud at a time at tol 1e-12."""
+    rng = np.random.default_rng(100 + seed)
+    n, k, batch, eps = 200, 32, 4, 0.05
+    theta = rng.dirichlet(np.ones(5), size=n)
+    w = rng.dirichlet(np.full(n, 2.0))
+    samples = rng.dirichlet(rng.uniform(0.5, 10.0, size=5), size=(batch, k))
+    ot_xx = torch.tensor([_pot_value(theta, w, theta, w, eps, "sqeuclidean")])
+    ours, _, info = divergence_to_clouds(torch.from_numpy(theta), torch.from_numpy(w),
+                                         torch.from_numpy(samples), eps, ot_xx=ot_xx, tol=1e-4)
+    assert info["dtype"] == "float32" and ours.dtype == torch.float64
+    u = np.full(k, 1.0 / k)
+    expected = [_pot_value(theta, w, samples[i], u, eps, "sqeuclidean") - 0.5 * float(ot_xx)
+                - 0.5 * _pot_value(samples[i], u, samples[i], u, eps, "sqeuclidean") for i in range(batch)]
+    np.testing.assert_allclose(ours.numpy(), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_a_kernel_that_underflows_falls_back_to_the_log_domain_with_the_same_values():
+    """ε so small that float32 and float64 kernels underflow for distant pairs: the learner must
+    notice (non-finite scalings) or stay exact, never return garbage."""
+    learner, rng = _trained(6)
+    features = rng.normal(size=(5, learner.config.feature_dim))
+    context = rng.normal(size=learner.config.context_dim)
+    small = learner.config.replace(epsilon=0.011)
+    tiny_eps = DynamicValueLearner(small)
+    tiny_eps.load_model_parameters(learner.model_parameters(), learner.version)
+    tiny_eps.set_compass(learner.compass, learner.version)
+    kernel = tiny_eps.score(features, context)
+    tiny_eps.score_solver = "pot"
+    pot = tiny_eps.score(features, context)
+    assert np.isfinite(kernel.alignment).all()
+    np.testing.assert_allclose(kernel.alignment, pot.alignment, rtol=1e-5, atol=1e-6)

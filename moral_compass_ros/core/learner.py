@@ -382,10 +382,11 @@ class DynamicValueLearner:
     def _alignment_divergence(self, theta: torch.Tensor, w: torch.Tensor, samples: torch.Tensor) -> torch.Tensor:
         """S_ε(q_t, β_b) for every candidate's fingerprint cloud, shape (B,).
 
-        Kernel domain, batched, warm-started from the previous decision on the same compass
-        (:func:`~.sinkhorn.divergence_to_clouds`) when exp(−C/ε) is representable; otherwise the
-        POT/log-domain path (:func:`~.sinkhorn.sinkhorn_divergence`). Both stop on the same
-        marginal tolerance ``sinkhorn_tol``; a warm start changes the result only within it.
+        Kernel domain, compiled, warm-started from the previous decision on the same compass
+        (:func:`~.sinkhorn.divergence_to_clouds`) when exp(−C/ε) is representable; otherwise, or
+        if that result is not finite, the POT/log-domain path
+        (:func:`~.sinkhorn.sinkhorn_divergence`). Both stop on the marginal tolerance
+        ``scoring_tol``; a warm start changes the result only within it.
         """
         cfg = self.config
         diameter = 2.0  # max c on the simplex, for both costs (‖e_i − e_j‖² = ‖√e_i − √e_j‖² = 2)
@@ -394,7 +395,7 @@ class DynamicValueLearner:
             init = warm[1] if warm is not None and warm[0] is self._compass else None
             divergence, state, info = divergence_to_clouds(
                 theta, w, samples, cfg.epsilon, cfg.cost, ot_xx=self._self_transport(),
-                max_iter=cfg.sinkhorn_max_iter, tol=cfg.sinkhorn_tol, init=init)
+                max_iter=cfg.sinkhorn_max_iter, tol=cfg.scoring_tol, init=init)
             if torch.isfinite(divergence).all():
                 self._score_warm = (self._compass, state)
                 self.last_score_info = {**info, "solver": "kernel", "warm": init is not None}
@@ -404,7 +405,7 @@ class DynamicValueLearner:
         self.last_score_info = {"solver": "pot", "warm": False}
         return sinkhorn_divergence(theta, w, samples, uniform, cfg.epsilon, cfg.cost,
                                    ot_xx=self._self_transport(), max_iter=cfg.sinkhorn_max_iter,
-                                   tol=cfg.sinkhorn_tol)
+                                   tol=cfg.scoring_tol)
 
     def _assemble_scores(self, phi, s, rm, rs, alignment, ig, approval, fingerprint_mean) -> Scores:
         cfg = self.config

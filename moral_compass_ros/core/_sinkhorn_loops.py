@@ -1,0 +1,154 @@
+"""Compiled Sinkhorn loops of the Step 1 hot path (numba; no rclpy, no torch).
+
+One candidate at a time, all its iterations back to back: the candidate's kernel block (N×K,
+128 KB in float32 at N = 512, K = 64) stays in the core's L2 cache for every iteration, where a
+batched tensor mat-vec streams all B blocks from memory once per iteration. Each candidate also
+stops on its own marginal error instead of running until the slowest one has converged. The
+bench measured about 5× less time per iteration than torch's batched ``bmm`` (issue 9).
+
+The functions work in place on arrays the caller allocates and are specialised by numba for
+float32 and float64 kernels; the caller (:func:`~.sinkhorn.divergence_to_clouds`) forms the
+kernels with torch and turns the scalings into OT values. They are tested against POT on random
+inputs (``test/test_core_kernel_scoring.py``).
+"""
+from __future__ import annotations
+
+import math
+
+import numba
+import numpy as np
+
+# reassociation lets LLVM vectorise the sums; no "nnan"/"ninf": a kernel row that underflowed
+# to zero must give a non-finite scaling the caller can see (it then takes the log domain)
+_FASTMATH = {"reassoc", "contract", "arcp"}
+
+
+@numba.njit(cache=True, fastmath=_FASTMATH, nogil=True)
+def _column_step(kernel, u, v, col, b):
+    """v_j = b / Σ_i u_i K_ij (the columns of diag(u) K diag(v) then sum to b exactly)."""
+    n, k = kernel.shape
+    for j in range(k):
+        col[j] = 0.0
+    for i in range(n):
+        ui = u[i]
+        for j in range(k):
+            col[j] += ui * kernel[i, j]
+    for j in range(k):
+        v[j] = b / col[j]
+
+
+@numba.njit(cache=True, fastmath=_FASTMATH, nogil=True)
+def cross_scalings(kernel, a, u, v, tol, max_iter, iterations, errors):
+    """Alternating Sinkhorn scalings for B problems sharing the source weights, in place.
+
+    .. math:: v \\leftarrow b / K^\\top u, \\qquad u \\leftarrow a / K v, \\qquad b_j = 1/K
+
+    stopped per problem when the row-marginal error :math:`\\sum_i |u_i (K v)_i - a_i|` is
+    below ``tol`` (the columns are exact after each v-step).
+
+    Parameters
+    ----------
+    kernel : ndarray, shape (B, N, K)
+        Gibbs kernels e^{−C/ε}, C-contiguous, float32 or float64.
+    a : ndarray, shape (N,)
+        Source weights (> 0, Σ = 1), the kernel's dtype.
+    u : ndarray, shape (B, N)
+        In: initial scalings (ones, or a warm start). Out: the final scalings.
+    v : ndarray, shape (B, K)
+        Out: the final column scalings.
+    tol : float
+    max_iter : int
+    iterations : ndarray of int64, shape (B,)
+        Out: iterations per problem.
+    errors : ndarray of float64, shape (B,)
+        Out: the last row-marginal error per problem.
+    """
+    n_batch, n, k = kernel.shape
+    # scalars in the kernel's dtype: a float64 literal would promote the float32 loops
+    zero, b = np.zeros(1, kernel.dtype)[0], np.full(1, 1.0 / k, kernel.dtype)[0]
+    col = np.empty(k, dtype=kernel.dtype)
+    for c in range(n_batch):
+        kernel_c, u_c, v_c = kernel[c], u[c], v[c]
+        error, it = math.inf, 0
+        while it < max_iter:
+            it += 1
+            _column_step(kernel_c, u_c, v_c, col, b)
+            row_error = zero
+            for i in range(n):
+                total = zero
+                for j in range(k):
+                    total += kernel_c[i, j] * v_c[j]  # (K v)_i
+                row_error += abs(u_c[i] * total - a[i])
+                u_c[i] = a[i] / total  # u = a / K v
+            error = float(row_error)
+            if error < tol or error != error:  # converged, or NaN: the caller takes the log domain
+                break
+        _column_step(kernel_c, u_c, v_c, col, b)  # final exact column step
+        iterations[c] = it
+        errors[c] = error
+
+
+@numba.njit(cache=True, fastmath=_FASTMATH, nogil=True)
+def self_transport(kernel, s, epsilon, tol, max_iter, values, iterations, errors):
+    """OT_ε(β, β) of B uniform clouds by the averaged symmetric scaling iteration, in place.
+
+    .. math::
+        s \\leftarrow \\sqrt{s / K(b s)} \\quad (f \\leftarrow \\tfrac12 (f + T_\\varepsilon f)),
+        \\qquad \\mathrm{OT}_\\varepsilon(\\beta,\\beta) = 2\\varepsilon \\langle b, \\log \\hat s\\rangle
+            - \\varepsilon (\\langle b \\hat s, K b \\hat s\\rangle - 1)
+
+    with :math:`\\hat s = 1 / K(b s)` the exact final c-transform, stopped per problem on
+    :math:`\\sum_j b_j |s_j (K b s)_j - 1|` < ``tol``.
+
+    Parameters
+    ----------
+    kernel : ndarray, shape (B, K, K)
+        Symmetric Gibbs kernels of the clouds with themselves.
+    s : ndarray, shape (B, K)
+        In: initial scalings. Out: the final (pre-transform) scalings, for a warm start.
+    epsilon, tol, max_iter : float, float, int
+    values : ndarray of float64, shape (B,)
+        Out: OT_ε(β_b, β_b).
+    iterations, errors : ndarray, shape (B,)
+        Out: as in :func:`cross_scalings`.
+    """
+    n_batch, k, _ = kernel.shape
+    zero, b = np.zeros(1, kernel.dtype)[0], np.full(1, 1.0 / k, kernel.dtype)[0]
+    ks = np.empty(k, dtype=kernel.dtype)
+    bs = np.empty(k, dtype=kernel.dtype)
+    for c in range(n_batch):
+        kernel_c, s_c = kernel[c], s[c]
+        error, it = math.inf, 0
+        while it < max_iter:
+            it += 1
+            for j in range(k):
+                bs[j] = b * s_c[j]
+            error = 0.0
+            for i in range(k):
+                total = zero
+                for j in range(k):
+                    total += kernel_c[i, j] * bs[j]
+                ks[i] = total
+                error += b * abs(s_c[i] * total - 1.0)
+            if error < tol or error != error:
+                break
+            for i in range(k):
+                s_c[i] = math.sqrt(s_c[i] / ks[i])
+        for j in range(k):
+            bs[j] = b * s_c[j]
+        log_sum = 0.0
+        for i in range(k):  # exact c-transform: ŝ = 1 / K(b s)
+            total = zero
+            for j in range(k):
+                total += kernel_c[i, j] * bs[j]
+            log_sum -= math.log(total)
+            ks[i] = b / total  # b ŝ
+        mass = 0.0
+        for i in range(k):
+            total = zero
+            for j in range(k):
+                total += kernel_c[i, j] * ks[j]
+            mass += ks[i] * total  # ⟨b ŝ, K b ŝ⟩
+        values[c] = 2.0 * epsilon * b * log_sum - epsilon * (mass - 1.0)
+        iterations[c] = it
+        errors[c] = error
