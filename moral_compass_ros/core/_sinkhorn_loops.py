@@ -89,8 +89,8 @@ def cross_scalings(kernel, a, u, v, tol, max_iter, iterations, errors):
 
 
 @numba.njit(cache=True, fastmath=_FASTMATH, nogil=True)
-def self_transport(kernel, s, epsilon, tol, max_iter, values, iterations, errors):
-    """OT_ε(β, β) of B uniform clouds by the averaged symmetric scaling iteration, in place.
+def self_transport(kernel, weights, s, epsilon, tol, max_iter, values, iterations, errors):
+    """OT_ε(β, β) of B weighted clouds by the averaged symmetric scaling iteration, in place.
 
     .. math::
         s \\leftarrow \\sqrt{s / K(b s)} \\quad (f \\leftarrow \\tfrac12 (f + T_\\varepsilon f)),
@@ -104,6 +104,8 @@ def self_transport(kernel, s, epsilon, tol, max_iter, values, iterations, errors
     ----------
     kernel : ndarray, shape (B, K, K)
         Symmetric Gibbs kernels of the clouds with themselves.
+    weights : ndarray, shape (B, K)
+        b (> 0, Σ = 1), the kernel's dtype.
     s : ndarray, shape (B, K)
         In: initial scalings. Out: the final (pre-transform) scalings, for a warm start.
     epsilon, tol, max_iter : float, float, int
@@ -113,42 +115,98 @@ def self_transport(kernel, s, epsilon, tol, max_iter, values, iterations, errors
         Out: as in :func:`cross_scalings`.
     """
     n_batch, k, _ = kernel.shape
-    zero, b = np.zeros(1, kernel.dtype)[0], np.full(1, 1.0 / k, kernel.dtype)[0]
+    zero = np.zeros(1, kernel.dtype)[0]
     ks = np.empty(k, dtype=kernel.dtype)
     bs = np.empty(k, dtype=kernel.dtype)
     for c in range(n_batch):
-        kernel_c, s_c = kernel[c], s[c]
+        kernel_c, b, s_c = kernel[c], weights[c], s[c]
         error, it = math.inf, 0
         while it < max_iter:
             it += 1
             for j in range(k):
-                bs[j] = b * s_c[j]
+                bs[j] = b[j] * s_c[j]
             error = 0.0
             for i in range(k):
                 total = zero
                 for j in range(k):
                     total += kernel_c[i, j] * bs[j]
                 ks[i] = total
-                error += b * abs(s_c[i] * total - 1.0)
+                error += b[i] * abs(s_c[i] * total - 1.0)
             if error < tol or error != error:
                 break
             for i in range(k):
                 s_c[i] = math.sqrt(s_c[i] / ks[i])
         for j in range(k):
-            bs[j] = b * s_c[j]
+            bs[j] = b[j] * s_c[j]
         log_sum = 0.0
         for i in range(k):  # exact c-transform: ŝ = 1 / K(b s)
             total = zero
             for j in range(k):
                 total += kernel_c[i, j] * bs[j]
-            log_sum -= math.log(total)
-            ks[i] = b / total  # b ŝ
+            log_sum -= b[i] * math.log(total)  # ⟨b, log ŝ⟩
+            ks[i] = b[i] / total  # b ŝ
         mass = 0.0
         for i in range(k):
             total = zero
             for j in range(k):
                 total += kernel_c[i, j] * ks[j]
             mass += ks[i] * total  # ⟨b ŝ, K b ŝ⟩
-        values[c] = 2.0 * epsilon * b * log_sum - epsilon * (mass - 1.0)
+        values[c] = 2.0 * epsilon * log_sum - epsilon * (mass - 1.0)
+        iterations[c] = it
+        errors[c] = error
+
+
+@numba.njit(cache=True, fastmath=_FASTMATH, nogil=True)
+def averaged_scalings(kernel, a, b, p, q, tol, max_iter, iterations, errors):
+    """Averaged ("symmetrised") Sinkhorn on scalings for B problems, in place (update path).
+
+    .. math::
+        p \\leftarrow \\sqrt{p / K(b q)}, \\qquad q \\leftarrow \\sqrt{q / K^\\top(a p)}
+
+    i.e. f ← ½(f + T_b g), g ← ½(g + T_a f) with p = e^{f/ε}, q = e^{g/ε}; both products come
+    from one pass over the kernel. Stopped per problem when
+    :math:`\\max(\\sum_i a_i |p_i (K b q)_i - 1|, \\sum_j b_j |q_j (K^\\top a p)_j - 1|)` < ``tol``.
+
+    Parameters
+    ----------
+    kernel : ndarray, shape (B, N, K)
+        Gibbs kernels e^{−C/ε}, C-contiguous float64.
+    a, b : ndarray, shapes (B, N), (B, K)
+        Marginals (> 0).
+    p, q : ndarray, shapes (B, N), (B, K)
+        In: initial scalings. Out: the final (pre-transform) scalings.
+    tol, max_iter, iterations, errors
+        As in :func:`cross_scalings`.
+    """
+    n_batch, n, k = kernel.shape
+    row = np.empty(n, dtype=kernel.dtype)
+    col = np.empty(k, dtype=kernel.dtype)
+    bq = np.empty(k, dtype=kernel.dtype)
+    for c in range(n_batch):
+        kernel_c, a_c, b_c, p_c, q_c = kernel[c], a[c], b[c], p[c], q[c]
+        error, it = math.inf, 0
+        while it < max_iter:
+            it += 1
+            for j in range(k):
+                bq[j] = b_c[j] * q_c[j]
+                col[j] = 0.0
+            for i in range(n):
+                total = 0.0
+                ap = a_c[i] * p_c[i]
+                for j in range(k):
+                    entry = kernel_c[i, j]
+                    total += entry * bq[j]  # (K b q)_i
+                    col[j] += ap * entry  # (Kᵀ a p)_j
+                row[i] = total
+            error_rows, error_cols = 0.0, 0.0
+            for i in range(n):
+                error_rows += a_c[i] * abs(p_c[i] * row[i] - 1.0)
+                p_c[i] = math.sqrt(p_c[i] / row[i])
+            for j in range(k):
+                error_cols += b_c[j] * abs(q_c[j] * col[j] - 1.0)
+                q_c[j] = math.sqrt(q_c[j] / col[j])
+            error = max(error_rows, error_cols)
+            if error < tol or error != error:
+                break
         iterations[c] = it
         errors[c] = error

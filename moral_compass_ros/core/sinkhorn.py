@@ -280,16 +280,15 @@ def entropic_ot_averaged(
                 and bool(torch.isfinite(g).all()):
             # kernel domain: the same averaged iteration on scalings p = e^{f/ε}, q = e^{g/ε}
             # (exp(−C/ε) once, then mat-vecs): p ← √(p / K(b q)), q ← √(q / Kᵀ(a p))
-            kernel = torch.exp(-cost_over_eps)
-            p, q = torch.exp(f / eps), torch.exp(g / eps)
-            for _ in range(int(max_iter)):
-                kq = torch.bmm(kernel, (b_solve * q)[:, :, None])[:, :, 0]  # e^{−T_b(g)/ε}
-                kp = torch.bmm((a_solve * p)[:, None, :], kernel)[:, 0, :]  # e^{−T_a(f)/ε}
-                error = float(torch.maximum(((p * kq - 1.0).abs() * a_solve).sum(-1),
-                                            ((q * kp - 1.0).abs() * b_solve).sum(-1)).max())
-                p, q = torch.sqrt(p / kq), torch.sqrt(q / kp)  # averaged updates
-                if error < tol:
-                    break
+            from . import _sinkhorn_loops as loops
+            kernel = torch.exp(-cost_over_eps).contiguous()
+            p, q = torch.exp(f / eps).contiguous(), torch.exp(g / eps).contiguous()
+            iterations = np.zeros(p.shape[0], dtype=np.int64)
+            errors = np.zeros(p.shape[0])
+            loops.averaged_scalings(kernel.numpy(), a_solve.expand_as(p).contiguous().numpy(),
+                                    b_solve.expand_as(q).contiguous().numpy(), p.numpy(), q.numpy(),
+                                    float(tol), int(max_iter), iterations, errors)  # compiled loop
+            error = float(errors.max())
             p = 1.0 / torch.bmm(kernel, (b_solve * q)[:, :, None])[:, :, 0]  # exact c-transforms
             q = 1.0 / torch.bmm((a_solve * p)[:, None, :], kernel)[:, 0, :]
             f, g = eps * torch.log(p), eps * torch.log(q)
@@ -334,14 +333,15 @@ def symmetric_potential(cost_matrix: torch.Tensor, a: torch.Tensor, epsilon: flo
         max_cost = float(cost_over_eps.max()) if cost_over_eps.numel() else 0.0
         if _kernel and kernel_domain_ok(max_cost, 1.0) and bool(torch.isfinite(f).all()):
             # kernel domain, s = e^{f/ε}: s ← √(s / K(a s)) (exp(−C/ε) once, then mat-vecs)
-            kernel = torch.exp(-cost_over_eps)
-            scaling = torch.exp(f / eps)
-            for _ in range(int(max_iter)):
-                ks = torch.bmm(kernel, (a_solve * scaling)[:, :, None])[:, :, 0]  # e^{−T_ε(f)/ε}
-                error = float(((scaling * ks - 1.0).abs() * a_solve).sum(-1).max())
-                scaling = torch.sqrt(scaling / ks)
-                if error < tol:
-                    break
+            from . import _sinkhorn_loops as loops
+            kernel = torch.exp(-cost_over_eps).contiguous()
+            scaling = torch.exp(f / eps).contiguous()
+            n_batch = scaling.shape[0]
+            iterations, errors = np.zeros(n_batch, dtype=np.int64), np.zeros(n_batch)
+            loops.self_transport(kernel.numpy(), a_solve.expand_as(scaling).contiguous().numpy(),
+                                 scaling.numpy(), eps, float(tol), int(max_iter), np.zeros(n_batch),
+                                 iterations, errors)  # compiled loop, in place on `scaling`
+            error = float(errors.max())
             f = -eps * torch.log(torch.bmm(kernel, (a_solve * scaling)[:, :, None])[:, :, 0])  # exact c-transform
             if not bool(torch.isfinite(f).all()):
                 return symmetric_potential(cost_matrix, a, epsilon, max_iter=max_iter, tol=tol, init=init, _kernel=False)
@@ -644,8 +644,8 @@ angle` with
         ot_yy = np.zeros(n_batch)
         iterations_self = np.zeros(n_batch, dtype=np.int64)
         error_self = np.zeros(n_batch)
-        loops.self_transport(kernel_yy, s, eps, float(tol), int(max_iter), ot_yy, iterations_self,
-                             error_self)
+        loops.self_transport(kernel_yy, np.full((n_batch, k), 1.0 / k, dtype=np_dtype), s, eps,
+                             float(tol), int(max_iter), ot_yy, iterations_self, error_self)
         a64 = a.to(torch.float64)
         log_u, log_v = torch.from_numpy(u).to(torch.float64).log(), torch.from_numpy(v).to(torch.float64).log()
         f = eps * (log_u - torch.log(a64))  # f = ε log(u/a)

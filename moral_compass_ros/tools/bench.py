@@ -12,10 +12,13 @@ Measures in one run (issue 9; medians and p99 over repeats):
 * ``pot_loop_ms_p50`` — the same alignment values computed with POT one candidate at a time
   (numpy, ``ot.solve(C, a, b, reg=ε, reg_type="KL")``, the full entropic objective — POT's
   ``empirical_sinkhorn_divergence`` returns the linear part, which is a different number),
-  same ε and tolerance; OT_ε(q, q) once, OT_ε(β, β) and OT_ε(q, β) per candidate.
-  ``speedup_vs_pot`` and ``max_abs_diff_vs_pot`` (also relative to max |S_ε|).
-* ``exp_bound_ms`` — exp throughput measured now, times the exponentials the kernel-domain
-  algorithm must evaluate (one per kernel entry: B·N·K cross + B·K·K self); ``ratio_to_bound``.
+  same ε and tolerance (``scoring_tol``); OT_ε(q, q) once, OT_ε(β, β) and OT_ε(q, β) per
+  candidate. ``speedup_vs_pot`` and ``max_abs_diff_vs_pot`` (also relative to max |S_ε|);
+  ``max_abs_diff_vs_pot_tight``: against POT at ``sinkhorn_tol`` (1e-9), the float64 check of
+  the float32 path.
+* ``exp_bound_ms`` — exp throughput measured now in the decision's precision, times the
+  exponentials the kernel-domain algorithm must evaluate (one per kernel entry: B·N·K cross +
+  B·K·K self); ``ratio_to_bound``.
 * ``update_ms_p50`` — one feedback update (Step 2 + Step 3) at N = 512.
 * ``e2e_ms_p50/p99`` — compass_node + action_selector_node started as processes (GraphRunner,
   this process's DDS domain); the bench publishes ``CandidateActions`` and waits for the
@@ -116,14 +119,15 @@ def measure_decision(learner, b: int, repeats: int, cold: bool = False) -> list[
     return times
 
 
-def pot_loop_alignment(learner, phi, s, rm, rs) -> tuple[np.ndarray, float]:
-    """−S_ε per candidate by POT one candidate at a time (numpy); returns (alignment, ms)."""
+def pot_loop_alignment(learner, phi, s, rm, rs, tol: float) -> tuple[np.ndarray, float]:
+    """−S_ε per candidate by POT one candidate at a time (numpy, float64) at marginal tolerance
+    ``tol``; returns (alignment, ms)."""
     import ot
     cfg = learner.config
     samples = learner.fingerprint_samples(phi, s)  # the same K samples score() uses
     theta = np.array(learner.compass.particles, dtype=np.float64)
     w = np.array(learner.compass.weights, dtype=np.float64)
-    kw = dict(reg=cfg.epsilon, reg_type="KL", max_iter=100000, tol=cfg.sinkhorn_tol)
+    kw = dict(reg=cfg.epsilon, reg_type="KL", max_iter=100000, tol=tol)
 
     def cost(x, y):
         if cfg.cost == "hellinger":
@@ -143,7 +147,8 @@ def pot_loop_alignment(learner, phi, s, rm, rs) -> tuple[np.ndarray, float]:
 
 
 def exp_throughput_ns(dtype=torch.float64, n: int = 1 << 21, repeats: int = 15) -> float:
-    """Median ns per exp of ``torch.exp`` on a large tensor (current thread count)."""
+    """Median ns per exp of ``torch.exp`` on a large tensor of ``dtype`` (the precision the
+    decision ran in; current thread count)."""
     x = -torch.rand(n, dtype=dtype) * 40.0
     out = torch.empty_like(x)
     times = []
@@ -241,8 +246,13 @@ def measure_dds(b: int, n: int, k: int, repeats: int, threads: int, timeout_s: f
             executor.add_node(node)
             received: dict = {}
             pongs: dict = {}
-            node.create_subscription(ActionSelection, topics.SELECTION,
-                                     lambda m: received.setdefault(m.request_id, time.perf_counter()), STREAM_QOS)
+            compute_ms: dict = {}
+
+            def on_selection(msg):
+                received.setdefault(msg.request_id, time.perf_counter())
+                compute_ms[msg.request_id] = float(msg.compute_ms)
+
+            node.create_subscription(ActionSelection, topics.SELECTION, on_selection, STREAM_QOS)
             node.create_subscription(String, PONG_TOPIC,
                                      lambda m: pongs.setdefault(m.data, time.perf_counter()), 10)
             cand_pub = node.create_publisher(CandidateActions, topics.CANDIDATES, STREAM_QOS)
@@ -278,7 +288,7 @@ def measure_dds(b: int, n: int, k: int, repeats: int, threads: int, timeout_s: f
                     break
             else:
                 raise RuntimeError("the selector never answered")
-            e2e = []
+            e2e, in_node = [], []  # in_node: the selector's own compute_ms (decision + conversions)
             for i in range(repeats + 2):
                 rid = f"e2e-{i}"
                 msg = request(rid)
@@ -287,6 +297,7 @@ def measure_dds(b: int, n: int, k: int, repeats: int, threads: int, timeout_s: f
                 cand_pub.publish(msg)
                 if spin_until(lambda: rid in received, 30.0) and i >= 2:
                     e2e.append((received[rid] - t0) * 1e3)
+                    in_node.append(compute_ms[rid])
             ping = []
             for i in range(max(repeats, 50) + 5):
                 key = f"p{i}"
@@ -297,6 +308,8 @@ def measure_dds(b: int, n: int, k: int, repeats: int, threads: int, timeout_s: f
                 spin_until(lambda: False, 0.005)
             result = {
                 "e2e_ms_p50": _pct(e2e, 50), "e2e_ms_p99": _pct(e2e, 99), "e2e_n": len(e2e),
+                "e2e_selector_compute_ms_p50": _pct(in_node, 50),
+                "e2e_selector_compute_ms_p99": _pct(in_node, 99),
                 "dds_pingpong_ms_p50": _pct(ping, 50), "dds_pingpong_ms_p99": _pct(ping, 99),
                 "rss_mb": {name: _rss_mb(p.pid) for name, p in runner.processes.items()},
             }
@@ -326,7 +339,7 @@ def run(quick: bool, threads: int, repeats: int | None, dds: bool = True, solver
     learner = _learner(n, k, threads, updates=1 if quick else 3)
     learner.score_solver = solver
     out: dict = {"solver": solver, "threads": threads, "quick": quick, "B": b, "N": n, "K": k, "M": learner.value_space.dim,
-                 "epsilon": learner.config.epsilon, "tol": learner.config.sinkhorn_tol, "repeats": reps}
+                 "epsilon": learner.config.epsilon, "tol": learner.config.scoring_tol, "repeats": reps}
     _progress(f"decision B={b} N={n} K={k} x{reps}")
     decision = measure_decision(learner, b, reps)
     cold = measure_decision(learner, b, max(3, reps // 5), cold=True)
@@ -336,18 +349,20 @@ def run(quick: bool, threads: int, repeats: int | None, dds: bool = True, solver
     phi, s, rm, rs = _requests(learner.config, b, 1, seed=23)[0]
     _reset_warm_start(learner)
     ours = learner.score(phi, s, rm, rs).alignment
+    precision = learner.last_score_info.get("dtype", "float64")
     _progress("POT loop")
-    pot_times, pot_values = [], None
-    for _ in range(1 if not quick else 1):
-        pot_values, ms = pot_loop_alignment(learner, phi, s, rm, rs)
-        pot_times.append(ms)
+    pot_values, pot_ms = pot_loop_alignment(learner, phi, s, rm, rs, learner.config.scoring_tol)
+    scale = max(float(np.max(np.abs(pot_values))), 1e-300)
     diff = float(np.max(np.abs(ours - pot_values)))
-    out.update(pot_loop_ms_p50=_pct(pot_times, 50), speedup_vs_pot=_pct(pot_times, 50) / out["decision_ms_p50"],
-               max_abs_diff_vs_pot=diff,
-               max_rel_diff_vs_pot=diff / max(float(np.max(np.abs(pot_values))), 1e-300),
-               alignment_scale=float(np.max(np.abs(pot_values))))
+    # the float64 check: POT at the update's much tighter tolerance (1e-9) as the reference
+    tight_values, tight_ms = pot_loop_alignment(learner, phi, s, rm, rs, learner.config.sinkhorn_tol)
+    tight_diff = float(np.max(np.abs(ours - tight_values)))
+    out.update(pot_loop_ms_p50=pot_ms, speedup_vs_pot=pot_ms / out["decision_ms_p50"],
+               max_abs_diff_vs_pot=diff, max_rel_diff_vs_pot=diff / scale, alignment_scale=scale,
+               precision=precision, pot_tight_tol=learner.config.sinkhorn_tol, pot_tight_ms=tight_ms,
+               max_abs_diff_vs_pot_tight=tight_diff, max_rel_diff_vs_pot_tight=tight_diff / scale)
     _progress("exp throughput, update")
-    ns = exp_throughput_ns()
+    ns = exp_throughput_ns(torch.float32 if precision == "float32" else torch.float64)
     n_exp = kernel_exp_count(b, n, k)
     out.update(exp_ns=ns, exp_count=n_exp, exp_bound_ms=ns * n_exp / 1e6,
                ratio_to_bound=out["decision_ms_p50"] / (ns * n_exp / 1e6))
@@ -373,7 +388,7 @@ def run(quick: bool, threads: int, repeats: int | None, dds: bool = True, solver
             bound = ns * kernel_exp_count(gb, gn, k) / 1e6
             grid.append({"B": gb, "N": gn, "decision_ms_p50": _pct(dec, 50), "decision_ms_p99": _pct(dec, 99),
                          "decision_cold_ms_p50": _pct(gcold, 50), "exp_bound_ms": bound,
-                         "ratio_to_bound": _pct(dec, 50) / bound, "update_ms_p50": _pct(upd, 50) if False else _pct(gupd, 50)})
+                         "ratio_to_bound": _pct(dec, 50) / bound, "update_ms_p50": _pct(gupd, 50)})
     out["grid"] = grid
     if dds:
         _progress("DDS e2e and ping-pong")
@@ -385,14 +400,20 @@ def table(out: dict) -> str:
     rows = [
         ("decision p50 / p99 (ms)", f"{out['decision_ms_p50']:.2f} / {out['decision_ms_p99']:.2f}"),
         ("decision cold p50 (ms)", f"{out['decision_cold_ms_p50']:.2f}"),
-        ("POT loop (ms)", f"{out['pot_loop_ms_p50']:.1f}  (speed-up ×{out['speedup_vs_pot']:.1f})"),
+        ("POT loop (ms)", f"{out['pot_loop_ms_p50']:.1f}  (speed-up ×{out['speedup_vs_pot']:.1f}, "
+                          f"tol {out['tol']:g})"),
         ("max |Δ| vs POT", f"{out['max_abs_diff_vs_pot']:.2e}  (rel {out['max_rel_diff_vs_pot']:.1e})"),
+        (f"max |Δ| vs POT @ {out['pot_tight_tol']:g}", f"{out['max_abs_diff_vs_pot_tight']:.2e}  (rel "
+                                                       f"{out['max_rel_diff_vs_pot_tight']:.1e}; POT "
+                                                       f"{out['pot_tight_ms']:.0f} ms)"),
         ("exp bound (ms)", f"{out['exp_bound_ms']:.2f}  (decision / bound = {out['ratio_to_bound']:.2f}, "
-                           f"{out['exp_ns']:.2f} ns/exp × {out['exp_count']})"),
+                           f"{out['exp_ns']:.2f} ns/exp {out['precision']} × {out['exp_count']})"),
         ("update p50 (ms)", f"{out['update_ms_p50']:.1f}"),
     ]
     if "e2e_ms_p50" in out:
-        rows += [("e2e p50 / p99 (ms)", f"{out['e2e_ms_p50']:.2f} / {out['e2e_ms_p99']:.2f}"),
+        rows += [("e2e p50 / p99 (ms)", f"{out['e2e_ms_p50']:.2f} / {out['e2e_ms_p99']:.2f}  (in the "
+                                         f"selector {out['e2e_selector_compute_ms_p50']:.2f} / "
+                                         f"{out['e2e_selector_compute_ms_p99']:.2f})"),
                  ("DDS ping-pong p99 (ms)", f"{out['dds_pingpong_ms_p99']:.2f}  (e2e budget p99 = "
                   f"{out['dds_pingpong_ms_p99'] + out['decision_ms_p99'] + 1:.2f})"),
                  ("RSS (MB)", ", ".join(f"{k} {v:.0f}" for k, v in out["rss_mb"].items()))]
