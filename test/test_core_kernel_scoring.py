@@ -7,7 +7,8 @@ import torch
 
 from core_helpers import random_event, small_config
 from moral_compass_ros.core import DynamicValueLearner
-from moral_compass_ros.core.sinkhorn import divergence_to_clouds, entropic_ot_averaged, ground_cost, symmetric_potential
+from moral_compass_ros.core.sinkhorn import (_dual_value, averaged_potentials, divergence_to_clouds, entropic_ot_averaged,
+                                             ground_cost, symmetric_potential, transport_gradients)
 
 
 def _pot_value(x, a, y, b, eps, cost):
@@ -127,3 +128,29 @@ def test_a_kernel_that_underflows_falls_back_to_the_log_domain_with_the_same_val
     pot = tiny_eps.score(features, context)
     assert np.isfinite(kernel.alignment).all()
     np.testing.assert_allclose(kernel.alignment, pot.alignment, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("cost", ["sqeuclidean", "hellinger"])
+@pytest.mark.parametrize("symmetric", [False, True])
+def test_transport_gradients_equal_autograd_of_the_dual_value(cost, symmetric):
+    """The update's graph-free gradient of OT_ε equals autograd through the dual objective at
+    the same (detached) potentials, for the cross and the self term, both costs."""
+    rng = np.random.default_rng(11)
+    x = torch.from_numpy(rng.dirichlet(np.ones(5), size=40)).requires_grad_(True)
+    a = torch.from_numpy(rng.dirichlet(np.full(40, 2.0))).requires_grad_(True)
+    y = x if symmetric else torch.from_numpy(rng.dirichlet(np.ones(5), size=30))
+    b = a if symmetric else torch.from_numpy(rng.dirichlet(np.full(30, 2.0)))
+    cost_matrix = ground_cost(x, y, cost)[0]
+    if symmetric:
+        f = symmetric_potential(cost_matrix.detach()[None], a.detach()[None], 0.05)[0]
+        g = f
+    else:
+        f, g = averaged_potentials(cost_matrix.detach()[None], a.detach()[None], b[None], 0.05)
+        f, g = f[0], g[0]
+    value = _dual_value(cost_matrix[None], a[None], b[None], f[None], g[None], 0.05)
+    expected_x, expected_a = torch.autograd.grad(value.sum(), [x, a])
+    with torch.no_grad():
+        grad_x, grad_a = transport_gradients(cost_matrix, x, a, y, b, f, g, 0.05, cost,
+                                             symmetric=symmetric)
+    np.testing.assert_allclose(grad_x.numpy(), expected_x.numpy(), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(grad_a.numpy(), expected_a.numpy(), rtol=1e-9, atol=1e-12)

@@ -1,6 +1,6 @@
 """The mathematical core of moral_compass_ros: Dynamic Value Spaces without ROS.
 
-Pure Python on numpy, torch and POT; nothing here imports rclpy (a test enforces it), so the
+Pure Python on numpy, torch, POT and numba (the compiled Sinkhorn loops); nothing here imports rclpy (a test enforces it), so the
 simulator, the replay tools and the nodes share one implementation. See
 ``shared/design/dynamic-value-spaces.md`` for the specification.
 """

@@ -83,7 +83,7 @@ class LearnerConfig:
     update_rule : {"proximal", "reweight"}
         Step 3 rule: the spec's proximal Sinkhorn step, or pure Bayesian reweighting (baseline).
     sinkhorn_max_iter : int
-        ≥ 1, POT Sinkhorn iteration cap.
+        ≥ 1, Sinkhorn iteration cap (every solver).
     sinkhorn_tol : float
         > 0, marginal tolerance of the update's Sinkhorn solves (Steps 2–3) and of OT_ε(q, q).
     scoring_tol : float
@@ -128,7 +128,7 @@ class LearnerConfig:
     planner_reward_std: float = 1.0
     update_rule: str = "proximal"
     sinkhorn_max_iter: int = 1000
-    sinkhorn_tol: float = 1e-9
+    sinkhorn_tol: float = 1e-6
     scoring_tol: float = 1e-4
     seed: int = 0
 

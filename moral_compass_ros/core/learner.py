@@ -35,9 +35,9 @@ from .events import FeedbackEvent
 from .fingerprint import FingerprintModel, numpy_generator, sample_dirichlet, torch_generator
 from .likelihood import LikelihoodModel
 from .scoring import information_gain, predictive_approval, task_cost
-from .sinkhorn import (_dual_value, divergence_to_clouds, entropic_ot, entropic_ot_averaged, entropic_ot_self,
+from .sinkhorn import (_dual_value, averaged_potentials, divergence_to_clouds, entropic_ot, entropic_ot_self,
                        expected_cost_to_dirichlet, ground_cost, kernel_domain_ok, sinkhorn_divergence,
-                       symmetric_potential)
+                       symmetric_potential, transport_gradients)
 from .task_model import BayesianTaskModel
 from .value_space import SimplexError, check_simplex
 
@@ -300,21 +300,24 @@ class DynamicValueLearner:
         cfg = self.config
         return entropic_ot(cost_matrix, a, b, cfg.epsilon, max_iter=cfg.sinkhorn_max_iter, tol=cfg.sinkhorn_tol)
 
-    def _cross_transport(self, theta, w, theta0, w0, init=None):
-        """OT_ε(q, q_t), differentiable in (θ, w), and its detached potentials.
+    def _cross_potentials(self, cost_matrix, w, w0, theta0, init=None):
+        """Detached potentials (f, g) of OT_ε(q, q_t) for ``cost_matrix`` = C(θ, θ_0), (N, N).
 
         q and q_t are close (proximal iterates, successive compasses), where POT's alternating
         iteration crawls; the averaged iteration warm-started from ``init`` (or, when q = q_t
         exactly, from the symmetric self-potential f = g) converges in a few iterations.
+        Returns ``(f (N,), g (N,))``.
         """
         cfg = self.config
-        cost_matrix = ground_cost(theta, theta0, cfg.cost)
         if init is None:
             with torch.no_grad():
                 potential = self._self_potential(ground_cost(theta0, theta0, cfg.cost), w0[None])
             init = (potential, potential)
-        return entropic_ot_averaged(cost_matrix, w[None], w0[None], cfg.epsilon, max_iter=cfg.sinkhorn_max_iter,
-                                    tol=cfg.sinkhorn_tol, init=init, return_potentials=True)
+        else:
+            init = (init[0][None], init[1][None])
+        f, g = averaged_potentials(cost_matrix[None], w[None], w0[None], cfg.epsilon,
+                                   max_iter=cfg.sinkhorn_max_iter, tol=cfg.sinkhorn_tol, init=init)
+        return f[0], g[0]
 
     def _self_potential(self, cost_matrix, a) -> torch.Tensor:
         cfg = self.config
@@ -580,7 +583,10 @@ class DynamicValueLearner:
         with torch.no_grad():
             ot_old = self._self_transport()
             ot_new = self._entropic_ot_self(ground_cost(t_new, t_new, self.config.cost), w_new[None])
-            ot_cross, _ = self._cross_transport(t_new, w_new, t_old, w_old)
+            cost_matrix = ground_cost(t_new, t_old, self.config.cost)[0]
+            f, g = self._cross_potentials(cost_matrix, w_new, w_old, t_old)
+            ot_cross = _dual_value(cost_matrix[None], w_new[None], w_old[None], f[None], g[None],
+                                   self.config.epsilon)
         self._self_ot_cache = (new, ot_new)
         return torch.clamp(ot_cross - 0.5 * ot_new - 0.5 * ot_old, min=0.0)[0]
 
@@ -629,7 +635,6 @@ class DynamicValueLearner:
         (per-unit-mass, Wasserstein–Fisher–Rao step), so w ← w·exp(η(∂G/∂w − mean)) for weights.
         """
         cfg = self.config
-        ot_00 = self._self_transport()  # OT_ε(q_t, q_t), cached per version
         with torch.no_grad():
             concentration = self._fingerprint.concentration(hist["features"], hist["context"], hist["hints"])
         omega = hist["omega"]
@@ -645,14 +650,25 @@ class DynamicValueLearner:
             w = torch.softmax(zeta, dim=0)
             log_lik = self._window_log_likelihood(theta, hist, concentration.detach())  # (H, N)
             particle_objective = (omega[:, None] * log_lik).sum(0)  # L(θ_i) = Σ_j ω_j log ℓ_j(θ_i)
-            ot_cross, potentials = self._cross_transport(theta, w, theta0, w0, init=potentials)
-            self_cost = ground_cost(theta, theta, cfg.cost)
-            self_potential = symmetric_potential(self_cost.detach(), w.detach()[None], cfg.epsilon,
-                                                 max_iter=cfg.sinkhorn_max_iter, tol=cfg.sinkhorn_tol,
-                                                 init=self_potential)
-            ot_self = _dual_value(self_cost, w[None], w[None], self_potential, self_potential, cfg.epsilon)
-            divergence = ot_cross - 0.5 * ot_self - 0.5 * ot_00  # S_ε(q, q_t)
-            objective = (w * particle_objective).sum() - penalty * divergence.sum()  # G(q)
+            with torch.no_grad():  # ∇S_ε(q, q_t) in (θ, w) by the envelope theorem, no graph
+                theta_d, w_d = theta.detach(), w.detach()
+                cross_cost = ground_cost(theta_d, theta0, cfg.cost)[0]
+                potentials = self._cross_potentials(cross_cost, w_d, w0, theta0, init=potentials)
+                grad_theta, grad_w = transport_gradients(cross_cost, theta_d, w_d, theta0, w0, *potentials,
+                                                         cfg.epsilon, cfg.cost)
+                self_cost = ground_cost(theta_d, theta_d, cfg.cost)
+                self_potential = symmetric_potential(self_cost, w_d[None], cfg.epsilon,
+                                                     max_iter=cfg.sinkhorn_max_iter, tol=cfg.sinkhorn_tol,
+                                                     init=self_potential)
+                self_grad_theta, self_grad_w = transport_gradients(
+                    self_cost[0], theta_d, w_d, theta_d, w_d, self_potential[0], self_potential[0],
+                    cfg.epsilon, cfg.cost, symmetric=True)
+                grad_theta = grad_theta - 0.5 * self_grad_theta  # S_ε = OT(q,q_t) − ½OT(q,q) − ½OT(q_t,q_t)
+                grad_w = grad_w - 0.5 * self_grad_w
+            # G(q) = Σ_i w_i L(θ_i) − S_ε(q, q_t)/(2ν); S_ε enters through its gradient (a linear
+            # surrogate with the same derivative), so autograd only runs through the softmaxes
+            # and the (H, N) likelihood
+            objective = (w * particle_objective).sum() - penalty * ((theta * grad_theta).sum() + (w * grad_w).sum())
             grad_z, grad_zeta = torch.autograd.grad(objective, [z, zeta])
             self._require_finite("Step 3 gradient", grad_z, grad_zeta)
             mass = torch.clamp(w.detach(), min=_LOG_FLOOR)

@@ -96,10 +96,11 @@ def ground_cost(x: torch.Tensor, y: torch.Tensor, cost: str = "sqeuclidean") -> 
     if cost == "hellinger":
         x = torch.sqrt(torch.clamp(x, min=1e-30))
         y = torch.sqrt(torch.clamp(y, min=1e-30))
-    sq_x = (x * x).sum(-1)  # ‖x_i‖²
-    sq_y = (y * y).sum(-1)  # ‖y_j‖²
-    cross = torch.matmul(x, y.transpose(-1, -2))  # ⟨x_i, y_j⟩
-    return torch.clamp(sq_x[..., :, None] + sq_y[..., None, :] - 2.0 * cross, min=0.0)
+    # ‖x_i‖² + ‖y_j‖² − 2⟨x_i, y_j⟩ as one matmul of augmented coordinates (x, ‖x‖², 1) and
+    # (−2y, 1, ‖y‖²): a single pass writes the (B, N, K) result
+    x_aug = torch.cat([x, (x * x).sum(-1, keepdim=True), torch.ones_like(x[..., :1])], -1)
+    y_aug = torch.cat([-2.0 * y, torch.ones_like(y[..., :1]), (y * y).sum(-1, keepdim=True)], -1)
+    return torch.clamp(torch.matmul(x_aug, y_aug.transpose(-1, -2)), min=0.0)
 
 
 def expected_cost_to_dirichlet(theta: torch.Tensor, concentration: torch.Tensor, cost: str = "sqeuclidean") -> torch.Tensor:
@@ -237,6 +238,58 @@ def _dual_value(cost_matrix: torch.Tensor, a: torch.Tensor, b: torch.Tensor, f: 
     return (a * f).sum(-1) + (b * g).sum(-1) - eps * mass_term  # <f,a> + <g,b> − ε Σ a_i b_j (e^{…} − 1)
 
 
+def transport_gradients(cost_matrix: torch.Tensor, x: torch.Tensor, a: torch.Tensor, y: torch.Tensor,
+                        b: torch.Tensor, f: torch.Tensor, g: torch.Tensor, epsilon: float,
+                        cost: str = "sqeuclidean", *, symmetric: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""Gradient of OT_ε(α, β) in the support x and weights a of α, at potentials (f, g).
+
+    Exactly what autograd gives for :func:`_dual_value` with the potentials detached (the
+    envelope theorem), without building a graph over the N×K matrices:
+
+    .. math::
+        E_{ij} = e^{(f_i + g_j - C_{ij})/\varepsilon},\quad T_{ij} = a_i b_j E_{ij},\quad
+        \frac{\partial}{\partial a_i} = f_i - \varepsilon\Big(\sum_j b_j E_{ij} - \sum_j b_j\Big),\quad
+        \frac{\partial}{\partial x_i} = \sum_j T_{ij}\, \nabla_x c(x_i, y_j)
+
+    with :math:`\nabla_x c = 2(x_i - y_j)` (sqeuclidean) or :math:`1 - \sqrt{y_j}/\sqrt{x_i}`
+    (hellinger, per coordinate). ``symmetric=True`` is OT_ε(α, α) (y = x, b = a, g = f), where
+    α appears on both sides, so both gradients double.
+
+    Parameters
+    ----------
+    cost_matrix : torch.Tensor, shape (N, K)
+        C(x, y).
+    x, a : torch.Tensor, shapes (N, M), (N,)
+    y, b : torch.Tensor, shapes (K, M), (K,)
+    f, g : torch.Tensor, shapes (N,), (K,)
+    epsilon : float
+    cost : {"sqeuclidean", "hellinger"}
+    symmetric : bool
+
+    Returns
+    -------
+    grad_x : torch.Tensor, shape (N, M)
+    grad_a : torch.Tensor, shape (N,)
+    """
+    eps = float(epsilon)
+    ratio = torch.exp((f[:, None] + g[None, :] - cost_matrix) / eps)  # E
+    ratio_b = ratio @ b  # Σ_j b_j E_ij
+    plan_rows = a * ratio_b  # Σ_j T_ij
+    grad_a = f - eps * (ratio_b - b.sum())
+    if cost == "sqeuclidean":
+        grad_x = 2.0 * (plan_rows[:, None] * x - a[:, None] * (ratio @ (b[:, None] * y)))  # Σ_j T_ij 2(x_i − y_j)
+    elif cost == "hellinger":
+        sqrt_x = torch.sqrt(torch.clamp(x, min=1e-30))
+        sqrt_y = torch.sqrt(torch.clamp(y, min=1e-30))
+        transported = a[:, None] * (ratio @ (b[:, None] * sqrt_y))  # Σ_j T_ij √y_j
+        grad_x = torch.where(x > 1e-30, plan_rows[:, None] - transported / sqrt_x, 0.0)
+    else:
+        raise ValueError(f"cost must be one of {COSTS}, got {cost!r}")
+    if symmetric:
+        return 2.0 * grad_x, 2.0 * grad_a
+    return grad_x, grad_a
+
+
 def entropic_ot_averaged(
     cost_matrix: torch.Tensor,
     a: torch.Tensor,
@@ -251,16 +304,52 @@ def entropic_ot_averaged(
 ):
     r"""Batched OT_ε(α, β) by the averaged ("symmetrised") Sinkhorn iteration, differentiable.
 
+    The potentials come from :func:`averaged_potentials`; the value is the dual objective at
+    them (see :func:`entropic_ot`). Shapes as :func:`entropic_ot`; returns the values, shape
+    (B,), and with ``return_potentials`` also the detached ``(f, g)``.
+    """
+    f, g = averaged_potentials(cost_matrix, a, b, epsilon, max_iter=max_iter, tol=tol, init=init,
+                               _kernel=_kernel)
+    value = _dual_value(cost_matrix, a, b, f, g, float(epsilon))
+    return (value, (f, g)) if return_potentials else value
+
+
+def averaged_potentials(
+    cost_matrix: torch.Tensor,
+    a: torch.Tensor,
+    b: torch.Tensor,
+    epsilon: float,
+    *,
+    max_iter: int = 1000,
+    tol: float = 1e-9,
+    init: Optional[tuple[torch.Tensor, torch.Tensor]] = None,
+    _kernel: bool = True,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""Dual potentials (f, g) of OT_ε(α, β) by the averaged Sinkhorn iteration (no gradient).
+
     .. math::
         f \leftarrow \tfrac12\big(f + T_b(g)\big),\quad g \leftarrow \tfrac12\big(g + T_a(f)\big),
         \quad T_b(g)_i = -\varepsilon \log \textstyle\sum_j b_j e^{(g_j - C_{ij})/\varepsilon}
 
-    (Feydy et al. 2019). Used where α ≈ β — the proximal step's S_ε(q, q_t) and the compass
-    movement — because POT's alternating iteration oscillates on near-symmetric problems
-    (measured: 1 400–14 000 iterations). ``init`` warm-starts from potentials ``(f, g)`` of a
-    nearby problem (the previous proximal iterate), which is what makes it fast there. Tested
-    against POT on random inputs. Shapes as :func:`entropic_ot`; returns the values, shape (B,),
-    and with ``return_potentials`` also the detached ``(f, g)``.
+    (Feydy et al. 2019), finished by one exact pair of c-transforms. Used where α ≈ β — the
+    proximal step's S_ε(q, q_t) and the compass movement — because POT's alternating iteration
+    oscillates on near-symmetric problems (measured: 1 400–14 000 iterations). ``init``
+    warm-starts from potentials ``(f, g)`` of a nearby problem (the previous proximal iterate),
+    which is what makes it fast there. Kernel domain with compiled loops when exp(−C/ε) is
+    representable, else the log domain. Tested against POT on random inputs.
+
+    Parameters
+    ----------
+    cost_matrix : torch.Tensor, shape (B, N, K)
+    a, b : torch.Tensor, shapes (B, N), (B, K)
+    epsilon, max_iter, tol
+        ε, iteration cap, tolerance on the larger of the two weighted marginal errors.
+    init : (f (B, N), g (B, K)), optional
+
+    Returns
+    -------
+    f, g : torch.Tensor, shapes (B, N), (B, K)
+        Detached potentials.
     """
     if not epsilon > 0.0:
         raise ValueError(f"epsilon must be > 0, got {epsilon}")
@@ -293,8 +382,8 @@ def entropic_ot_averaged(
             q = 1.0 / torch.bmm((a_solve * p)[:, None, :], kernel)[:, 0, :]
             f, g = eps * torch.log(p), eps * torch.log(q)
             if not (bool(torch.isfinite(f).all()) and bool(torch.isfinite(g).all())):
-                return entropic_ot_averaged(cost_matrix, a, b, epsilon, max_iter=max_iter, tol=tol, init=init,
-                                            return_potentials=return_potentials, _kernel=False)
+                return averaged_potentials(cost_matrix, a, b, epsilon, max_iter=max_iter, tol=tol,
+                                           init=init, _kernel=False)
         else:
             for _ in range(int(max_iter)):
                 f_new = -eps * _softmin(cost_over_eps, (log_b + g / eps)[:, None, :], dim=2)  # T_b(g)
@@ -309,8 +398,7 @@ def entropic_ot_averaged(
     if error >= tol:
         warnings.warn(f"averaged Sinkhorn did not converge in {max_iter} iterations: marginal error "
                       f"{error:.2e} > tol {tol:.1e} (epsilon={eps})", RuntimeWarning, stacklevel=2)
-    value = _dual_value(cost_matrix, a, b, f, g, eps)
-    return (value, (f, g)) if return_potentials else value
+    return f, g
 
 
 def symmetric_potential(cost_matrix: torch.Tensor, a: torch.Tensor, epsilon: float, *,
@@ -523,6 +611,12 @@ _F32_KERNEL_LIMIT: float = 80.0
 _F32_MIN_TOL: float = 1e-5
 #: Weights are clamped below to this in the float32 path (1e-200 underflows to 0 there).
 _F32_TINY_WEIGHT: float = 1e-30
+
+
+def warm_up_solvers() -> None:
+    """Compile (or load from numba's on-disk cache) the solvers' loops now, not on first use."""
+    from . import _sinkhorn_loops as loops
+    loops.warm_up()
 
 
 def kernel_domain_ok(max_cost: float, epsilon: float) -> bool:

@@ -26,6 +26,7 @@ from moral_compass_ros.conversions import (
     selection_to_msg,
 )
 from moral_compass_ros.core import DynamicValueLearner
+from moral_compass_ros.core.sinkhorn import warm_up_solvers
 from moral_compass_ros.diagnostics import NodeHealth
 from moral_compass_ros.msg import ActionSelection, CandidateActions, ModelParameters, MoralCompass
 from moral_compass_ros.nodes._spin import run_node
@@ -62,6 +63,7 @@ class ActionSelectorNode(Node):
         self._config = learner_config(self._params)
         if int(self._params["torch_threads"]) > 0:
             torch.set_num_threads(int(self._params["torch_threads"]))
+        warm_up_solvers()  # compiled now: the first decision or update after launch is not slower
         self._learner = DynamicValueLearner(self._config)
         self._health = NodeHealth(self)
         self._have_compass = False

@@ -28,6 +28,7 @@ from moral_compass_ros.core.compass_state import CompassModel
 from moral_compass_ros.core.journal import JournalError, SnapshotError
 from moral_compass_ros.core.learner_store import LearnerStore
 from moral_compass_ros.core.legitimacy import LegitimacyPolicy, PolicyError
+from moral_compass_ros.core.sinkhorn import warm_up_solvers
 from moral_compass_ros.diagnostics import NodeHealth
 from moral_compass_ros.graph import config_file
 from moral_compass_ros.msg import (
@@ -87,6 +88,7 @@ class CompassNode(Node):
         self._config = learner_config(params)
         if params["torch_threads"] > 0:
             torch.set_num_threads(params["torch_threads"])
+        warm_up_solvers()  # compiled now: the first decision or update after launch is not slower
         self._per_operator = params["per_operator_models"]
         self._snapshot_every = params["snapshot_every"]
         self._health = NodeHealth(self)
