@@ -154,3 +154,29 @@ def test_transport_gradients_equal_autograd_of_the_dual_value(cost, symmetric):
                                              symmetric=symmetric)
     np.testing.assert_allclose(grad_x.numpy(), expected_x.numpy(), rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(grad_a.numpy(), expected_a.numpy(), rtol=1e-9, atol=1e-12)
+
+
+def test_many_warm_started_decisions_stay_finite_on_the_kernel_path():
+    """Regression: warm start after warm start let the scale of u drift until float32
+    overflowed (then a division by zero killed the selector, after 74 decisions)."""
+    config = small_config(seed=2)
+    learner = DynamicValueLearner(config)
+    for i in range(300):
+        rng = np.random.default_rng(i)
+        scores = learner.score(rng.normal(size=(5, config.feature_dim)), rng.normal(size=config.context_dim))
+        assert np.isfinite(scores.total).all()
+        assert learner.last_score_info["solver"] == "kernel"
+    log_u = learner._score_warm[1][0]
+    np.testing.assert_allclose(log_u.mean(-1).numpy(), 0.0, atol=1e-9)
+
+
+def test_an_overflowing_warm_start_falls_back_to_pot_instead_of_failing():
+    learner, rng = _trained(7)
+    features = rng.normal(size=(4, learner.config.feature_dim))
+    context = rng.normal(size=learner.config.context_dim)
+    reference = learner.score(features, context)
+    log_u, log_s = learner._score_warm[1]
+    learner._score_warm = (learner.compass, (log_u + 120.0, log_s))  # e^120 overflows float32
+    scores = learner.score(features, context)
+    assert learner.last_score_info["solver"] == "pot"
+    np.testing.assert_allclose(scores.alignment, reference.alignment, rtol=0, atol=1e-6)

@@ -21,9 +21,11 @@ import numpy as np
 # reassociation lets LLVM vectorise the sums; no "nnan"/"ninf": a kernel row that underflowed
 # to zero must give a non-finite scaling the caller can see (it then takes the log domain)
 _FASTMATH = {"reassoc", "contract", "arcp"}
+# numpy's error model: x / 0 is inf (then NaN, which the loops stop on), not ZeroDivisionError
+_JIT = dict(cache=True, fastmath=_FASTMATH, nogil=True, error_model="numpy")
 
 
-@numba.njit(cache=True, fastmath=_FASTMATH, nogil=True)
+@numba.njit(**_JIT)
 def _column_step(kernel, u, v, col, b):
     """v_j = b / Σ_i u_i K_ij (the columns of diag(u) K diag(v) then sum to b exactly)."""
     n, k = kernel.shape
@@ -37,7 +39,7 @@ def _column_step(kernel, u, v, col, b):
         v[j] = b / col[j]
 
 
-@numba.njit(cache=True, fastmath=_FASTMATH, nogil=True)
+@numba.njit(**_JIT)
 def cross_scalings(kernel, a, u, v, tol, max_iter, iterations, errors):
     """Alternating Sinkhorn scalings for B problems sharing the source weights, in place.
 
@@ -88,7 +90,7 @@ def cross_scalings(kernel, a, u, v, tol, max_iter, iterations, errors):
         errors[c] = error
 
 
-@numba.njit(cache=True, fastmath=_FASTMATH, nogil=True)
+@numba.njit(**_JIT)
 def self_transport(kernel, weights, s, epsilon, tol, max_iter, values, iterations, errors):
     """OT_ε(β, β) of B weighted clouds by the averaged symmetric scaling iteration, in place.
 
@@ -156,7 +158,7 @@ def self_transport(kernel, weights, s, epsilon, tol, max_iter, values, iteration
         errors[c] = error
 
 
-@numba.njit(cache=True, fastmath=_FASTMATH, nogil=True)
+@numba.njit(**_JIT)
 def averaged_scalings(kernel, a, b, p, q, tol, max_iter, iterations, errors):
     """Averaged ("symmetrised") Sinkhorn on scalings for B problems, in place (update path).
 

@@ -472,7 +472,7 @@ class DynamicValueLearner:
         snapshot = self._snapshot()
         try:
             outcome = self._apply(event)
-        except (NonFiniteStepError, FloatingPointError, SimplexError, np.linalg.LinAlgError) as err:
+        except (NonFiniteStepError, ArithmeticError, SimplexError, np.linalg.LinAlgError) as err:
             self._restore(snapshot)
             reason = f"rejected: {err}"
             self._seen_ids.add(event.feedback_id)

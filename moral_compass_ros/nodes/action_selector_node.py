@@ -158,6 +158,9 @@ class ActionSelectorNode(Node):
         except (InvalidMessage, ValueError) as error:
             self._health.problem("candidates", f"request {msg.request_id!r}: {error}")
             return
+        except ArithmeticError as error:  # a numerical failure of the solver: say so, keep serving
+            self._health.error(f"request {msg.request_id!r}: scoring failed: {error!r}")
+            return
         vetoed = self._vetoed(batch.ids, batch.labels)
         allowed = np.where(vetoed, -np.inf, scores.total)
         selected = int(np.argmax(allowed)) if not np.all(vetoed) else -1
