@@ -245,3 +245,19 @@ def test_disk_full_on_journal_write_applies_nothing_and_the_retry_succeeds(tmpfs
         assert node.learner.version == 1 and node._store.applied_events == 1
         assert harness.diagnostic_with("No space", levels=(DiagnosticStatus.ERROR,),
                                        timeout_s=3) is None  # the error cleared
+
+
+def test_an_answer_journaled_but_never_acknowledged_is_applied_once_after_a_crash(tmp_path):
+    """The narrow crash window the SIGKILL test may miss on a fast machine (its kills land by
+    timing): the answer is in the journal, the node died before applying or acknowledging it.
+    The restarted node replays it; the sender's re-send is acknowledged as a duplicate."""
+    state = tmp_path / "state"
+    event = make_events(1, seed=21)[0]
+    _journal(state, [event])  # what a node killed right after the journal append leaves
+    with in_process(CompassNode, compass_params(state)) as harness:
+        node, acks = harness.node, []
+        node._ack_pub.publish = acks.append
+        assert node.learner.version == 1 and node._store.contains(event.feedback_id)
+        node._on_feedback(event_to_msg(event))  # the sender never saw an ack: it re-sends
+        assert [a.status for a in acks] == [FeedbackAck.STATUS_DUPLICATE]
+        assert node.learner.version == 1 and node._store.applied_events == 1
