@@ -48,6 +48,13 @@ NODE_SPECS = [
                   "compass version to bump before the next request (0 = do not wait), so each "
                   "decision uses the compass that learned from the previous answer (s).",
                   minimum=0.0, maximum=600.0),
+    ParameterSpec("min_candidate_subscribers", 1, "The first request waits until this many "
+                  "subscribers (the action selector, plus a recorder that must not miss it) are "
+                  "matched on the candidates topic.", read_only=True, minimum=1, maximum=100),
+    ParameterSpec("first_request_delay_s", 0.0, "Pause between the candidates topic being "
+                  "matched and the first request (s): discovery is asymmetric, and a subscriber "
+                  "the publisher already counts may not accept data for a moment yet.",
+                  read_only=True, minimum=0.0, maximum=60.0),
     ParameterSpec("answer_via", "topic", "How the simulated person answers: 'joy' (gamepad "
                   "press, single operator) or 'topic' (feedback/raw with operator id).",
                   check=one_of("joy", "topic")),
@@ -88,6 +95,7 @@ class SimWorldNode(Node):
         self._current = None        # (CandidateSet, CandidateActions msg, sent time s)
         self._pending_answer = None  # (CandidateSet, index, ActionSelection, due time s)
         self._next_request_s = 0.0
+        self._matched_s = None  # when enough candidate subscribers were first matched
         self._joy_release_due = None
         self._compass_version = -1
         self._awaiting_version = None  # (version to exceed, give-up time s)
@@ -131,8 +139,13 @@ class SimWorldNode(Node):
             return
         if self._current is None and now_s >= self._next_request_s and \
                 self._joy_release_due is None:
-            if self._candidates_pub.get_subscription_count() == 0:
-                return  # no action selector discovered yet: a request now would go nowhere
+            if self._matched_s is None:
+                if self._candidates_pub.get_subscription_count() < \
+                        self._params["min_candidate_subscribers"]:
+                    return  # not discovered yet: a request now would go nowhere (or unrecorded)
+                self._matched_s = now_s
+            if now_s - self._matched_s < self._params["first_request_delay_s"]:
+                return
             candidate_set = self._scenario.propose()
             self._current = (candidate_set, self._request_msg(candidate_set), now_s)
             self._candidates_pub.publish(self._current[1])

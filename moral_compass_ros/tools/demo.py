@@ -20,6 +20,7 @@ from pathlib import Path
 
 import yaml
 
+from moral_compass_ros import topics
 from moral_compass_ros.graph import GRAPH_NODES, SIM_NODES, GraphRunner, config_file
 from moral_compass_ros.sim import SCENARIO_NAMES
 
@@ -118,7 +119,11 @@ def main(argv: list[str] | None = None) -> int:
     state_dir = run_dir / "state"
     truth_path = run_dir / "truth.jsonl"
     overrides = {"scenario": args.scenario, "sim_seed": args.seed, "n_answers": args.answers,
-                 "answer_via": args.answer_via, "truth_log": str(truth_path.resolve())}
+                 "answer_via": args.answer_via, "truth_log": str(truth_path.resolve()),
+                 # with a bag: the first request waits for the recorder too, and a moment more
+                 # (discovery is asymmetric), so the bag holds every candidate set
+                 "min_candidate_subscribers": 1 if args.no_bag else 2,
+                 "first_request_delay_s": 0.0 if args.no_bag else 1.0}
     sim_params["sim_world_node"]["ros__parameters"].update(overrides)
     compass_params = params.setdefault("compass_node", {}).setdefault("ros__parameters", {})
     compass_params["state_dir"] = str(state_dir.resolve())
@@ -144,7 +149,18 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     exit_code = 0
     try:
-        runner.start()
+        for node in GRAPH_NODES:
+            runner.start_node(node)
+        # The world starts once the monitor holds the prior compass (version 0) and hears the
+        # selector: latched topics keep only their newest value, so a recorder that matched
+        # after the first update would start the bag at version 1 and replay could not start
+        # from the prior. The simulated planner also waits for the recorder on its own topics.
+        deadline = time.monotonic() + 60.0
+        while time.monotonic() < deadline and not runner.dead() and not (
+                monitor.version() >= 0 and monitor.count_publishers(topics.SELECTION) > 0):
+            time.sleep(0.05)
+        for node in SIM_NODES:
+            runner.start_node(node)
         last_print = 0.0
         while context.ok():  # rclpy's SIGINT handler shuts the context down on Ctrl-C
             time.sleep(0.25)
