@@ -81,7 +81,7 @@ def test_scores_combine_terms_as_specified():
 
 
 def test_alignment_is_minus_the_sinkhorn_divergence_to_the_fingerprint_samples():
-    config = small_config()
+    config = small_config(scoring_tol=1e-10)  # the definition, solved tightly (float64 path)
     learner = DynamicValueLearner(config)
     features, context, hints = _candidates(np.random.default_rng(3), 4, config)
     scores = learner.score(features, context, value_hints=hints)

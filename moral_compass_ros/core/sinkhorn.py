@@ -685,7 +685,7 @@ angle` with
       in scaling form (see :func:`._sinkhorn_loops.self_transport`).
 
     The value is stationary in the potentials, so its error is second order in the marginal
-    error: at ``tol`` = 1e-4 it matches a 1e-9 solve to about 1e-7 (measured by the bench and
+    error: at ``tol`` = 1e-3 it matches a 1e-9 solve to about 1e-7 (measured by the bench and
     tested). Same definitions as the POT path (:func:`sinkhorn_divergence`); tested against POT
     on random inputs. Requires :func:`kernel_domain_ok` (callers fall back to the log-domain/POT
     path otherwise, or when the result is not finite).
