@@ -11,7 +11,7 @@ setup(
     packages=find_packages(include=["moral_compass_ros", "moral_compass_ros.*"]),
     package_data={"moral_compass_ros": ["web/*.html", "web/*.js", "web/*.css"]},
     python_requires=">=3.10",
-    install_requires=["numpy>=1.24", "torch>=2.1", "pot>=0.9.5", "PyYAML>=6", "matplotlib>=3.7",
-                      "rosbags>=0.10"],
+    install_requires=["numpy>=1.24", "torch>=2.1", "pot>=0.9.5", "numba>=0.60", "PyYAML>=6",
+                      "matplotlib>=3.7", "rosbags>=0.10"],
     entry_points={"console_scripts": ["moral-compass = moral_compass_ros.tools.cli:main"]},
 )

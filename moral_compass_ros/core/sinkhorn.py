@@ -31,13 +31,14 @@ with one exact pair of soft-c-transforms, and evaluate the dual objective
       - \\varepsilon \\sum_{ij} a_i b_j \\left(e^{(f_i + g_j - C_{ij})/\\varepsilon} - 1\\right)
 
 with the potentials detached. The Step 1 hot path (one compass against B candidate clouds) uses
-:func:`divergence_to_clouds` instead: the same definitions and stopping rule, in the kernel
-domain, batched and warm-startable (issue 9; tested against POT on random inputs), with this
-POT path as the fallback. Self-terms OT_ε(α, α) use :func:`entropic_ot_self` (a symmetric
-fixed point; POT's alternating iteration oscillates there). At convergence it equals POT's ``res.value`` (tested to 1e-6)
-and, by the envelope theorem, its autograd gradient is the exact gradient of OT_ε with respect
-to the weights (∂/∂a_i = f_i), the support points (through C) and b — which is what the
-proximal compass update (spec §7) differentiates through.
+:func:`divergence_to_clouds` instead: the same definitions, in the kernel domain, float32
+where ε allows, with compiled loops (:mod:`._sinkhorn_loops`) and warm starts (issue 9; tested
+against POT on random inputs), with this POT path as the fallback. Self-terms OT_ε(α, α) use
+:func:`entropic_ot_self` (a symmetric fixed point; POT's alternating iteration oscillates
+there). At convergence it equals POT's ``res.value`` (tested to 1e-6) and, by the envelope
+theorem, its autograd gradient is the exact gradient of OT_ε with respect to the weights
+(∂/∂a_i = f_i), the support points (through C) and b; the proximal compass update (spec §7)
+uses the same gradient in closed form, :func:`transport_gradients`, without an autograd graph.
 """
 from __future__ import annotations
 
