@@ -133,9 +133,11 @@ def test_a_kernel_that_underflows_falls_back_to_the_log_domain_with_the_same_val
 
 @pytest.mark.parametrize("cost", ["sqeuclidean", "hellinger"])
 @pytest.mark.parametrize("symmetric", [False, True])
-def test_transport_gradients_equal_autograd_of_the_dual_value(cost, symmetric):
+@pytest.mark.parametrize("eps", [0.05, 0.004])
+def test_transport_gradients_equal_autograd_of_the_dual_value(cost, symmetric, eps):
     """The update's graph-free gradient of OT_ε equals autograd through the dual objective at
-    the same (detached) potentials, for the cross and the self term, both costs."""
+    the same (detached) potentials, for the cross and the self term, both costs, in the kernel
+    domain (ε = 0.05) and where e^{−C/ε} underflows (ε = 0.004: C/ε up to 500)."""
     rng = np.random.default_rng(11)
     x = torch.from_numpy(rng.dirichlet(np.ones(5), size=40)).requires_grad_(True)
     a = torch.from_numpy(rng.dirichlet(np.full(40, 2.0))).requires_grad_(True)
@@ -143,15 +145,15 @@ def test_transport_gradients_equal_autograd_of_the_dual_value(cost, symmetric):
     b = a if symmetric else torch.from_numpy(rng.dirichlet(np.full(30, 2.0)))
     cost_matrix = ground_cost(x, y, cost)[0]
     if symmetric:
-        f = symmetric_potential(cost_matrix.detach()[None], a.detach()[None], 0.05)[0]
+        f = symmetric_potential(cost_matrix.detach()[None], a.detach()[None], eps)[0]
         g = f
     else:
-        f, g = averaged_potentials(cost_matrix.detach()[None], a.detach()[None], b[None], 0.05)
+        f, g = averaged_potentials(cost_matrix.detach()[None], a.detach()[None], b[None], eps)
         f, g = f[0], g[0]
-    value = _dual_value(cost_matrix[None], a[None], b[None], f[None], g[None], 0.05)
+    value = _dual_value(cost_matrix[None], a[None], b[None], f[None], g[None], eps)
     expected_x, expected_a = torch.autograd.grad(value.sum(), [x, a])
     with torch.no_grad():
-        grad_x, grad_a = transport_gradients(cost_matrix, x, a, y, b, f, g, 0.05, cost,
+        grad_x, grad_a = transport_gradients(cost_matrix, x, a, y, b, f, g, eps, cost,
                                              symmetric=symmetric)
     np.testing.assert_allclose(grad_x.numpy(), expected_x.numpy(), rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(grad_a.numpy(), expected_a.numpy(), rtol=1e-9, atol=1e-12)

@@ -35,9 +35,9 @@ from .events import FeedbackEvent
 from .fingerprint import FingerprintModel, numpy_generator, sample_dirichlet, torch_generator
 from .likelihood import LikelihoodModel
 from .scoring import information_gain, predictive_approval, task_cost
-from .sinkhorn import (_dual_value, averaged_potentials, divergence_to_clouds, entropic_ot, entropic_ot_self,
-                       expected_cost_to_dirichlet, ground_cost, kernel_domain_ok, sinkhorn_divergence,
-                       symmetric_potential, transport_gradients)
+from .sinkhorn import (_dual_value, averaged_potentials, divergence_to_clouds, expected_cost_to_dirichlet,
+                       ground_cost, kernel_domain_ok, sinkhorn_divergence, symmetric_potential,
+                       transport_gradients)
 from .task_model import BayesianTaskModel
 from .value_space import SimplexError, check_simplex
 
@@ -246,7 +246,7 @@ class DynamicValueLearner:
         self._applied_ids: list[str] = []
         self._rejected: list[list[str]] = []
         self._seen_ids: set[str] = set()
-        self._self_ot_cache: Optional[tuple[Compass, torch.Tensor]] = None
+        self._self_ot_cache: Optional[tuple[Compass, torch.Tensor, torch.Tensor]] = None  # (q, OT(q,q), f)
         # Step 1 warm start: (compass, log-scalings) of the previous decision on this compass
         self._score_warm: Optional[tuple[Compass, tuple[torch.Tensor, torch.Tensor]]] = None
         self.last_score_info: dict = {}
@@ -288,44 +288,41 @@ class DynamicValueLearner:
 
     def _self_transport(self) -> torch.Tensor:
         """OT_ε(q_t, q_t), cached per compass object (i.e. per version)."""
+        return self._self_transport_state()[0]
+
+    def _self_transport_state(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """OT_ε(q_t, q_t) and its symmetric potential f, shape (N,), cached per compass object."""
         cache = self._self_ot_cache
-        if cache is not None and cache[0] is self._compass:
-            return cache[1]
-        theta, w = self._compass_tensors()
-        value = self._entropic_ot_self(ground_cost(theta, theta, self.config.cost), w[None]).detach()
-        self._self_ot_cache = (self._compass, value)
-        return value
+        if cache is None or cache[0] is not self._compass:
+            theta, w = self._compass_tensors()
+            self._self_ot_cache = (self._compass, *self._self_ot(theta, w))
+        return self._self_ot_cache[1], self._self_ot_cache[2]
 
-    def _entropic_ot(self, cost_matrix, a, b) -> torch.Tensor:
-        cfg = self.config
-        return entropic_ot(cost_matrix, a, b, cfg.epsilon, max_iter=cfg.sinkhorn_max_iter, tol=cfg.sinkhorn_tol)
+    def _self_ot(self, theta: torch.Tensor, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """OT_ε(q, q) (shape (1,)) and its potential f (N,) for particles θ (N, M), weights w (N,)."""
+        cost_matrix = ground_cost(theta, theta, self.config.cost)
+        with torch.no_grad():
+            potential = self._self_potential(cost_matrix, w[None])
+            value = _dual_value(cost_matrix, w[None], w[None], potential, potential, self.config.epsilon)
+        return value, potential[0]
 
-    def _cross_potentials(self, cost_matrix, w, w0, theta0, init=None):
+    def _cross_potentials(self, cost_matrix, w, w0, init):
         """Detached potentials (f, g) of OT_ε(q, q_t) for ``cost_matrix`` = C(θ, θ_0), (N, N).
 
         q and q_t are close (proximal iterates, successive compasses), where POT's alternating
-        iteration crawls; the averaged iteration warm-started from ``init`` (or, when q = q_t
-        exactly, from the symmetric self-potential f = g) converges in a few iterations.
-        Returns ``(f (N,), g (N,))``.
+        iteration crawls; the averaged iteration warm-started from ``init`` — the previous
+        proximal iterate's potentials, or q_t's symmetric self-potential f = g — converges in a
+        few iterations. Returns ``(f (N,), g (N,))``.
         """
         cfg = self.config
-        if init is None:
-            with torch.no_grad():
-                potential = self._self_potential(ground_cost(theta0, theta0, cfg.cost), w0[None])
-            init = (potential, potential)
-        else:
-            init = (init[0][None], init[1][None])
         f, g = averaged_potentials(cost_matrix[None], w[None], w0[None], cfg.epsilon,
-                                   max_iter=cfg.sinkhorn_max_iter, tol=cfg.sinkhorn_tol, init=init)
+                                   max_iter=cfg.sinkhorn_max_iter, tol=cfg.sinkhorn_tol,
+                                   init=(init[0][None], init[1][None]))
         return f[0], g[0]
 
     def _self_potential(self, cost_matrix, a) -> torch.Tensor:
         cfg = self.config
         return symmetric_potential(cost_matrix, a, cfg.epsilon, max_iter=cfg.sinkhorn_max_iter, tol=cfg.sinkhorn_tol)
-
-    def _entropic_ot_self(self, cost_matrix, a) -> torch.Tensor:
-        cfg = self.config
-        return entropic_ot_self(cost_matrix, a, cfg.epsilon, max_iter=cfg.sinkhorn_max_iter, tol=cfg.sinkhorn_tol)
 
     def _hint_tensor(self, hints: Optional[np.ndarray], n: int) -> Optional[torch.Tensor]:
         return None if hints is None else torch.from_numpy(np.array(hints))
@@ -581,13 +578,13 @@ class DynamicValueLearner:
         t_old, w_old = torch.from_numpy(np.array(old.particles)), torch.from_numpy(np.array(old.weights))
         t_new, w_new = torch.from_numpy(np.array(new.particles)), torch.from_numpy(np.array(new.weights))
         with torch.no_grad():
-            ot_old = self._self_transport()
-            ot_new = self._entropic_ot_self(ground_cost(t_new, t_new, self.config.cost), w_new[None])
+            ot_old, potential_old = self._self_transport_state()  # still q_t's
+            ot_new, potential_new = self._self_ot(t_new, w_new)
             cost_matrix = ground_cost(t_new, t_old, self.config.cost)[0]
-            f, g = self._cross_potentials(cost_matrix, w_new, w_old, t_old)
+            f, g = self._cross_potentials(cost_matrix, w_new, w_old, (potential_new, potential_old))
             ot_cross = _dual_value(cost_matrix[None], w_new[None], w_old[None], f[None], g[None],
                                    self.config.epsilon)
-        self._self_ot_cache = (new, ot_new)
+        self._self_ot_cache = (new, ot_new, potential_new)
         return torch.clamp(ot_cross - 0.5 * ot_new - 0.5 * ot_old, min=0.0)[0]
 
     # ------------------------------------------------------------------ Step 2
@@ -641,8 +638,9 @@ class DynamicValueLearner:
         position_logits = torch.log(torch.clamp(theta0, min=_LOG_FLOOR))
         weight_logits = torch.log(torch.clamp(w0, min=_LOG_FLOOR))
         penalty = 1.0 / (2.0 * cfg.nu)
-        potentials = None  # warm start of OT_ε(q, q_t) across proximal steps
-        self_potential = None
+        _, potential_0 = self._self_transport_state()  # q_t's symmetric potential, cached
+        potentials = (potential_0, potential_0)  # warm start of OT_ε(q, q_t): q = q_t at first
+        self_potential = potential_0[None]  # warm start of OT_ε(q, q)
         for _ in range(cfg.proximal_steps):
             z = position_logits.detach().requires_grad_(True)
             zeta = weight_logits.detach().requires_grad_(True)
@@ -653,7 +651,7 @@ class DynamicValueLearner:
             with torch.no_grad():  # ∇S_ε(q, q_t) in (θ, w) by the envelope theorem, no graph
                 theta_d, w_d = theta.detach(), w.detach()
                 cross_cost = ground_cost(theta_d, theta0, cfg.cost)[0]
-                potentials = self._cross_potentials(cross_cost, w_d, w0, theta0, init=potentials)
+                potentials = self._cross_potentials(cross_cost, w_d, w0, potentials)
                 grad_theta, grad_w = transport_gradients(cross_cost, theta_d, w_d, theta0, w0, *potentials,
                                                          cfg.epsilon, cfg.cost)
                 self_cost = ground_cost(theta_d, theta_d, cfg.cost)

@@ -272,20 +272,27 @@ def transport_gradients(cost_matrix: torch.Tensor, x: torch.Tensor, a: torch.Ten
     grad_x : torch.Tensor, shape (N, M)
     grad_a : torch.Tensor, shape (N,)
     """
+    if cost not in COSTS:
+        raise ValueError(f"cost must be one of {COSTS}, got {cost!r}")
     eps = float(epsilon)
-    ratio = torch.exp((f[:, None] + g[None, :] - cost_matrix) / eps)  # E
-    ratio_b = ratio @ b  # Σ_j b_j E_ij
+    targets = y if cost == "sqeuclidean" else torch.sqrt(torch.clamp(y, min=1e-30))  # ∇c pulls x_i to these
+    weighted = torch.cat([b[:, None], b[:, None] * targets], 1)  # (K, 1 + M): b_j, b_j y_j
+    if kernel_domain_ok(float(cost_matrix.max()), eps):
+        # E_ij = e^{f_i/ε} e^{−C_ij/ε} e^{g_j/ε}: one exp pass for the kernel, then one matmul
+        # (no N×K temporaries for f_i + g_j − C_ij)
+        kernel = torch.exp(cost_matrix * (-1.0 / eps))
+        sums = torch.exp(f / eps)[:, None] * (kernel @ (torch.exp(g / eps)[:, None] * weighted))
+    else:  # e^{−C/ε} would underflow: form E directly
+        sums = torch.exp((f[:, None] + g[None, :] - cost_matrix) / eps) @ weighted
+    ratio_b = sums[:, 0]  # Σ_j b_j E_ij
     plan_rows = a * ratio_b  # Σ_j T_ij
+    transported = a[:, None] * sums[:, 1:]  # Σ_j T_ij y_j (or √y_j)
     grad_a = f - eps * (ratio_b - b.sum())
     if cost == "sqeuclidean":
-        grad_x = 2.0 * (plan_rows[:, None] * x - a[:, None] * (ratio @ (b[:, None] * y)))  # Σ_j T_ij 2(x_i − y_j)
-    elif cost == "hellinger":
-        sqrt_x = torch.sqrt(torch.clamp(x, min=1e-30))
-        sqrt_y = torch.sqrt(torch.clamp(y, min=1e-30))
-        transported = a[:, None] * (ratio @ (b[:, None] * sqrt_y))  # Σ_j T_ij √y_j
-        grad_x = torch.where(x > 1e-30, plan_rows[:, None] - transported / sqrt_x, 0.0)
+        grad_x = 2.0 * (plan_rows[:, None] * x - transported)  # Σ_j T_ij 2(x_i − y_j)
     else:
-        raise ValueError(f"cost must be one of {COSTS}, got {cost!r}")
+        sqrt_x = torch.sqrt(torch.clamp(x, min=1e-30))
+        grad_x = torch.where(x > 1e-30, plan_rows[:, None] - transported / sqrt_x, 0.0)  # Σ_j T_ij (1 − √y_j/√x_i)
     if symmetric:
         return 2.0 * grad_x, 2.0 * grad_a
     return grad_x, grad_a

@@ -124,6 +124,12 @@ class SimWorldNode(Node):
             self._publish_joy([0] * self._n_buttons)
             self._joy_release_due = None
         if self._pending_answer is not None and now_s >= self._pending_answer[3]:
+            channel = self._joy_pub if self._params["answer_via"] == "joy" else self._raw_feedback_pub
+            if channel.get_subscription_count() == 0:
+                # nobody hears the person yet (the feedback node not discovered): an answer now
+                # would be lost, so the person waits, as one would for a listening robot
+                self._health.problem("answer", "no subscriber on the answer topic yet; waiting")
+                return
             self._answer(*self._pending_answer[:3])
             self._pending_answer = None
             self._next_request_s = now_s + self._params["request_period_s"]
@@ -141,8 +147,10 @@ class SimWorldNode(Node):
                 self._joy_release_due is None:
             if self._matched_s is None:
                 if self._candidates_pub.get_subscription_count() < \
-                        self._params["min_candidate_subscribers"]:
-                    return  # not discovered yet: a request now would go nowhere (or unrecorded)
+                        self._params["min_candidate_subscribers"] or self._compass_version < 0:
+                    # not discovered yet: a request now would go nowhere (or unrecorded), and
+                    # without the compass version "wait for the update" could not tell
+                    return
                 self._matched_s = now_s
             if now_s - self._matched_s < self._params["first_request_delay_s"]:
                 return
