@@ -40,6 +40,18 @@ def _column_step(kernel, u, v, col, b):
 
 
 @numba.njit(**_JIT)
+def _matvec(kernel, x, out):
+    """out_i = Σ_j K_ij x_j, accumulated in the kernel's dtype."""
+    n, k = kernel.shape
+    zero = np.zeros(1, kernel.dtype)[0]  # a float64 literal would promote the float32 loop
+    for i in range(n):
+        total = zero
+        for j in range(k):
+            total += kernel[i, j] * x[j]
+        out[i] = total
+
+
+@numba.njit(**_JIT)
 def cross_scalings(kernel, a, u, v, tol, max_iter, iterations, errors):
     """Alternating Sinkhorn scalings for B problems sharing the source weights, in place.
 
@@ -117,7 +129,6 @@ def self_transport(kernel, weights, s, epsilon, tol, max_iter, values, iteration
         Out: as in :func:`cross_scalings`.
     """
     n_batch, k, _ = kernel.shape
-    zero = np.zeros(1, kernel.dtype)[0]
     ks = np.empty(k, dtype=kernel.dtype)
     bs = np.empty(k, dtype=kernel.dtype)
     for c in range(n_batch):
@@ -127,32 +138,25 @@ def self_transport(kernel, weights, s, epsilon, tol, max_iter, values, iteration
             it += 1
             for j in range(k):
                 bs[j] = b[j] * s_c[j]
+            _matvec(kernel_c, bs, ks)  # K(b s)
             error = 0.0
             for i in range(k):
-                total = zero
-                for j in range(k):
-                    total += kernel_c[i, j] * bs[j]
-                ks[i] = total
-                error += b[i] * abs(s_c[i] * total - 1.0)
+                error += b[i] * abs(s_c[i] * ks[i] - 1.0)
             if error < tol or error != error:
                 break
             for i in range(k):
                 s_c[i] = math.sqrt(s_c[i] / ks[i])
         for j in range(k):
             bs[j] = b[j] * s_c[j]
+        _matvec(kernel_c, bs, ks)
         log_sum = 0.0
         for i in range(k):  # exact c-transform: ŝ = 1 / K(b s)
-            total = zero
-            for j in range(k):
-                total += kernel_c[i, j] * bs[j]
-            log_sum -= b[i] * math.log(total)  # ⟨b, log ŝ⟩
-            ks[i] = b[i] / total  # b ŝ
+            log_sum -= b[i] * math.log(ks[i])  # ⟨b, log ŝ⟩
+            bs[i] = b[i] / ks[i]  # b ŝ
+        _matvec(kernel_c, bs, ks)
         mass = 0.0
         for i in range(k):
-            total = zero
-            for j in range(k):
-                total += kernel_c[i, j] * ks[j]
-            mass += ks[i] * total  # ⟨b ŝ, K b ŝ⟩
+            mass += bs[i] * ks[i]  # ⟨b ŝ, K b ŝ⟩
         values[c] = 2.0 * epsilon * log_sum - epsilon * (mass - 1.0)
         iterations[c] = it
         errors[c] = error

@@ -307,19 +307,17 @@ def entropic_ot_averaged(
     max_iter: int = 1000,
     tol: float = 1e-9,
     init: Optional[tuple[torch.Tensor, torch.Tensor]] = None,
-    return_potentials: bool = False,
     _kernel: bool = True,
-):
+) -> torch.Tensor:
     r"""Batched OT_ε(α, β) by the averaged ("symmetrised") Sinkhorn iteration, differentiable.
 
     The potentials come from :func:`averaged_potentials`; the value is the dual objective at
     them (see :func:`entropic_ot`). Shapes as :func:`entropic_ot`; returns the values, shape
-    (B,), and with ``return_potentials`` also the detached ``(f, g)``.
+    (B,).
     """
     f, g = averaged_potentials(cost_matrix, a, b, epsilon, max_iter=max_iter, tol=tol, init=init,
                                _kernel=_kernel)
-    value = _dual_value(cost_matrix, a, b, f, g, float(epsilon))
-    return (value, (f, g)) if return_potentials else value
+    return _dual_value(cost_matrix, a, b, f, g, float(epsilon))
 
 
 def averaged_potentials(
