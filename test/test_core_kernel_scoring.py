@@ -7,7 +7,7 @@ import torch
 
 from core_helpers import random_event, small_config
 from moral_compass_ros.core import DynamicValueLearner
-from moral_compass_ros.core.sinkhorn import (_dual_value, averaged_potentials, divergence_to_clouds, entropic_ot_averaged,
+from moral_compass_ros.core.sinkhorn import (_dual_value, averaged_potentials, divergence_to_clouds, entropic_transport,
                                              ground_cost, symmetric_potential, transport_gradients)
 
 
@@ -37,21 +37,79 @@ def test_divergence_to_clouds_matches_pot_one_cloud_at_a_time(seed, cost):
     assert info["error_cross"] < 1e-11 and info["error_self"] < 1e-11
 
 
-@pytest.mark.parametrize("seed", range(4))
-def test_kernel_averaged_iterations_match_the_log_domain(seed):
+def _clouds(seed, n=30, k=25, symmetric=False):
     rng = np.random.default_rng(seed)
-    x = torch.from_numpy(rng.dirichlet(np.ones(5), size=30))
-    y = torch.from_numpy(rng.dirichlet(np.ones(5), size=25))
-    a = torch.from_numpy(rng.dirichlet(np.ones(30)))[None]
-    b = torch.from_numpy(rng.dirichlet(np.ones(25)))[None]
-    cost = ground_cost(x, y)
-    kernel_value = entropic_ot_averaged(cost, a, b, 0.05, tol=1e-12, max_iter=20_000)
-    log_value = entropic_ot_averaged(cost, a, b, 0.05, tol=1e-12, max_iter=20_000, _kernel=False)
-    assert float(kernel_value) == pytest.approx(float(log_value), abs=1e-10)
-    self_cost = ground_cost(x, x)
-    f_kernel = symmetric_potential(self_cost, a, 0.05, tol=1e-12, max_iter=20_000)
-    f_log = symmetric_potential(self_cost, a, 0.05, tol=1e-12, max_iter=20_000, _kernel=False)
-    np.testing.assert_allclose(f_kernel.numpy(), f_log.numpy(), rtol=0, atol=1e-9)
+    x = torch.from_numpy(rng.dirichlet(np.ones(5), size=n))
+    a = torch.from_numpy(rng.dirichlet(np.full(n, 2.0)))
+    if symmetric:
+        return x, a, None, None
+    return x, a, torch.from_numpy(rng.dirichlet(np.ones(5), size=k)), torch.from_numpy(rng.dirichlet(np.full(k, 2.0)))
+
+
+@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("cost", ["sqeuclidean", "hellinger"])
+@pytest.mark.parametrize("symmetric", [False, True])
+def test_entropic_transport_kernel_and_log_domain_agree_with_pot(seed, cost, symmetric):
+    """The update's solver: value vs POT, and the kernel path (alternating / averaged symmetric
+    scalings, compiled) vs the log-domain averaged iteration in value and gradients (∂/∂a up to
+    the additive constant the potentials are defined up to)."""
+    x, a, y, b = _clouds(seed, symmetric=symmetric)
+    kernel = entropic_transport(x, a, y, b, 0.05, cost, tol=1e-12, max_iter=50_000)
+    log = entropic_transport(x, a, y, b, 0.05, cost, tol=1e-12, max_iter=50_000, _kernel=False)
+    assert kernel.iterations > 0 and log.iterations == -1  # the paths taken
+    other = (x, a) if symmetric else (y, b)
+    expected = _pot_value(x.numpy(), a.numpy(), other[0].numpy(), other[1].numpy(), 0.05, cost)
+    assert float(kernel.value) == pytest.approx(expected, abs=1e-9)
+    assert float(log.value) == pytest.approx(expected, abs=1e-9)
+    np.testing.assert_allclose(kernel.grad_x.numpy(), log.grad_x.numpy(), rtol=0, atol=1e-8)
+    np.testing.assert_allclose((kernel.grad_a - kernel.grad_a.mean()).numpy(),
+                               (log.grad_a - log.grad_a.mean()).numpy(), rtol=0, atol=1e-8)
+
+
+@pytest.mark.parametrize("cost", ["sqeuclidean", "hellinger"])
+@pytest.mark.parametrize("symmetric", [False, True])
+def test_entropic_transport_gradients_equal_autograd_at_its_potentials(cost, symmetric):
+    """The kernel path's one-matmul gradient equals autograd of the dual objective at the
+    potentials it returns (the envelope theorem), for the cross and the self term."""
+    x, a, y, b = _clouds(5, n=40, k=30, symmetric=symmetric)
+    result = entropic_transport(x, a, y, b, 0.05, cost, tol=1e-10)
+    assert result.iterations > 0
+    xg, ag = x.clone().requires_grad_(True), a.clone().requires_grad_(True)
+    yg, bg = (xg, ag) if symmetric else (y, b)
+    value = _dual_value(ground_cost(xg, yg, cost), ag[None], bg[None], result.f[None], result.g[None], 0.05)
+    expected_x, expected_a = torch.autograd.grad(value.sum(), [xg, ag])
+    np.testing.assert_allclose(result.grad_x.numpy(), expected_x.numpy(), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(result.grad_a.numpy(), expected_a.numpy(), rtol=1e-9, atol=1e-12)
+    assert float(result.value) == pytest.approx(float(value), abs=1e-9)
+
+
+@pytest.mark.parametrize("symmetric", [False, True])
+def test_entropic_transport_warm_start_converges_faster_to_the_same_answer(symmetric):
+    """A proximal iterate warm-starts from the previous one's potentials: same value within
+    the tolerance's second-order error, fewer iterations."""
+    x, a, y, b = _clouds(6, n=60, k=60, symmetric=symmetric)
+    if not symmetric:  # near-identical clouds, where a cold alternating start is slowest
+        y, b = x + 0.002 * torch.from_numpy(np.random.default_rng(7).normal(size=x.shape)), a
+        y = torch.clamp(y, min=1e-6)
+        y = y / y.sum(1, keepdim=True)
+    first = entropic_transport(x, a, y, b, 0.05, tol=1e-8, max_iter=50_000)
+    moved = torch.clamp(x * torch.exp(0.01 * torch.from_numpy(np.random.default_rng(8).normal(size=x.shape))), min=1e-9)
+    moved = moved / moved.sum(1, keepdim=True)
+    y2, b2 = (None, None) if symmetric else (y, b)
+    cold = entropic_transport(moved, a, y2, b2, 0.05, tol=1e-8, max_iter=50_000)
+    warm = entropic_transport(moved, a, y2, b2, 0.05, tol=1e-8, max_iter=50_000,
+                              init=first.f if symmetric else (first.f, first.g))
+    assert float(warm.value) == pytest.approx(float(cold.value), abs=1e-9)
+    assert warm.iterations < cold.iterations
+
+
+def test_entropic_transport_takes_the_log_domain_where_the_kernel_underflows():
+    """ε = 0.004: C/ε up to 500, e^{−C/ε} is not representable; the log domain answers."""
+    x, a, y, b = _clouds(9)
+    result = entropic_transport(x, a, y, b, 0.004, tol=1e-9, max_iter=50_000)
+    assert result.iterations == -1
+    assert float(result.value) == pytest.approx(_pot_value(x.numpy(), a.numpy(), y.numpy(), b.numpy(), 0.004,
+                                                           "sqeuclidean"), abs=1e-7)
 
 
 def _trained(seed=4):

@@ -255,7 +255,7 @@ def test_non_finite_step_is_rejected_and_state_restored(monkeypatch):
     before = _model_state(learner)
 
     def broken(self, theta0, w0, hist):
-        return theta0 * torch.nan, w0
+        return theta0 * torch.nan, w0, None
 
     monkeypatch.setattr(DynamicValueLearner, "_step_compass_proximal", broken)
     event = random_event(np.random.default_rng(13), 99, config)

@@ -1,4 +1,4 @@
-"""Compiled Sinkhorn loops of the Step 1 hot path (numba; no rclpy, no torch).
+"""Compiled Sinkhorn loops of the Step 1 hot path and the compass update (numba; no rclpy, no torch).
 
 One candidate at a time, all its iterations back to back: the candidate's kernel block (N×K,
 128 KB in float32 at N = 512, K = 64) stays in the core's L2 cache for every iteration, where a
@@ -7,8 +7,9 @@ stops on its own marginal error instead of running until the slowest one has con
 bench measured about 5× less time per iteration than torch's batched ``bmm`` (issue 9).
 
 The functions work in place on arrays the caller allocates and are specialised by numba for
-float32 and float64 kernels; the caller (:func:`~.sinkhorn.divergence_to_clouds`) forms the
-kernels with torch and turns the scalings into OT values. They are tested against POT on random
+float32 and float64 kernels; the callers (:func:`~.sinkhorn.divergence_to_clouds`,
+:func:`~.sinkhorn.entropic_transport`) form the kernels with torch and turn the scalings into
+OT values and gradients. They are tested against POT on random
 inputs (``test/test_core_kernel_scoring.py``).
 """
 from __future__ import annotations
@@ -27,7 +28,7 @@ _JIT = dict(cache=True, fastmath=_FASTMATH, nogil=True, error_model="numpy")
 
 @numba.njit(**_JIT)
 def _column_step(kernel, u, v, col, b):
-    """v_j = b / Σ_i u_i K_ij (the columns of diag(u) K diag(v) then sum to b exactly)."""
+    """v_j = b_j / Σ_i u_i K_ij (the columns of diag(u) K diag(v) then sum to b exactly)."""
     n, k = kernel.shape
     for j in range(k):
         col[j] = 0.0
@@ -36,7 +37,7 @@ def _column_step(kernel, u, v, col, b):
         for j in range(k):
             col[j] += ui * kernel[i, j]
     for j in range(k):
-        v[j] = b / col[j]
+        v[j] = b[j] / col[j]
 
 
 @numba.njit(**_JIT)
@@ -52,10 +53,10 @@ def _matvec(kernel, x, out):
 
 
 @numba.njit(**_JIT)
-def cross_scalings(kernel, a, u, v, tol, max_iter, iterations, errors):
-    """Alternating Sinkhorn scalings for B problems sharing the source weights, in place.
+def cross_scalings(kernel, a, b, u, v, tol, max_iter, iterations, errors):
+    """Alternating Sinkhorn scalings for B problems sharing both marginals, in place.
 
-    .. math:: v \\leftarrow b / K^\\top u, \\qquad u \\leftarrow a / K v, \\qquad b_j = 1/K
+    .. math:: v \\leftarrow b / K^\\top u, \\qquad u \\leftarrow a / K v
 
     stopped per problem when the row-marginal error :math:`\\sum_i |u_i (K v)_i - a_i|` is
     below ``tol`` (the columns are exact after each v-step).
@@ -66,6 +67,8 @@ def cross_scalings(kernel, a, u, v, tol, max_iter, iterations, errors):
         Gibbs kernels e^{−C/ε}, C-contiguous, float32 or float64.
     a : ndarray, shape (N,)
         Source weights (> 0, Σ = 1), the kernel's dtype.
+    b : ndarray, shape (K,)
+        Target weights (> 0, Σ = 1), the kernel's dtype.
     u : ndarray, shape (B, N)
         In: initial scalings (ones, or a warm start). Out: the final scalings.
     v : ndarray, shape (B, K)
@@ -78,8 +81,7 @@ def cross_scalings(kernel, a, u, v, tol, max_iter, iterations, errors):
         Out: the last row-marginal error per problem.
     """
     n_batch, n, k = kernel.shape
-    # scalars in the kernel's dtype: a float64 literal would promote the float32 loops
-    zero, b = np.zeros(1, kernel.dtype)[0], np.full(1, 1.0 / k, kernel.dtype)[0]
+    zero = np.zeros(1, kernel.dtype)[0]  # a float64 literal would promote the float32 loops
     col = np.empty(k, dtype=kernel.dtype)
     for c in range(n_batch):
         kernel_c, u_c, v_c = kernel[c], u[c], v[c]
@@ -162,62 +164,6 @@ def self_transport(kernel, weights, s, epsilon, tol, max_iter, values, iteration
         errors[c] = error
 
 
-@numba.njit(**_JIT)
-def averaged_scalings(kernel, a, b, p, q, tol, max_iter, iterations, errors):
-    """Averaged ("symmetrised") Sinkhorn on scalings for B problems, in place (update path).
-
-    .. math::
-        p \\leftarrow \\sqrt{p / K(b q)}, \\qquad q \\leftarrow \\sqrt{q / K^\\top(a p)}
-
-    i.e. f ← ½(f + T_b g), g ← ½(g + T_a f) with p = e^{f/ε}, q = e^{g/ε}; both products come
-    from one pass over the kernel. Stopped per problem when
-    :math:`\\max(\\sum_i a_i |p_i (K b q)_i - 1|, \\sum_j b_j |q_j (K^\\top a p)_j - 1|)` < ``tol``.
-
-    Parameters
-    ----------
-    kernel : ndarray, shape (B, N, K)
-        Gibbs kernels e^{−C/ε}, C-contiguous float64.
-    a, b : ndarray, shapes (B, N), (B, K)
-        Marginals (> 0).
-    p, q : ndarray, shapes (B, N), (B, K)
-        In: initial scalings. Out: the final (pre-transform) scalings.
-    tol, max_iter, iterations, errors
-        As in :func:`cross_scalings`.
-    """
-    n_batch, n, k = kernel.shape
-    row = np.empty(n, dtype=kernel.dtype)
-    col = np.empty(k, dtype=kernel.dtype)
-    bq = np.empty(k, dtype=kernel.dtype)
-    for c in range(n_batch):
-        kernel_c, a_c, b_c, p_c, q_c = kernel[c], a[c], b[c], p[c], q[c]
-        error, it = math.inf, 0
-        while it < max_iter:
-            it += 1
-            for j in range(k):
-                bq[j] = b_c[j] * q_c[j]
-                col[j] = 0.0
-            for i in range(n):
-                total = 0.0
-                ap = a_c[i] * p_c[i]
-                for j in range(k):
-                    entry = kernel_c[i, j]
-                    total += entry * bq[j]  # (K b q)_i
-                    col[j] += ap * entry  # (Kᵀ a p)_j
-                row[i] = total
-            error_rows, error_cols = 0.0, 0.0
-            for i in range(n):
-                error_rows += a_c[i] * abs(p_c[i] * row[i] - 1.0)
-                p_c[i] = math.sqrt(p_c[i] / row[i])
-            for j in range(k):
-                error_cols += b_c[j] * abs(q_c[j] * col[j] - 1.0)
-                q_c[j] = math.sqrt(q_c[j] / col[j])
-            error = max(error_rows, error_cols)
-            if error < tol or error != error:
-                break
-        iterations[c] = it
-        errors[c] = error
-
-
 def warm_up() -> None:
     """Compile (or load from numba's cache) every loop for float32 and float64, on tiny inputs.
 
@@ -228,8 +174,6 @@ def warm_up() -> None:
         kernel = np.ones((1, 2, 2), dtype=dtype)
         weights = np.full((1, 2), 0.5, dtype=dtype)
         count, error, value = np.zeros(1, dtype=np.int64), np.zeros(1), np.zeros(1)
-        cross_scalings(kernel, weights[0].copy(), np.ones((1, 2), dtype), np.ones((1, 2), dtype),
-                       1e-3, 2, count, error)
+        cross_scalings(kernel, weights[0].copy(), weights[0].copy(), np.ones((1, 2), dtype),
+                       np.ones((1, 2), dtype), 1e-3, 2, count, error)
         self_transport(kernel, weights, np.ones((1, 2), dtype), 0.1, 1e-3, 2, value, count, error)
-        averaged_scalings(kernel, weights, weights.copy(), np.ones((1, 2), dtype),
-                          np.ones((1, 2), dtype), 1e-3, 2, count, error)

@@ -35,9 +35,8 @@ from .events import FeedbackEvent
 from .fingerprint import FingerprintModel, numpy_generator, sample_dirichlet, torch_generator
 from .likelihood import LikelihoodModel
 from .scoring import information_gain, predictive_approval, task_cost
-from .sinkhorn import (_dual_value, averaged_potentials, divergence_to_clouds, expected_cost_to_dirichlet,
-                       ground_cost, kernel_domain_ok, sinkhorn_divergence, symmetric_potential,
-                       transport_gradients)
+from .sinkhorn import (SIMPLEX_DIAMETER, TransportResult, divergence_to_clouds, entropic_transport,
+                       expected_cost_to_dirichlet, kernel_domain_ok, sinkhorn_divergence)
 from .task_model import BayesianTaskModel
 from .value_space import SimplexError, check_simplex
 
@@ -295,34 +294,15 @@ class DynamicValueLearner:
         cache = self._self_ot_cache
         if cache is None or cache[0] is not self._compass:
             theta, w = self._compass_tensors()
-            self._self_ot_cache = (self._compass, *self._self_ot(theta, w))
+            own = self._transport(theta, w, None, None, gradients=False)
+            self._self_ot_cache = (self._compass, own.value, own.f)
         return self._self_ot_cache[1], self._self_ot_cache[2]
 
-    def _self_ot(self, theta: torch.Tensor, w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """OT_ε(q, q) (shape (1,)) and its potential f (N,) for particles θ (N, M), weights w (N,)."""
-        cost_matrix = ground_cost(theta, theta, self.config.cost)
-        with torch.no_grad():
-            potential = self._self_potential(cost_matrix, w[None])
-            value = _dual_value(cost_matrix, w[None], w[None], potential, potential, self.config.epsilon)
-        return value, potential[0]
-
-    def _cross_potentials(self, cost_matrix, w, w0, init):
-        """Detached potentials (f, g) of OT_ε(q, q_t) for ``cost_matrix`` = C(θ, θ_0), (N, N).
-
-        q and q_t are close (proximal iterates, successive compasses), where POT's alternating
-        iteration crawls; the averaged iteration warm-started from ``init`` — the previous
-        proximal iterate's potentials, or q_t's symmetric self-potential f = g — converges in a
-        few iterations. Returns ``(f (N,), g (N,))``.
-        """
+    def _transport(self, x, a, y, b, init=None, gradients: bool = True) -> TransportResult:
+        """OT_ε(α, β) (or OT_ε(α, α) when y is None) at the update's tolerance, warm-started."""
         cfg = self.config
-        f, g = averaged_potentials(cost_matrix[None], w[None], w0[None], cfg.epsilon,
-                                   max_iter=cfg.sinkhorn_max_iter, tol=cfg.sinkhorn_tol,
-                                   init=(init[0][None], init[1][None]))
-        return f[0], g[0]
-
-    def _self_potential(self, cost_matrix, a) -> torch.Tensor:
-        cfg = self.config
-        return symmetric_potential(cost_matrix, a, cfg.epsilon, max_iter=cfg.sinkhorn_max_iter, tol=cfg.sinkhorn_tol)
+        return entropic_transport(x, a, y, b, cfg.epsilon, cfg.cost, tol=cfg.sinkhorn_tol,
+                                  max_iter=cfg.sinkhorn_max_iter, init=init, gradients=gradients)
 
     def _hint_tensor(self, hints: Optional[np.ndarray], n: int) -> Optional[torch.Tensor]:
         return None if hints is None else torch.from_numpy(np.array(hints))
@@ -389,8 +369,7 @@ class DynamicValueLearner:
         ``scoring_tol``; a warm start changes the result only within it.
         """
         cfg = self.config
-        diameter = 2.0  # max c on the simplex, for both costs (‖e_i − e_j‖² = ‖√e_i − √e_j‖² = 2)
-        if self.score_solver != "pot" and kernel_domain_ok(diameter, cfg.epsilon):
+        if self.score_solver != "pot" and kernel_domain_ok(SIMPLEX_DIAMETER, cfg.epsilon):
             warm = self._score_warm
             init = warm[1] if warm is not None and warm[0] is self._compass else None
             divergence, state, info = divergence_to_clouds(
@@ -550,9 +529,10 @@ class DynamicValueLearner:
         theta0, w0 = self._compass_tensors()
         objective = self._step_model(theta0, w0, hist)  # Step 2
         if cfg.update_rule == "proximal":
-            theta_new, w_new = self._step_compass_proximal(theta0, w0, hist)  # Step 3
+            theta_new, w_new, self_init = self._step_compass_proximal(theta0, w0, hist)  # Step 3
         else:
             theta_new, w_new = self._step_compass_reweight(theta0, w0, hist)  # Step 3 (baseline)
+            self_init = self._self_transport_state()[1]  # same particles, new weights
         self._require_finite("compass update", theta_new, w_new)
         theta_np = theta_new.numpy()
         theta_np = theta_np / theta_np.sum(axis=1, keepdims=True)
@@ -566,26 +546,26 @@ class DynamicValueLearner:
             compass = compass.resample(numpy_generator(cfg.seed, new_version, "resample"), cfg.jitter_concentration)
             resampled = True
         self._require_finite("resampling", compass.particles, compass.weights)
-        moved = self._compass_movement(old_compass, compass)
+        moved = self._compass_movement(old_compass, compass, None if resampled else self_init)
         self._require_finite("compass movement", moved)
         self._compass = compass
         self._version = new_version
         return UpdateResult(True, "applied", new_version, float(moved), event.feedback_id,
                             log_likelihood=float(objective), ess=float(ess), resampled=resampled)
 
-    def _compass_movement(self, old: Compass, new: Compass) -> torch.Tensor:
-        """S_ε(q_{t+1}, q_t); also primes the OT_ε(q_{t+1}, q_{t+1}) cache for the next score."""
+    def _compass_movement(self, old: Compass, new: Compass, self_init: Optional[torch.Tensor]) -> torch.Tensor:
+        """S_ε(q_{t+1}, q_t); also primes the OT_ε(q_{t+1}, q_{t+1}) cache for the next score.
+
+        ``self_init`` warm-starts OT_ε(q_{t+1}, q_{t+1}) (the last proximal iterate's
+        self-potential; None after resampling, whose particles are new).
+        """
         t_old, w_old = torch.from_numpy(np.array(old.particles)), torch.from_numpy(np.array(old.weights))
         t_new, w_new = torch.from_numpy(np.array(new.particles)), torch.from_numpy(np.array(new.weights))
-        with torch.no_grad():
-            ot_old, potential_old = self._self_transport_state()  # still q_t's
-            ot_new, potential_new = self._self_ot(t_new, w_new)
-            cost_matrix = ground_cost(t_new, t_old, self.config.cost)[0]
-            f, g = self._cross_potentials(cost_matrix, w_new, w_old, (potential_new, potential_old))
-            ot_cross = _dual_value(cost_matrix[None], w_new[None], w_old[None], f[None], g[None],
-                                   self.config.epsilon)
-        self._self_ot_cache = (new, ot_new, potential_new)
-        return torch.clamp(ot_cross - 0.5 * ot_new - 0.5 * ot_old, min=0.0)[0]
+        ot_old, potential_old = self._self_transport_state()  # still q_t's
+        own = self._transport(t_new, w_new, None, None, init=self_init, gradients=False)
+        cross = self._transport(t_new, w_new, t_old, w_old, init=(own.f, potential_old), gradients=False)
+        self._self_ot_cache = (new, own.value, own.f)
+        return torch.clamp(cross.value - 0.5 * own.value - 0.5 * ot_old, min=0.0)
 
     # ------------------------------------------------------------------ Step 2
     def _step_model(self, theta: torch.Tensor, weights: torch.Tensor, hist: dict[str, torch.Tensor]) -> float:
@@ -624,12 +604,14 @@ class DynamicValueLearner:
 
     # ------------------------------------------------------------------ Step 3
     def _step_compass_proximal(self, theta0: torch.Tensor, w0: torch.Tensor,
-                               hist: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+                               hist: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Proximal Sinkhorn step of spec §7 by preconditioned gradient ascent on logits.
 
         Maximises G(q) = Σ_i w_i L(θ_i) − S_ε(q, q_t)/(2ν), L(θ) = Σ_j ω_j log ℓ_w(y_j|θ, s_j, a_j),
         over θ_i = softmax(z_i), w = softmax(ζ); the logit gradients are divided by w_i
         (per-unit-mass, Wasserstein–Fisher–Rao step), so w ← w·exp(η(∂G/∂w − mean)) for weights.
+        Returns the new particles (N, M), weights (N,) and the last iterate's self-potential (N,)
+        (a warm start for OT_ε(q_{t+1}, q_{t+1})).
         """
         cfg = self.config
         with torch.no_grad():
@@ -639,8 +621,8 @@ class DynamicValueLearner:
         weight_logits = torch.log(torch.clamp(w0, min=_LOG_FLOOR))
         penalty = 1.0 / (2.0 * cfg.nu)
         _, potential_0 = self._self_transport_state()  # q_t's symmetric potential, cached
-        potentials = (potential_0, potential_0)  # warm start of OT_ε(q, q_t): q = q_t at first
-        self_potential = potential_0[None]  # warm start of OT_ε(q, q)
+        cross_init = (potential_0, potential_0)  # warm start of OT_ε(q, q_t): q = q_t at first
+        self_init = potential_0  # warm start of OT_ε(q, q)
         for _ in range(cfg.proximal_steps):
             z = position_logits.detach().requires_grad_(True)
             zeta = weight_logits.detach().requires_grad_(True)
@@ -648,21 +630,12 @@ class DynamicValueLearner:
             w = torch.softmax(zeta, dim=0)
             log_lik = self._window_log_likelihood(theta, hist, concentration.detach())  # (H, N)
             particle_objective = (omega[:, None] * log_lik).sum(0)  # L(θ_i) = Σ_j ω_j log ℓ_j(θ_i)
-            with torch.no_grad():  # ∇S_ε(q, q_t) in (θ, w) by the envelope theorem, no graph
-                theta_d, w_d = theta.detach(), w.detach()
-                cross_cost = ground_cost(theta_d, theta0, cfg.cost)[0]
-                potentials = self._cross_potentials(cross_cost, w_d, w0, potentials)
-                grad_theta, grad_w = transport_gradients(cross_cost, theta_d, w_d, theta0, w0, *potentials,
-                                                         cfg.epsilon, cfg.cost)
-                self_cost = ground_cost(theta_d, theta_d, cfg.cost)
-                self_potential = symmetric_potential(self_cost, w_d[None], cfg.epsilon,
-                                                     max_iter=cfg.sinkhorn_max_iter, tol=cfg.sinkhorn_tol,
-                                                     init=self_potential)
-                self_grad_theta, self_grad_w = transport_gradients(
-                    self_cost[0], theta_d, w_d, theta_d, w_d, self_potential[0], self_potential[0],
-                    cfg.epsilon, cfg.cost, symmetric=True)
-                grad_theta = grad_theta - 0.5 * self_grad_theta  # S_ε = OT(q,q_t) − ½OT(q,q) − ½OT(q_t,q_t)
-                grad_w = grad_w - 0.5 * self_grad_w
+            # ∇S_ε(q, q_t) in (θ, w) by the envelope theorem, in closed form (no graph)
+            cross = self._transport(theta, w, theta0, w0, init=cross_init)
+            own = self._transport(theta, w, None, None, init=self_init)
+            cross_init, self_init = (cross.f, cross.g), own.f
+            grad_theta = cross.grad_x - 0.5 * own.grad_x  # S_ε = OT(q,q_t) − ½OT(q,q) − ½OT(q_t,q_t)
+            grad_w = cross.grad_a - 0.5 * own.grad_a
             # G(q) = Σ_i w_i L(θ_i) − S_ε(q, q_t)/(2ν); S_ε enters through its gradient (a linear
             # surrogate with the same derivative), so autograd only runs through the softmaxes
             # and the (H, N) likelihood
@@ -674,7 +647,7 @@ class DynamicValueLearner:
             weight_logits = weight_logits + cfg.proximal_lr * grad_zeta / mass  # mirror step on weights
             weight_logits = weight_logits - weight_logits.max()
         with torch.no_grad():
-            return torch.softmax(position_logits, dim=1), torch.softmax(weight_logits, dim=0)
+            return torch.softmax(position_logits, dim=1), torch.softmax(weight_logits, dim=0), self_init
 
     def _step_compass_reweight(self, theta0: torch.Tensor, w0: torch.Tensor,
                                hist: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
