@@ -74,14 +74,33 @@ def _vector(values, name: str, length: int | None = None, finite: bool = True) -
     return vector
 
 
+def _simplex_rows(hints: np.ndarray, name_of) -> np.ndarray:
+    """Rows (R, M) that must lie on the simplex, renormalised; ``name_of(r)`` names row r."""
+    off = np.any(hints < -SIMPLEX_TOLERANCE, axis=1) | (np.abs(hints.sum(axis=1) - 1.0) > SIMPLEX_TOLERANCE)
+    if np.any(off):
+        raise InvalidMessage(f"{name_of(int(np.argmax(off)))} is not on the simplex (entries >= 0 summing to 1)")
+    clipped = np.clip(hints, 0.0, None)
+    return clipped / clipped.sum(axis=1, keepdims=True)
+
+
 def _hint(values, name: str, value_dim: int) -> np.ndarray:
     """A value hint: empty -> NaN row; otherwise a point on the simplex of length M."""
     if len(values) == 0:
         return np.full(value_dim, np.nan)
-    hint = _vector(values, name, value_dim)
-    if np.any(hint < -SIMPLEX_TOLERANCE) or abs(hint.sum() - 1.0) > SIMPLEX_TOLERANCE:
-        raise InvalidMessage(f"{name} is not on the simplex (entries >= 0 summing to 1)")
-    return np.clip(hint, 0.0, None) / np.clip(hint, 0.0, None).sum()
+    return _simplex_rows(_vector(values, name, value_dim)[None], lambda _: name)[0]
+
+
+def _rows(vectors: Sequence, length: int, name_of) -> np.ndarray:
+    """B vectors of ``length`` as one (B, length) array, with :func:`_vector`'s checks and
+    messages (``name_of(i)`` names vector i) but one conversion for the whole batch."""
+    bad = next((i for i, v in enumerate(vectors) if len(v) != length), None)
+    if bad is not None:
+        _vector(vectors[bad], name_of(bad), length)  # raises with the reason
+    matrix = np.array(vectors, dtype=np.float64).reshape(len(vectors), length)
+    finite = np.isfinite(matrix).all(axis=1)
+    if not finite.all():
+        raise InvalidMessage(f"{name_of(int(np.argmin(finite)))} contains NaN or inf")
+    return matrix
 
 
 def candidates_from_msg(msg, feature_dim: int, context_dim: int, value_dim: int) -> CandidateBatch:
@@ -105,16 +124,21 @@ def candidates_from_msg(msg, feature_dim: int, context_dim: int, value_dim: int)
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         raise InvalidMessage(f"duplicate candidate ids: {duplicates}")
     context = _vector(msg.context, "context", context_dim)
-    features = np.stack([_vector(c.features, f"candidate {c.id!r} features", feature_dim)
-                         for c in candidates])
+    features = _rows([c.features for c in candidates], feature_dim,
+                     lambda i: f"candidate {ids[i]!r} features")
     reward_mean = np.array([float(c.expected_task_reward) for c in candidates])
     reward_std = np.array([float(c.task_reward_std) for c in candidates])
     if np.any(np.isinf(reward_mean)):
         raise InvalidMessage("an expected_task_reward is infinite (use NaN for 'unknown')")
     if np.any(np.isinf(reward_std)) or np.any(reward_std < 0):
         raise InvalidMessage("a task_reward_std is negative or infinite (use NaN for 'unknown')")
-    hints = np.stack([_hint(c.value_hint, f"candidate {c.id!r} value_hint", value_dim)
-                      for c in candidates])
+    hints = np.full((len(candidates), value_dim), np.nan)  # NaN row: no hint
+    hinted = [i for i, c in enumerate(candidates) if len(c.value_hint)]
+    if hinted:
+        def hint_name(r):
+            return f"candidate {ids[hinted[r]]!r} value_hint"
+        hints[hinted] = _simplex_rows(_rows([candidates[i].value_hint for i in hinted], value_dim, hint_name),
+                                      hint_name)
     return CandidateBatch(
         request_id=str(msg.request_id), ids=ids, labels=tuple(str(c.label) for c in candidates),
         features=features, context=context, reward_mean=reward_mean, reward_std=reward_std,

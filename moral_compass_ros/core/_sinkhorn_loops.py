@@ -27,8 +27,8 @@ _JIT = dict(cache=True, fastmath=_FASTMATH, nogil=True, error_model="numpy")
 
 
 @numba.njit(**_JIT)
-def _column_step(kernel, u, v, col, b):
-    """v_j = b_j / Σ_i u_i K_ij (the columns of diag(u) K diag(v) then sum to b exactly)."""
+def _column_sums(kernel, u, col):
+    """col_j = Σ_i u_i K_ij."""
     n, k = kernel.shape
     for j in range(k):
         col[j] = 0.0
@@ -36,8 +36,6 @@ def _column_step(kernel, u, v, col, b):
         ui = u[i]
         for j in range(k):
             col[j] += ui * kernel[i, j]
-    for j in range(k):
-        v[j] = b[j] / col[j]
 
 
 @numba.njit(**_JIT)
@@ -86,20 +84,29 @@ def cross_scalings(kernel, a, b, u, v, tol, max_iter, iterations, errors):
     for c in range(n_batch):
         kernel_c, u_c, v_c = kernel[c], u[c], v[c]
         error, it = math.inf, 0
+        _column_sums(kernel_c, u_c, col)  # Kᵀu
         while it < max_iter:
             it += 1
-            _column_step(kernel_c, u_c, v_c, col, b)
+            for j in range(k):
+                v_c[j] = b[j] / col[j]  # v = b / Kᵀu: the columns are now exact
+                col[j] = 0.0
             row_error = zero
+            # one pass over the kernel per iteration: row i gives (K v)_i, then u_i, then its
+            # share u_i K_ij of the next column sums, while the row is still in L1
             for i in range(n):
                 total = zero
                 for j in range(k):
                     total += kernel_c[i, j] * v_c[j]  # (K v)_i
                 row_error += abs(u_c[i] * total - a[i])
-                u_c[i] = a[i] / total  # u = a / K v
+                ui = a[i] / total  # u = a / K v
+                u_c[i] = ui
+                for j in range(k):
+                    col[j] += ui * kernel_c[i, j]  # (Kᵀu)_j with the new u
             error = float(row_error)
             if error < tol or error != error:  # converged, or NaN: the caller takes the log domain
                 break
-        _column_step(kernel_c, u_c, v_c, col, b)  # final exact column step
+        for j in range(k):
+            v_c[j] = b[j] / col[j]  # final exact column step
         iterations[c] = it
         errors[c] = error
 

@@ -313,7 +313,8 @@ class DynamicValueLearner:
             torch.from_numpy(phi), torch.from_numpy(s), self._hint_tensor(hints, phi.shape[0]))
         expected_cost = expected_cost_to_dirichlet(theta, concentration, self.config.cost)  # D(θ_i, a_b), (B, N)
         logits = self._likelihood.logits(expected_cost, torch.from_numpy(s))  # β(τ − D)
-        return concentration, theta, w, torch.nn.functional.logsigmoid(logits), torch.nn.functional.logsigmoid(-logits)
+        log_approve = torch.nn.functional.logsigmoid(logits)
+        return concentration, theta, w, log_approve, log_approve - logits  # log σ(−x) = log σ(x) − x
 
     def score(self, features, context, reward_mean=None, reward_std=None, value_hints=None) -> Scores:
         """Score B candidate actions in context s (Step 1, spec §5).

@@ -1,6 +1,7 @@
 """The ``main()`` every node shares: runs on Humble, Jazzy and Kilted alike."""
 from __future__ import annotations
 
+import gc
 import sys
 from typing import Callable
 
@@ -21,6 +22,11 @@ def run_node(factory: Callable[[], Node], args=None) -> int:
     node = None
     try:
         node = factory()
+        # everything imported and built so far (torch, numba, rclpy: ~300 000 objects) lives
+        # as long as the process; out of the collector's sight, a full collection no longer
+        # stalls a callback (measured: 55 ms each, against 0.002 ms after the freeze)
+        gc.collect()
+        gc.freeze()
         rclpy.spin(node)
     except InvalidParameters as error:
         sys.stderr.write(f"[{factory.__name__}] {error}\n")
