@@ -126,20 +126,29 @@ def test_social_pull_applies_the_formula_journals_it_and_survives_a_restart(tmp_
             # the pull was snapshotted, so the pull journal is empty again
             assert PullJournal(tmp_path / "state" / PULL_JOURNAL_NAME).records == []
         finally:
-            executor.shutdown()
-            probe.destroy_node()
-            node.destroy_node()
-            node._store.close()
-        restarted = _compass_node(context, tmp_path, enabled=False)
-        try:
-            assert restarted.learner.version == 3
-            np.testing.assert_allclose(restarted.learner.compass.particles, final.particles,
-                                       atol=1e-9)
-            np.testing.assert_allclose(restarted.learner.compass.weights, final.weights,
-                                       atol=1e-9)
-        finally:
-            restarted.destroy_node()
-            restarted._store.close()
+            _stop(executor, probe, node)
+        _assert_restart_restores(context, tmp_path, 3, final)
+
+
+def _stop(executor, probe, node):
+    executor.shutdown()
+    probe.destroy_node()
+    node.destroy_node()
+    node._store.close()
+
+
+def _assert_restart_restores(context, tmp_path, version, compass, pulls_replayed=None):
+    """A compass node restarted on ``tmp_path``'s state is at ``version`` with ``compass``."""
+    restarted = _compass_node(context, tmp_path, enabled=False)
+    try:
+        if pulls_replayed is not None:
+            assert restarted._social_pull.replayed == pulls_replayed
+        assert restarted.learner.version == version
+        np.testing.assert_allclose(restarted.learner.compass.particles, compass.particles, atol=1e-9)
+        np.testing.assert_allclose(restarted.learner.compass.weights, compass.weights, atol=1e-9)
+    finally:
+        restarted.destroy_node()
+        restarted._store.close()
 
 
 def _run_to_version(context, tmp_path, n_feedback):
@@ -173,21 +182,8 @@ def test_a_pull_journaled_but_not_snapshotted_is_replayed_in_order(tmp_path):
             assert spin_until(executor, lambda: node.learner.version == 3, 30)
             expected = node.learner.compass
         finally:
-            executor.shutdown()
-            probe.destroy_node()
-            node.destroy_node()
-            node._store.close()
-        restarted = _compass_node(context, tmp_path, enabled=False)
-        try:
-            assert restarted._social_pull.replayed == 1
-            assert restarted.learner.version == 3
-            np.testing.assert_allclose(restarted.learner.compass.particles, expected.particles,
-                                       atol=1e-9)
-            np.testing.assert_allclose(restarted.learner.compass.weights, expected.weights,
-                                       atol=1e-9)
-        finally:
-            restarted.destroy_node()
-            restarted._store.close()
+            _stop(executor, probe, node)
+        _assert_restart_restores(context, tmp_path, 3, expected, pulls_replayed=1)
 
 
 def test_social_pull_is_off_by_default(tmp_path):

@@ -111,6 +111,7 @@ class SimWorldNode(Node):
             ActionSelection, topics.SELECTION, self._on_selection, SELECTION_QOS)
         self._compass_sub = self.create_subscription(
             MoralCompass, topics.COMPASS, self._on_compass, STATE_QOS)
+        self._waiting_for_listener = False
         self._tick_timer = self.create_timer(0.02, self._tick)
         self.get_logger().info(f"scenario {self._params['scenario']!r} seed "
                                f"{self._params['sim_seed']}: {self._scenario.n_answers} answers")
@@ -127,9 +128,13 @@ class SimWorldNode(Node):
             channel = self._joy_pub if self._params["answer_via"] == "joy" else self._raw_feedback_pub
             if channel.get_subscription_count() == 0:
                 # nobody hears the person yet (the feedback node not discovered): an answer now
-                # would be lost, so the person waits, as one would for a listening robot
-                self._health.problem("answer", "no subscriber on the answer topic yet; waiting")
+                # would be lost, so the person waits, as one would for a listening robot; one
+                # report per wait, not one per tick
+                if not self._waiting_for_listener:
+                    self._health.problem("answer", "no subscriber on the answer topic yet; waiting")
+                    self._waiting_for_listener = True
                 return
+            self._waiting_for_listener = False
             self._answer(*self._pending_answer[:3])
             self._pending_answer = None
             self._next_request_s = now_s + self._params["request_period_s"]
