@@ -175,15 +175,16 @@ def selection_to_msg(batch: CandidateBatch, scores: Scores, selected: int, vetoe
         msg.selected_id = batch.ids[selected]
         msg.selected = candidate_to_msg(batch, selected)
     # float64[] fields as array('d'): rclpy serialises them as one buffer, a list element by
-    # element (measured for 64 scores: 0.08 ms against 0.45 ms per selection)
+    # element (measured for 64 scores: 0.08 ms against 0.45 ms per selection); numbers via
+    # tolist() once, not numpy scalars one at a time (0.13 against 0.19 ms for 64 scores)
+    columns = zip(batch.ids, scores.total.tolist(), scores.task_cost.tolist(), scores.alignment.tolist(),
+                  scores.info_gain.tolist(), scores.predicted_approval.tolist(),
+                  scores.fingerprint_mean.tolist(), vetoed.tolist())
     msg.scores = [
-        ActionScore(id=batch.ids[i], total=float(scores.total[i]),
-                    task_cost=float(scores.task_cost[i]), alignment=float(scores.alignment[i]),
-                    information_gain=float(scores.info_gain[i]),
-                    predicted_approval=float(scores.predicted_approval[i]),
-                    fingerprint_mean=array.array("d", scores.fingerprint_mean[i]),
-                    vetoed=bool(vetoed[i]))
-        for i in range(batch.size)
+        ActionScore(id=action_id, total=total, task_cost=task_cost, alignment=alignment,
+                    information_gain=information_gain, predicted_approval=approval,
+                    fingerprint_mean=array.array("d", fingerprint), vetoed=bool(is_vetoed))
+        for action_id, total, task_cost, alignment, information_gain, approval, fingerprint, is_vetoed in columns
     ]
     return msg
 

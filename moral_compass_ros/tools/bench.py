@@ -274,13 +274,12 @@ def measure_dds(b: int, n: int, k: int, repeats: int, threads: int, seed: int = 
             pongs: dict = {}
             compute_ms: dict = {}
 
-            versions: set = set()
+            versions: dict = {}  # request id -> compass version it was scored against
 
             def on_selection(msg):
                 received.setdefault(msg.request_id, time.perf_counter())
                 compute_ms[msg.request_id] = float(msg.compute_ms)
-                if msg.request_id.startswith("e2e-"):
-                    versions.add(int(msg.compass_version))
+                versions[msg.request_id] = int(msg.compass_version)
 
             node.create_subscription(ActionSelection, topics.SELECTION, on_selection, STREAM_QOS)
             node.create_subscription(String, PONG_TOPIC,
@@ -310,13 +309,14 @@ def measure_dds(b: int, n: int, k: int, repeats: int, threads: int, seed: int = 
                             and ping_pub.get_subscription_count() > 0, timeout_s)
             if not ok:
                 raise RuntimeError("graph or echo node did not come up")
-            # until the selector answers at all (it has finished starting)
+            # until the selector answers on the restored compass (it has finished starting and
+            # holds version `updates`; before that it scores its own prior, version 0)
             for attempt in range(int(timeout_s)):
                 cand_pub.publish(request(f"probe-{attempt}", 0))
-                if spin_until(lambda: f"probe-{attempt}" in received, 1.0):
+                if spin_until(lambda: versions.get(f"probe-{attempt}") == updates, 1.0):
                     break
             else:
-                raise RuntimeError("the selector never answered")
+                raise RuntimeError(f"the selector never answered on compass version {updates}")
             e2e, in_node = [], []  # in_node: the selector's own compute_ms (decision + conversions)
             for i in range(repeats + 2):
                 rid = f"e2e-{i}"
@@ -327,8 +327,9 @@ def measure_dds(b: int, n: int, k: int, repeats: int, threads: int, seed: int = 
                 if spin_until(lambda: rid in received, 30.0) and i >= 2:
                     e2e.append((received[rid] - t0) * 1e3)
                     in_node.append(compute_ms[rid])
-            if versions != {updates}:
-                raise RuntimeError(f"the selector scored compass versions {sorted(versions)}, not {updates} "
+            scored = {v for rid, v in versions.items() if rid.startswith("e2e-")}
+            if scored != {updates}:
+                raise RuntimeError(f"the selector scored compass versions {sorted(scored)}, not {updates} "
                                    "(the journal the compass node started from)")
             ping = []
             for i in range(max(repeats, 50) + 5):
@@ -342,6 +343,9 @@ def measure_dds(b: int, n: int, k: int, repeats: int, threads: int, seed: int = 
                 "e2e_ms_p50": _pct(e2e, 50), "e2e_ms_p99": _pct(e2e, 99), "e2e_n": len(e2e),
                 "e2e_selector_compute_ms_p50": _pct(in_node, 50),
                 "e2e_selector_compute_ms_p99": _pct(in_node, 99),
+                # what DDS, serialisation and message conversion add to each decision
+                "e2e_overhead_ms_p50": _pct(np.subtract(e2e, in_node), 50),
+                "e2e_overhead_ms_p99": _pct(np.subtract(e2e, in_node), 99),
                 "dds_pingpong_ms_p50": _pct(ping, 50), "dds_pingpong_ms_p99": _pct(ping, 99),
                 "rss_mb": {name: _rss_mb(p.pid) for name, p in runner.processes.items()},
             }
