@@ -241,3 +241,19 @@ def test_an_overflowing_warm_start_falls_back_to_pot_instead_of_failing():
     scores = learner.score(features, context)
     assert learner.last_score_info["solver"] == "pot"
     np.testing.assert_allclose(scores.alignment, reference.alignment, rtol=0, atol=1e-6)
+
+
+def test_candidates_in_chunks_give_the_values_of_one_batch(monkeypatch):
+    """Step 1 forms and iterates the cross kernels a few candidates at a time (cache-sized
+    chunks); chunking must not change a single value."""
+    import moral_compass_ros.core.sinkhorn as sinkhorn
+
+    rng = np.random.default_rng(3)
+    theta = torch.from_numpy(rng.dirichlet(np.ones(5), size=50))
+    w = torch.from_numpy(rng.dirichlet(np.full(50, 2.0)))
+    samples = torch.from_numpy(rng.dirichlet(np.full(5, 3.0), size=(7, 16)))
+    ot_xx = torch.tensor([_pot_value(theta.numpy(), w.numpy(), theta.numpy(), w.numpy(), 0.05, "sqeuclidean")])
+    whole, _, _ = divergence_to_clouds(theta, w, samples, 0.05, ot_xx=ot_xx, tol=1e-6)
+    monkeypatch.setattr(sinkhorn, "_KERNEL_CHUNK_BYTES", 2 * 50 * 16 * 4)  # 2 candidates per chunk, 4 chunks
+    chunked, _, _ = divergence_to_clouds(theta, w, samples, 0.05, ot_xx=ot_xx, tol=1e-6)
+    np.testing.assert_array_equal(chunked.numpy(), whole.numpy())
