@@ -227,7 +227,7 @@ def test_many_warm_started_decisions_stay_finite_on_the_kernel_path():
         scores = learner.score(rng.normal(size=(5, config.feature_dim)), rng.normal(size=config.context_dim))
         assert np.isfinite(scores.total).all()
         assert learner.last_score_info["solver"] == "kernel"
-    log_u = learner._score_warm[1][0]
+    log_u = learner._score_warm[1]  # (B, N): every candidate row
     np.testing.assert_allclose(log_u.mean(-1).numpy(), 0.0, atol=1e-9)
 
 
@@ -236,8 +236,8 @@ def test_an_overflowing_warm_start_falls_back_to_pot_instead_of_failing():
     features = rng.normal(size=(4, learner.config.feature_dim))
     context = rng.normal(size=learner.config.context_dim)
     reference = learner.score(features, context)
-    log_u, log_s = learner._score_warm[1]
-    learner._score_warm = (learner.compass, (log_u + 120.0, log_s))  # e^120 overflows float32
+    _, log_u, log_s = learner._score_warm
+    learner._score_warm = (learner.compass, log_u + 120.0, log_s)  # e^120 overflows float32
     scores = learner.score(features, context)
     assert learner.last_score_info["solver"] == "pot"
     np.testing.assert_allclose(scores.alignment, reference.alignment, rtol=0, atol=1e-6)

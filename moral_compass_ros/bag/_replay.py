@@ -427,16 +427,15 @@ class _Replayer:
         try:
             batch = self.conv.candidates_from_msg(message.message, cfg.feature_dim,
                                                   cfg.context_dim, len(cfg.value_names))
+            vetoed = np.array([i in self.params.veto_ids or any(
+                s.lower() in label.lower() for s in self.params.veto_label_substrings)
+                for i, label in zip(batch.ids, batch.labels)], dtype=bool)
             scores = self._scorer().score(batch.features, batch.context, batch.reward_mean,
-                                          batch.reward_std, batch.value_hints)
+                                          batch.reward_std, batch.value_hints, eligible=~vetoed)
         except ValueError as error:
             self.result.skipped[f"request rejected: {error}"] += 1
             return None
-        vetoed = np.array([i in self.params.veto_ids or any(
-            s.lower() in label.lower() for s in self.params.veto_label_substrings)
-            for i, label in zip(batch.ids, batch.labels)], dtype=bool)
-        allowed = np.where(vetoed, -np.inf, scores.total)
-        selected = int(np.argmax(allowed)) if not np.all(vetoed) else -1
+        selected = scores.selected if not np.all(vetoed) else -1
         selection = self.conv.selection_to_msg(
             batch, scores, selected, vetoed, cfg.information_mode,
             recorded.message.value_cards_hash if recorded is not None else self.cards_hash,

@@ -91,6 +91,12 @@ class LearnerConfig:
         the potentials, so the alignment's error is second order in it: at 1e-3 it is within
         about 1e-7 (relative 3e-6) of a solve converged to 1e-9, far below the Monte-Carlo
         spread of K fingerprint samples (bench, tests). At ≥ 1e-5 the solves run in float32.
+    prune_candidates : bool
+        Step 1 computes S_ε only for candidates that can still win: the others' alignment is
+        bounded by −‖E_q φ − E_a φ‖² (``divergence_lower_bound``), their total by that bound,
+        and they are skipped once a computed candidate's total beats every remaining bound.
+        The selection is the same (up to ties within ``scoring_tol``); the skipped candidates
+        report the bound, flagged ``alignment_is_bound``.
     seed : int
         ≥ 0, the single source of randomness.
     """
@@ -131,6 +137,7 @@ class LearnerConfig:
     sinkhorn_max_iter: int = 1000
     sinkhorn_tol: float = 1e-6
     scoring_tol: float = 1e-3
+    prune_candidates: bool = False
     seed: int = 0
 
     def __post_init__(self) -> None:
@@ -204,6 +211,8 @@ class LearnerConfig:
         integer("sinkhorn_max_iter", 1)
         real("sinkhorn_tol", 0.0, low_open=True)
         real("scoring_tol", 0.0, low_open=True)
+        if not isinstance(self.prune_candidates, bool):
+            raise ValueError(f"prune_candidates must be true or false, got {self.prune_candidates!r}")
         integer("seed", 0)
 
     # ------------------------------------------------------------------ conversion

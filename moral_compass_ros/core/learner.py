@@ -35,12 +35,14 @@ from .events import FeedbackEvent
 from .fingerprint import FingerprintModel, numpy_generator, sample_dirichlet, torch_generator
 from .likelihood import LikelihoodModel
 from .scoring import information_gain, predictive_approval, task_cost
-from .sinkhorn import (SIMPLEX_DIAMETER, TransportResult, divergence_to_clouds, entropic_transport,
-                       expected_cost_to_dirichlet, kernel_domain_ok, sinkhorn_divergence)
+from .sinkhorn import (SIMPLEX_DIAMETER, TransportResult, divergence_lower_bound, divergence_to_clouds,
+                       entropic_transport, expected_cost_to_dirichlet, kernel_domain_ok, sinkhorn_divergence)
 from .task_model import BayesianTaskModel
 from .value_space import SimplexError, check_simplex
 
 STATE_FORMAT = 1
+#: Candidates scored exactly per round of the pruned Step 1 (``prune_candidates``).
+PRUNE_ROUND = 8
 _LOG_FLOOR = 1e-300
 
 
@@ -59,7 +61,8 @@ class Scores:
     task_cost : ndarray
         T(a) = −μ(a) + ρ(a) L.
     alignment : ndarray
-        Align(a) = −S_ε(q_t, P^A_ψ(· | a, s)).
+        Align(a) = −S_ε(q_t, P^A_ψ(· | a, s)), or where ``alignment_is_bound`` its upper bound
+        −‖E_q φ − E_a φ‖² (a candidate ``prune_candidates`` showed cannot win).
     info_gain : ndarray
         IG(a), exact mutual information between θ and y (nats).
     predicted_approval : ndarray
@@ -69,7 +72,7 @@ class Scores:
     fingerprint_mean : ndarray, shape (B, M)
         Mean α/α_0 of each fingerprint.
     selected : int
-        argmax of ``total`` (first on ties).
+        argmax of ``total`` over the eligible candidates (first on ties).
     epsilon : float
         ε used for S_ε.
     lambdas : dict
@@ -77,6 +80,9 @@ class Scores:
     information_mode : str
     version : int
         Compass/model version the scores were computed against.
+    alignment_is_bound : ndarray of bool, shape (B,)
+        True where ``alignment`` (and so ``total``) is the pruning bound, not the exact value
+        (default all False).
     """
 
     total: np.ndarray
@@ -94,6 +100,11 @@ class Scores:
     lambdas: dict
     information_mode: str
     version: int
+    alignment_is_bound: Optional[np.ndarray] = None
+
+    def __post_init__(self) -> None:
+        if self.alignment_is_bound is None:
+            object.__setattr__(self, "alignment_is_bound", np.zeros(len(self.total), dtype=bool))
 
 
 @dataclass(frozen=True)
@@ -247,7 +258,7 @@ class DynamicValueLearner:
         self._seen_ids: set[str] = set()
         self._self_ot_cache: Optional[tuple[Compass, torch.Tensor, torch.Tensor]] = None  # (q, OT(q,q), f)
         # Step 1 warm start: (compass, log-scalings) of the previous decision on this compass
-        self._score_warm: Optional[tuple[Compass, tuple[torch.Tensor, torch.Tensor]]] = None
+        self._score_warm: Optional[tuple[Compass, torch.Tensor, torch.Tensor]] = None
         self.last_score_info: dict = {}
         #: "auto" (kernel domain when exp(−C/ε) is representable) or "pot" (the POT/log-domain path)
         self.score_solver = "auto"
@@ -316,7 +327,8 @@ class DynamicValueLearner:
         log_approve = torch.nn.functional.logsigmoid(logits)
         return concentration, theta, w, log_approve, log_approve - logits  # log σ(−x) = log σ(x) − x
 
-    def score(self, features, context, reward_mean=None, reward_std=None, value_hints=None) -> Scores:
+    def score(self, features, context, reward_mean=None, reward_std=None, value_hints=None,
+              eligible=None) -> Scores:
         """Score B candidate actions in context s (Step 1, spec §5).
 
         Parameters
@@ -332,6 +344,10 @@ class DynamicValueLearner:
             Their std (> 0; NaN = ``config.planner_reward_std``).
         value_hints : array_like, shape (B, M), optional
             Planner value-profile hints on Θ; a row of NaN = no hint.
+        eligible : array_like of bool, shape (B,), optional
+            Candidates that may be selected (default all; the selector passes the ones not
+            vetoed). ``Scores.selected`` is the best eligible one, and with
+            ``prune_candidates`` only eligible candidates are scored exactly.
 
         Returns
         -------
@@ -344,41 +360,94 @@ class DynamicValueLearner:
             Wrong shapes, NaN/inf, B = 0, or a hint off the simplex.
         """
         phi, s, rm, rs, hints = self._validate_candidates(features, context, reward_mean, reward_std, value_hints)
+        eligible = self._eligible(eligible, phi.shape[0])
         cfg = self.config
+        mean, std, evidence = self._task.predict(phi, s, rm, rs, cfg.planner_reward_std)
+        cost, radius = task_cost(mean, evidence, cfg.rho0, cfg.lipschitz)  # T = −μ + ρL
+        info_sign = -1.0 if cfg.information_mode == "avoid" else 1.0
         with torch.no_grad():
             concentration, theta, w, log_approve, log_reject = self._approval_log_likelihoods(phi, s, hints)
-            approval = predictive_approval(log_approve, w)  # ŷ(a) = Σ_i w_i ℓ(1|θ_i)
-            ig = information_gain(log_approve, log_reject, w)  # Σ_y p(y) KL(q^y ‖ q)
+            approval = predictive_approval(log_approve, w).numpy()  # ŷ(a) = Σ_i w_i ℓ(1|θ_i)
+            ig = information_gain(log_approve, log_reject, w).numpy()  # Σ_y p(y) KL(q^y ‖ q)
             samples = sample_dirichlet(concentration, cfg.n_fingerprint_samples,
                                        torch_generator(cfg.seed, self._version, "score"))  # (B, K, M)
-            divergence = self._alignment_divergence(theta, w, samples)
-            alignment = -divergence.numpy()  # Align = −S_ε(q_t, P^A)
+            other_terms = -cfg.lambda_task * cost + info_sign * cfg.lambda_info * ig
+            alignment, is_bound = self._alignment(theta, w, samples, other_terms, eligible)  # Align = −S_ε
             fingerprint_mean = (concentration / concentration.sum(-1, keepdim=True)).numpy()
-        return self._assemble_scores(phi, s, rm, rs, alignment, ig.numpy(), approval.numpy(), fingerprint_mean)
+        total = -cfg.lambda_task * cost + cfg.lambda_align * alignment + info_sign * cfg.lambda_info * ig
+        selected = int(np.argmax(np.where(eligible, total, -np.inf))) if eligible.any() else int(np.argmax(total))
+        return Scores(
+            total=total, task_cost=cost, alignment=alignment, info_gain=np.asarray(ig, dtype=np.float64),
+            predicted_approval=np.asarray(approval, dtype=np.float64), reward_mean=mean, reward_std=std,
+            evidence=evidence, wasserstein_radius=radius,
+            fingerprint_mean=np.asarray(fingerprint_mean, dtype=np.float64), selected=selected,
+            epsilon=float(cfg.epsilon),
+            lambdas={"task": cfg.lambda_task, "align": cfg.lambda_align, "info": cfg.lambda_info},
+            information_mode=cfg.information_mode, version=self._version, alignment_is_bound=is_bound,
+        )
+
+    @staticmethod
+    def _eligible(eligible, n: int) -> np.ndarray:
+        if eligible is None:
+            return np.ones(n, dtype=bool)
+        mask = np.asarray(eligible)
+        if mask.shape != (n,) or mask.dtype != bool:
+            raise ValueError(f"eligible must be a boolean array of shape ({n},), got {mask.dtype} {mask.shape}")
+        return mask
 
     def reset_warm_start(self) -> None:
         """Forget the previous decision's Sinkhorn scalings (the next score starts cold)."""
         self._score_warm = None
 
-    def _alignment_divergence(self, theta: torch.Tensor, w: torch.Tensor, samples: torch.Tensor) -> torch.Tensor:
-        """S_ε(q_t, β_b) for every candidate's fingerprint cloud, shape (B,).
+    def _alignment(self, theta, w, samples, other_terms: np.ndarray, eligible: np.ndarray):
+        """Align(a) = −S_ε(q_t, β_a) for every candidate, or, with ``prune_candidates``, for those
+        that can still win; returns (alignment (B,), is_bound (B,) bool).
 
-        Kernel domain, compiled, warm-started from the previous decision on the same compass
-        (:func:`~.sinkhorn.divergence_to_clouds`) when exp(−C/ε) is representable; otherwise, or
-        if that result is not finite, the POT/log-domain path
+        Pruning: Align(a) ≤ −‖E_q φ − E_a φ‖² (:func:`~.sinkhorn.divergence_lower_bound`), so
+        total(a) ≤ other_terms(a) + λ_align · bound(a). Eligible candidates are scored exactly in
+        decreasing order of that bound, a round at a time, until the best exact total beats the
+        next bound (a tie is still scored, so the first-index tie rule holds); the rest keep the
+        bound.
+        """
+        cfg = self.config
+        n_batch = samples.shape[0]
+        if not cfg.prune_candidates or cfg.lambda_align == 0.0:
+            return -self._alignment_divergence(theta, w, samples, np.arange(n_batch)).numpy(), \
+                np.zeros(n_batch, dtype=bool)
+        alignment = -divergence_lower_bound(theta, w, samples, cfg.cost).numpy()  # ≥ −S_ε
+        is_bound = np.ones(n_batch, dtype=bool)
+        upper = other_terms + cfg.lambda_align * alignment
+        order = [int(i) for i in np.argsort(-upper, kind="stable") if eligible[i]]
+        best, position = -np.inf, 0
+        while position < len(order) and upper[order[position]] >= best:
+            index = np.array(order[position:position + PRUNE_ROUND])
+            alignment[index] = -self._alignment_divergence(theta, w, samples[index], index).numpy()
+            is_bound[index] = False
+            best = max(best, float(np.max(other_terms[index] + cfg.lambda_align * alignment[index])))
+            position += PRUNE_ROUND
+        return alignment, is_bound
+
+    def _alignment_divergence(self, theta: torch.Tensor, w: torch.Tensor, samples: torch.Tensor,
+                              index: np.ndarray) -> torch.Tensor:
+        """S_ε(q_t, β_b) for the fingerprint clouds ``samples`` (b, K, M) of candidates ``index``
+        (b,), shape (b,).
+
+        Kernel domain, compiled, warm-started per candidate index from the previous decision on
+        the same compass (:func:`~.sinkhorn.divergence_to_clouds`) when exp(−C/ε) is
+        representable; otherwise, or if that result is not finite, the POT/log-domain path
         (:func:`~.sinkhorn.sinkhorn_divergence`). Both stop on the marginal tolerance
         ``scoring_tol``; a warm start changes the result only within it.
         """
         cfg = self.config
         if self.score_solver != "pot" and kernel_domain_ok(SIMPLEX_DIAMETER, cfg.epsilon):
-            warm = self._score_warm
-            init = warm[1] if warm is not None and warm[0] is self._compass else None
+            log_u, log_s, warm = self._warm_state(int(index.max()) + 1, theta.shape[0], samples.shape[1])
+            rows = torch.from_numpy(index)
             divergence, state, info = divergence_to_clouds(
                 theta, w, samples, cfg.epsilon, cfg.cost, ot_xx=self._self_transport(),
-                max_iter=cfg.sinkhorn_max_iter, tol=cfg.scoring_tol, init=init)
+                max_iter=cfg.sinkhorn_max_iter, tol=cfg.scoring_tol, init=(log_u[rows], log_s[rows]))
             if torch.isfinite(divergence).all():
-                self._score_warm = (self._compass, state)
-                self.last_score_info = {**info, "solver": "kernel", "warm": init is not None}
+                log_u[rows], log_s[rows] = state
+                self.last_score_info = {**info, "solver": "kernel", "warm": warm}
                 return divergence
             self._score_warm = None
         uniform = torch.full(samples.shape[:2], 1.0 / samples.shape[1], dtype=torch.float64)
@@ -387,21 +456,20 @@ class DynamicValueLearner:
                                    ot_xx=self._self_transport(), max_iter=cfg.sinkhorn_max_iter,
                                    tol=cfg.scoring_tol)
 
-    def _assemble_scores(self, phi, s, rm, rs, alignment, ig, approval, fingerprint_mean) -> Scores:
-        cfg = self.config
-        mean, std, evidence = self._task.predict(phi, s, rm, rs, cfg.planner_reward_std)
-        cost, radius = task_cost(mean, evidence, cfg.rho0, cfg.lipschitz)  # T = −μ + ρL
-        info_sign = -1.0 if cfg.information_mode == "avoid" else 1.0
-        total = -cfg.lambda_task * cost + cfg.lambda_align * alignment + info_sign * cfg.lambda_info * ig
-        return Scores(
-            total=total, task_cost=cost, alignment=np.asarray(alignment, dtype=np.float64),
-            info_gain=np.asarray(ig, dtype=np.float64), predicted_approval=np.asarray(approval, dtype=np.float64),
-            reward_mean=mean, reward_std=std, evidence=evidence, wasserstein_radius=radius,
-            fingerprint_mean=np.asarray(fingerprint_mean, dtype=np.float64), selected=int(np.argmax(total)),
-            epsilon=float(cfg.epsilon),
-            lambdas={"task": cfg.lambda_task, "align": cfg.lambda_align, "info": cfg.lambda_info},
-            information_mode=cfg.information_mode, version=self._version,
-        )
+    def _warm_state(self, n_candidates: int, n: int, k: int) -> tuple[torch.Tensor, torch.Tensor, bool]:
+        """The per-candidate log-scalings (log u (B, N), log s (B, K)) kept from the previous
+        decisions on this compass, grown to ``n_candidates`` rows; rows never solved are 0,
+        which is the cold start. Returns (log_u, log_s, whether any came from a decision)."""
+        warm = self._score_warm
+        if warm is None or warm[0] is not self._compass or warm[1].shape[1:] != (n,) or warm[2].shape[1:] != (k,):
+            warm = (self._compass, torch.zeros((0, n), dtype=torch.float64), torch.zeros((0, k), dtype=torch.float64))
+        reused = warm[1].shape[0] > 0
+        if warm[1].shape[0] < n_candidates:
+            grow = n_candidates - warm[1].shape[0]
+            warm = (self._compass, torch.cat([warm[1], torch.zeros((grow, n), dtype=torch.float64)]),
+                    torch.cat([warm[2], torch.zeros((grow, k), dtype=torch.float64)]))
+        self._score_warm = warm
+        return warm[1], warm[2], reused
 
     def predict_approval(self, features, context, value_hints=None) -> np.ndarray:
         """Posterior predictive approval ŷ(a) = Σ_i w_i ℓ_w(1 | θ_i, s, a), shape (B,) (spec §4)."""

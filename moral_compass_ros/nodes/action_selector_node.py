@@ -153,17 +153,16 @@ class ActionSelectorNode(Node):
         try:
             batch = candidates_from_msg(msg, self._config.feature_dim, self._config.context_dim,
                                         len(self._config.value_names))
+            vetoed = self._vetoed(batch.ids, batch.labels)
             scores = self._learner.score(batch.features, batch.context, batch.reward_mean,
-                                         batch.reward_std, batch.value_hints)
+                                         batch.reward_std, batch.value_hints, eligible=~vetoed)
         except (InvalidMessage, ValueError) as error:
             self._health.problem("candidates", f"request {msg.request_id!r}: {error}")
             return
         except ArithmeticError as error:  # a numerical failure of the solver: say so, keep serving
             self._health.error(f"request {msg.request_id!r}: scoring failed: {error!r}")
             return
-        vetoed = self._vetoed(batch.ids, batch.labels)
-        allowed = np.where(vetoed, -np.inf, scores.total)
-        selected = int(np.argmax(allowed)) if not np.all(vetoed) else -1
+        selected = scores.selected if not np.all(vetoed) else -1
         if selected < 0:
             self._health.problem("candidates", f"request {msg.request_id!r}: every candidate "
                                  "is vetoed; nothing selected")

@@ -18,6 +18,9 @@ Measures in one run (issue 9; medians and p99 over repeats):
   ``max_abs_diff_vs_pot_same_tol``: against the timed POT loop (POT's value at a loose
   tolerance is a primal value on a not-quite-feasible plan, first order in its marginal error,
   so that difference is mostly POT's).
+* ``decision_pruned_ms_p50/p99`` — the same re-plans with ``prune_candidates`` (same
+  selections; ``pruned_solved_fraction`` of the candidates get a Sinkhorn solve, the rest their
+  bound), and ``ratio_to_bound_pruned``.
 * ``exp_bound_ms`` — exp throughput measured now in the decision's precision, times the
   exponentials the kernel-domain algorithm must evaluate (one per kernel entry: B·N·K cross +
   B·K·K self); ``ratio_to_bound``.
@@ -104,14 +107,18 @@ def _event(cfg: LearnerConfig, rng, fid: str) -> FeedbackEvent:
 
 
 def _requests(cfg: LearnerConfig, b: int, count: int, seed: int = 11, drift: float = 0.02):
-    """``count`` re-plans of B candidates: features drift by ``drift`` per request."""
+    """``count`` re-plans of B candidates: features and planner rewards drift by ``drift`` per
+    request; rewards spread like the simulated planner's (mean 1, std 0.5 across candidates,
+    each estimate ±0.5)."""
     rng = np.random.default_rng(seed)
     phi = rng.normal(size=(b, cfg.feature_dim))
+    reward = rng.normal(1.0, 0.5, size=b)
     context = rng.normal(size=cfg.context_dim)
     out = []
     for _ in range(count):
         phi = phi + drift * rng.normal(size=phi.shape)
-        out.append((phi.copy(), context.copy(), np.full(b, 1.0), np.full(b, 0.5)))
+        reward = reward + drift * rng.normal(size=b)
+        out.append((phi.copy(), context.copy(), reward.copy(), np.full(b, 0.5)))
     return out
 
 
@@ -121,16 +128,20 @@ def _reset_warm_start(learner) -> None:
         reset()
 
 
-def measure_decision(learner, b: int, repeats: int, cold: bool = False) -> list[float]:
-    """Wall-clock ms of ``learner.score`` per re-plan (first call discarded as warm-up)."""
+def measure_decision(learner, b: int, repeats: int, cold: bool = False,
+                     solved: list | None = None) -> list[float]:
+    """Wall-clock ms of ``learner.score`` per re-plan (first call discarded as warm-up);
+    ``solved`` collects the fraction of candidates whose S_ε was computed (not pruned)."""
     times = []
     for i, (phi, s, rm, rs) in enumerate(_requests(learner.config, b, repeats + 1)):
         if cold:
             _reset_warm_start(learner)
         t0 = time.perf_counter()
-        learner.score(phi, s, rm, rs)
+        scores = learner.score(phi, s, rm, rs)
         if i:
             times.append((time.perf_counter() - t0) * 1e3)
+            if solved is not None:
+                solved.append(1.0 - float(np.mean(scores.alignment_is_bound)))
     return times
 
 
@@ -382,6 +393,11 @@ def run(quick: bool, threads: int, repeats: int | None, dds: bool = True, solver
     cold = measure_decision(learner, b, max(3, reps // 5), cold=True)
     out.update(decision_ms_p50=_pct(decision, 50), decision_ms_p99=_pct(decision, 99),
                decision_cold_ms_p50=_pct(cold, 50))
+    if solver != "pot":  # the same re-plans with prune_candidates: same selections, fewer solves
+        pruned, solved = _learner(n, k, threads, updates=warm_updates, prune_candidates=True), []
+        pruned_ms = measure_decision(pruned, b, reps, solved=solved)
+        out.update(decision_pruned_ms_p50=_pct(pruned_ms, 50), decision_pruned_ms_p99=_pct(pruned_ms, 99),
+                   pruned_solved_fraction=float(np.mean(solved)))
     # POT loop on one request, same run, same samples
     phi, s, rm, rs = _requests(learner.config, b, 1, seed=23)[0]
     _reset_warm_start(learner)
@@ -404,6 +420,8 @@ def run(quick: bool, threads: int, repeats: int | None, dds: bool = True, solver
     n_exp = kernel_exp_count(b, n, k)
     out.update(exp_ns=ns, exp_count=n_exp, exp_bound_ms=ns * n_exp / 1e6,
                ratio_to_bound=out["decision_ms_p50"] / (ns * n_exp / 1e6))
+    if "decision_pruned_ms_p50" in out:
+        out["ratio_to_bound_pruned"] = out["decision_pruned_ms_p50"] / out["exp_bound_ms"]
     upd_learner = _learner(n, k, threads, seed=8, updates=1)
     upd = measure_update(upd_learner, max(3, reps // 5) if not quick else 2)
     out.update(update_ms_p50=_pct(upd, 50), update_ms_p99=_pct(upd, 99))
@@ -450,6 +468,10 @@ def table(out: dict) -> str:
                            f"{out['exp_ns']:.2f} ns/exp {out['precision']} × {out['exp_count']})"),
         ("update p50 (ms)", f"{out['update_ms_p50']:.1f}"),
     ]
+    if "decision_pruned_ms_p50" in out:
+        rows.insert(2, ("pruned p50 / p99 (ms)", f"{out['decision_pruned_ms_p50']:.2f} / "
+                        f"{out['decision_pruned_ms_p99']:.2f}  ({100 * out['pruned_solved_fraction']:.0f} % of "
+                        f"candidates solved; / bound = {out['ratio_to_bound_pruned']:.2f})"))
     if "e2e_ms_p50" in out:
         rows += [("e2e p50 / p99 (ms)", f"{out['e2e_ms_p50']:.2f} / {out['e2e_ms_p99']:.2f}  (in the "
                                          f"selector {out['e2e_selector_compute_ms_p50']:.2f} / "

@@ -76,7 +76,8 @@ class GraphMonitor(Node):
                 "lambdas": {"task": msg.lambda_task, "align": msg.lambda_align,
                             "info": msg.lambda_info}, "epsilon": msg.epsilon,
                 "scores": [{"id": s.id, "total": s.total, "task_cost": s.task_cost,
-                            "alignment": s.alignment, "information_gain": s.information_gain,
+                            "alignment": s.alignment, "alignment_is_bound": s.alignment_is_bound,
+                            "information_gain": s.information_gain,
                             "predicted_approval": s.predicted_approval, "vetoed": s.vetoed,
                             "fingerprint_mean": list(s.fingerprint_mean)} for s in msg.scores],
                 "value_cards_hash": msg.value_cards_hash})

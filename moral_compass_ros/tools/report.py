@@ -221,7 +221,10 @@ def _plot_decision(selection: dict) -> str:
     fig, ax = plt.subplots(figsize=(6.4, 3.0))
     width = 0.27
     ax.bar(x - width, task, width, label="−λ_task·T (task)")
-    ax.bar(x, align, width, label="λ_align·Align (−S_ε)")
+    bound = np.array([bool(s.get("alignment_is_bound", False)) for s in scores])
+    ax.bar(x[~bound], align[~bound], width, label="λ_align·Align (−S_ε)")
+    if bound.any():  # pruned candidates: only the bound was computed
+        ax.bar(x[bound], align[bound], width, fill=False, hatch="//", label="λ_align·Align bound (pruned)")
     ax.bar(x + width, info, width, label=f"{'−' if sign < 0 else '+'}λ_info·IG")
     totals = np.array([s["total"] for s in scores])
     ax.plot(x, totals, "k_", ms=18, mew=2, label="total")
