@@ -145,6 +145,16 @@ def candidates_from_msg(msg, feature_dim: int, context_dim: int, value_dim: int)
         value_hints=hints)
 
 
+def vetoed_candidates(batch: CandidateBatch, veto_ids, veto_label_substrings) -> np.ndarray:
+    """Hard vetoes, shape (B,) bool: a candidate whose id is in ``veto_ids`` or whose label
+    contains one of ``veto_label_substrings`` (case-insensitive; empty strings are ignored).
+    One rule for the selector node and the offline replay."""
+    ids = {v for v in veto_ids if v}
+    substrings = [v.lower() for v in veto_label_substrings if v]
+    return np.array([i in ids or any(v in label.lower() for v in substrings)
+                     for i, label in zip(batch.ids, batch.labels)], dtype=bool)
+
+
 def candidate_to_msg(batch: CandidateBatch, index: int) -> CandidateAction:
     """The ``CandidateAction`` for candidate ``index`` of ``batch``."""
     hint = batch.value_hints[index]

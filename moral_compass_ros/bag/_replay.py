@@ -427,9 +427,7 @@ class _Replayer:
         try:
             batch = self.conv.candidates_from_msg(message.message, cfg.feature_dim,
                                                   cfg.context_dim, len(cfg.value_names))
-            vetoed = np.array([i in self.params.veto_ids or any(
-                s.lower() in label.lower() for s in self.params.veto_label_substrings)
-                for i, label in zip(batch.ids, batch.labels)], dtype=bool)
+            vetoed = self.conv.vetoed_candidates(batch, self.params.veto_ids, self.params.veto_label_substrings)
             scores = self._scorer().score(batch.features, batch.context, batch.reward_mean,
                                           batch.reward_std, batch.value_hints, eligible=~vetoed)
         except ValueError as error:

@@ -24,6 +24,7 @@ from moral_compass_ros.conversions import (
     compass_from_msg,
     model_from_msg,
     selection_to_msg,
+    vetoed_candidates,
 )
 from moral_compass_ros.core import DynamicValueLearner
 from moral_compass_ros.core.sinkhorn import warm_up_solvers
@@ -137,12 +138,6 @@ class ActionSelectorNode(Node):
         self._have_compass = True
         self._health.values["version"] = str(compass_version)
 
-    def _vetoed(self, ids, labels) -> np.ndarray:
-        veto_ids = {v for v in self._params["veto_ids"] if v}
-        substrings = [s.lower() for s in self._params["veto_label_substrings"] if s]
-        return np.array([i in veto_ids or any(s in label.lower() for s in substrings)
-                         for i, label in zip(ids, labels)], dtype=bool)
-
     def _on_candidates(self, msg: CandidateActions) -> None:
         started = time.perf_counter()
         self._health.count("candidates.received")
@@ -153,7 +148,7 @@ class ActionSelectorNode(Node):
         try:
             batch = candidates_from_msg(msg, self._config.feature_dim, self._config.context_dim,
                                         len(self._config.value_names))
-            vetoed = self._vetoed(batch.ids, batch.labels)
+            vetoed = vetoed_candidates(batch, self._params["veto_ids"], self._params["veto_label_substrings"])
             scores = self._learner.score(batch.features, batch.context, batch.reward_mean,
                                          batch.reward_std, batch.value_hints, eligible=~vetoed)
         except (InvalidMessage, ValueError) as error:
