@@ -257,7 +257,8 @@ class DynamicValueLearner:
         self._rejected: list[list[str]] = []
         self._seen_ids: set[str] = set()
         self._self_ot_cache: Optional[tuple[Compass, torch.Tensor, torch.Tensor]] = None  # (q, OT(q,q), f)
-        # Step 1 warm start: (compass, log-scalings) of the previous decision on this compass
+        # Step 1 warm start: (compass, log u (B, N), log s (B, K)) per candidate index, from the
+        # previous decisions on this compass
         self._score_warm: Optional[tuple[Compass, torch.Tensor, torch.Tensor]] = None
         self.last_score_info: dict = {}
         #: "auto" (kernel domain when exp(−C/ε) is representable) or "pot" (the POT/log-domain path)
@@ -374,7 +375,7 @@ class DynamicValueLearner:
             other_terms = -cfg.lambda_task * cost + info_sign * cfg.lambda_info * ig
             alignment, is_bound = self._alignment(theta, w, samples, other_terms, eligible)  # Align = −S_ε
             fingerprint_mean = (concentration / concentration.sum(-1, keepdim=True)).numpy()
-        total = -cfg.lambda_task * cost + cfg.lambda_align * alignment + info_sign * cfg.lambda_info * ig
+        total = other_terms + cfg.lambda_align * alignment  # −λ_task T ∓ λ_info IG + λ_align Align
         selected = int(np.argmax(np.where(eligible, total, -np.inf))) if eligible.any() else int(np.argmax(total))
         return Scores(
             total=total, task_cost=cost, alignment=alignment, info_gain=np.asarray(ig, dtype=np.float64),
