@@ -28,13 +28,15 @@ Measures in one run (issue 9; medians and p99 over repeats):
 * ``e2e_ms_p50/p99`` — compass_node + action_selector_node started as processes (GraphRunner,
   this process's DDS domain), the compass node restored from a journal of the same answers the
   in-process learner had, so the selector scores the same compass; the bench publishes the
-  same re-plans as ``CandidateActions`` and waits for each ``ActionSelection``. ``dds_pingpong_ms_p99`` — round trip to a tiny echo node in a child
-  process, same run. ``rss_mb`` per node from /proc/PID/status.
+  same re-plans as ``CandidateActions`` and waits for each ``ActionSelection``;
+  ``e2e_overhead_ms_p50/p99`` is e2e minus the selector's own compute time, per request.
+  ``dds_pingpong_ms_p99`` — round trip to a tiny echo node in a child process, same run.
+  ``rss_mb`` per node from /proc/PID/status.
 * ``grid`` — decision and POT-free figures at B ∈ {16, 256} × N ∈ {256, 2048}.
 
 Times are wall-clock on a shared machine; ratios within one run are what count. p99 over the
-default 200 repeats lies between the second- and third-largest sample (over 50 it was the largest, and moved by a
-millisecond from run to run). Nothing in the test suite asserts a time.
+default 200 repeats lies between the second- and third-largest sample (over 50 it was the
+largest, and moved by a millisecond from run to run). Nothing in the test suite asserts a time.
 """
 from __future__ import annotations
 
