@@ -240,7 +240,9 @@ def test_an_overflowing_warm_start_falls_back_to_pot_instead_of_failing():
     learner._score_warm = (learner.compass, log_u + 120.0, log_s)  # e^120 overflows float32
     scores = learner.score(features, context)
     assert learner.last_score_info["solver"] == "pot"
-    np.testing.assert_allclose(scores.alignment, reference.alignment, rtol=0, atol=1e-6)
+    # POT's value at the loose scoring_tol (1e-3) carries its own first-order error (measured
+    # 1.3e-6 here against a 1e-10 solve, which the kernel path matches to 1e-8)
+    np.testing.assert_allclose(scores.alignment, reference.alignment, rtol=0, atol=5e-6)
 
 
 def test_candidates_in_chunks_give_the_values_of_one_batch(monkeypatch):
@@ -257,3 +259,31 @@ def test_candidates_in_chunks_give_the_values_of_one_batch(monkeypatch):
     monkeypatch.setattr(sinkhorn, "_KERNEL_CHUNK_BYTES", 2 * 50 * 16 * 4)  # 2 candidates per chunk, 4 chunks
     chunked, _, _ = divergence_to_clouds(theta, w, samples, 0.05, ot_xx=ot_xx, tol=1e-6)
     np.testing.assert_array_equal(chunked.numpy(), whole.numpy())
+
+
+@pytest.mark.parametrize("seed", [0, 4])
+def test_a_slowly_mixing_problem_is_over_relaxed_to_the_same_answer_in_fewer_iterations(seed):
+    """Clusters in a chain along an edge of the simplex with different masses on each side: plain
+    Sinkhorn contracts slowly (200–300 iterations to 1e-9). After 20 plain iterations the loop
+    measures the contraction and over-relaxes; the value still equals POT's."""
+    rng = np.random.default_rng(seed)
+    centers = [np.array([1 - s, s, 0, 0, 0]) * 0.9 + 0.02 for s in np.linspace(0, 1, 5)]
+
+    def cloud(masses):
+        points = np.vstack([rng.dirichlet(c * 300 + 1, size=8) for c in centers])
+        weights = np.repeat(masses, 8)
+        return points, weights / weights.sum()
+
+    (x, a), (y, b) = cloud(rng.dirichlet(np.ones(5))), cloud(rng.dirichlet(np.ones(5)))
+    kernel, u = np.exp(-ot.dist(x, y) / 0.05), a.copy()
+    for plain_iterations in range(1, 100_000):  # the plain alternating iteration, for reference
+        v = b / (kernel.T @ u)
+        row_sums = kernel @ v
+        if np.abs(u * row_sums - a).sum() < 1e-9:
+            break
+        u = a / row_sums
+    result = entropic_transport(torch.from_numpy(x), torch.from_numpy(a), torch.from_numpy(y), torch.from_numpy(b),
+                                0.05, tol=1e-9, max_iter=100_000)
+    assert plain_iterations > 150
+    assert result.iterations < plain_iterations / 2
+    assert float(result.value) == pytest.approx(_pot_value(x, a, y, b, 0.05, "sqeuclidean"), abs=1e-9)
