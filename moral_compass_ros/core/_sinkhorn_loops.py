@@ -107,6 +107,7 @@ def cross_scalings(kernel, a, b, u, v, tol, max_iter, iterations, errors):
     n_batch, n, k = kernel.shape
     zero = np.zeros(1, kernel.dtype)[0]  # a float64 literal would promote the float32 loops
     one = np.ones(1, kernel.dtype)[0]
+    relaxation = np.ones(1, kernel.dtype)  # ω, stored in the kernel's dtype for the same reason
     col = np.empty(k, dtype=kernel.dtype)
     for c in range(n_batch):
         kernel_c, u_c, v_c = kernel[c], u[c], v[c]
@@ -140,7 +141,8 @@ def cross_scalings(kernel, a, b, u, v, tol, max_iter, iterations, errors):
                 reference = error
             elif it == _PLAIN_ITERATIONS and error < reference:  # slow but contracting: relax
                 rate = (error / reference) ** (1.0 / _RATE_WINDOW)
-                omega = one * min(_MAX_OMEGA, 2.0 / (1.0 + math.sqrt(1.0 - rate)))
+                relaxation[0] = min(_MAX_OMEGA, 2.0 / (1.0 + math.sqrt(1.0 - rate)))
+                omega = relaxation[0]
             if omega != one:
                 best = min(best, error)
                 if error > _DIVERGENCE_FACTOR * best:
