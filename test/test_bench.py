@@ -1,4 +1,5 @@
-"""``moral-compass bench --quick`` writes every field of issue 9 and agrees with POT (no times asserted)."""
+"""``moral-compass bench --quick`` writes every field of issue 9 and its figure, and agrees with POT
+(no times asserted)."""
 import json
 import os
 import subprocess
@@ -11,7 +12,8 @@ pytestmark = pytest.mark.ros
 FIELDS = ("decision_ms_p50", "decision_ms_p99", "decision_cold_ms_p50", "pot_loop_ms_p50", "speedup_vs_pot",
           "max_abs_diff_vs_pot", "max_rel_diff_vs_pot", "max_abs_diff_vs_pot_same_tol", "pot_reference_tol",
           "precision", "exp_bound_ms", "ratio_to_bound", "update_ms_p50", "e2e_ms_p50", "e2e_ms_p99",
-          "e2e_selector_compute_ms_p50", "dds_pingpong_ms_p99", "rss_mb", "grid", "threads")
+          "e2e_selector_compute_ms_p50", "dds_pingpong_ms_p99", "dds_message_roundtrip_ms_p99", "rss_mb", "grid",
+          "threads", "decision_breakdown_ms", "iterations_cross_mean", "cross_ns_per_entry_iteration")
 
 
 def test_quick_bench_writes_every_field_and_matches_pot(tmp_path):
@@ -28,4 +30,7 @@ def test_quick_bench_writes_every_field_and_matches_pot(tmp_path):
     assert set(result["rss_mb"]) >= {"compass_node", "action_selector_node"}
     assert all(v > 0 for v in result["rss_mb"].values())
     assert {"B", "N", "decision_ms_p50", "exp_bound_ms", "update_ms_p50"} <= set(result["grid"][0])
+    assert set(result["decision_breakdown_ms"]) == {"sampling_ms", "kernel_ms", "cross_ms", "self_ms", "other_ms"}
+    assert result["iterations_cross_mean"] >= 1
     assert "decision p50" in proc.stdout
+    assert (tmp_path / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

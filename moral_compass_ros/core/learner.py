@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import copy
 import math
+import time
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -260,6 +261,8 @@ class DynamicValueLearner:
         # Step 1 warm start: (compass, log u (B, N), log s (B, K)) per candidate index, from the
         # previous decisions on this compass
         self._score_warm: Optional[tuple[Compass, torch.Tensor, torch.Tensor]] = None
+        #: how the last score() went: the solver, warm start, iterations, errors and, in wall
+        #: ms, ``sampling_ms`` plus (kernel path) ``kernel_ms``, ``cross_ms``, ``self_ms``
         self.last_score_info: dict = {}
         #: "auto" (kernel domain when exp(−C/ε) is representable) or "pot" (the POT/log-domain path)
         self.score_solver = "auto"
@@ -370,10 +373,13 @@ class DynamicValueLearner:
             concentration, theta, w, log_approve, log_reject = self._approval_log_likelihoods(phi, s, hints)
             approval = predictive_approval(log_approve, w).numpy()  # ŷ(a) = Σ_i w_i ℓ(1|θ_i)
             ig = information_gain(log_approve, log_reject, w).numpy()  # Σ_y p(y) KL(q^y ‖ q)
+            sampling_started = time.perf_counter()
             samples = sample_dirichlet(concentration, cfg.n_fingerprint_samples,
                                        torch_generator(cfg.seed, self._version, "score"))  # (B, K, M)
+            sampling_ms = (time.perf_counter() - sampling_started) * 1e3
             other_terms = -cfg.lambda_task * cost + info_sign * cfg.lambda_info * ig
             alignment, is_bound = self._alignment(theta, w, samples, other_terms, eligible)  # Align = −S_ε
+            self.last_score_info["sampling_ms"] = sampling_ms
             fingerprint_mean = (concentration / concentration.sum(-1, keepdim=True)).numpy()
         total = other_terms + cfg.lambda_align * alignment  # −λ_task T ∓ λ_info IG + λ_align Align
         selected = int(np.argmax(np.where(eligible, total, -np.inf))) if eligible.any() else int(np.argmax(total))

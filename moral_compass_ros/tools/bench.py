@@ -2,13 +2,17 @@
 
     moral-compass bench --out FILE.json [--quick] [--threads 1|2] [--repeats N]
 
+writes FILE.json and the figures FILE.png.
+
 Measures in one run (issue 9; medians and p99 over repeats):
 
 * ``decision_ms_p50/p99`` — Step 1 (:meth:`DynamicValueLearner.score`: alignment = −S_ε,
   information gain, task term, for every candidate) at B = 64, N = 512, K = 64, M = 5, exactly as
   the selector calls it. Each repeat is a re-plan: the candidate features drift a little from
   the previous request (same compass version), so warm starts are what a robot would get.
-  ``decision_cold_ms_p50`` is the same with every warm start dropped.
+  ``decision_cold_ms_p50`` is the same with every warm start dropped. ``decision_breakdown_ms``:
+  where the median decision's time goes (Dirichlet sampling, forming the kernels, the cross and
+  self iterations, the rest), with ``iterations_cross_mean`` and ``cross_ns_per_entry_iteration``.
 * ``pot_loop_ms_p50`` — the same alignment values computed with POT one candidate at a time
   (numpy, ``ot.solve(C, a, b, reg=ε, reg_type="KL")``, the full entropic objective — POT's
   ``empirical_sinkhorn_divergence`` returns the linear part, which is a different number),
@@ -30,7 +34,9 @@ Measures in one run (issue 9; medians and p99 over repeats):
   in-process learner had, so the selector scores the same compass; the bench publishes the
   same re-plans as ``CandidateActions`` and waits for each ``ActionSelection``;
   ``e2e_overhead_ms_p50/p99`` is e2e minus the selector's own compute time, per request.
-  ``dds_pingpong_ms_p99`` — round trip to a tiny echo node in a child process, same run.
+  ``dds_pingpong_ms_p99`` — round trip to a tiny echo node in a child process, same run;
+  ``dds_message_roundtrip_ms_p50/p99`` — the same re-plans answered by that echo node with a
+  canned ``ActionSelection`` of the same size (DDS and rclpy's message conversion, no scoring).
   ``rss_mb`` per node from /proc/PID/status.
 * ``grid`` — decision and POT-free figures at B ∈ {16, 256} × N ∈ {256, 2048}.
 
@@ -59,6 +65,9 @@ from moral_compass_ros.core.events import FeedbackEvent
 REFERENCE_TOL = 1e-9
 PING_TOPIC = "bench/ping"
 PONG_TOPIC = "bench/pong"
+#: The message round trip: CandidateActions in, an ActionSelection of the same size out.
+ECHO_CANDIDATES_TOPIC = "bench/candidates"
+ECHO_SELECTION_TOPIC = "bench/selection"
 
 
 #: Re-plans per decision and e2e measurement (the p99s need a few hundred to be stable).
@@ -130,10 +139,15 @@ def _reset_warm_start(learner) -> None:
         reset()
 
 
+#: The parts of a decision ``DynamicValueLearner.last_score_info`` times (kernel path).
+BREAKDOWN_PARTS = ("sampling_ms", "kernel_ms", "cross_ms", "self_ms")
+
+
 def measure_decision(learner, b: int, repeats: int, cold: bool = False,
-                     solved: list | None = None) -> list[float]:
+                     solved: list | None = None, breakdown: list | None = None) -> list[float]:
     """Wall-clock ms of ``learner.score`` per re-plan (first call discarded as warm-up);
-    ``solved`` collects the fraction of candidates whose S_ε was computed (not pruned)."""
+    ``solved`` collects the fraction of candidates whose S_ε was computed (not pruned),
+    ``breakdown`` the ``last_score_info`` of each (where the time went, iterations)."""
     times = []
     for i, (phi, s, rm, rs) in enumerate(_requests(learner.config, b, repeats + 1)):
         if cold:
@@ -144,7 +158,24 @@ def measure_decision(learner, b: int, repeats: int, cold: bool = False,
             times.append((time.perf_counter() - t0) * 1e3)
             if solved is not None:
                 solved.append(1.0 - float(np.mean(scores.alignment_is_bound)))
+            if breakdown is not None:
+                breakdown.append(dict(learner.last_score_info))
     return times
+
+
+def decision_breakdown(times: list[float], infos: list[dict], b: int, n: int, k: int) -> dict:
+    """Medians of where a decision's time went, the rest (``other_ms``: fingerprint model,
+    likelihoods, information gain, task term, conversions) as total − parts per decision, and
+    the iteration cost: ``cross_ns_per_entry_iteration`` = cross time / (mean iterations ·
+    B·N·K), one pass over a kernel entry with its two multiply-adds. Empty off the kernel path."""
+    if not infos or any(part not in info for info in infos for part in BREAKDOWN_PARTS):
+        return {}
+    parts = {part: _pct([info[part] for info in infos], 50) for part in BREAKDOWN_PARTS}
+    parts["other_ms"] = _pct([t - sum(info[p] for p in BREAKDOWN_PARTS) for t, info in zip(times, infos)], 50)
+    iterations = float(np.mean([info["iterations_cross_mean"] for info in infos]))
+    per_entry = np.median([info["cross_ms"] / (info["iterations_cross_mean"] * b * n * k) for info in infos])
+    return {"decision_breakdown_ms": parts, "iterations_cross_mean": iterations,
+            "cross_ns_per_entry_iteration": float(per_entry) * 1e6}
 
 
 def pot_loop_alignment(learner, phi, s, rm, rs, tol: float) -> tuple[np.ndarray, float]:
@@ -216,15 +247,46 @@ def _rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def _canned_selection(request, n_values: int):
+    """An ``ActionSelection`` of the size and shape the selector answers ``request`` with: one
+    ``ActionScore`` per candidate (fingerprint means of length ``n_values``), the first
+    candidate copied as the selected one."""
+    from moral_compass_ros.msg import ActionScore, ActionSelection
+    scores = [ActionScore(id=c.id, total=-1.0, task_cost=0.5, alignment=-0.02, information_gain=0.01,
+                          predicted_approval=0.5, fingerprint_mean=[1.0 / n_values] * n_values)
+              for c in request.candidates]
+    return ActionSelection(request_id=request.request_id, selected_id=request.candidates[0].id,
+                           selected=request.candidates[0], context=request.context, scores=scores,
+                           lambda_task=1.0, lambda_align=1.0, lambda_info=0.1, information_mode="avoid",
+                           epsilon=0.05, value_cards_hash="0" * 64)
+
+
 def echo_main() -> int:
-    """Child process: echo ``bench/ping`` strings back on ``bench/pong``."""
+    """Child process: echo ``bench/ping`` strings back on ``bench/pong``, and answer each
+    ``CandidateActions`` on ``bench/candidates`` with a canned ``ActionSelection`` of the same
+    size on ``bench/selection`` (the message round trip without any scoring)."""
     import rclpy
     from rclpy.executors import SingleThreadedExecutor
     from std_msgs.msg import String
+
+    from moral_compass_ros.msg import ActionSelection, CandidateActions
+    from moral_compass_ros.qos import SELECTION_QOS, STREAM_QOS
     rclpy.init(domain_id=int(os.environ["ROS_DOMAIN_ID"]))
     node = rclpy.create_node("bench_echo")
     pub = node.create_publisher(String, PONG_TOPIC, 10)
     node.create_subscription(String, PING_TOPIC, pub.publish, 10)
+    selection_pub = node.create_publisher(ActionSelection, ECHO_SELECTION_TOPIC, SELECTION_QOS)
+    canned: dict = {}
+    n_values = len(shipped_config().value_names)
+
+    def answer(request) -> None:
+        selection = canned.get(len(request.candidates))
+        if selection is None:
+            selection = canned[len(request.candidates)] = _canned_selection(request, n_values)
+        selection.request_id = request.request_id
+        selection_pub.publish(selection)
+
+    node.create_subscription(CandidateActions, ECHO_CANDIDATES_TOPIC, answer, STREAM_QOS)
     executor = SingleThreadedExecutor()
     executor.add_node(node)
     try:
@@ -297,8 +359,12 @@ def measure_dds(b: int, n: int, k: int, repeats: int, threads: int, seed: int = 
             node.create_subscription(ActionSelection, topics.SELECTION, on_selection, STREAM_QOS)
             node.create_subscription(String, PONG_TOPIC,
                                      lambda m: pongs.setdefault(m.data, time.perf_counter()), 10)
+            echoed: dict = {}
+            node.create_subscription(ActionSelection, ECHO_SELECTION_TOPIC,
+                                     lambda m: echoed.setdefault(m.request_id, time.perf_counter()), STREAM_QOS)
             cand_pub = node.create_publisher(CandidateActions, topics.CANDIDATES, STREAM_QOS)
             ping_pub = node.create_publisher(String, PING_TOPIC, 10)
+            echo_pub = node.create_publisher(CandidateActions, ECHO_CANDIDATES_TOPIC, STREAM_QOS)
 
             def spin_until(pred, limit):
                 deadline = time.monotonic() + limit
@@ -319,7 +385,8 @@ def measure_dds(b: int, n: int, k: int, repeats: int, threads: int, seed: int = 
                 return msg
 
             ok = spin_until(lambda: cand_pub.get_subscription_count() > 0
-                            and ping_pub.get_subscription_count() > 0, timeout_s)
+                            and ping_pub.get_subscription_count() > 0
+                            and echo_pub.get_subscription_count() > 0, timeout_s)
             if not ok:
                 raise RuntimeError("graph or echo node did not come up")
             # until the selector answers on the restored compass (it has finished starting and
@@ -344,7 +411,7 @@ def measure_dds(b: int, n: int, k: int, repeats: int, threads: int, seed: int = 
             if scored != {updates}:
                 raise RuntimeError(f"the selector scored compass versions {sorted(scored)}, not {updates} "
                                    "(the journal the compass node started from)")
-            ping = []
+            ping, message_trip = [], []
             for i in range(max(repeats, 50) + 5):
                 key = f"p{i}"
                 t0 = time.perf_counter()
@@ -352,6 +419,16 @@ def measure_dds(b: int, n: int, k: int, repeats: int, threads: int, seed: int = 
                 if spin_until(lambda: key in pongs, 5.0) and i >= 5:
                     ping.append((pongs[key] - t0) * 1e3)
                 spin_until(lambda: False, 0.005)
+            # the same requests answered by a canned selection: DDS plus rclpy's conversion of
+            # these two message types, without the selector's work
+            for i in range(repeats + 2):
+                rid = f"echo-{i}"
+                msg = request(rid, i + 1)
+                spin_until(lambda: False, 0.02)
+                t0 = time.perf_counter()
+                echo_pub.publish(msg)
+                if spin_until(lambda: rid in echoed, 5.0) and i >= 2:
+                    message_trip.append((echoed[rid] - t0) * 1e3)
             result = {
                 "e2e_ms_p50": _pct(e2e, 50), "e2e_ms_p99": _pct(e2e, 99), "e2e_n": len(e2e),
                 "e2e_selector_compute_ms_p50": _pct(in_node, 50),
@@ -360,6 +437,8 @@ def measure_dds(b: int, n: int, k: int, repeats: int, threads: int, seed: int = 
                 "e2e_overhead_ms_p50": _pct(np.subtract(e2e, in_node), 50),
                 "e2e_overhead_ms_p99": _pct(np.subtract(e2e, in_node), 99),
                 "dds_pingpong_ms_p50": _pct(ping, 50), "dds_pingpong_ms_p99": _pct(ping, 99),
+                "dds_message_roundtrip_ms_p50": _pct(message_trip, 50),
+                "dds_message_roundtrip_ms_p99": _pct(message_trip, 99),
                 "rss_mb": {name: _rss_mb(p.pid) for name, p in runner.processes.items()},
             }
             result["rss_mb"]["bench_echo"] = _rss_mb(echo.pid)
@@ -391,10 +470,11 @@ def run(quick: bool, threads: int, repeats: int | None, dds: bool = True, solver
     out: dict = {"solver": solver, "threads": threads, "quick": quick, "B": b, "N": n, "K": k, "M": learner.value_space.dim,
                  "epsilon": learner.config.epsilon, "tol": learner.config.scoring_tol, "repeats": reps}
     _progress(f"decision B={b} N={n} K={k} x{reps}")
-    decision = measure_decision(learner, b, reps)
+    infos: list = []
+    decision = measure_decision(learner, b, reps, breakdown=infos)
     cold = measure_decision(learner, b, max(3, reps // 5), cold=True)
     out.update(decision_ms_p50=_pct(decision, 50), decision_ms_p99=_pct(decision, 99),
-               decision_cold_ms_p50=_pct(cold, 50))
+               decision_cold_ms_p50=_pct(cold, 50), **decision_breakdown(decision, infos, b, n, k))
     if solver != "pot":  # the same re-plans with prune_candidates: same selections, fewer solves
         pruned, solved = _learner(n, k, threads, updates=warm_updates, prune_candidates=True), []
         pruned_ms = measure_decision(pruned, b, reps, solved=solved)
@@ -470,6 +550,11 @@ def table(out: dict) -> str:
                            f"{out['exp_ns']:.2f} ns/exp {out['precision']} × {out['exp_count']})"),
         ("update p50 (ms)", f"{out['update_ms_p50']:.1f}"),
     ]
+    if "decision_breakdown_ms" in out:
+        parts = out["decision_breakdown_ms"]
+        rows.insert(2, ("decision parts p50 (ms)", "  ".join(f"{name[:-3]} {value:.2f}" for name, value in parts.items())
+                        + f"  ({out['iterations_cross_mean']:.1f} iterations, "
+                          f"{out['cross_ns_per_entry_iteration']:.3f} ns/entry/iteration)"))
     if "decision_pruned_ms_p50" in out:
         rows.insert(2, ("pruned p50 / p99 (ms)", f"{out['decision_pruned_ms_p50']:.2f} / "
                         f"{out['decision_pruned_ms_p99']:.2f}  ({100 * out['pruned_solved_fraction']:.0f} % of "
@@ -480,6 +565,9 @@ def table(out: dict) -> str:
                                          f"{out['e2e_selector_compute_ms_p99']:.2f})"),
                  ("DDS ping-pong p99 (ms)", f"{out['dds_pingpong_ms_p99']:.2f}  (e2e budget p99 = "
                   f"{out['dds_pingpong_ms_p99'] + out['decision_ms_p99'] + 1:.2f})"),
+                 ("message round trip (ms)", f"{out['dds_message_roundtrip_ms_p50']:.2f} / "
+                  f"{out['dds_message_roundtrip_ms_p99']:.2f}  (canned selection; e2e overhead "
+                  f"{out['e2e_overhead_ms_p50']:.2f} / {out['e2e_overhead_ms_p99']:.2f})"),
                  ("RSS (MB)", ", ".join(f"{k} {v:.0f}" for k, v in out["rss_mb"].items()))]
     lines = [f"bench ({out['solver']}): B={out['B']} N={out['N']} K={out['K']} M={out['M']} ε={out['epsilon']} "
              f"threads={out['threads']}", ""]
@@ -490,6 +578,82 @@ def table(out: dict) -> str:
                      f"{g['decision_cold_ms_p50']:8.2f}  {g['exp_bound_ms']:9.2f}  {g['ratio_to_bound']:5.2f}  "
                      f"{g['update_ms_p50']:9.1f}")
     return "\n".join(lines)
+
+
+_PART_LABELS = {"sampling_ms": "Dirichlet sampling", "kernel_ms": "forming kernels (matmul + exp)",
+                "cross_ms": "cross iterations", "self_ms": "self iterations", "other_ms": "the rest"}
+
+
+def _legend_below(ax) -> None:
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.2), ncol=2, frameon=False)
+
+
+def plot(out: dict, path: Path) -> None:
+    """The figures as a PNG: where a decision's time goes against the exp bound, what an e2e
+    request adds to the decision, and how a decision grows with B and N."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    has_grid = len({(g["B"], g["N"]) for g in out["grid"]}) > 1
+    panels = 1 + ("e2e_ms_p50" in out) + has_grid
+    fig, axes = plt.subplots(1, panels, figsize=(5.4 * panels, 4.4), squeeze=False)
+    axes = list(axes[0])
+    ax = axes.pop(0)
+    colours = dict(zip(_PART_LABELS, plt.get_cmap("tab10").colors))
+    parts = out.get("decision_breakdown_ms") or {"other_ms": out["decision_ms_p50"]}
+    bars = [("decision", [(parts[part], colours[part], _PART_LABELS[part])
+                          for part in _PART_LABELS if part in parts])]
+    if "decision_pruned_ms_p50" in out:
+        bars.append(("pruned", [(out["decision_pruned_ms_p50"], "tab:olive", "with prune_candidates")]))
+    bars.append(("exp bound", [(out["exp_bound_ms"], "tab:gray", "the exponentials alone")]))
+    for row, (_, segments) in enumerate(bars):
+        left = 0.0
+        for ms, colour, label in segments:
+            ax.barh(row, ms, left=left, color=colour, label=label)
+            left += ms
+        ax.text(left, row, f" {left:.2f} ms", va="center", fontsize=8)
+    ax.axvline(3 * out["exp_bound_ms"], color="k", ls="--", lw=1, label="target: 3 × exp bound")
+    ax.set_yticks(range(len(bars)), [name for name, _ in bars])
+    ax.invert_yaxis()
+    ax.set_xlabel("ms (median)")
+    ax.set_title(f"Decision, B={out['B']} N={out['N']} K={out['K']}", fontsize=10)
+    _legend_below(ax)
+    if "e2e_ms_p50" in out:
+        ax = axes.pop(0)
+        trip = out["dds_message_roundtrip_ms_p50"]
+        left = 0.0
+        for ms, label, colour in ((out["e2e_selector_compute_ms_p50"], "selector compute", "tab:blue"),
+                                  (trip, "message round trip (DDS + rclpy conversion)", "tab:orange"),
+                                  (max(0.0, out["e2e_overhead_ms_p50"] - trip), "rest of the node", "tab:gray")):
+            ax.barh(0, ms, left=left, color=colour, label=label)
+            left += ms
+        ax.barh(1, out["dds_pingpong_ms_p50"], color="tab:green", label="DDS ping-pong")
+        budget = out["dds_pingpong_ms_p99"] + out["decision_ms_p99"] + 1.0
+        ax.plot([out["e2e_ms_p99"]], [0], "kv", label=f"e2e p99 {out['e2e_ms_p99']:.2f} ms")
+        ax.axvline(budget, color="k", ls="--", lw=1, label=f"p99 budget {budget:.2f} ms")
+        ax.set_yticks([0, 1], ["e2e", "ping-pong"])
+        ax.invert_yaxis()
+        ax.set_xlabel("ms (median)")
+        ax.set_title("Planner → selection over DDS", fontsize=10)
+        _legend_below(ax)
+    if has_grid:
+        ax = axes.pop(0)
+        sizes = sorted({g["N"] for g in out["grid"]})
+        for b, marker in ((16, "o"), (256, "s")):
+            rows = sorted((g for g in out["grid"] if g["B"] == b), key=lambda g: g["N"])
+            ax.loglog([g["N"] for g in rows], [g["decision_ms_p50"] for g in rows], marker + "-", label=f"B={b}")
+            ax.loglog([g["N"] for g in rows], [g["exp_bound_ms"] for g in rows], marker + ":", color="gray",
+                      label=f"B={b} exp bound")
+        ax.set_xticks(sizes, [str(n) for n in sizes])
+        ax.minorticks_off()
+        ax.set_xlabel("N particles")
+        ax.set_ylabel("decision ms (median)")
+        ax.set_title(f"Growth, K={out['K']}", fontsize=10)
+        _legend_below(ax)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -513,8 +677,10 @@ def main(argv: list[str] | None = None) -> int:
     out["bench_seconds"] = time.perf_counter() - started
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(out, indent=2, sort_keys=True))
+    figure = Path(args.out).with_suffix(".png")
+    plot(out, figure)
     print(table(out))
-    print(f"\nwrote {args.out} ({out['bench_seconds']:.0f} s)")
+    print(f"\nwrote {args.out} and {figure} ({out['bench_seconds']:.0f} s)")
     return 0
 
 
