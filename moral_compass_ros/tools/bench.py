@@ -24,7 +24,8 @@ Measures in one run (issue 9; medians and p99 over repeats):
   so that difference is mostly POT's).
 * ``decision_pruned_ms_p50/p99`` — the same re-plans with ``prune_candidates`` (same
   selections; ``pruned_solved_fraction`` of the candidates get a Sinkhorn solve, the rest their
-  bound), and ``ratio_to_bound_pruned``.
+  bound), and ``ratio_to_bound_pruned`` against ``exp_bound_pruned_ms``, the exponentials of
+  the solved candidates' kernels alone.
 * ``exp_bound_ms`` — exp throughput measured now in the decision's precision, times the
   exponentials the kernel-domain algorithm must evaluate (one per kernel entry: B·N·K cross +
   B·K·K self); ``ratio_to_bound``.
@@ -36,7 +37,8 @@ Measures in one run (issue 9; medians and p99 over repeats):
   ``e2e_overhead_ms_p50/p99`` is e2e minus the selector's own compute time, per request.
   ``dds_pingpong_ms_p99`` — round trip to a tiny echo node in a child process, same run;
   ``dds_message_roundtrip_ms_p50/p99`` — the same re-plans answered by that echo node with a
-  canned ``ActionSelection`` of the same size (DDS and rclpy's message conversion, no scoring).
+  canned ``ActionSelection`` of the same size (DDS and rclpy's message conversion, no scoring);
+  ``message_conversion_ms`` — each conversion on one request's way, timed in this process.
   ``rss_mb`` per node from /proc/PID/status.
 * ``grid`` — decision and POT-free figures at B ∈ {16, 256} × N ∈ {256, 2048}.
 
@@ -261,6 +263,55 @@ def _canned_selection(request, n_values: int):
                            epsilon=0.05, value_cards_hash="0" * 64)
 
 
+def _candidates_msg(rid: str, phi, context, reward_mean, reward_std):
+    """The ``CandidateActions`` of one re-plan from :func:`_requests`, as a planner sends it."""
+    from moral_compass_ros.msg import CandidateAction, CandidateActions
+    msg = CandidateActions(request_id=rid, context=context.tolist())
+    msg.candidates = [CandidateAction(id=f"{rid}-{i}", label=f"a{i}", features=row.tolist(),
+                                      expected_task_reward=float(mean), task_reward_std=float(std))
+                      for i, (row, mean, std) in enumerate(zip(phi, reward_mean, reward_std))]
+    return msg
+
+
+def measure_message_conversion(learner, b: int, repeats: int) -> dict:
+    """Median ms of each message conversion a request goes through, in this process, on one
+    re-plan: rclpy deserialising the ``CandidateActions`` (as the selector's subscription
+    does), ``candidates_from_msg``, ``selection_to_msg``, serialising the ``ActionSelection``
+    and deserialising it (as the planner's subscription does)."""
+    from rclpy.serialization import deserialize_message, serialize_message
+
+    from moral_compass_ros.conversions import candidates_from_msg, selection_to_msg
+    from moral_compass_ros.msg import ActionSelection, CandidateActions
+    cfg = learner.config
+    request = _requests(cfg, b, 1, seed=31)[0]
+    raw_candidates = serialize_message(_candidates_msg("conversion", *request))
+    batch = candidates_from_msg(deserialize_message(raw_candidates, CandidateActions), cfg.feature_dim,
+                                cfg.context_dim, len(cfg.value_names))
+    scores = learner.score(*request)
+    vetoed = np.zeros(b, dtype=bool)
+    selection = selection_to_msg(batch, scores, scores.selected, vetoed, cfg.information_mode, "0" * 64, 1.0)
+    raw_selection = serialize_message(selection)
+    steps = {
+        "candidates_deserialize": lambda: deserialize_message(raw_candidates, CandidateActions),
+        "candidates_from_msg": lambda: candidates_from_msg(deserialize_message(raw_candidates, CandidateActions),
+                                                           cfg.feature_dim, cfg.context_dim, len(cfg.value_names)),
+        "selection_to_msg": lambda: selection_to_msg(batch, scores, scores.selected, vetoed,
+                                                     cfg.information_mode, "0" * 64, 1.0),
+        "selection_serialize": lambda: serialize_message(selection),
+        "selection_deserialize": lambda: deserialize_message(raw_selection, ActionSelection),
+    }
+    out = {}
+    for name, step in steps.items():
+        times = []
+        for _ in range(repeats + 1):
+            t0 = time.perf_counter()
+            step()
+            times.append((time.perf_counter() - t0) * 1e3)
+        out[name] = _pct(times[1:], 50)
+    out["candidates_from_msg"] -= out["candidates_deserialize"]  # its own part only
+    return out
+
+
 def echo_main() -> int:
     """Child process: echo ``bench/ping`` strings back on ``bench/pong``, and answer each
     ``CandidateActions`` on ``bench/candidates`` with a canned ``ActionSelection`` of the same
@@ -317,7 +368,7 @@ def measure_dds(b: int, n: int, k: int, repeats: int, threads: int, seed: int = 
 
     from moral_compass_ros import topics
     from moral_compass_ros.graph import GRAPH_NODES, GraphRunner, config_file
-    from moral_compass_ros.msg import ActionSelection, CandidateAction, CandidateActions
+    from moral_compass_ros.msg import ActionSelection, CandidateActions
     from moral_compass_ros.qos import STREAM_QOS
 
     os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
@@ -376,13 +427,7 @@ def measure_dds(b: int, n: int, k: int, repeats: int, threads: int, seed: int = 
             stream = _requests(shipped_config(), b, repeats + 3)
 
             def request(rid, index):
-                phi, context_vec, reward_mean, reward_std = stream[index]
-                msg = CandidateActions(request_id=rid, context=context_vec.tolist())
-                for i in range(b):
-                    msg.candidates.append(CandidateAction(id=f"{rid}-{i}", label=f"a{i}", features=phi[i].tolist(),
-                                                          expected_task_reward=float(reward_mean[i]),
-                                                          task_reward_std=float(reward_std[i])))
-                return msg
+                return _candidates_msg(rid, *stream[index])
 
             ok = spin_until(lambda: cand_pub.get_subscription_count() > 0
                             and ping_pub.get_subscription_count() > 0
@@ -503,7 +548,9 @@ def run(quick: bool, threads: int, repeats: int | None, dds: bool = True, solver
     out.update(exp_ns=ns, exp_count=n_exp, exp_bound_ms=ns * n_exp / 1e6,
                ratio_to_bound=out["decision_ms_p50"] / (ns * n_exp / 1e6))
     if "decision_pruned_ms_p50" in out:
-        out["ratio_to_bound_pruned"] = out["decision_pruned_ms_p50"] / out["exp_bound_ms"]
+        # against the exponentials pruning itself evaluates: the solved candidates' kernels only
+        out["exp_bound_pruned_ms"] = out["exp_bound_ms"] * out["pruned_solved_fraction"]
+        out["ratio_to_bound_pruned"] = out["decision_pruned_ms_p50"] / out["exp_bound_pruned_ms"]
     upd_learner = _learner(n, k, threads, seed=8, updates=1)
     upd = measure_update(upd_learner, max(3, reps // 5) if not quick else 2)
     out.update(update_ms_p50=_pct(upd, 50), update_ms_p99=_pct(upd, 99))
@@ -529,6 +576,7 @@ def run(quick: bool, threads: int, repeats: int | None, dds: bool = True, solver
                          "ratio_to_bound": _pct(dec, 50) / bound, "update_ms_p50": _pct(gupd, 50)})
     out["grid"] = grid
     if dds:
+        out["message_conversion_ms"] = measure_message_conversion(learner, b, reps)
         _progress("DDS e2e and ping-pong")
         out.update(measure_dds(b, n, k, reps if not quick else 5, threads, updates=warm_updates))
     return out
@@ -558,7 +606,8 @@ def table(out: dict) -> str:
     if "decision_pruned_ms_p50" in out:
         rows.insert(2, ("pruned p50 / p99 (ms)", f"{out['decision_pruned_ms_p50']:.2f} / "
                         f"{out['decision_pruned_ms_p99']:.2f}  ({100 * out['pruned_solved_fraction']:.0f} % of "
-                        f"candidates solved; / bound = {out['ratio_to_bound_pruned']:.2f})"))
+                        f"candidates solved; / its own exp bound {out['exp_bound_pruned_ms']:.2f} ms = "
+                        f"{out['ratio_to_bound_pruned']:.1f})"))
     if "e2e_ms_p50" in out:
         rows += [("e2e p50 / p99 (ms)", f"{out['e2e_ms_p50']:.2f} / {out['e2e_ms_p99']:.2f}  (in the "
                                          f"selector {out['e2e_selector_compute_ms_p50']:.2f} / "
@@ -568,6 +617,8 @@ def table(out: dict) -> str:
                  ("message round trip (ms)", f"{out['dds_message_roundtrip_ms_p50']:.2f} / "
                   f"{out['dds_message_roundtrip_ms_p99']:.2f}  (canned selection; e2e overhead "
                   f"{out['e2e_overhead_ms_p50']:.2f} / {out['e2e_overhead_ms_p99']:.2f})"),
+                 ("message conversion (ms)", "  ".join(f"{name} {ms:.2f}" for name, ms
+                                                       in out["message_conversion_ms"].items())),
                  ("RSS (MB)", ", ".join(f"{k} {v:.0f}" for k, v in out["rss_mb"].items()))]
     lines = [f"bench ({out['solver']}): B={out['B']} N={out['N']} K={out['K']} M={out['M']} ε={out['epsilon']} "
              f"threads={out['threads']}", ""]
