@@ -7,13 +7,17 @@ loads the launch file and checks it starts exactly these nodes with exactly thes
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
+
+import yaml
 
 PACKAGE = "moral_compass_ros"
 SOURCE_ROOT = Path(__file__).resolve().parents[1]
@@ -59,29 +63,41 @@ def config_file(name: str = "moral_compass.yaml") -> Path:
     return SOURCE_ROOT / "config" / name
 
 
+def node_key(name: str) -> str:
+    """The key of node ``name``'s section in a parameter YAML: ``/**/name``.
+
+    It matches the node in every namespace. A plain ``name:`` key matches only ``/name``, so on
+    a robot launched with ``namespace:=robot_1`` rcl silently skips that section and the node
+    runs on its declared defaults.
+    """
+    return f"/**/{name}"
+
+
+def names_node(key: str, name: str) -> bool:
+    """Whether the parameter-YAML key ``key`` is a section of node ``name`` (``name``,
+    ``/name`` or ``/**/name``; ``/**`` alone is every node's)."""
+    return key in (name, "/" + name, node_key(name))
+
+
+def node_parameters(document: dict, name: str) -> dict:
+    """The ``ros__parameters`` of node ``name`` in a parsed parameter YAML, to read or edit in
+    place: the first section :func:`names_node` finds, else a new ``/**/name`` section."""
+    for key, body in document.items():
+        if names_node(str(key), name) and isinstance(body, dict):
+            return body.setdefault("ros__parameters", {})
+    return document.setdefault(node_key(name), {}).setdefault("ros__parameters", {})
+
+
 def ros_arguments(node: GraphNode, namespace: str, params_files: Sequence[str | Path],
-                  log_level: str = "info", use_sim_time: bool = False,
-                  overrides: dict | None = None) -> list[str]:
-    """The ``--ros-args`` the node is started with (the launch file passes the same)."""
+                  log_level: str = "info") -> list[str]:
+    """The ``--ros-args`` of ``node``: its name, namespace, log level and parameter files (the
+    launch file passes the same)."""
     args = ["--ros-args", "-r", f"__node:={node.name}", "--log-level", log_level]
     if namespace:
         args += ["-r", f"__ns:={namespace if namespace.startswith('/') else '/' + namespace}"]
     for path in params_files:
         args += ["--params-file", str(path)]
-    args += ["-p", f"use_sim_time:={'true' if use_sim_time else 'false'}"]
-    for key, value in (overrides or {}).items():
-        args += ["-p", f"{key}:={_yaml_scalar(value)}"]
     return args
-
-
-def _yaml_scalar(value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (list, tuple)):
-        return "[" + ",".join(_yaml_scalar(v) for v in value) + "]"
-    if isinstance(value, str):
-        return f"'{value}'"
-    return repr(value)
 
 
 class GraphRunner:
@@ -105,12 +121,24 @@ class GraphRunner:
         self.overrides = dict(overrides or {})
         self.log_dir = log_dir
         self.processes: dict[str, subprocess.Popen] = {}
+        self._override_dir: Path | None = None
 
     def command(self, node: GraphNode, overrides: dict | None = None) -> list[str]:
-        """The command line that starts ``node``."""
-        return [sys.executable, "-m", node.module, *ros_arguments(
-            node, self.namespace, self.params_files, self.log_level,
-            overrides={**self.overrides, **(overrides or {})})]
+        """The command line that starts ``node``: the parameter files, then, when there are
+        overrides, one more file with them in ``node``'s section.
+
+        A file and not ``-p``: rcl files ``-p`` values under ``/**``, which loses to any section
+        of the node's own in the files; a later file's section of the node wins.
+        """
+        files = list(self.params_files)
+        values = {**self.overrides, **(overrides or {})}
+        if values:
+            if self._override_dir is None:
+                self._override_dir = Path(tempfile.mkdtemp(prefix="mc-overrides-"))
+            path = self._override_dir / f"{node.name}.yaml"
+            path.write_text(yaml.safe_dump({node_key(node.name): {"ros__parameters": values}}))
+            files.append(path)
+        return [sys.executable, "-m", node.module, *ros_arguments(node, self.namespace, files, self.log_level)]
 
     def start(self, node_overrides: dict[str, dict] | None = None) -> None:
         """Start every node (``node_overrides``: extra parameters per node name)."""
@@ -153,6 +181,9 @@ class GraphRunner:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 codes[name] = proc.wait()
+        if self._override_dir is not None:
+            shutil.rmtree(self._override_dir, ignore_errors=True)
+            self._override_dir = None
         return codes
 
     def __enter__(self) -> "GraphRunner":

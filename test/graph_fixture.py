@@ -12,7 +12,7 @@ from diagnostic_msgs.msg import DiagnosticArray
 from sensor_msgs.msg import Joy
 
 from moral_compass_ros import topics
-from moral_compass_ros.graph import GRAPH_NODES, GraphRunner
+from moral_compass_ros.graph import GRAPH_NODES, GraphRunner, node_parameters
 from moral_compass_ros.msg import (
     ActionSelection,
     CandidateAction,
@@ -32,8 +32,8 @@ def write_params(tmp_path: Path, **overrides) -> Path:
     """The shipped config with test sizes, a private state dir and ``overrides`` (/** keys)."""
     params = yaml.safe_load((REPO_ROOT / "config" / "moral_compass.yaml").read_text())
     params["/**"]["ros__parameters"].update({**TEST_LEARNER, **overrides})
-    params["compass_node"]["ros__parameters"]["state_dir"] = str(tmp_path / "state")
-    params["feedback_node"]["ros__parameters"]["debounce_s"] = 0.05
+    node_parameters(params, "compass_node")["state_dir"] = str(tmp_path / "state")
+    node_parameters(params, "feedback_node")["debounce_s"] = 0.05
     path = tmp_path / "params.yaml"
     path.write_text(yaml.safe_dump(params))
     return path

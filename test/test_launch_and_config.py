@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from moral_compass_ros.graph import GRAPH_NODES, SIM_NODES, GraphRunner, ros_arguments
+from moral_compass_ros.graph import GRAPH_NODES, SIM_NODES, GraphRunner, node_key, ros_arguments
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -104,7 +104,7 @@ def test_config_documents_every_parameter_and_nothing_else():
                      for k, v in config["/**"]["ros__parameters"].items()})  # valid as shipped
     for node in GRAPH_NODES:
         declared = _declared_parameters(node.module)
-        in_file = set(config.get(node.name, {}).get("ros__parameters", {}))
+        in_file = set(config.get(node_key(node.name), {}).get("ros__parameters", {}))
         assert in_file == declared, f"{node.name}: config {sorted(in_file)} != {sorted(declared)}"
     # every key is preceded by a comment line
     lines = text.splitlines()

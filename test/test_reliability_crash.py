@@ -26,7 +26,7 @@ from rclpy.executors import SingleThreadedExecutor
 from moral_compass_ros import topics
 from moral_compass_ros.conversions import feedback_from_msg
 from moral_compass_ros.core.journal import FeedbackJournal, JournalTornTailWarning
-from moral_compass_ros.graph import GRAPH_NODES, GraphRunner
+from moral_compass_ros.graph import GRAPH_NODES, GraphRunner, node_parameters
 from moral_compass_ros.msg import FeedbackAck, HumanFeedback, MoralCompass
 from moral_compass_ros.nodes.compass_node import CompassNode
 from moral_compass_ros.parameters import learner_config
@@ -95,7 +95,7 @@ class _Sender:
 def test_sigkill_during_a_feedback_stream_loses_nothing_and_applies_nothing_twice(tmp_path):
     params_path = write_params(tmp_path, **SMALL_LEARNER)
     params = yaml.safe_load(params_path.read_text())
-    params["compass_node"]["ros__parameters"]["snapshot_every"] = SNAPSHOT_EVERY
+    node_parameters(params, "compass_node")["snapshot_every"] = SNAPSHOT_EVERY
     params_path.write_text(yaml.safe_dump(params))
     config = learner_config(params["/**"]["ros__parameters"])
 

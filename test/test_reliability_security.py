@@ -21,7 +21,7 @@ from sensor_msgs.msg import Joy
 
 from moral_compass_ros import topics
 from moral_compass_ros.core.journal import FeedbackJournal
-from moral_compass_ros.graph import GRAPH_NODES, GraphRunner
+from moral_compass_ros.graph import GRAPH_NODES, GraphRunner, node_parameters
 from moral_compass_ros.msg import (
     ActionSelection,
     CandidateAction,
@@ -217,7 +217,7 @@ def test_a_forbidden_operator_cannot_move_the_compass_through_any_input_path(tmp
     params = write_params(tmp_path, **SMALL_LEARNER)
     # Node-specific YAML keys outrank `-p` (which rcl files under /**): edit the YAML itself.
     config = yaml.safe_load(params.read_text())
-    config["feedback_node"]["ros__parameters"].update(
+    node_parameters(config, "feedback_node").update(
         tablet_enabled=True, tablet_port=0, tablet_operators_file=str(operators),
         joy_operator_id="visitor", max_rate_hz=100.0)
     params.write_text(yaml.safe_dump(config))

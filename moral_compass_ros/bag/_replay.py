@@ -36,6 +36,7 @@ import yaml
 from moral_compass_ros import topics
 from moral_compass_ros.bag._reader import BagContents, BagError, BagMessage
 from moral_compass_ros.core import DynamicValueLearner, LearnerConfig
+from moral_compass_ros.graph import names_node
 
 PKG = "moral_compass_ros/msg/"
 ROLES = {  # role -> (topic name in topics.py, message type)
@@ -46,9 +47,6 @@ ROLES = {  # role -> (topic name in topics.py, message type)
     "model": (topics.MODEL, PKG + "ModelParameters"),
     "ack": (topics.FEEDBACK_ACK, PKG + "FeedbackAck"),
 }
-# Nodes whose ros__parameters hold the learner fields (later sections override earlier ones).
-COMPASS_SECTIONS = ("/**", "compass_node")
-SELECTOR_SECTIONS = ("/**", "action_selector_node")
 SELECTOR_FIELDS = ("veto_ids", "veto_label_substrings")
 EXACT_TOLERANCE = 1e-12
 RELIABILITY_BINS = 10
@@ -122,7 +120,8 @@ def build_parameters(document: Any, source: str,
     Parameters
     ----------
     document : dict
-        Parsed YAML with ``<node>: ros__parameters:`` sections (``/**`` applies to every node).
+        Parsed YAML with ``<node>: ros__parameters:`` sections (``/**`` applies to every node;
+        a node's own section may be keyed ``name``, ``/name`` or ``/**/name``).
     source : str
         Named in error messages and in the report.
     overrides : mapping, optional
@@ -142,10 +141,11 @@ def build_parameters(document: Any, source: str,
         raise ParameterError(f"unknown parameter(s) {unknown}; known: "
                              f"{sorted(names | set(SELECTOR_FIELDS))}")
 
-    def merged(order: tuple) -> dict:
-        values: dict = {}
-        for name in order:
-            values.update(sections.get(name, {}))
+    def merged(node: str) -> dict:  # the /** section, then the node's own, as rcl applies them
+        values = dict(sections.get("/**", {}))
+        for key, section in sections.items():
+            if names_node(key, node):
+                values.update(section)
         return values
 
     def config(values: dict, who: str) -> LearnerConfig:
@@ -158,7 +158,7 @@ def build_parameters(document: Any, source: str,
         except (TypeError, ValueError) as error:
             raise ParameterError(f"{source}: invalid {who} parameters: {error}") from error
 
-    selector_values = merged(SELECTOR_SECTIONS)
+    selector_values = merged("action_selector_node")
     selector_values.update({k: v for k, v in overrides.items() if k in SELECTOR_FIELDS})
 
     def strings(key: str) -> tuple:
@@ -167,7 +167,7 @@ def build_parameters(document: Any, source: str,
         return tuple(str(v) for v in value if str(v))
 
     return ReplayParameters(
-        compass=config(merged(COMPASS_SECTIONS), "compass_node"),
+        compass=config(merged("compass_node"), "compass_node"),
         selector=config(selector_values, "action_selector_node"),
         veto_ids=strings("veto_ids"), veto_label_substrings=strings("veto_label_substrings"),
         source=source, overrides=overrides)

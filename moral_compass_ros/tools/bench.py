@@ -367,7 +367,7 @@ def measure_dds(b: int, n: int, k: int, repeats: int, threads: int, seed: int = 
     from std_msgs.msg import String
 
     from moral_compass_ros import topics
-    from moral_compass_ros.graph import GRAPH_NODES, GraphRunner, config_file
+    from moral_compass_ros.graph import GRAPH_NODES, GraphRunner, config_file, node_parameters
     from moral_compass_ros.msg import ActionSelection, CandidateActions
     from moral_compass_ros.qos import STREAM_QOS
 
@@ -378,7 +378,7 @@ def measure_dds(b: int, n: int, k: int, repeats: int, threads: int, seed: int = 
     tmp = Path(tempfile.mkdtemp(prefix="mc-bench-"))
     params = yaml.safe_load(config_file().read_text())
     params["/**"]["ros__parameters"].update({"n_particles": n, "n_fingerprint_samples": k, "seed": seed})
-    params.setdefault("compass_node", {}).setdefault("ros__parameters", {})["state_dir"] = str(tmp / "state")
+    node_parameters(params, "compass_node")["state_dir"] = str(tmp / "state")
     store = LearnerStore(tmp / "state")
     for event in _warm_events(shipped_config(n_particles=n, n_fingerprint_samples=k, seed=seed), seed, updates):
         store.append(event)

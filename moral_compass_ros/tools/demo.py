@@ -21,7 +21,7 @@ from pathlib import Path
 import yaml
 
 from moral_compass_ros import topics
-from moral_compass_ros.graph import GRAPH_NODES, SIM_NODES, GraphRunner, config_file
+from moral_compass_ros.graph import GRAPH_NODES, SIM_NODES, GraphRunner, config_file, node_parameters
 from moral_compass_ros.sim import SCENARIO_NAMES
 
 
@@ -124,8 +124,8 @@ def main(argv: list[str] | None = None) -> int:
                  # (discovery is asymmetric), so the bag holds every candidate set
                  "min_candidate_subscribers": 1 if args.no_bag else 2,
                  "first_request_delay_s": 0.0 if args.no_bag else 1.0}
-    sim_params["sim_world_node"]["ros__parameters"].update(overrides)
-    compass_params = params.setdefault("compass_node", {}).setdefault("ros__parameters", {})
+    node_parameters(sim_params, "sim_world_node").update(overrides)
+    compass_params = node_parameters(params, "compass_node")
     compass_params["state_dir"] = str(state_dir.resolve())
     compass_params["per_operator_models"] = True  # the report shows the operators' disagreement
     (run_dir / "params.yaml").write_text(yaml.safe_dump({**params, **sim_params},
