@@ -287,3 +287,44 @@ def test_a_slowly_mixing_problem_is_over_relaxed_to_the_same_answer_in_fewer_ite
     assert plain_iterations > 150
     assert result.iterations < plain_iterations / 2
     assert float(result.value) == pytest.approx(_pot_value(x, a, y, b, 0.05, "sqeuclidean"), abs=1e-9)
+
+
+def test_a_long_run_of_updates_never_stops_a_solve_at_the_iteration_cap(monkeypatch):
+    """1000 answers at N = 32 (the reliability workload's learner): particles gather into
+    clusters and some proximal solves mix slowly, with an early rate that flatters the
+    asymptotic one. Re-measuring the rate while relaxed must bring every solve under
+    ``sinkhorn_tol`` within the cap (before, some stopped at 1000 iterations with a warning),
+    and the slow ones must still equal POT."""
+    import math
+    import warnings
+
+    import moral_compass_ros.core.learner as learner_module
+    from moral_compass_ros.core import LearnerConfig
+    from moral_compass_ros.core.events import FeedbackEvent
+
+    config = LearnerConfig(feature_dim=8, context_dim=3, n_particles=32, n_fingerprint_samples=8,
+                           replay_window=4, gradient_steps=1, proximal_steps=1)
+    learner = DynamicValueLearner(config)
+    slow = []
+    solve = learner_module.entropic_transport
+
+    def recording(x, a, y, b, epsilon, cost, **kwargs):
+        result = solve(x, a, y, b, epsilon, cost, **kwargs)
+        if result.iterations > 100 and y is not None:
+            slow.append((result.iterations, x.numpy().copy(), a.numpy().copy(), y.numpy().copy(),
+                         b.numpy().copy(), float(result.value)))
+        return result
+
+    monkeypatch.setattr(learner_module, "entropic_transport", recording)
+    rng = np.random.default_rng(0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)  # a capped solve warns: fail on it
+        for i in range(1000):
+            learner.update(FeedbackEvent(
+                feedback_id=f"ev-{i:05d}", action_id=f"a{int(rng.integers(0, 6))}",
+                features=rng.normal(size=8), context=rng.normal(size=3), approved=bool(rng.random() < 0.6),
+                task_reward=float(rng.normal()) if i % 4 == 1 else math.nan,
+                value_hint=rng.dirichlet(np.ones(5)) if i % 5 == 3 else np.zeros(0)))
+    assert slow, "the workload no longer has a slowly mixing solve; the test checks nothing"
+    for _, x, a, y, b, value in sorted(slow, key=lambda s: -s[0])[:3]:
+        assert value == pytest.approx(_pot_value(x, a, y, b, config.epsilon, config.cost), abs=1e-8)
