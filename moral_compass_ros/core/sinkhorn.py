@@ -98,14 +98,31 @@ def ground_cost(x: torch.Tensor, y: torch.Tensor, cost: str = "sqeuclidean") -> 
         x = x.unsqueeze(0)
     if y.dim() == 2:
         y = y.unsqueeze(0)
-    if cost == "hellinger":
-        x = torch.sqrt(torch.clamp(x, min=1e-30))
-        y = torch.sqrt(torch.clamp(y, min=1e-30))
-    # ‖x_i‖² + ‖y_j‖² − 2⟨x_i, y_j⟩ as one matmul of augmented coordinates (x, ‖x‖², 1) and
-    # (−2y, 1, ‖y‖²): a single pass writes the (B, N, K) result
+    # ‖x_i‖² + ‖y_j‖² − 2⟨x_i, y_j⟩ as one matmul of augmented coordinates: a single pass
+    # writes the (B, N, K) result
+    x_aug, y_aug_t = _augmented(x, y, cost)
+    return torch.clamp(torch.matmul(x_aug, y_aug_t), min=0.0)
+
+
+def _embedding(x: torch.Tensor, cost: str) -> torch.Tensor:
+    """φ(x), with c(x, y) = ‖φ(x) − φ(y)‖²: x (sqeuclidean) or √x (hellinger), same shape; also
+    the points ∇_x c(x, y) pulls x towards."""
+    return x if cost == "sqeuclidean" else torch.sqrt(torch.clamp(x, min=1e-30))
+
+
+def _augmented(x: torch.Tensor, y: torch.Tensor, cost: str, divisor: float = 1.0,
+               dtype: Optional[torch.dtype] = None) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""Augmented coordinates :math:`\tilde x = (\varphi(x), \|\varphi(x)\|^2, 1)` and
+    :math:`\tilde y = (-2\varphi(y), 1, \|\varphi(y)\|^2)/d` whose products are C/d
+    (d = ``divisor``; −ε gives −C/ε for :func:`_gibbs_kernel`). Returns (x̃ (…, N, M + 2),
+    ỹᵀ (…, M + 2, K)), in ``dtype`` when given."""
+    x, y = _embedding(x, cost), _embedding(y, cost)
     x_aug = torch.cat([x, (x * x).sum(-1, keepdim=True), torch.ones_like(x[..., :1])], -1)
-    y_aug = torch.cat([-2.0 * y, torch.ones_like(y[..., :1]), (y * y).sum(-1, keepdim=True)], -1)
-    return torch.clamp(torch.matmul(x_aug, y_aug.transpose(-1, -2)), min=0.0)
+    y_aug = torch.cat([y * (-2.0 / divisor), torch.ones_like(y[..., :1]) / divisor,
+                       (y * y).sum(-1, keepdim=True) / divisor], -1)
+    if dtype is not None:
+        x_aug, y_aug = x_aug.to(dtype), y_aug.to(dtype)
+    return x_aug, y_aug.transpose(-1, -2)
 
 
 def expected_cost_to_dirichlet(theta: torch.Tensor, concentration: torch.Tensor, cost: str = "sqeuclidean") -> torch.Tensor:
@@ -141,7 +158,7 @@ def expected_cost_to_dirichlet(theta: torch.Tensor, concentration: torch.Tensor,
         log_e_sqrt = (torch.lgamma(concentration + 0.5) - torch.lgamma(concentration)
                       + torch.lgamma(alpha0) - torch.lgamma(alpha0 + 0.5))  # log E√θ'_k
         e_sqrt = torch.exp(log_e_sqrt)  # (B, M)
-        sqrt_theta = torch.sqrt(torch.clamp(theta, min=1e-30))  # (N, M)
+        sqrt_theta = _embedding(theta, cost)  # √θ, (N, M)
         return 2.0 - 2.0 * e_sqrt @ sqrt_theta.T  # E‖√θ − √θ'‖² = Σθ + Σθ' − 2Σ√θ E√θ'
     raise ValueError(f"cost must be one of {COSTS}, got {cost!r}")
 
@@ -279,7 +296,7 @@ def transport_gradients(cost_matrix: torch.Tensor, x: torch.Tensor, a: torch.Ten
     if cost not in COSTS:
         raise ValueError(f"cost must be one of {COSTS}, got {cost!r}")
     eps = float(epsilon)
-    targets = _cost_targets(y, cost)
+    targets = _embedding(y, cost)
     weighted = torch.cat([b[:, None], b[:, None] * targets], 1)  # (K, 1 + M): b_j, b_j y_j
     if kernel_domain_ok(float(cost_matrix.max()), eps):
         # E_ij = e^{f_i/ε} e^{−C_ij/ε} e^{g_j/ε}: one exp pass for the kernel, then one matmul
@@ -291,15 +308,10 @@ def transport_gradients(cost_matrix: torch.Tensor, x: torch.Tensor, a: torch.Ten
     return _gradients_from_sums(x, a, f, sums, float(b.sum()), eps, cost, symmetric)
 
 
-def _cost_targets(y: torch.Tensor, cost: str) -> torch.Tensor:
-    """The points ∇_x c(x, y_j) pulls x towards: y (sqeuclidean) or √y (hellinger), shape (K, M)."""
-    return y if cost == "sqeuclidean" else torch.sqrt(torch.clamp(y, min=1e-30))
-
-
 def _gradients_from_sums(x: torch.Tensor, a: torch.Tensor, f: torch.Tensor, sums: torch.Tensor,
                          b_total: float, eps: float, cost: str, symmetric: bool) -> tuple[torch.Tensor, torch.Tensor]:
     r"""∂OT_ε/∂x and ∂OT_ε/∂a from the row sums :math:`\sum_j b_j E_{ij} (1, t_j)`, ``sums`` (N, 1 + M)
-    (t = the :func:`_cost_targets`); see :func:`transport_gradients`."""
+    (t = :func:`_embedding` of the targets); see :func:`transport_gradients`."""
     ratio_b = sums[:, 0]  # Σ_j b_j E_ij
     plan_rows = a * ratio_b  # Σ_j T_ij
     transported = a[:, None] * sums[:, 1:]  # Σ_j T_ij y_j (or √y_j)
@@ -307,7 +319,7 @@ def _gradients_from_sums(x: torch.Tensor, a: torch.Tensor, f: torch.Tensor, sums
     if cost == "sqeuclidean":
         grad_x = 2.0 * (plan_rows[:, None] * x - transported)  # Σ_j T_ij 2(x_i − y_j)
     else:
-        sqrt_x = torch.sqrt(torch.clamp(x, min=1e-30))
+        sqrt_x = _embedding(x, cost)
         grad_x = torch.where(x > 1e-30, plan_rows[:, None] - transported / sqrt_x, 0.0)  # Σ_j T_ij (1 − √y_j/√x_i)
     if symmetric:
         return 2.0 * grad_x, 2.0 * grad_a
@@ -622,18 +634,6 @@ def scoring_precision(max_cost: float, epsilon: float, tol: float) -> torch.dtyp
     return torch.float64
 
 
-def _augmented(x: torch.Tensor, y: torch.Tensor, cost: str, eps: float,
-               dtype: torch.dtype) -> tuple[torch.Tensor, torch.Tensor]:
-    r"""Augmented coordinates whose products are −C/ε (see :func:`_gibbs_kernel`)."""
-    if cost == "hellinger":
-        x = torch.sqrt(torch.clamp(x, min=1e-30))
-        y = torch.sqrt(torch.clamp(y, min=1e-30))
-    x_aug = torch.cat([x, (x * x).sum(-1, keepdim=True), torch.ones_like(x[..., :1])], -1)
-    y_aug = torch.cat([y * (2.0 / eps), -torch.ones_like(y[..., :1]) / eps,
-                       -(y * y).sum(-1, keepdim=True) / eps], -1)
-    return x_aug.to(dtype), y_aug.to(dtype).transpose(-1, -2)
-
-
 def _gibbs_kernel(x: torch.Tensor, y: torch.Tensor, cost: str, eps: float,
                   dtype: torch.dtype = torch.float64) -> torch.Tensor:
     r"""exp(−C/ε) for x (N, M) or (B, N, M) against y (K, M) or (B, K, M): one matmul and one exp.
@@ -645,7 +645,7 @@ def _gibbs_kernel(x: torch.Tensor, y: torch.Tensor, cost: str, eps: float,
     carry a relative error of about 4e-6 (cancellation in C/ε ≤ 40); the alignment values stay
     within 1e-6 of float64 (tested).
     """
-    x_aug, y_aug_t = _augmented(x, y, cost, eps, dtype)
+    x_aug, y_aug_t = _augmented(x, y, cost, -eps, dtype)
     # rounding can leave −C/ε a hair above 0 where C = 0; e^{1e-6} is harmless, so no clamp pass
     return torch.matmul(x_aug, y_aug_t).exp_()
 
@@ -724,7 +724,7 @@ def _kernel_transport(x, a, y, b, eps, cost, tol, max_iter, init, gradients) -> 
     grad_x = grad_a = None
     if gradients:
         # Σ_j b_j E_ij (1, t_j) = (u_i / a_i) Σ_j K_ij v_j (1, t_j): one matmul with the kernel
-        targets = _cost_targets(x if symmetric else y, cost)
+        targets = _embedding(x if symmetric else y, cost)
         sums = (u / a_solve)[:, None] * (kernel @ torch.cat([v[:, None], v[:, None] * targets], 1))
         grad_x, grad_a = _gradients_from_sums(x, a, f, sums, b_total, eps, cost, symmetric)
     return TransportResult(value, f, g, grad_x, grad_a, iterations, error)
@@ -843,7 +843,7 @@ def divergence_lower_bound(theta: torch.Tensor, w: torch.Tensor, samples: torch.
     """
     if cost not in COSTS:
         raise ValueError(f"cost must be one of {COSTS}, got {cost!r}")
-    delta = _cost_targets(samples, cost).mean(1) - w @ _cost_targets(theta, cost)  # E_β φ − E_α φ, (B, M)
+    delta = _embedding(samples, cost).mean(1) - w @ _embedding(theta, cost)  # E_β φ − E_α φ, (B, M)
     return (delta * delta).sum(-1)
 
 
@@ -933,7 +933,7 @@ def divergence_to_clouds(
         # the cross kernels a chunk of candidates at a time, into one buffer that stays in the
         # core's L2 cache from the exp pass through every iteration (B·N·K entries at once
         # would go to memory and come back)
-        theta_aug, samples_aug_t = _augmented(theta, samples, cost, eps, dtype)
+        theta_aug, samples_aug_t = _augmented(theta, samples, cost, -eps, dtype)
         chunk = max(1, min(n_batch, _KERNEL_CHUNK_BYTES // (a.shape[0] * k * np.dtype(np_dtype).itemsize)))
         buffer = torch.empty((chunk, a.shape[0], k), dtype=dtype)
         for start in range(0, n_batch, chunk):
