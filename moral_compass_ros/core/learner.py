@@ -541,7 +541,7 @@ class DynamicValueLearner:
             "task": self._task.get_parameters(),
             "compass": self._compass,
             "version": self._version,
-            "history": copy.deepcopy(self._history),
+            "history": list(self._history),  # entries are never changed once appended
             "cache": self._self_ot_cache,
         }
 
@@ -657,22 +657,24 @@ class DynamicValueLearner:
             log_lik = self._window_log_likelihood(theta, hist)  # (H, N)
             return (omega[:, None] * log_lik * weights[None, :]).sum() / total_weight  # J = Σ_j ω_j Σ_i w_i log ℓ / Σ ω
 
+        params = [p for group, _ in groups for p in group]
         for _ in range(cfg.gradient_steps):
-            params = [p for group, _ in groups for p in group]
             value = objective()
             self._require_finite("Step 2 objective", value.detach())
             grads = torch.autograd.grad(value, params)
-            self._require_finite("Step 2 gradient", *grads)
             offset = 0
             with torch.no_grad():
                 for group, lr in groups:
                     group_grads = grads[offset:offset + len(group)]
                     offset += len(group)
-                    norm = torch.sqrt(sum((g * g).sum() for g in group_grads))
-                    scale = min(1.0, cfg.grad_clip / float(norm)) if float(norm) > 0 else 1.0  # clip ‖∇‖ ≤ grad_clip
+                    norm = float(torch.sqrt(sum((g * g).sum() for g in group_grads)))
+                    if not math.isfinite(norm):  # a finite norm means finite gradients: check only then
+                        self._require_finite("Step 2 gradient", *group_grads)
+                    scale = min(1.0, cfg.grad_clip / norm) if norm > 0 else 1.0  # clip ‖∇‖ ≤ grad_clip
                     for p, g in zip(group, group_grads):
                         p.add_(lr * scale * g)  # ascent: p ← p + η ∇J
-            self._require_finite("Step 2 parameters", *params)
+        # a non-finite parameter makes the next objective non-finite; the last step's are checked here
+        self._require_finite("Step 2 parameters", *params)
         with torch.no_grad():
             final = objective()
         self._require_finite("Step 2 objective", final)

@@ -117,8 +117,9 @@ def _augmented(x: torch.Tensor, y: torch.Tensor, cost: str, divisor: float = 1.0
     (d = ``divisor``; −ε gives −C/ε for :func:`_gibbs_kernel`). Returns (x̃ (…, N, M + 2),
     ỹᵀ (…, M + 2, K)), in ``dtype`` when given."""
     x, y = _embedding(x, cost), _embedding(y, cost)
-    x_aug = torch.cat([x, (x * x).sum(-1, keepdim=True), torch.ones_like(x[..., :1])], -1)
-    y_aug = torch.cat([y * (-2.0 / divisor), torch.ones_like(y[..., :1]) / divisor,
+    column = y.shape[:-1] + (1,)
+    x_aug = torch.cat([x, (x * x).sum(-1, keepdim=True), x.new_ones(x.shape[:-1] + (1,))], -1)
+    y_aug = torch.cat([y * (-2.0 / divisor), y.new_full(column, 1.0 / divisor),
                        (y * y).sum(-1, keepdim=True) / divisor], -1)
     if dtype is not None:
         x_aug, y_aug = x_aug.to(dtype), y_aug.to(dtype)
@@ -719,7 +720,9 @@ def _kernel_transport(x, a, y, b, eps, cost, tol, max_iter, init, gradients) -> 
         f, g = eps * torch.log(u / a_solve), eps * torch.log(v / b_solve)  # f = ε log(u/a), g = ε log(v/b)
         value = (a_solve * f).sum() + (b_solve * g).sum()  # the dual's mass term is 0: columns exact
         b_total = float(b.sum())
-    if not (bool(torch.isfinite(f).all()) and bool(torch.isfinite(g).all()) and bool(torch.isfinite(value))):
+    # a non-finite entry of f or g makes ⟨a, f⟩ + ⟨b, g⟩ non-finite (a, b > 0); the symmetric value
+    # comes from the compiled loop, so f is checked on its own there (g is f)
+    if not bool(torch.isfinite(value)) or (symmetric and not bool(torch.isfinite(f).all())):
         return None
     grad_x = grad_a = None
     if gradients:
