@@ -13,6 +13,9 @@ Measures in one run (issue 9; medians and p99 over repeats):
   ``decision_cold_ms_p50`` is the same with every warm start dropped. ``decision_breakdown_ms``:
   where the median decision's time goes (Dirichlet sampling, forming the kernels, the cross and
   self iterations, the rest), with ``iterations_cross_mean`` and ``cross_ns_per_entry_iteration``.
+  ``decision_paced_ms_p50/p99``: the same re-plans with the e2e run's idle time between them
+  (``REPLAN_PAUSE_S``), as a selector answering a planner sees them: after an idle the
+  decision's data and code are no longer in the core's caches.
 * ``pot_loop_ms_p50`` — the same alignment values computed with POT one candidate at a time
   (numpy, ``ot.solve(C, a, b, reg=ε, reg_type="KL")``, the full entropic objective — POT's
   ``empirical_sinkhorn_divergence`` returns the linear part, which is a different number),
@@ -74,6 +77,8 @@ ECHO_SELECTION_TOPIC = "bench/selection"
 
 #: Re-plans per decision and e2e measurement (the p99s need a few hundred to be stable).
 DEFAULT_REPEATS = 200
+#: Idle time between two re-plans in the e2e run and the paced decision (a 50 Hz planner's gap).
+REPLAN_PAUSE_S = 0.02
 
 
 def _pct(values, q) -> float:
@@ -145,15 +150,18 @@ def _reset_warm_start(learner) -> None:
 BREAKDOWN_PARTS = ("sampling_ms", "kernel_ms", "cross_ms", "self_ms")
 
 
-def measure_decision(learner, b: int, repeats: int, cold: bool = False,
-                     solved: list | None = None, breakdown: list | None = None) -> list[float]:
+def measure_decision(learner, b: int, repeats: int, cold: bool = False, solved: list | None = None,
+                     breakdown: list | None = None, pause_s: float = 0.0) -> list[float]:
     """Wall-clock ms of ``learner.score`` per re-plan (first call discarded as warm-up);
     ``solved`` collects the fraction of candidates whose S_ε was computed (not pruned),
-    ``breakdown`` the ``last_score_info`` of each (where the time went, iterations)."""
+    ``breakdown`` the ``last_score_info`` of each (where the time went, iterations);
+    ``pause_s`` idles that long before each re-plan."""
     times = []
     for i, (phi, s, rm, rs) in enumerate(_requests(learner.config, b, repeats + 1)):
         if cold:
             _reset_warm_start(learner)
+        if pause_s:
+            time.sleep(pause_s)
         t0 = time.perf_counter()
         scores = learner.score(phi, s, rm, rs)
         if i:
@@ -445,7 +453,7 @@ def measure_dds(b: int, n: int, k: int, repeats: int, threads: int, seed: int = 
             for i in range(repeats + 2):
                 rid = f"e2e-{i}"
                 msg = request(rid, i + 1)
-                spin_until(lambda: False, 0.02)  # let the selector go idle between requests
+                spin_until(lambda: False, REPLAN_PAUSE_S)  # the selector idles between requests
                 t0 = time.perf_counter()
                 cand_pub.publish(msg)
                 if spin_until(lambda: rid in received, 30.0) and i >= 2:
@@ -468,7 +476,7 @@ def measure_dds(b: int, n: int, k: int, repeats: int, threads: int, seed: int = 
             for i in range(repeats + 2):
                 rid = f"echo-{i}"
                 msg = request(rid, i + 1)
-                spin_until(lambda: False, 0.02)
+                spin_until(lambda: False, REPLAN_PAUSE_S)
                 t0 = time.perf_counter()
                 echo_pub.publish(msg)
                 if spin_until(lambda: rid in echoed, 5.0) and i >= 2:
@@ -517,8 +525,10 @@ def run(quick: bool, threads: int, repeats: int | None, dds: bool = True, solver
     infos: list = []
     decision = measure_decision(learner, b, reps, breakdown=infos)
     cold = measure_decision(learner, b, max(3, reps // 5), cold=True)
+    paced = measure_decision(learner, b, reps, pause_s=REPLAN_PAUSE_S)
     out.update(decision_ms_p50=_pct(decision, 50), decision_ms_p99=_pct(decision, 99),
-               decision_cold_ms_p50=_pct(cold, 50), **decision_breakdown(decision, infos, b, n, k))
+               decision_cold_ms_p50=_pct(cold, 50), decision_paced_ms_p50=_pct(paced, 50),
+               decision_paced_ms_p99=_pct(paced, 99), **decision_breakdown(decision, infos, b, n, k))
     if solver != "pot":  # the same re-plans with prune_candidates: same selections, fewer solves
         pruned, solved = _learner(n, k, threads, updates=warm_updates, prune_candidates=True), []
         pruned_ms = measure_decision(pruned, b, reps, solved=solved)
@@ -585,6 +595,8 @@ def table(out: dict) -> str:
     rows = [
         ("decision p50 / p99 (ms)", f"{out['decision_ms_p50']:.2f} / {out['decision_ms_p99']:.2f}"),
         ("decision cold p50 (ms)", f"{out['decision_cold_ms_p50']:.2f}"),
+        ("decision paced p50 / p99", f"{out['decision_paced_ms_p50']:.2f} / {out['decision_paced_ms_p99']:.2f}  "
+                                     f"({REPLAN_PAUSE_S * 1e3:.0f} ms idle between re-plans, as in the e2e run)"),
         ("POT loop (ms)", f"{out['pot_loop_ms_p50']:.1f}  (speed-up ×{out['speedup_vs_pot']:.1f}, "
                           f"tol {out['tol']:g})"),
         (f"max |Δ| vs POT @ {out['pot_reference_tol']:g}", f"{out['max_abs_diff_vs_pot']:.2e}  (rel "
@@ -672,8 +684,12 @@ def plot(out: dict, path: Path) -> None:
     if "e2e_ms_p50" in out:
         ax = axes.pop(0)
         trip = out["dds_message_roundtrip_ms_p50"]
+        compute, hot = out["e2e_selector_compute_ms_p50"], out["decision_ms_p50"]
+        paced = min(compute, max(hot, out.get("decision_paced_ms_p50", hot)))
         left = 0.0
-        for ms, label, colour in ((out["e2e_selector_compute_ms_p50"], "selector compute", "tab:blue"),
+        for ms, label, colour in ((min(hot, compute), "decision, back to back", "tab:blue"),
+                                  (paced - min(hot, compute), "decision after an idle (paced)", "tab:cyan"),
+                                  (compute - paced, "rest of the selector's compute", "tab:purple"),
                                   (trip, "message round trip (DDS + rclpy conversion)", "tab:orange"),
                                   (max(0.0, out["e2e_overhead_ms_p50"] - trip), "rest of the node", "tab:gray")):
             ax.barh(0, ms, left=left, color=colour, label=label)
