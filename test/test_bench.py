@@ -12,7 +12,7 @@ pytestmark = pytest.mark.ros
 FIELDS = ("decision_ms_p50", "decision_ms_p99", "decision_cold_ms_p50", "pot_loop_ms_p50", "speedup_vs_pot",
           "max_abs_diff_vs_pot", "max_rel_diff_vs_pot", "max_abs_diff_vs_pot_same_tol", "pot_reference_tol",
           "precision", "exp_bound_ms", "ratio_to_bound", "update_ms_p50", "e2e_ms_p50", "e2e_ms_p99",
-          "e2e_selector_compute_ms_p50", "decision_paced_ms_p50", "decision_paced_ms_p99", "dds_pingpong_ms_p99", "dds_message_roundtrip_ms_p99",
+          "e2e_selector_compute_ms_p50", "decision_paced_ms_p50", "decision_paced_ms_p99", "dds_pingpong_ms_p99", "dds_message_roundtrip_ms_p99", "dds_serialized_roundtrip_ms_p99",
           "message_conversion_ms", "rss_mb", "grid", "threads", "decision_breakdown_ms", "iterations_cross_mean",
           "cross_ns_per_entry_iteration")
 

@@ -41,6 +41,9 @@ Measures in one run (issue 9; medians and p99 over repeats):
   ``dds_pingpong_ms_p99`` — round trip to a tiny echo node in a child process, same run;
   ``dds_message_roundtrip_ms_p50/p99`` — the same re-plans answered by that echo node with a
   canned ``ActionSelection`` of the same size (DDS and rclpy's message conversion, no scoring);
+  ``dds_serialized_roundtrip_ms_p50/p99`` — the same bytes both ways with no Python message
+  object at either end (serialised subscriptions, the canned selection published as bytes):
+  DDS alone, at these message sizes.
   ``message_conversion_ms`` — each conversion on one request's way, timed in this process.
   ``rss_mb`` per node from /proc/PID/status.
 * ``grid`` — decision and POT-free figures at B ∈ {16, 256} × N ∈ {256, 2048}.
@@ -73,6 +76,9 @@ PONG_TOPIC = "bench/pong"
 #: The message round trip: CandidateActions in, an ActionSelection of the same size out.
 ECHO_CANDIDATES_TOPIC = "bench/candidates"
 ECHO_SELECTION_TOPIC = "bench/selection"
+#: The same round trip as serialised bytes (no rclpy message objects at either end).
+RAW_CANDIDATES_TOPIC = "bench/raw_candidates"
+RAW_SELECTION_TOPIC = "bench/raw_selection"
 
 
 #: Re-plans per decision and e2e measurement (the p99s need a few hundred to be stable).
@@ -322,9 +328,11 @@ def measure_message_conversion(learner, b: int, repeats: int) -> dict:
 def echo_main() -> int:
     """Child process: echo ``bench/ping`` strings back on ``bench/pong``, and answer each
     ``CandidateActions`` on ``bench/candidates`` with a canned ``ActionSelection`` of the same
-    size on ``bench/selection`` (the message round trip without any scoring)."""
+    size on ``bench/selection`` (the message round trip without any scoring); the same on the
+    ``bench/raw_*`` topics as serialised bytes, the canned answer serialised once."""
     import rclpy
     from rclpy.executors import SingleThreadedExecutor
+    from rclpy.serialization import deserialize_message, serialize_message
     from std_msgs.msg import String
 
     from moral_compass_ros.msg import ActionSelection, CandidateActions
@@ -345,6 +353,16 @@ def echo_main() -> int:
         selection_pub.publish(selection)
 
     node.create_subscription(CandidateActions, ECHO_CANDIDATES_TOPIC, answer, STREAM_QOS)
+    raw_pub = node.create_publisher(ActionSelection, RAW_SELECTION_TOPIC, SELECTION_QOS)
+    raw_canned: list = []
+
+    def answer_serialised(request: bytes) -> None:
+        if not raw_canned:  # built once, from the first request; every request has the same B
+            raw_canned.append(serialize_message(
+                _canned_selection(deserialize_message(request, CandidateActions), n_values)))
+        raw_pub.publish(raw_canned[0])
+
+    node.create_subscription(CandidateActions, RAW_CANDIDATES_TOPIC, answer_serialised, STREAM_QOS, raw=True)
     executor = SingleThreadedExecutor()
     executor.add_node(node)
     try:
@@ -371,6 +389,7 @@ def measure_dds(b: int, n: int, k: int, repeats: int, threads: int, seed: int = 
     import yaml
     from rclpy.context import Context
     from rclpy.executors import SingleThreadedExecutor
+    from rclpy.serialization import serialize_message
     from std_msgs.msg import String
 
     from moral_compass_ros import topics
@@ -420,6 +439,10 @@ def measure_dds(b: int, n: int, k: int, repeats: int, threads: int, seed: int = 
             echoed: dict = {}
             node.create_subscription(ActionSelection, ECHO_SELECTION_TOPIC,
                                      lambda m: echoed.setdefault(m.request_id, time.perf_counter()), STREAM_QOS)
+            raw_arrivals: list = []  # one request in flight at a time: the n-th arrival answers it
+            node.create_subscription(ActionSelection, RAW_SELECTION_TOPIC,
+                                     lambda m: raw_arrivals.append(time.perf_counter()), STREAM_QOS, raw=True)
+            raw_pub = node.create_publisher(CandidateActions, RAW_CANDIDATES_TOPIC, STREAM_QOS)
             cand_pub = node.create_publisher(CandidateActions, topics.CANDIDATES, STREAM_QOS)
             ping_pub = node.create_publisher(String, PING_TOPIC, 10)
             echo_pub = node.create_publisher(CandidateActions, ECHO_CANDIDATES_TOPIC, STREAM_QOS)
@@ -481,6 +504,16 @@ def measure_dds(b: int, n: int, k: int, repeats: int, threads: int, seed: int = 
                 echo_pub.publish(msg)
                 if spin_until(lambda: rid in echoed, 5.0) and i >= 2:
                     message_trip.append((echoed[rid] - t0) * 1e3)
+            serialised_trip = []
+            if spin_until(lambda: raw_pub.get_subscription_count() > 0, timeout_s):
+                for i in range(repeats + 2):
+                    raw = serialize_message(request(f"raw-{i}", i + 1))
+                    spin_until(lambda: False, REPLAN_PAUSE_S)
+                    arrived = len(raw_arrivals)
+                    t0 = time.perf_counter()
+                    raw_pub.publish(raw)
+                    if spin_until(lambda: len(raw_arrivals) > arrived, 5.0) and i >= 2:
+                        serialised_trip.append((raw_arrivals[arrived] - t0) * 1e3)
             result = {
                 "e2e_ms_p50": _pct(e2e, 50), "e2e_ms_p99": _pct(e2e, 99), "e2e_n": len(e2e),
                 "e2e_selector_compute_ms_p50": _pct(in_node, 50),
@@ -491,6 +524,8 @@ def measure_dds(b: int, n: int, k: int, repeats: int, threads: int, seed: int = 
                 "dds_pingpong_ms_p50": _pct(ping, 50), "dds_pingpong_ms_p99": _pct(ping, 99),
                 "dds_message_roundtrip_ms_p50": _pct(message_trip, 50),
                 "dds_message_roundtrip_ms_p99": _pct(message_trip, 99),
+                "dds_serialized_roundtrip_ms_p50": _pct(serialised_trip, 50),
+                "dds_serialized_roundtrip_ms_p99": _pct(serialised_trip, 99),
                 "rss_mb": {name: _rss_mb(p.pid) for name, p in runner.processes.items()},
             }
             result["rss_mb"]["bench_echo"] = _rss_mb(echo.pid)
@@ -628,6 +663,8 @@ def table(out: dict) -> str:
                  ("message round trip (ms)", f"{out['dds_message_roundtrip_ms_p50']:.2f} / "
                   f"{out['dds_message_roundtrip_ms_p99']:.2f}  (canned selection; e2e overhead "
                   f"{out['e2e_overhead_ms_p50']:.2f} / {out['e2e_overhead_ms_p99']:.2f})"),
+                 ("… as serialised bytes (ms)", f"{out['dds_serialized_roundtrip_ms_p50']:.2f} / "
+                  f"{out['dds_serialized_roundtrip_ms_p99']:.2f}  (DDS alone at these sizes)"),
                  ("message conversion (ms)", "  ".join(f"{name} {ms:.2f}" for name, ms
                                                        in out["message_conversion_ms"].items())),
                  ("RSS (MB)", ", ".join(f"{k} {v:.0f}" for k, v in out["rss_mb"].items()))]
@@ -684,13 +721,15 @@ def plot(out: dict, path: Path) -> None:
     if "e2e_ms_p50" in out:
         ax = axes.pop(0)
         trip = out["dds_message_roundtrip_ms_p50"]
+        wire = min(trip, out.get("dds_serialized_roundtrip_ms_p50", trip))
         compute, hot = out["e2e_selector_compute_ms_p50"], out["decision_ms_p50"]
         paced = min(compute, max(hot, out.get("decision_paced_ms_p50", hot)))
         left = 0.0
         for ms, label, colour in ((min(hot, compute), "decision, back to back", "tab:blue"),
                                   (paced - min(hot, compute), "decision after an idle (paced)", "tab:cyan"),
                                   (compute - paced, "rest of the selector's compute", "tab:purple"),
-                                  (trip, "message round trip (DDS + rclpy conversion)", "tab:orange"),
+                                  (wire, "DDS round trip of these messages' bytes", "tab:orange"),
+                                  (trip - wire, "rclpy's message conversion (round trip)", "tab:red"),
                                   (max(0.0, out["e2e_overhead_ms_p50"] - trip), "rest of the node", "tab:gray")):
             ax.barh(0, ms, left=left, color=colour, label=label)
             left += ms
