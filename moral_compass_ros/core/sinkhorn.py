@@ -117,9 +117,8 @@ def _augmented(x: torch.Tensor, y: torch.Tensor, cost: str, divisor: float = 1.0
     (d = ``divisor``; −ε gives −C/ε for :func:`_gibbs_kernel`). Returns (x̃ (…, N, M + 2),
     ỹᵀ (…, M + 2, K)), in ``dtype`` when given."""
     x, y = _embedding(x, cost), _embedding(y, cost)
-    column = y.shape[:-1] + (1,)
     x_aug = torch.cat([x, (x * x).sum(-1, keepdim=True), x.new_ones(x.shape[:-1] + (1,))], -1)
-    y_aug = torch.cat([y * (-2.0 / divisor), y.new_full(column, 1.0 / divisor),
+    y_aug = torch.cat([y * (-2.0 / divisor), y.new_full(y.shape[:-1] + (1,), 1.0 / divisor),
                        (y * y).sum(-1, keepdim=True) / divisor], -1)
     if dtype is not None:
         x_aug, y_aug = x_aug.to(dtype), y_aug.to(dtype)
