@@ -14,8 +14,8 @@ Measures in one run (issue 9; medians and p99 over repeats):
   where the median decision's time goes (Dirichlet sampling, forming the kernels, the cross and
   self iterations, the rest), with ``iterations_cross_mean`` and ``cross_ns_per_entry_iteration``.
   ``decision_paced_ms_p50/p99``: the same re-plans with the e2e run's idle time between them
-  (``REPLAN_PAUSE_S``), as a selector answering a planner sees them: after an idle the
-  decision's data and code are no longer in the core's caches.
+  (``REPLAN_PAUSE_S``), as a selector answering a planner sees them: a decision that starts on
+  a core that has just been idle is slower than one back to back.
 * ``pot_loop_ms_p50`` — the same alignment values computed with POT one candidate at a time
   (numpy, ``ot.solve(C, a, b, reg=ε, reg_type="KL")``, the full entropic objective — POT's
   ``empirical_sinkhorn_divergence`` returns the linear part, which is a different number),
