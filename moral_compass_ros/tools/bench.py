@@ -439,7 +439,7 @@ def measure_dds(b: int, n: int, k: int, repeats: int, threads: int, seed: int = 
             echoed: dict = {}
             node.create_subscription(ActionSelection, ECHO_SELECTION_TOPIC,
                                      lambda m: echoed.setdefault(m.request_id, time.perf_counter()), STREAM_QOS)
-            raw_arrivals: list = []  # one request in flight at a time: the n-th arrival answers it
+            raw_arrivals: list = []  # the answer to the one request in flight (cleared as each is sent)
             node.create_subscription(ActionSelection, RAW_SELECTION_TOPIC,
                                      lambda m: raw_arrivals.append(time.perf_counter()), STREAM_QOS, raw=True)
             raw_pub = node.create_publisher(CandidateActions, RAW_CANDIDATES_TOPIC, STREAM_QOS)
@@ -459,6 +459,24 @@ def measure_dds(b: int, n: int, k: int, repeats: int, threads: int, seed: int = 
             def request(rid, index):
                 return _candidates_msg(rid, *stream[index])
 
+            def paced_round_trips(prefix, publish, arrival, timeout, serialised=False):
+                """[(request id, ms)] from publishing re-plans 1 … repeats + 2 (ids ``prefix-i``,
+                built before the clock starts; as bytes when ``serialised``) to their answers'
+                arrival, ``arrival(id)`` (None until then), REPLAN_PAUSE_S idle before each;
+                the first two are warm-up."""
+                trips = []
+                for i in range(repeats + 2):
+                    rid = f"{prefix}-{i}"
+                    msg = request(rid, i + 1)
+                    if serialised:
+                        msg = serialize_message(msg)
+                    spin_until(lambda: False, REPLAN_PAUSE_S)  # the answering node idles
+                    t0 = time.perf_counter()
+                    publish(msg)
+                    if spin_until(lambda: arrival(rid) is not None, timeout) and i >= 2:
+                        trips.append((rid, (arrival(rid) - t0) * 1e3))
+                return trips
+
             ok = spin_until(lambda: cand_pub.get_subscription_count() > 0
                             and ping_pub.get_subscription_count() > 0
                             and echo_pub.get_subscription_count() > 0, timeout_s)
@@ -472,21 +490,14 @@ def measure_dds(b: int, n: int, k: int, repeats: int, threads: int, seed: int = 
                     break
             else:
                 raise RuntimeError(f"the selector never answered on compass version {updates}")
-            e2e, in_node = [], []  # in_node: the selector's own compute_ms (decision + conversions)
-            for i in range(repeats + 2):
-                rid = f"e2e-{i}"
-                msg = request(rid, i + 1)
-                spin_until(lambda: False, REPLAN_PAUSE_S)  # the selector idles between requests
-                t0 = time.perf_counter()
-                cand_pub.publish(msg)
-                if spin_until(lambda: rid in received, 30.0) and i >= 2:
-                    e2e.append((received[rid] - t0) * 1e3)
-                    in_node.append(compute_ms[rid])
+            trips = paced_round_trips("e2e", cand_pub.publish, received.get, 30.0)
+            e2e = [ms for _, ms in trips]
+            in_node = [compute_ms[rid] for rid, _ in trips]  # the selector's own compute_ms
             scored = {v for rid, v in versions.items() if rid.startswith("e2e-")}
             if scored != {updates}:
                 raise RuntimeError(f"the selector scored compass versions {sorted(scored)}, not {updates} "
                                    "(the journal the compass node started from)")
-            ping, message_trip = [], []
+            ping = []
             for i in range(max(repeats, 50) + 5):
                 key = f"p{i}"
                 t0 = time.perf_counter()
@@ -496,24 +507,17 @@ def measure_dds(b: int, n: int, k: int, repeats: int, threads: int, seed: int = 
                 spin_until(lambda: False, 0.005)
             # the same requests answered by a canned selection: DDS plus rclpy's conversion of
             # these two message types, without the selector's work
-            for i in range(repeats + 2):
-                rid = f"echo-{i}"
-                msg = request(rid, i + 1)
-                spin_until(lambda: False, REPLAN_PAUSE_S)
-                t0 = time.perf_counter()
-                echo_pub.publish(msg)
-                if spin_until(lambda: rid in echoed, 5.0) and i >= 2:
-                    message_trip.append((echoed[rid] - t0) * 1e3)
+            message_trip = [ms for _, ms in paced_round_trips("echo", echo_pub.publish, echoed.get, 5.0)]
+
+            def publish_serialised(raw):
+                raw_arrivals.clear()  # an answer that arrives now belongs to this request
+                raw_pub.publish(raw)
+
             serialised_trip = []
             if spin_until(lambda: raw_pub.get_subscription_count() > 0, timeout_s):
-                for i in range(repeats + 2):
-                    raw = serialize_message(request(f"raw-{i}", i + 1))
-                    spin_until(lambda: False, REPLAN_PAUSE_S)
-                    arrived = len(raw_arrivals)
-                    t0 = time.perf_counter()
-                    raw_pub.publish(raw)
-                    if spin_until(lambda: len(raw_arrivals) > arrived, 5.0) and i >= 2:
-                        serialised_trip.append((raw_arrivals[arrived] - t0) * 1e3)
+                serialised_trip = [ms for _, ms in paced_round_trips(
+                    "raw", publish_serialised, lambda _: raw_arrivals[0] if raw_arrivals else None, 5.0,
+                    serialised=True)]
             result = {
                 "e2e_ms_p50": _pct(e2e, 50), "e2e_ms_p99": _pct(e2e, 99), "e2e_n": len(e2e),
                 "e2e_selector_compute_ms_p50": _pct(in_node, 50),
