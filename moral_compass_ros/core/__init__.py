@@ -4,10 +4,11 @@ Pure Python on numpy, torch, POT and numba (the compiled Sinkhorn loops); nothin
 simulator, the replay tools and the nodes share one implementation. See
 ``shared/design/dynamic-value-spaces.md`` for the specification.
 """
-from .baselines import ContextualAggregationLearner, MonistLearner, ReweightingLearner
+from .baselines import ContextualAggregationLearner, LogisticLearner, MonistLearner, ReweightingLearner
 from .compass import Compass
 from .config import LearnerConfig
 from .events import FeedbackEvent
+from .fingerprint_library import FingerprintLibrary
 from .learner import DynamicValueLearner, Scores, UpdateResult
 from .sinkhorn import sinkhorn_divergence
 from .value_space import DEFAULT_VALUE_NAMES, SimplexError, ValueSpace
@@ -24,6 +25,8 @@ __all__ = [
     "MonistLearner",
     "ContextualAggregationLearner",
     "ReweightingLearner",
+    "LogisticLearner",
     "sinkhorn_divergence",
     "FeedbackEvent",
+    "FingerprintLibrary",
 ]

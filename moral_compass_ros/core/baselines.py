@@ -69,7 +69,8 @@ class _PointEstimateLearner:
         cost, radius = task_cost(mean, evidence, cfg.rho0, cfg.lipschitz)  # T = −μ + ρL
         total = -cfg.lambda_task * cost + cfg.lambda_align * alignment
         zeros = np.zeros(phi.shape[0])
-        return Scores(total=total, task_cost=cost, alignment=alignment, info_gain=zeros,
+        return Scores(total=total, task_cost=cost, task_term=-cost, alignment=alignment, divergence=zeros,
+                      residual=zeros, info_gain=zeros,
                       predicted_approval=approval, reward_mean=mean, reward_std=std, evidence=evidence,
                       wasserstein_radius=radius, fingerprint_mean=rewards, selected=int(np.argmax(total)),
                       epsilon=float(cfg.epsilon),
@@ -279,6 +280,102 @@ class ContextualAggregationLearner(_PointEstimateLearner):
         return learner
 
 
+class LogisticLearner(_PointEstimateLearner):
+    """Online regularised logistic regression on [φ(a); s; μ_task(a)]: the practitioner's bound.
+
+    .. math::
+        p(y = 1 \mid a) = \sigma(v^T x(a) + v_0),\qquad x(a) = [\phi(a); s; \mu_{task}(a)]
+
+    refitted after every answer to all answers so far (weight-scaled, γ-discounted), to
+    convergence by Newton steps, with a N(0, ``residual_prior_std``²) prior on every weight
+    (the same prior the DVS likelihood puts on its residual term). It executes the candidate of
+    highest predicted approval (``Scores.total`` is its logit); ``task_term`` is the task part
+    of that logit and ``residual`` the rest. μ_task is the planner-fused task-reward estimate
+    when scoring and the observed task reward (else the estimate) when learning, as in the DVS
+    likelihood. No values, no compass: its compass is the uniform point.
+    """
+
+    def __init__(self, config: LearnerConfig) -> None:
+        super().__init__(config)
+        self._weights = np.zeros(config.feature_dim + config.context_dim + 2)  # [v; v_0]
+        self._data: list[dict[str, Any]] = []
+
+    def _profile(self) -> np.ndarray:
+        return np.full(self.config.n_values, 1.0 / self.config.n_values)
+
+    @staticmethod
+    def _design(phi: np.ndarray, s: np.ndarray, task_value: np.ndarray) -> np.ndarray:
+        n = phi.shape[0]
+        return np.concatenate([phi, np.broadcast_to(s, (n, s.shape[0])), task_value[:, None], np.ones((n, 1))], axis=1)
+
+    def score(self, features, context, reward_mean=None, reward_std=None, value_hints=None) -> Scores:
+        """Scores whose total is the predicted approval's logit; see :meth:`DynamicValueLearner.score`."""
+        cfg = self.config
+        phi, s, rm, rs, _ = validate_candidates(cfg, features, context, reward_mean, reward_std, value_hints)
+        mean, std, evidence = self._task.predict(phi, s, rm, rs, cfg.planner_reward_std)
+        cost, radius = task_cost(mean, evidence, cfg.rho0, cfg.lipschitz)
+        logit = self._design(phi, s, mean) @ self._weights
+        task_term = self._weights[-2] * mean
+        zeros = np.zeros(phi.shape[0])
+        return Scores(total=logit, task_cost=cost, task_term=task_term, alignment=zeros, divergence=zeros,
+                      residual=logit - task_term, info_gain=zeros, predicted_approval=1.0 / (1.0 + np.exp(-logit)),
+                      reward_mean=mean, reward_std=std, evidence=evidence, wasserstein_radius=radius,
+                      fingerprint_mean=np.tile(self._profile(), (phi.shape[0], 1)), selected=int(np.argmax(logit)),
+                      epsilon=float(cfg.epsilon), lambdas={"task": 1.0, "align": 0.0, "info": 0.0},
+                      information_mode=cfg.information_mode, version=self._version)
+
+    def predict_approval(self, features, context, value_hints=None) -> np.ndarray:
+        """σ(vᵀx(a) + v_0), shape (B,)."""
+        phi, s, _, _, _ = validate_candidates(self.config, features, context, None, None, value_hints)
+        mean, _, _ = self._task.predict(phi, s, None, None, self.config.planner_reward_std)
+        return 1.0 / (1.0 + np.exp(-(self._design(phi, s, mean) @ self._weights)))
+
+    def update(self, event: FeedbackEvent) -> UpdateResult:
+        """Refit the logistic regression to every answer so far; idempotent by ``feedback_id``."""
+        early = self._begin_update(event)
+        if early is not None:
+            return early
+        task_value = event.task_reward
+        if math.isnan(task_value):  # unobserved (and so not learned from): the task model's estimate
+            task_value = float(self._task.predict(event.features[None, :], event.context)[0][0])
+        self._data.append({"x": self._design(event.features[None, :], event.context, np.array([task_value]))[0].tolist(),
+                           "y": float(event.approved), "weight": float(event.weight)})
+        x = np.array([d["x"] for d in self._data])
+        y = np.array([d["y"] for d in self._data])
+        ages = np.arange(len(self._data) - 1, -1, -1, dtype=np.float64)
+        omega = np.array([d["weight"] for d in self._data]) * self.config.gamma ** ages
+        precision = 1.0 / self.config.residual_prior_std ** 2
+        before = self._weights.copy()
+        weights = before.copy()
+        for _ in range(50):  # Newton on the concave penalised log-likelihood
+            p = 1.0 / (1.0 + np.exp(-(x @ weights)))
+            grad = x.T @ (omega * (y - p)) - precision * weights
+            hess = (x * (omega * p * (1.0 - p))[:, None]).T @ x + precision * np.eye(len(weights))
+            step = np.linalg.solve(hess, grad)
+            weights = weights + step
+            if np.max(np.abs(step)) < 1e-10:
+                break
+        if not np.all(np.isfinite(weights)):
+            raise ArithmeticError("logistic fit produced a non-finite weight")
+        self._weights = weights
+        return self._finish_update(event, float(np.sum((weights - before) ** 2)))
+
+    def state_dict(self) -> dict[str, Any]:
+        """Plain-array state (weights, answers, task model, ids, version)."""
+        state = self._base_state()
+        state.update({"weights": self._weights.copy(), "data": [dict(d) for d in self._data]})
+        return state
+
+    @classmethod
+    def from_state_dict(cls, config: LearnerConfig, state: dict[str, Any]) -> "LogisticLearner":
+        """Inverse of :meth:`state_dict`."""
+        learner = cls(config)
+        learner._load_base_state(state)
+        learner._weights = np.asarray(state["weights"], dtype=np.float64).copy()
+        learner._data = [dict(d) for d in state["data"]]
+        return learner
+
+
 class ReweightingLearner(DynamicValueLearner):
     """DVS with pure Bayesian particle reweighting, no proximal Sinkhorn term (spec §9).
 
@@ -293,4 +390,4 @@ class ReweightingLearner(DynamicValueLearner):
         super().__init__(config.replace(update_rule="reweight"))
 
 
-__all__ = ["MonistLearner", "ContextualAggregationLearner", "ReweightingLearner"]
+__all__ = ["MonistLearner", "ContextualAggregationLearner", "LogisticLearner", "ReweightingLearner"]

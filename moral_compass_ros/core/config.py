@@ -37,7 +37,9 @@ class LearnerConfig:
     cost : {"sqeuclidean", "hellinger"}
         Ground cost on Θ [§2].
     lambda_task, lambda_align, lambda_info : float
-        λ ≥ 0 of the selection rule [§5].
+        λ ≥ 0 of the selection rule [§5]. Every term is in log-odds of approval (IG in nats), so
+        λ_task = λ_align = 1 weighs task and values as the person does (as the likelihood has
+        learned); λ_task > 1 weighs the task more than the person does [§10.3].
     information_mode : {"avoid", "seek"}
         Sign of the information-gain term [§5].
     rho0 : float
@@ -48,14 +50,16 @@ class LearnerConfig:
         γ ∈ (0, 1], forgetting factor [§7].
     nu : float
         ν > 0, proximal step: the S_ε penalty is 1/(2ν) [§7].
-    lr_w, lr_psi : float
-        ≥ 0, gradient-ascent rates of the likelihood w and fingerprint ψ parameters [§6].
+    lr_psi : float
+        ≥ 0, gradient-ascent rate of the fingerprint network ψ [§6] (the likelihood w is fitted
+        to convergence by Newton steps instead).
     grad_clip : float
-        > 0, max gradient norm per parameter group [§6].
+        > 0, max gradient norm of a ψ step [§6].
     replay_window : int
         ≥ 1, number of recent events used by Steps 2 and 3 [§6, §7].
     gradient_steps : int
-        ≥ 0, gradient steps of Step 2 per event.
+        ≥ 0, gradient steps of ψ in Step 2 per event (taken only when the window holds an action
+        without a known profile).
     proximal_steps : int
         ≥ 0, optimiser steps of the Step 3 proximal problem per event.
     proximal_lr : float
@@ -71,9 +75,17 @@ class LearnerConfig:
     fingerprint_hidden : int
         ≥ 1, hidden width of the fingerprint network.
     beta_init : float
-        > 0, initial likelihood sharpness β [§3].
+        > 0, prior mean of the likelihood sharpness β (log-odds per squared simplex distance)
+        [§3].
     tau_init : float
-        Initial likelihood threshold τ (its context-independent part) [§3].
+        Prior mean of the likelihood threshold τ (squared simplex distance) [§3].
+    task_weight_init : float
+        ≥ 0, prior mean of ρ, the person's log-odds of approval per unit of task reward [§10.2].
+    beta_prior_std, tau_prior_std, task_weight_prior_std : float
+        > 0, prior standard deviations of β, τ and ρ: how far the window's answers may move them.
+    residual_prior_std : float
+        > 0, prior standard deviation of each weight of the residual logistic term ω on
+        [φ(a); s] (log-odds per feature unit) [§10.2].
     task_noise_std : float
         > 0, observation noise σ_n of the Bayesian task-reward regression [§4].
     task_prior_std : float
@@ -110,13 +122,12 @@ class LearnerConfig:
     cost: str = "sqeuclidean"
     lambda_task: float = 1.0
     lambda_align: float = 1.0
-    lambda_info: float = 0.1
-    information_mode: str = "avoid"
+    lambda_info: float = 1.0
+    information_mode: str = "seek"
     rho0: float = 1.0
     lipschitz: float = 1.0
     gamma: float = 0.95
     nu: float = 0.5
-    lr_w: float = 0.05
     lr_psi: float = 0.01
     grad_clip: float = 1.0
     replay_window: int = 32
@@ -128,8 +139,13 @@ class LearnerConfig:
     hint_strength: float = 20.0
     concentration_floor: float = 0.05
     fingerprint_hidden: int = 16
-    beta_init: float = 8.0
+    beta_init: float = 20.0
     tau_init: float = 0.3
+    task_weight_init: float = 1.0
+    beta_prior_std: float = 10.0
+    tau_prior_std: float = 0.1
+    task_weight_prior_std: float = 1.0
+    residual_prior_std: float = 1.0
     task_noise_std: float = 1.0
     task_prior_std: float = 10.0
     planner_reward_std: float = 1.0
@@ -190,7 +206,6 @@ class LearnerConfig:
         choice("information_mode", INFORMATION_MODES)
         real("gamma", 0.0, 1.0, low_open=True)
         real("nu", 0.0, low_open=True)
-        real("lr_w", 0.0)
         real("lr_psi", 0.0)
         real("grad_clip", 0.0, low_open=True)
         integer("replay_window", 1)
@@ -204,6 +219,9 @@ class LearnerConfig:
         integer("fingerprint_hidden", 1)
         real("beta_init", 0.0, low_open=True)
         real("tau_init", -math.inf)
+        real("task_weight_init", 0.0)
+        for name in ("beta_prior_std", "tau_prior_std", "task_weight_prior_std", "residual_prior_std"):
+            real(name, 0.0, low_open=True)
         real("task_noise_std", 0.0, low_open=True)
         real("task_prior_std", 0.0, low_open=True)
         real("planner_reward_std", 0.0, low_open=True)

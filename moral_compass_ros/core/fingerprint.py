@@ -1,13 +1,14 @@
 """The action value fingerprint P^A_ψ(θ | a, s): a Dirichlet over Θ per action (spec §1, §5.2).
 
-The network maps the action features φ(a) and the context s to a Dirichlet concentration
+A fingerprint comes from knowledge where there is any (``doc/design.md`` §10.1): an action with
+a value profile h(a) -- the planner's hint, or the fingerprint library's entry -- has the
+fingerprint Dir(κ_h h(a) + floor), κ_h the ``hint_strength`` (the profile is the mean, κ_h the
+confidence). Only an action without one gets the learned network's concentration
 
-.. math:: \\alpha_\\psi(a, s) = \\text{floor} + \\operatorname{softplus}\\big(W_2 \\tanh(W_1 [\\phi(a); s] + b_1) + b_2\\big)
-          + \\kappa_h\\, h(a)
+.. math:: \\alpha_\\psi(a, s) = \\text{floor} + \\operatorname{softplus}\\big(W_2 \\tanh(W_1 [\\phi(a); s] + b_1) + b_2\\big).
 
-where h(a) is the planner's optional value-profile hint (a point on Θ) and κ_h the
-``hint_strength``: the hint acts as κ_h Dirichlet pseudo-counts, a conjugate prior that moves
-the fingerprint mean toward h with weight κ_h / (α_0 + κ_h). Everything is float64; all
+(Adding the network's concentration to a known profile would pull the profile toward the
+untrained network's near-uniform output.) Everything is float64; all
 randomness comes from explicit ``torch.Generator`` objects (never the global RNG).
 """
 from __future__ import annotations
@@ -130,7 +131,7 @@ class FingerprintModel(nn.Module):
 
     def concentration(self, features: torch.Tensor, context: torch.Tensor,
                       hints: Optional[torch.Tensor] = None) -> torch.Tensor:
-        """Dirichlet concentration α_ψ(a, s) + κ_h h(a).
+        """Dirichlet concentration: κ_h h(a) + floor where a profile is known, else α_ψ(a, s).
 
         Parameters
         ----------
@@ -149,7 +150,8 @@ class FingerprintModel(nn.Module):
         alpha = self.base_concentration(features, context)
         if hints is not None and self.hint_strength > 0.0:
             present = ~torch.isnan(hints).any(-1, keepdim=True)
-            alpha = alpha + self.hint_strength * torch.where(present, hints, torch.zeros_like(hints))  # α + κ_h h
+            known = self.concentration_floor + self.hint_strength * torch.nan_to_num(hints)  # κ_h h + floor
+            alpha = torch.where(present, known, alpha)
         return alpha
 
     def get_parameters(self) -> dict[str, np.ndarray]:

@@ -41,7 +41,7 @@ from .sinkhorn import (SIMPLEX_DIAMETER, TransportResult, divergence_lower_bound
 from .task_model import BayesianTaskModel
 from .value_space import SimplexError, check_simplex
 
-STATE_FORMAT = 1
+STATE_FORMAT = 2
 #: Candidates scored exactly per round of the pruned Step 1 (``prune_candidates``).
 PRUNE_ROUND = 8
 _LOG_FLOOR = 1e-300
@@ -58,16 +58,29 @@ class Scores:
     Attributes
     ----------
     total : ndarray
-        −λ_task T + λ_align Align ∓ λ_info IG (− for ``avoid``, + for ``seek``).
+        λ_task Task + λ_align Align + Resid ± λ_info IG (− for ``avoid``, + for ``seek``), in
+        log-odds of approval (``doc/design.md`` §10.3).
     task_cost : ndarray
-        T(a) = −μ(a) + ρ(a) L.
+        T(a) = −μ(a) + ρ_W(a) L, the worst-case task cost (reward units).
+    task_term : ndarray
+        Task(a) = −ρ̂ T(a): the robust task value in log-odds of approval (ρ̂ the person's
+        learned trade-off).
     alignment : ndarray
-        Align(a) = −S_ε(q_t, P^A_ψ(· | a, s)), or where ``alignment_is_bound`` its upper bound
-        −‖E_q φ − E_a φ‖² (a candidate ``prune_candidates`` showed cannot win).
+        Align(a) = β̂ (τ̂ − S_ε(q_t, P^A(· | a, s))) in log-odds, or where ``alignment_is_bound``
+        its upper bound with S_ε replaced by ‖E_q θ − E_a θ‖² (a candidate ``prune_candidates``
+        showed cannot win).
+    divergence : ndarray
+        S_ε(q_t, P^A(· | a, s)) (squared simplex distance), or its lower bound where
+        ``alignment_is_bound``.
+    residual : ndarray
+        Resid(a) = ω̂ᵀ[φ(a); s], the likelihood's residual logistic term (log-odds).
     info_gain : ndarray
         IG(a), exact mutual information between θ and y (nats).
     predicted_approval : ndarray
         ŷ(a) = Σ_i w_i ℓ_w(1 | θ_i, s, a).
+    fingerprint_source : tuple of str
+        Where each fingerprint came from: ``"hint"`` (the planner's), ``"library"`` (the
+        fingerprint library) or ``"learned"`` (the network ψ).
     reward_mean, reward_std, evidence, wasserstein_radius : ndarray
         μ(a), σ(a), n(a), ρ(a) of the task model.
     fingerprint_mean : ndarray, shape (B, M)
@@ -88,7 +101,10 @@ class Scores:
 
     total: np.ndarray
     task_cost: np.ndarray
+    task_term: np.ndarray
     alignment: np.ndarray
+    divergence: np.ndarray
+    residual: np.ndarray
     info_gain: np.ndarray
     predicted_approval: np.ndarray
     reward_mean: np.ndarray
@@ -102,10 +118,13 @@ class Scores:
     information_mode: str
     version: int
     alignment_is_bound: Optional[np.ndarray] = None
+    fingerprint_source: Optional[tuple] = None
 
     def __post_init__(self) -> None:
         if self.alignment_is_bound is None:
             object.__setattr__(self, "alignment_is_bound", np.zeros(len(self.total), dtype=bool))
+        if self.fingerprint_source is None:
+            object.__setattr__(self, "fingerprint_source", ("learned",) * len(self.total))
 
 
 @dataclass(frozen=True)
@@ -247,7 +266,9 @@ class DynamicValueLearner:
         self._fingerprint = FingerprintModel(
             config.feature_dim, config.context_dim, m, config.fingerprint_hidden,
             config.concentration_floor, config.hint_strength, torch_generator(config.seed, 0, "init"))
-        self._likelihood = LikelihoodModel(config.context_dim, config.beta_init, config.tau_init)
+        self._likelihood = LikelihoodModel(
+            config.feature_dim + config.context_dim, config.beta_init, config.tau_init, config.task_weight_init,
+            config.beta_prior_std, config.tau_prior_std, config.task_weight_prior_std, config.residual_prior_std)
         self._task = BayesianTaskModel(config.feature_dim + config.context_dim + 1,
                                        config.task_noise_std, config.task_prior_std)
         self._compass = Compass.prior(self.value_space, config.n_particles,
@@ -322,17 +343,24 @@ class DynamicValueLearner:
     def _hint_tensor(self, hints: Optional[np.ndarray], n: int) -> Optional[torch.Tensor]:
         return None if hints is None else torch.from_numpy(np.array(hints))
 
-    def _approval_log_likelihoods(self, phi: np.ndarray, s: np.ndarray, hints: Optional[np.ndarray]):
+    @staticmethod
+    def _inputs(phi: np.ndarray, s: np.ndarray) -> torch.Tensor:
+        """[φ(a_b); s] per candidate, shape (B, F + C)."""
+        return torch.from_numpy(np.concatenate([phi, np.broadcast_to(s, (phi.shape[0], s.shape[0]))], axis=1))
+
+    def _approval_log_likelihoods(self, phi: np.ndarray, s: np.ndarray, hints: Optional[np.ndarray],
+                                  task_value: np.ndarray):
         theta, w = self._compass_tensors()
         concentration = self._fingerprint.concentration(
             torch.from_numpy(phi), torch.from_numpy(s), self._hint_tensor(hints, phi.shape[0]))
         expected_cost = expected_cost_to_dirichlet(theta, concentration, self.config.cost)  # D(θ_i, a_b), (B, N)
-        logits = self._likelihood.logits(expected_cost, torch.from_numpy(s))  # β(τ − D)
+        logits = self._likelihood.logits(expected_cost, torch.from_numpy(task_value),
+                                         self._inputs(phi, s))  # β(τ − D) + ρ μ + ωᵀx
         log_approve = torch.nn.functional.logsigmoid(logits)
         return concentration, theta, w, log_approve, log_approve - logits  # log σ(−x) = log σ(x) − x
 
     def score(self, features, context, reward_mean=None, reward_std=None, value_hints=None,
-              eligible=None) -> Scores:
+              eligible=None, hint_sources=None) -> Scores:
         """Score B candidate actions in context s (Step 1, spec §5).
 
         Parameters
@@ -352,6 +380,10 @@ class DynamicValueLearner:
             Candidates that may be selected (default all; the selector passes the ones not
             vetoed). ``Scores.selected`` is the best eligible one, and with
             ``prune_candidates`` only eligible candidates are scored exactly.
+        hint_sources : sequence of str, shape (B,), optional
+            Where each hint came from (``"hint"`` or ``"library"``, see
+            :class:`~.fingerprint_library.FingerprintLibrary`); default ``"hint"``. Candidates
+            without a hint report ``"learned"``.
 
         Returns
         -------
@@ -364,34 +396,52 @@ class DynamicValueLearner:
             Wrong shapes, NaN/inf, B = 0, or a hint off the simplex.
         """
         phi, s, rm, rs, hints = self._validate_candidates(features, context, reward_mean, reward_std, value_hints)
-        eligible = self._eligible(eligible, phi.shape[0])
+        n_batch = phi.shape[0]
+        eligible = self._eligible(eligible, n_batch)
+        sources = self._sources(hints, hint_sources, n_batch)
         cfg = self.config
         mean, std, evidence = self._task.predict(phi, s, rm, rs, cfg.planner_reward_std)
-        cost, radius = task_cost(mean, evidence, cfg.rho0, cfg.lipschitz)  # T = −μ + ρL
+        cost, radius = task_cost(mean, evidence, cfg.rho0, cfg.lipschitz)  # T = −μ + ρ_W L
         info_sign = -1.0 if cfg.information_mode == "avoid" else 1.0
         with torch.no_grad():
-            concentration, theta, w, log_approve, log_reject = self._approval_log_likelihoods(phi, s, hints)
+            concentration, theta, w, log_approve, log_reject = self._approval_log_likelihoods(phi, s, hints, mean)
             approval = predictive_approval(log_approve, w).numpy()  # ŷ(a) = Σ_i w_i ℓ(1|θ_i)
-            ig = information_gain(log_approve, log_reject, w).numpy()  # Σ_y p(y) KL(q^y ‖ q)
+            ig = information_gain(log_approve, log_reject, w).numpy()  # Σ_y p(y) KL(q^y ‖ q), nats
+            task_weight = float(self._likelihood.task_weight)
+            task_term = -task_weight * cost  # ρ̂ (μ − ρ_W L): robust task value in log-odds
+            residual = (self._inputs(phi, s) @ self._likelihood.residual).numpy()  # ω̂ᵀ[φ; s]
             sampling_started = time.perf_counter()
             samples = sample_dirichlet(concentration, cfg.n_fingerprint_samples,
                                        torch_generator(cfg.seed, self._version, "score"))  # (B, K, M)
             sampling_ms = (time.perf_counter() - sampling_started) * 1e3
-            other_terms = -cfg.lambda_task * cost + info_sign * cfg.lambda_info * ig
-            alignment, is_bound = self._alignment(theta, w, samples, other_terms, eligible)  # Align = −S_ε
+            other_terms = cfg.lambda_task * task_term + residual + info_sign * cfg.lambda_info * ig
+            divergence, is_bound = self._divergences(theta, w, samples, other_terms, eligible)  # S_ε
+            alignment = self._likelihood.value_logits(torch.from_numpy(divergence)).numpy()  # β̂(τ̂ − S_ε)
             self.last_score_info["sampling_ms"] = sampling_ms
             fingerprint_mean = (concentration / concentration.sum(-1, keepdim=True)).numpy()
-        total = other_terms + cfg.lambda_align * alignment  # −λ_task T ∓ λ_info IG + λ_align Align
+        total = other_terms + cfg.lambda_align * alignment  # λ_task Task + Resid ± λ_info IG + λ_align Align
         selected = int(np.argmax(np.where(eligible, total, -np.inf))) if eligible.any() else int(np.argmax(total))
         return Scores(
-            total=total, task_cost=cost, alignment=alignment, info_gain=np.asarray(ig, dtype=np.float64),
+            total=total, task_cost=cost, task_term=task_term, alignment=alignment, divergence=divergence,
+            residual=residual, info_gain=np.asarray(ig, dtype=np.float64),
             predicted_approval=np.asarray(approval, dtype=np.float64), reward_mean=mean, reward_std=std,
             evidence=evidence, wasserstein_radius=radius,
             fingerprint_mean=np.asarray(fingerprint_mean, dtype=np.float64), selected=selected,
             epsilon=float(cfg.epsilon),
             lambdas={"task": cfg.lambda_task, "align": cfg.lambda_align, "info": cfg.lambda_info},
             information_mode=cfg.information_mode, version=self._version, alignment_is_bound=is_bound,
+            fingerprint_source=sources,
         )
+
+    @staticmethod
+    def _sources(hints: Optional[np.ndarray], hint_sources, n: int) -> tuple:
+        """Per candidate: the hint's source where a hint is present, else ``"learned"``."""
+        if hint_sources is None:
+            hint_sources = ("hint",) * n
+        elif len(hint_sources) != n:
+            raise ValueError(f"hint_sources must have {n} entries, got {len(hint_sources)}")
+        present = np.zeros(n, dtype=bool) if hints is None else ~np.isnan(hints).any(axis=1)
+        return tuple(str(src) if known else "learned" for src, known in zip(hint_sources, present))
 
     @staticmethod
     def _eligible(eligible, n: int) -> np.ndarray:
@@ -406,33 +456,38 @@ class DynamicValueLearner:
         """Forget the previous decision's Sinkhorn scalings (the next score starts cold)."""
         self._score_warm = None
 
-    def _alignment(self, theta, w, samples, other_terms: np.ndarray, eligible: np.ndarray):
-        """Align(a) = −S_ε(q_t, β_a) for every candidate, or, with ``prune_candidates``, for those
-        that can still win; returns (alignment (B,), is_bound (B,) bool).
+    def _divergences(self, theta, w, samples, other_terms: np.ndarray, eligible: np.ndarray):
+        """S_ε(q_t, β_a) for every candidate, or, with ``prune_candidates``, for those that can
+        still win; returns (divergence (B,), is_bound (B,) bool).
 
-        Pruning: Align(a) ≤ −‖E_q φ − E_a φ‖² (:func:`~.sinkhorn.divergence_lower_bound`), so
-        total(a) ≤ other_terms(a) + λ_align · bound(a). Eligible candidates are scored exactly in
-        decreasing order of that bound, a round at a time, until the best exact total beats the
-        next bound (a tie is still scored, so the first-index tie rule holds); the rest keep the
-        bound.
+        Pruning: S_ε ≥ ‖E_q φ − E_a φ‖² (:func:`~.sinkhorn.divergence_lower_bound`) and β̂ > 0, so
+        total(a) ≤ other_terms(a) + λ_align β̂ (τ̂ − bound(a)). Eligible candidates are scored
+        exactly in decreasing order of that bound, a round at a time, until the best exact total
+        beats the next bound (a tie is still scored, so the first-index tie rule holds); the
+        rest keep the bound.
         """
         cfg = self.config
         n_batch = samples.shape[0]
         if not cfg.prune_candidates or cfg.lambda_align == 0.0:
-            return -self._alignment_divergence(theta, w, samples, np.arange(n_batch)).numpy(), \
+            return self._alignment_divergence(theta, w, samples, np.arange(n_batch)).numpy(), \
                 np.zeros(n_batch, dtype=bool)
-        alignment = -divergence_lower_bound(theta, w, samples, cfg.cost).numpy()  # ≥ −S_ε
+        divergence = divergence_lower_bound(theta, w, samples, cfg.cost).numpy()  # ≤ S_ε
         is_bound = np.ones(n_batch, dtype=bool)
-        upper = other_terms + cfg.lambda_align * alignment
+
+        def total(div: np.ndarray, index) -> np.ndarray:
+            return other_terms[index] + cfg.lambda_align * self._likelihood.value_logits(
+                torch.from_numpy(div)).numpy()
+
+        upper = total(divergence, slice(None))
         order = [int(i) for i in np.argsort(-upper, kind="stable") if eligible[i]]
         best, position = -np.inf, 0
         while position < len(order) and upper[order[position]] >= best:
             index = np.array(order[position:position + PRUNE_ROUND])
-            alignment[index] = -self._alignment_divergence(theta, w, samples[index], index).numpy()
+            divergence[index] = self._alignment_divergence(theta, w, samples[index], index).numpy()
             is_bound[index] = False
-            best = max(best, float(np.max(other_terms[index] + cfg.lambda_align * alignment[index])))
+            best = max(best, float(np.max(total(divergence[index], index))))
             position += PRUNE_ROUND
-        return alignment, is_bound
+        return divergence, is_bound
 
     def _alignment_divergence(self, theta: torch.Tensor, w: torch.Tensor, samples: torch.Tensor,
                               index: np.ndarray) -> torch.Tensor:
@@ -481,8 +536,9 @@ class DynamicValueLearner:
     def predict_approval(self, features, context, value_hints=None) -> np.ndarray:
         """Posterior predictive approval ŷ(a) = Σ_i w_i ℓ_w(1 | θ_i, s, a), shape (B,) (spec §4)."""
         phi, s, _, _, hints = self._validate_candidates(features, context, None, None, value_hints)
+        mean, _, _ = self._task.predict(phi, s, None, None, self.config.planner_reward_std)
         with torch.no_grad():
-            _, _, w, log_approve, _ = self._approval_log_likelihoods(phi, s, hints)
+            _, _, w, log_approve, _ = self._approval_log_likelihoods(phi, s, hints, mean)
             return predictive_approval(log_approve, w).numpy()
 
     def fingerprint_samples(self, features, context, value_hints=None) -> np.ndarray:
@@ -571,9 +627,13 @@ class DynamicValueLearner:
         for j, e in enumerate(h):
             if len(e["value_hint"]):
                 hints[j] = e["value_hint"]
+        features = torch.tensor(np.array([e["features"] for e in h]), dtype=torch.float64)
+        context = torch.tensor(np.array([e["context"] for e in h]), dtype=torch.float64).reshape(len(h), -1)
         return {
-            "features": torch.tensor(np.array([e["features"] for e in h]), dtype=torch.float64),
-            "context": torch.tensor(np.array([e["context"] for e in h]), dtype=torch.float64).reshape(len(h), -1),
+            "features": features,
+            "context": context,
+            "inputs": torch.cat([features, context], dim=1),  # [φ(a_j); s_j]
+            "task_value": torch.tensor([e["task_value"] for e in h], dtype=torch.float64),
             "approved": torch.tensor([bool(e["approved"]) for e in h]),
             "hints": torch.from_numpy(hints),
             "omega": torch.from_numpy(omega),
@@ -585,19 +645,23 @@ class DynamicValueLearner:
         if concentration is None:
             concentration = self._fingerprint.concentration(hist["features"], hist["context"], hist["hints"])
         expected_cost = expected_cost_to_dirichlet(theta, concentration, self.config.cost)  # D(θ_i, a_j)
-        logits = self._likelihood.logits(expected_cost, hist["context"])  # β(τ(s_j) − D)
+        logits = self._likelihood.logits(expected_cost, hist["task_value"], hist["inputs"])  # β(τ − D) + ρμ + ωᵀx
         sign = torch.where(hist["approved"], 1.0, -1.0).to(torch.float64)[:, None]
-        return torch.nn.functional.logsigmoid(sign * logits)  # log σ(±β(τ − D))
+        return torch.nn.functional.logsigmoid(sign * logits)  # log σ(±logit)
 
     def _apply(self, event: FeedbackEvent) -> UpdateResult:
         cfg = self.config
-        if not math.isnan(event.task_reward):
+        if math.isnan(event.task_reward):  # the person judged an outcome we did not observe: our estimate
+            task_value = float(self._task.predict(event.features[None, :], event.context)[0][0])
+        else:  # the outcome the person saw
+            task_value = float(event.task_reward)
             self._task.update(event.features, event.context, event.task_reward)
             self._require_finite("task-model update", self._task.precision, self._task.precision_mean)
         self._history.append({
             "feedback_id": event.feedback_id, "features": event.features.tolist(),
             "context": event.context.tolist(), "approved": bool(event.approved),
             "weight": float(event.weight), "value_hint": event.value_hint.tolist(),
+            "task_value": task_value,
         })
         del self._history[:-cfg.replay_window]
         hist = self._history_tensors()
@@ -645,40 +709,42 @@ class DynamicValueLearner:
 
     # ------------------------------------------------------------------ Step 2
     def _step_model(self, theta: torch.Tensor, weights: torch.Tensor, hist: dict[str, torch.Tensor]) -> float:
-        """Clipped gradient ascent on J(w, ψ) over the replay window (spec §6); returns final J."""
+        """Step 2 (``doc/design.md`` §6, §10.2): ψ, then w, on the replay window; returns final J.
+
+        ψ takes ``gradient_steps`` clipped ascent steps on
+        J(ψ) = Σ_j ω_j Σ_i w_i log ℓ_w(y_j | θ_i, s_j, a_j) / Σ_j ω_j, only when the window holds
+        an action whose fingerprint is learned (a known profile does not depend on ψ). Then w is
+        fitted to the same objective plus its prior, to convergence
+        (:meth:`~.likelihood.LikelihoodModel.fit`).
+        """
         cfg = self.config
         omega = hist["omega"]
         total_weight = float(omega.sum())
         if total_weight <= 0.0:
             return 0.0
-        groups = ((list(self._likelihood.parameters()), cfg.lr_w), (list(self._fingerprint.parameters()), cfg.lr_psi))
-
-        def objective() -> torch.Tensor:
+        params = list(self._fingerprint.parameters())
+        learned = bool(torch.isnan(hist["hints"]).any(-1).any())
+        for _ in range(cfg.gradient_steps if learned and cfg.lr_psi > 0.0 else 0):
             log_lik = self._window_log_likelihood(theta, hist)  # (H, N)
-            return (omega[:, None] * log_lik * weights[None, :]).sum() / total_weight  # J = Σ_j ω_j Σ_i w_i log ℓ / Σ ω
-
-        params = [p for group, _ in groups for p in group]
-        for _ in range(cfg.gradient_steps):
-            value = objective()
+            value = (omega[:, None] * log_lik * weights[None, :]).sum() / total_weight  # J(ψ)
             self._require_finite("Step 2 objective", value.detach())
             grads = torch.autograd.grad(value, params)
-            offset = 0
             with torch.no_grad():
-                for group, lr in groups:
-                    group_grads = grads[offset:offset + len(group)]
-                    offset += len(group)
-                    norm = float(torch.sqrt(sum((g * g).sum() for g in group_grads)))
-                    if not math.isfinite(norm):  # a finite norm means finite gradients: check only then
-                        self._require_finite("Step 2 gradient", *group_grads)
-                    scale = min(1.0, cfg.grad_clip / norm) if norm > 0 else 1.0  # clip ‖∇‖ ≤ grad_clip
-                    for p, g in zip(group, group_grads):
-                        p.add_(lr * scale * g)  # ascent: p ← p + η ∇J
-        # a non-finite parameter makes the next objective non-finite; the last step's are checked here
+                norm = float(torch.sqrt(sum((g * g).sum() for g in grads)))
+                if not math.isfinite(norm):  # a finite norm means finite gradients: check only then
+                    self._require_finite("Step 2 gradient", *grads)
+                scale = min(1.0, cfg.grad_clip / norm) if norm > 0 else 1.0  # clip ‖∇‖ ≤ grad_clip
+                for p, g in zip(params, grads):
+                    p.add_(cfg.lr_psi * scale * g)  # ascent: ψ ← ψ + η ∇J
         self._require_finite("Step 2 parameters", *params)
         with torch.no_grad():
-            final = objective()
-        self._require_finite("Step 2 objective", final)
-        return float(final)
+            concentration = self._fingerprint.concentration(hist["features"], hist["context"], hist["hints"])
+            expected_cost = expected_cost_to_dirichlet(theta, concentration, cfg.cost)  # D(θ_i, a_j), (H, N)
+            final = self._likelihood.fit(expected_cost, hist["task_value"], hist["inputs"], hist["approved"],
+                                         omega, weights)
+        if not math.isfinite(final):
+            raise NonFiniteStepError("non-finite value in Step 2 objective")
+        return final
 
     # ------------------------------------------------------------------ Step 3
     def _step_compass_proximal(self, theta0: torch.Tensor, w0: torch.Tensor,

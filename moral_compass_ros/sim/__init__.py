@@ -24,7 +24,10 @@ from ._people import (
     SimulatedPerson,
 )
 from ._planner import CandidateSet, SimulatedPlanner
+from ._ideal import IdealLearner
+from ._lexicon import LexiconUnavailable, ensure_emfd
 from ._scenarios import (
+    EXTERNAL_SCENARIOS,
     MORAL_FOUNDATIONS,
     SCENARIO_NAMES,
     SCENARIOS,
@@ -38,6 +41,10 @@ from ._scenarios import (
 )
 
 __all__ = [
+    "EXTERNAL_SCENARIOS",
+    "IdealLearner",
+    "LexiconUnavailable",
+    "ensure_emfd",
     "AbruptDrift",
     "CandidateSet",
     "DEFAULT_BETA",

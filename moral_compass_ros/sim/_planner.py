@@ -312,15 +312,11 @@ class SimulatedPlanner:
         b, m, k = self.n_candidates, self.n_values, N_TASK_LATENTS
         s = self._context
 
-        # l_b = G s_t + sigma_fp xi_b ;  fp_b = softmax(l_b)
-        logits = self.context_to_logits @ s + FINGERPRINT_LOGIT_STD * rng.standard_normal((b, m))
-        fingerprint = project_rows_to_simplex(softmax(logits, axis=1))
+        fingerprint, actions = self._draw_fingerprints(rng, s)
         # z_b ~ N(0, I_K);  r_b = R_SCALE (w + U s_t) . z_b
         latents = rng.standard_normal((b, k))
         true_reward = TASK_REWARD_SCALE * latents @ (self.task_weights + self.context_to_task @ s)
-        # phi_b = A clr(fp_b) + Bz z_b + sigma_phi nu_b
-        features = (clr(fingerprint) @ self.embedding_values.T + latents @ self.embedding_task.T
-                    + self.feature_noise * rng.standard_normal((b, self.feature_dim)))
+        features = self._features(fingerprint, latents, actions, rng)
         # reward_std_b = sigma_r u_b ; reward_mean_b = r_b + reward_std_b n_b
         reward_std = self.reward_noise * rng.uniform(0.5, 1.5, size=b)
         reward_mean = true_reward + reward_std * rng.standard_normal(b)
@@ -334,7 +330,7 @@ class SimulatedPlanner:
         verbs = rng.integers(len(ACTION_VERBS), size=b)
 
         ids = tuple(f"r{t:06d}-c{j}" for j in range(b))
-        labels = tuple(self._label(int(verbs[j]), latents[j], fingerprint[j]) for j in range(b))
+        labels = tuple(self._label(int(verbs[j]), latents[j], fingerprint[j], int(actions[j])) for j in range(b))
         cs = CandidateSet(
             request_id=f"r{t:06d}", t=t, value_names=self.value_names, context=s, ids=ids,
             labels=labels, features=features, reward_mean=reward_mean, reward_std=reward_std,
@@ -346,7 +342,20 @@ class SimulatedPlanner:
         self._t = t + 1
         return cs
 
-    def _label(self, verb: int, latent: np.ndarray, fingerprint: np.ndarray) -> str:
+    def _draw_fingerprints(self, rng: np.random.Generator, s: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        """True fingerprints (B, M) and an action index per candidate (unused here: -1)."""
+        b, m = self.n_candidates, self.n_values
+        # l_b = G s_t + sigma_fp xi_b ;  fp_b = softmax(l_b)
+        logits = self.context_to_logits @ s + FINGERPRINT_LOGIT_STD * rng.standard_normal((b, m))
+        return project_rows_to_simplex(softmax(logits, axis=1)), np.full(b, -1)
+
+    def _features(self, fingerprint: np.ndarray, latents: np.ndarray, actions: np.ndarray,
+                  rng: np.random.Generator) -> np.ndarray:
+        """phi_b = A clr(fp_b) + Bz z_b + sigma_phi nu_b, shape (B, F)."""
+        return (clr(fingerprint) @ self.embedding_values.T + latents @ self.embedding_task.T
+                + self.feature_noise * rng.standard_normal((len(fingerprint), self.feature_dim)))
+
+    def _label(self, verb: int, latent: np.ndarray, fingerprint: np.ndarray, action: int) -> str:
         pace = ACTION_PACES[int(latent[0] > 0)]
         value = self.value_names[int(np.argmax(fingerprint))]
         manner = VALUE_MANNERS.get(value, f"with {value} in mind")

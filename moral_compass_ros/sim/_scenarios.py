@@ -34,7 +34,8 @@ import numpy as np
 from ._people import (
     DEFAULT_BETA, DEFAULT_REWARD_WEIGHT, DEFAULT_TAU, SCHEDULES, AbruptDrift, Drift,
     GradualDrift, NoDrift, OperatorPool, Response, SimulatedPerson)
-from ._planner import DEFAULT_HINT_NOISE, CandidateSet, SimulatedPlanner
+from ._ideal import IdealLearner
+from ._planner import DEFAULT_HINT_NOISE, VALUE_MANNERS, CandidateSet, SimulatedPlanner
 from ._simplex import SeedLike, as_generator
 
 #: Default values: the five Moral Foundations.
@@ -44,6 +45,12 @@ PROFILE_BASE_CONCENTRATION = 1.0
 #: Extra concentration c1 on the dominant value of drawn profiles (dimensionless).
 PROFILE_PEAK_CONCENTRATION = 4.0
 DRIFT_KINDS = ("none", "abrupt", "gradual")
+PLANNERS = ("sim", "lexicon")
+#: Seed of the planner whose actions the simulator's fingerprint library is averaged over (a
+#: world of its own: the library is general knowledge, not this episode's actions).
+LIBRARY_SEED = 20261204
+#: Candidate sets averaged into that library.
+LIBRARY_SETS = 500
 
 
 @dataclass(frozen=True)
@@ -71,6 +78,9 @@ class ScenarioConfig:
     schedule : {"round_robin", "random"}
     turn_length : int
         Answers per shift of one operator.
+    planner : {"sim", "lexicon"}
+        Where actions come from: :class:`SimulatedPlanner`, or words of the eMFD lexicon
+        (:mod:`moral_compass_ros.sim._lexicon`; the data is downloaded on first use).
     """
 
     name: str
@@ -94,8 +104,11 @@ class ScenarioConfig:
     n_operators: int = 1
     schedule: str = "round_robin"
     turn_length: int = 1
+    planner: str = "sim"
 
     def __post_init__(self) -> None:
+        if self.planner not in PLANNERS:
+            raise ValueError(f"planner must be one of {PLANNERS}, got {self.planner!r}")
         if self.drift not in DRIFT_KINDS:
             raise ValueError(f"drift must be one of {DRIFT_KINDS}, got {self.drift!r}")
         if self.schedule not in SCHEDULES:
@@ -126,6 +139,12 @@ SCENARIOS: Mapping[str, ScenarioConfig] = MappingProxyType({
                                     schedule="round_robin", turn_length=10),
 })
 SCENARIO_NAMES: Tuple[str, ...] = tuple(SCENARIOS)
+#: Scenarios built on data this project did not make (downloaded on first use).
+EXTERNAL_SCENARIOS: Mapping[str, ScenarioConfig] = MappingProxyType({
+    # τ = 0.2: lexicon fingerprints are flatter than the simulator's (median squared distance to
+    # a drawn profile 0.24), so the simulator's τ = 0.3 would approve nearly every word
+    "lexicon": ScenarioConfig(name="lexicon", n_answers=60, planner="lexicon", tau=0.2),
+})
 
 
 def draw_profile(rng: np.random.Generator, n_values: int, dominant: int) -> np.ndarray:
@@ -174,9 +193,16 @@ class Scenario:
         cfg = self.config
         planner_rng, profile_rng, pool_rng, self._random_rng = as_generator(seed).spawn(4)
         if not hasattr(self, "planner"):
-            self.planner = SimulatedPlanner(
-                cfg.value_names, cfg.feature_dim, cfg.context_dim, cfg.n_candidates,
-                planner_rng, hint_noise=cfg.hint_noise, send_hints=cfg.send_hints)
+            if cfg.planner == "lexicon":
+                from ._lexicon import LexiconPlanner, lexicon_data
+
+                self.planner = LexiconPlanner(
+                    *lexicon_data(), cfg.value_names, cfg.feature_dim, cfg.context_dim, cfg.n_candidates,
+                    planner_rng, hint_noise=cfg.hint_noise, send_hints=cfg.send_hints)
+            else:
+                self.planner = SimulatedPlanner(
+                    cfg.value_names, cfg.feature_dim, cfg.context_dim, cfg.n_candidates,
+                    planner_rng, hint_noise=cfg.hint_noise, send_hints=cfg.send_hints)
         else:
             self.planner.reset(planner_rng)
         m = len(cfg.value_names)
@@ -247,6 +273,43 @@ class Scenario:
         """Random bound, from the scenario's own seeded selector stream."""
         return random_choice(candidate_set, self._random_rng)
 
+    def ideal_learner(self, seed: SeedLike = None) -> IdealLearner:
+        """The ideal-learner bound for this scenario: the true response model and profile prior
+        (an equal mixture of Dirichlet(c0 1 + c1 e_k) over the dominant value k)."""
+        cfg = self.config
+        m = len(cfg.value_names)
+        alphas = [np.full(m, PROFILE_BASE_CONCENTRATION) + PROFILE_PEAK_CONCENTRATION * np.eye(m)[k] for k in range(m)]
+        return IdealLearner(alphas, cfg.beta, cfg.tau, cfg.reward_weight, cfg.myopia, cfg.mistake_prob, seed=seed)
+
+    def fingerprint_library(self):
+        """This scenario's fingerprint library (:class:`~moral_compass_ros.core.FingerprintLibrary`).
+
+        ``lexicon``: every word's label mapped to its lexicon profile. The simulator: one label
+        pattern per manner (``"*, gently"`` …), mapped to the mean true fingerprint of the
+        actions with that manner in another world's :data:`LIBRARY_SETS` candidate sets -- what a
+        deployer knows from the words of a label alone.
+        """
+        from moral_compass_ros.core import FingerprintLibrary
+
+        if self.config.planner == "lexicon":
+            return FingerprintLibrary.from_entries(self.config.value_names, self.planner.library_entries())
+        return FingerprintLibrary.from_entries(self.config.value_names, simulator_library_entries(self.config))
+
+
+def simulator_library_entries(config: ScenarioConfig) -> list:
+    """Label-pattern library entries for :class:`SimulatedPlanner` labels (see
+    :meth:`Scenario.fingerprint_library`)."""
+    planner = SimulatedPlanner(config.value_names, config.feature_dim, config.context_dim, config.n_candidates,
+                               LIBRARY_SEED, send_hints=False)
+    fingerprints = np.concatenate([planner.propose().true_fingerprint for _ in range(LIBRARY_SETS)])
+    dominant = np.argmax(fingerprints, axis=1)
+    entries = []
+    for k, value in enumerate(config.value_names):
+        if np.any(dominant == k):
+            manner = VALUE_MANNERS.get(value, f"with {value} in mind")
+            entries.append({"pattern": f"*, {manner}", "profile": fingerprints[dominant == k].mean(axis=0).tolist()})
+    return entries
+
 
 def make_scenario(name: str, seed: SeedLike = None, **overrides) -> Scenario:
     """Build the preset ``name`` (one of :data:`SCENARIO_NAMES`), optionally with overrides.
@@ -256,7 +319,8 @@ def make_scenario(name: str, seed: SeedLike = None, **overrides) -> Scenario:
     KeyError
         Unknown scenario name.
     """
-    if name not in SCENARIOS:
-        raise KeyError(f"unknown scenario {name!r}; known: {', '.join(SCENARIO_NAMES)}")
-    config = dataclasses.replace(SCENARIOS[name], **overrides) if overrides else SCENARIOS[name]
+    presets = {**SCENARIOS, **EXTERNAL_SCENARIOS}
+    if name not in presets:
+        raise KeyError(f"unknown scenario {name!r}; known: {', '.join(presets)}")
+    config = dataclasses.replace(presets[name], **overrides) if overrides else presets[name]
     return Scenario(config, seed)

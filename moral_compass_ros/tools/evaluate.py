@@ -19,8 +19,23 @@ Methods (``--methods``)
                 logistic regression); its "compass mean" is c
 ``monist``      MonistLearner with no value weighting (task reward only)
 ``reweight``    ReweightingLearner (DVS without the Sinkhorn proximal term)
+``logistic``    LogisticLearner: online regularised logistic regression on [φ; s; task reward],
+                executing its highest predicted approval (what a practitioner would use)
+``ideal``       the ideal learner (:class:`~moral_compass_ros.sim.IdealLearner`): exact Bayes
+                with the true fingerprints, response model and profile prior (the limit of
+                learning from answers)
 ``random``      uniformly random candidate (lower bound)
 ``oracle``      the candidate the answering person most likely approves (upper bound)
+
+Scenarios and fingerprint conditions (``--scenarios``)
+------------------------------------------------------
+A scenario name is a preset of :data:`moral_compass_ros.sim.SCENARIOS` or ``lexicon`` (words of
+the eMFD, downloaded on first use; skipped with a message when it cannot be had), optionally
+followed by ``:CONDITION``, where the learners' fingerprints come from:
+
+``hints`` (default)   the planner's noisy value hints
+``library``           no hints; the scenario's fingerprint library (label → profile)
+``features``          no hints, no library: fingerprints only from the learned network ψ
 ``dvs_approval`` diagnostic only (not run by default): the DVS learner executing the argmax of
                 its own predicted approval instead of the §5 selection rule
 
@@ -59,9 +74,19 @@ METHODS: dict[str, str] = {
     "dognin": "Dognin contextual aggregation (point estimate c)",
     "monist": "Monist (task reward only)",
     "reweight": "Pure reweighting (no Sinkhorn proximal term)",
+    "logistic": "Online logistic regression on [features; context; task] (practitioner's bound)",
+    "ideal": "Ideal learner: exact Bayes, true fingerprints and response model (limit)",
     "random": "Random selector (lower bound)",
     "oracle": "Oracle (upper bound)",
 }
+#: Where the learners' fingerprints come from (the ``:CONDITION`` suffix of a scenario name).
+CONDITIONS = ("hints", "library", "features")
+#: The default scenario list: every preset with hints, plus the conditions where they matter.
+DEFAULT_SCENARIOS = ("fixed_profile", "fixed_profile:library", "fixed_profile:features", "abrupt_drift",
+                     "gradual_drift", "noisy_teacher", "two_operators", "lexicon", "lexicon:library",
+                     "lexicon:features")
+#: Credible level of the compass region whose coverage of the true profile is reported.
+CREDIBLE_LEVEL = 0.9
 #: Diagnostic methods, never run by default (choose with ``--methods``).
 EXTRA_METHODS: dict[str, str] = {
     "dvs_approval": "Diagnostic: the DVS learner (avoid), but executing argmax of its predicted "
@@ -69,7 +94,9 @@ EXTRA_METHODS: dict[str, str] = {
 }
 ALL_METHODS: dict[str, str] = {**METHODS, **EXTRA_METHODS}
 #: Methods whose compass is a learned estimate of the profile (cosine is reported for these).
-COMPASS_METHODS = ("dvs_avoid", "dvs_seek", "reweight", "dognin", "dvs_approval")
+COMPASS_METHODS = ("dvs_avoid", "dvs_seek", "reweight", "dognin", "dvs_approval", "ideal")
+#: Methods whose compass is a distribution (credible-region coverage is reported for these).
+DISTRIBUTION_METHODS = ("dvs_avoid", "dvs_seek", "reweight", "dvs_approval", "ideal")
 #: The DVS-like methods drawn in the cosine plot (Dognin's c is drawn dashed for reference).
 DVS_METHODS = ("dvs_avoid", "dvs_seek", "reweight")
 #: Answer count at which the cosine between compass mean and true profile is reported.
@@ -105,11 +132,7 @@ def scenario_overrides(name: str, n_answers: Optional[int]) -> dict:
     dict
         Overrides (empty for the preset itself).
     """
-    from moral_compass_ros.sim import SCENARIOS
-
-    if name not in SCENARIOS:
-        raise ValueError(f"unknown scenario {name!r}; known: {', '.join(SCENARIOS)}")
-    preset = SCENARIOS[name]
+    preset = scenario_preset(name)
     if n_answers is None or n_answers == preset.n_answers:
         return {}
     if n_answers < 2:
@@ -123,6 +146,41 @@ def scenario_overrides(name: str, n_answers: Optional[int]) -> dict:
         out["drift_start"] = start
         out["drift_end"] = max(start + 1, int(round(preset.drift_end * scale)))
     return out
+
+
+def split_scenario(name: str) -> tuple[str, str]:
+    """``"fixed_profile:library"`` → ``("fixed_profile", "library")``; no suffix = ``hints``."""
+    base, _, condition = name.partition(":")
+    condition = condition or "hints"
+    if condition not in CONDITIONS:
+        raise ValueError(f"unknown fingerprint condition {condition!r} in {name!r}; known: {', '.join(CONDITIONS)}")
+    return base, condition
+
+
+def scenario_preset(name: str):
+    """The :class:`ScenarioConfig` behind a scenario name (condition suffix allowed)."""
+    from moral_compass_ros.sim import EXTERNAL_SCENARIOS, SCENARIOS
+
+    base, _ = split_scenario(name)
+    presets = {**SCENARIOS, **EXTERNAL_SCENARIOS}
+    if base not in presets:
+        raise ValueError(f"unknown scenario {base!r}; known: {', '.join(presets)}")
+    return presets[base]
+
+
+def credible_ball_covers(particles: np.ndarray, weights: np.ndarray, truth: np.ndarray,
+                         level: float = CREDIBLE_LEVEL) -> bool:
+    """Whether ``truth`` lies in the compass's ``level`` credible ball around its mean.
+
+    The region is {θ : ‖θ − E_q θ‖ ≤ r}, r the weighted ``level`` quantile of ‖θ_i − E_q θ‖
+    over the particles: a calibrated compass covers the truth in about ``level`` of the seeds.
+    """
+    mean = weights @ particles
+    distance = np.linalg.norm(particles - mean, axis=1)
+    order = np.argsort(distance)
+    cumulative = np.cumsum(weights[order])
+    radius = distance[order][min(int(np.searchsorted(cumulative, level)), len(order) - 1)]
+    return bool(np.linalg.norm(np.asarray(truth) - mean) <= radius + 1e-12)
 
 
 def drift_reference(scenario_config) -> Optional[int]:
@@ -153,7 +211,7 @@ def learner_config(scenario_config, seed: int, overrides: dict):
 
 def make_method(method: str, config) -> Any:
     """The learner of ``method`` (None for the ``random`` and ``oracle`` bounds)."""
-    from moral_compass_ros.core import (ContextualAggregationLearner, DynamicValueLearner,
+    from moral_compass_ros.core import (ContextualAggregationLearner, DynamicValueLearner, LogisticLearner,
                                         MonistLearner, ReweightingLearner)
 
     factories: dict[str, Callable[[], Any]] = {
@@ -163,6 +221,8 @@ def make_method(method: str, config) -> Any:
         "dognin": lambda: ContextualAggregationLearner(config),
         "monist": lambda: MonistLearner(config),
         "reweight": lambda: ReweightingLearner(config),
+        "logistic": lambda: LogisticLearner(config),
+        "ideal": lambda: None,
         "random": lambda: None,
         "oracle": lambda: None,
     }
@@ -204,37 +264,51 @@ def run_episode(task: dict) -> dict:
     from moral_compass_ros.sim import make_scenario
 
     method, name, seed = task["method"], task["scenario"], int(task["seed"])
-    scenario = make_scenario(name, seed=seed, **scenario_overrides(name, task.get("n_answers")))
+    base, condition = split_scenario(name)
+    scenario = make_scenario(base, seed=seed, **scenario_overrides(name, task.get("n_answers")))
     cfg = learner_config(scenario.config, seed, task.get("learner", {}))
     learner = make_method(method, cfg)
+    ideal = scenario.ideal_learner(seed) if method == "ideal" else None
+    library = scenario.fingerprint_library() if condition == "library" else None
     has_compass = method in COMPASS_METHODS
     rec: dict[str, Any] = {key: [] for key in ("p_chosen", "p_oracle", "p_mean", "approved",
                                                 "predicted", "compass_mean", "true_profile",
-                                                "operator", "ms")}
+                                                "covered", "operator", "ms")}
     failures: list[str] = []
     t = 0
     while not scenario.done:
         cs = scenario.propose()
         probabilities = scenario.approval_probabilities(cs)  # noise-free, current person
         profile = scenario.true_profile()
+        if condition == "hints":
+            hints, sources = np.array(cs.value_hints), None
+        elif condition == "library":
+            hints, sources = library.resolve(cs.ids, cs.labels, None)
+        else:
+            hints, sources = np.full(cs.value_hints.shape, np.nan), None
         started = time.perf_counter()
         if method == "random":
             index, predicted = scenario.random_choice(cs), None
         elif method == "oracle":
             index = scenario.oracle_choice(cs)
             predicted = float(probabilities[index])
+        elif method == "ideal":
+            index = ideal.choose(cs.true_fingerprint, cs.true_reward)
+            predicted = float(ideal.predict(cs.true_fingerprint, cs.true_reward)[index])
         else:
             # writable copies: the candidate set's arrays are read-only, torch warns on those
+            extra = {"hint_sources": sources} if sources is not None and method.startswith(("dvs", "reweight")) else {}
             scores = learner.score(np.array(cs.features), np.array(cs.context),
-                                   np.array(cs.reward_mean), np.array(cs.reward_std),
-                                   np.array(cs.value_hints))
+                                   np.array(cs.reward_mean), np.array(cs.reward_std), hints, **extra)
             index = int(scores.selected)
             if method == "dvs_approval":
                 index = int(np.argmax(scores.predicted_approval))
             predicted = float(scores.predicted_approval[index])
         response = scenario.respond(cs, index)
+        if ideal is not None and response.approved is not None:
+            ideal.update(cs.true_fingerprint[index], float(cs.true_reward[index]), bool(response.approved))
         if learner is not None and response.approved is not None:
-            hint = cs.value_hints[index]
+            hint = hints[index]
             event = FeedbackEvent(
                 feedback_id=f"{name}-{seed}-{t}", action_id=cs.ids[index],
                 features=np.array(cs.features[index]), context=np.array(cs.context),
@@ -250,7 +324,13 @@ def run_episode(task: dict) -> dict:
         rec["p_mean"].append(float(np.mean(probabilities)))
         rec["approved"].append(response.approved)
         rec["predicted"].append(predicted)
-        rec["compass_mean"].append(learner.compass.mean.tolist() if has_compass else None)
+        if ideal is not None:
+            rec["compass_mean"].append(ideal.mean.tolist())
+            rec["covered"].append(credible_ball_covers(ideal.particles, ideal.weights, profile))
+        else:
+            rec["compass_mean"].append(learner.compass.mean.tolist() if has_compass else None)
+            rec["covered"].append(credible_ball_covers(learner.compass.particles, learner.compass.weights, profile)
+                                  if method in DISTRIBUTION_METHODS else None)
         rec["true_profile"].append(profile.tolist())
         rec["operator"].append(response.operator_id)
         rec["ms"].append(elapsed_ms)
@@ -276,7 +356,10 @@ def episode_metrics(rec: dict) -> dict:
     if rec["method"] in COMPASS_METHODS and len(ratio) >= COSINE_AT:
         cos_at = em.cosine(rec["compass_mean"][COSINE_AT - 1], rec["true_profile"][COSINE_AT - 1])
     ref = rec.get("drift_reference")
+    covered = rec.get("covered") or []
     return {
+        "coverage_at_20": covered[COSINE_AT - 1] if len(covered) >= COSINE_AT else None,
+        "coverage_at_end": covered[-1] if covered else None,
         "answers_to_90pct_oracle": em.answers_to_fraction_of_oracle(ratio),
         "approval_rate_last_20": em.approval_rate_last(rec["approved"], LAST_N),
         "cosine_at_20": cos_at,
@@ -318,6 +401,12 @@ METRIC_DEFINITIONS = {
     "ms_per_answer": "Wall time per query of score + respond + update in one worker process "
                      "(1 torch thread), mean per seed; median/IQR over seeds.",
     "ratio_last_20": "Mean ratio-to-oracle over the last 20 queries (extra, not in the issue).",
+    "coverage_at_20": (
+        "Whether the true profile of the person answering query 20 lies in the compass's 90 % "
+        "credible ball around its mean (radius: weighted 90 % quantile of the particles' "
+        "distances to the mean), per seed; 'mean' = fraction of seeds covered (calibrated: "
+        "about 0.9). Particle compasses and the ideal learner only."),
+    "coverage_at_end": "As coverage_at_20, after the episode's last answer.",
 }
 
 
@@ -339,8 +428,13 @@ def compute_metrics(records: Sequence[dict]) -> dict:
         entry: dict = {"seeds": [r["seed"] for r in recs],
                        "update_failures": sum(len(r["update_failures"]) for r in recs)}
         for name in ("answers_to_90pct_oracle", "approval_rate_last_20", "cosine_at_20",
-                     "drift_recovery_answers", "ece", "ms_per_answer", "ratio_last_20"):
+                     "drift_recovery_answers", "ece", "ms_per_answer", "ratio_last_20",
+                     "coverage_at_20", "coverage_at_end"):
             values = [m[name] for m in per_seed]
+            if name.startswith("coverage"):
+                entry[name] = None if method not in DISTRIBUTION_METHODS else em.summarise(
+                    [float(v) for v in values if v is not None])
+                continue
             censored = name in ("answers_to_90pct_oracle", "drift_recovery_answers")
             applicable = not (name == "drift_recovery_answers" and recs[0]["drift_reference"] is None)
             if name == "cosine_at_20" and method not in COMPASS_METHODS:
@@ -463,6 +557,8 @@ def summary_markdown(metrics: dict, command: str, methods: Sequence[str],
          "from the end of the drift; 10 = no visible loss)", "drift_recovery_answers", 1, True,
          [s for s in scenarios if s in ("abrupt_drift", "gradual_drift")]),
         ("ECE of predicted approval (pooled over seeds)", "ece", 3, False, scenarios),
+        ("Fraction of seeds whose true profile lies in the compass's 90 % credible region, after "
+         "20 answers / at the end", "coverage", 2, False, scenarios),
         ("Milliseconds per answer (score + update, 1 thread)", "ms_per_answer", 1, False, scenarios),
     )
     for title, key, digits, censored, cols in tables:
@@ -477,6 +573,11 @@ def summary_markdown(metrics: dict, command: str, methods: Sequence[str],
             for scenario in cols:
                 entry = metrics.get(method, {}).get(scenario)
                 s = None if entry is None else entry.get(key)
+                if key == "coverage":
+                    pair = [metrics.get(method, {}).get(scenario, {}).get(k) for k in ("coverage_at_20", "coverage_at_end")]
+                    cells.append("–" if pair[0] is None or pair[0]["mean"] is None else
+                                  f"{pair[0]['mean']:.{digits}f} / {pair[1]['mean']:.{digits}f}")
+                    continue
                 if key == "ece" and s is not None:
                     cells.append("–" if s.get("pooled") is None else f"{s['pooled']:.{digits}f}")
                 elif key == "ms_per_answer" and s is not None:
@@ -517,8 +618,6 @@ def _parse_set(items: Sequence[str]) -> dict:
 
 
 def _parse(argv: Sequence[str]) -> argparse.Namespace:
-    from moral_compass_ros.sim import SCENARIO_NAMES
-
     parser = argparse.ArgumentParser(
         prog="moral-compass eval", description="Compare the DVS learner with baselines and bounds "
         "on seeded simulated people; writes metrics.json, summary.md and plots.")
@@ -526,9 +625,9 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--seeds", type=int, default=None,
                         help=f"number of seeds (default {DEFAULT_SEEDS}; {QUICK_SEEDS} with --quick)")
     parser.add_argument("--first-seed", type=int, default=0, help="first seed (default 0)")
-    parser.add_argument("--scenarios", nargs="+", default=list(SCENARIO_NAMES),
-                        choices=SCENARIO_NAMES, metavar="NAME",
-                        help=f"scenarios (default all: {' '.join(SCENARIO_NAMES)})")
+    parser.add_argument("--scenarios", nargs="+", default=list(DEFAULT_SCENARIOS), metavar="NAME[:COND]",
+                        help=f"scenarios, each optionally with a fingerprint condition ({', '.join(CONDITIONS)}; "
+                        f"default hints) (default: {' '.join(DEFAULT_SCENARIOS)})")
     parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(ALL_METHODS),
                         metavar="NAME", help=f"methods (default all: {' '.join(METHODS)}; "
                         f"diagnostic, not by default: {' '.join(EXTRA_METHODS)})")
@@ -562,8 +661,9 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
                           "update_rule"):
             if forbidden in overrides:
                 raise ValueError(f"--set {forbidden} is fixed by the evaluation (per seed/scenario/method)")
-        from moral_compass_ros.sim import SCENARIOS
-        learner_config(SCENARIOS[args.scenarios[0]], 0, overrides)  # validate early
+        for name in args.scenarios:
+            scenario_preset(name)
+        learner_config(scenario_preset(args.scenarios[0]), 0, overrides)  # validate early
     except (TypeError, ValueError) as err:
         parser.error(str(err))
     args.learner = overrides
@@ -650,6 +750,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
+    if any(scenario_preset(s).planner == "lexicon" for s in args.scenarios):
+        from moral_compass_ros.sim import LexiconUnavailable, ensure_emfd
+
+        try:
+            ensure_emfd()
+        except LexiconUnavailable as err:
+            sys.stderr.write(f"eval: skipping the lexicon scenarios: {err}\n")
+            args.scenarios = [s for s in args.scenarios if scenario_preset(s).planner != "lexicon"]
     # seed-major order: complete seeds finish first, so a partial episodes.jsonl is usable
     tasks = [{"method": m, "scenario": s, "seed": seed, "n_answers": args.answers,
               "learner": args.learner}
@@ -662,14 +770,12 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     records = run_tasks(tasks, args.workers, out / "episodes.jsonl", args.resume)
     wall_s = time.monotonic() - started
     metrics = compute_metrics(records)
-    from moral_compass_ros.sim import SCENARIOS
-
     scenario_settings = {}
     for name in args.scenarios:
-        cfg = dataclasses.replace(SCENARIOS[name], **scenario_overrides(name, args.answers))
-        scenario_settings[name] = {**dataclasses.asdict(cfg),
+        cfg = dataclasses.replace(scenario_preset(name), **scenario_overrides(name, args.answers))
+        scenario_settings[name] = {**dataclasses.asdict(cfg), "fingerprints": split_scenario(name)[1],
                                    "drift_reference": drift_reference(cfg)}
-    example_cfg = learner_config(SCENARIOS[args.scenarios[0]], seeds[0], args.learner)
+    example_cfg = learner_config(scenario_preset(args.scenarios[0]), seeds[0], args.learner)
     document = {
         "command": command,
         "argv": argv,
