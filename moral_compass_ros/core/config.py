@@ -123,7 +123,7 @@ class LearnerConfig:
     lambda_task: float = 1.0
     lambda_align: float = 1.0
     lambda_info: float = 1.0
-    information_mode: str = "seek"
+    information_mode: str = "avoid"
     rho0: float = 1.0
     lipschitz: float = 1.0
     gamma: float = 0.95

@@ -669,7 +669,11 @@ class DynamicValueLearner:
         theta0, w0 = self._compass_tensors()
         objective = self._step_model(theta0, w0, hist)  # Step 2
         if cfg.update_rule == "proximal":
-            theta_new, w_new, self_init = self._step_compass_proximal(theta0, w0, hist)  # Step 3
+            # Bayes weights with forgetting, then the proximal S_ε step moves the particles
+            # toward the newest answer (the older ones are already in the weights)
+            _, w_bayes = self._step_compass_reweight(theta0, w0, hist)
+            newest = {k: v[-1:] for k, v in hist.items()}
+            theta_new, w_new, self_init = self._step_compass_proximal(theta0, w_bayes, newest)  # Step 3
         else:
             theta_new, w_new = self._step_compass_reweight(theta0, w0, hist)  # Step 3 (baseline)
             self_init = self._self_transport_state()[1]  # same particles, new weights
@@ -749,49 +753,46 @@ class DynamicValueLearner:
     # ------------------------------------------------------------------ Step 3
     def _step_compass_proximal(self, theta0: torch.Tensor, w0: torch.Tensor,
                                hist: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Proximal Sinkhorn step of spec §7 by preconditioned gradient ascent on logits.
+        """Proximal Sinkhorn step of ``doc/design.md`` §7 on the particle positions.
 
-        Maximises G(q) = Σ_i w_i L(θ_i) − S_ε(q, q_t)/(2ν), L(θ) = Σ_j ω_j log ℓ_w(y_j|θ, s_j, a_j),
-        over θ_i = softmax(z_i), w = softmax(ζ); the logit gradients are divided by w_i
-        (per-unit-mass, Wasserstein–Fisher–Rao step), so w ← w·exp(η(∂G/∂w − mean)) for weights.
-        Returns the new particles (N, M), weights (N,) and the last iterate's self-potential (N,)
-        (a warm start for OT_ε(q_{t+1}, q_{t+1})).
+        Maximises G(q) = Σ_i w_i L(θ_i) − S_ε(q, q_0)/(2ν), L(θ) = Σ_j ω_j log ℓ_w(y_j|θ, s_j, a_j)
+        over the events in ``hist``, q_0 = (θ0, w0), by gradient ascent on θ_i = softmax(z_i)
+        with the weights held at w0; the logit gradients are divided by w_i (per-unit-mass
+        step). The update passes the Bayes-reweighted compass as q_0 and only the newest answer
+        as ``hist`` (§10: Bayes weights with forgetting, then the proximal step; the older
+        answers are already in the weights, and moving the weights too would count them twice).
+        Returns the new particles (N, M), the weights w0 and the last iterate's self-potential
+        (N,) (a warm start for OT_ε(q_{t+1}, q_{t+1})).
         """
         cfg = self.config
         with torch.no_grad():
             concentration = self._fingerprint.concentration(hist["features"], hist["context"], hist["hints"])
         omega = hist["omega"]
         position_logits = torch.log(torch.clamp(theta0, min=_LOG_FLOOR))
-        weight_logits = torch.log(torch.clamp(w0, min=_LOG_FLOOR))
+        mass = torch.clamp(w0, min=_LOG_FLOOR)
         penalty = 1.0 / (2.0 * cfg.nu)
         _, potential_0 = self._self_transport_state()  # q_t's symmetric potential, cached
         cross_init = (potential_0, potential_0)  # warm start of OT_ε(q, q_t): q = q_t at first
         self_init = potential_0  # warm start of OT_ε(q, q)
         for _ in range(cfg.proximal_steps):
             z = position_logits.detach().requires_grad_(True)
-            zeta = weight_logits.detach().requires_grad_(True)
             theta = torch.softmax(z, dim=1)
-            w = torch.softmax(zeta, dim=0)
             log_lik = self._window_log_likelihood(theta, hist, concentration.detach())  # (H, N)
             particle_objective = (omega[:, None] * log_lik).sum(0)  # L(θ_i) = Σ_j ω_j log ℓ_j(θ_i)
             # ∇S_ε(q, q_t) in (θ, w) by the envelope theorem, in closed form (no graph)
-            cross = self._transport(theta, w, theta0, w0, init=cross_init)
-            own = self._transport(theta, w, None, None, init=self_init)
+            cross = self._transport(theta, w0, theta0, w0, init=cross_init)
+            own = self._transport(theta, w0, None, None, init=self_init)
             cross_init, self_init = (cross.f, cross.g), own.f
-            grad_theta = cross.grad_x - 0.5 * own.grad_x  # S_ε = OT(q,q_t) − ½OT(q,q) − ½OT(q_t,q_t)
-            grad_w = cross.grad_a - 0.5 * own.grad_a
-            # G(q) = Σ_i w_i L(θ_i) − S_ε(q, q_t)/(2ν); S_ε enters through its gradient (a linear
-            # surrogate with the same derivative), so autograd only runs through the softmaxes
+            grad_theta = cross.grad_x - 0.5 * own.grad_x  # S_ε = OT(q,q_0) − ½OT(q,q) − ½OT(q_0,q_0)
+            # G(q) = Σ_i w_i L(θ_i) − S_ε(q, q_0)/(2ν); S_ε enters through its gradient (a linear
+            # surrogate with the same derivative), so autograd only runs through the softmax
             # and the (H, N) likelihood
-            objective = (w * particle_objective).sum() - penalty * ((theta * grad_theta).sum() + (w * grad_w).sum())
-            grad_z, grad_zeta = torch.autograd.grad(objective, [z, zeta])
-            self._require_finite("Step 3 gradient", grad_z, grad_zeta)
-            mass = torch.clamp(w.detach(), min=_LOG_FLOOR)
+            objective = (w0 * particle_objective).sum() - penalty * (theta * grad_theta).sum()
+            (grad_z,) = torch.autograd.grad(objective, [z])
+            self._require_finite("Step 3 gradient", grad_z)
             position_logits = position_logits + cfg.proximal_lr * grad_z / mass[:, None]  # per-unit-mass step
-            weight_logits = weight_logits + cfg.proximal_lr * grad_zeta / mass  # mirror step on weights
-            weight_logits = weight_logits - weight_logits.max()
         with torch.no_grad():
-            return torch.softmax(position_logits, dim=1), torch.softmax(weight_logits, dim=0), self_init
+            return torch.softmax(position_logits, dim=1), w0.clone(), self_init
 
     def _step_compass_reweight(self, theta0: torch.Tensor, w0: torch.Tensor,
                                hist: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
