@@ -187,16 +187,19 @@ def selection_to_msg(batch: CandidateBatch, scores: Scores, selected: int, vetoe
     # float64[] fields as array('d'): rclpy serialises them as one buffer, a list element by
     # element (measured for 64 scores: 0.08 ms against 0.45 ms per selection); numbers via
     # tolist() once, not numpy scalars one at a time (0.13 against 0.19 ms for 64 scores)
-    columns = zip(batch.ids, scores.total.tolist(), scores.task_cost.tolist(), scores.alignment.tolist(),
+    columns = zip(batch.ids, scores.total.tolist(), scores.task_cost.tolist(), scores.task_term.tolist(),
+                  scores.alignment.tolist(), scores.divergence.tolist(), scores.residual.tolist(),
                   scores.alignment_is_bound.tolist(), scores.info_gain.tolist(),
-                  scores.predicted_approval.tolist(), scores.fingerprint_mean.tolist(), vetoed.tolist())
+                  scores.predicted_approval.tolist(), scores.fingerprint_mean.tolist(),
+                  scores.fingerprint_source, vetoed.tolist())
     msg.scores = [
-        ActionScore(id=action_id, total=total, task_cost=task_cost, alignment=alignment,
-                    alignment_is_bound=bool(is_bound), information_gain=information_gain,
-                    predicted_approval=approval, fingerprint_mean=array.array("d", fingerprint),
+        ActionScore(id=action_id, total=total, task_cost=task_cost, task_term=task_term, alignment=alignment,
+                    divergence=divergence, residual=residual, alignment_is_bound=bool(is_bound),
+                    information_gain=information_gain, predicted_approval=approval,
+                    fingerprint_mean=array.array("d", fingerprint), fingerprint_source=source,
                     vetoed=bool(is_vetoed))
-        for (action_id, total, task_cost, alignment, is_bound, information_gain, approval, fingerprint,
-             is_vetoed) in columns
+        for (action_id, total, task_cost, task_term, alignment, divergence, residual, is_bound, information_gain,
+             approval, fingerprint, source, is_vetoed) in columns
     ]
     return msg
 

@@ -281,7 +281,7 @@ class ContextualAggregationLearner(_PointEstimateLearner):
 
 
 class LogisticLearner(_PointEstimateLearner):
-    """Online regularised logistic regression on [φ(a); s; μ_task(a)]: the practitioner's bound.
+    r"""Online regularised logistic regression on [φ(a); s; μ_task(a)]: the practitioner's bound.
 
     .. math::
         p(y = 1 \mid a) = \sigma(v^T x(a) + v_0),\qquad x(a) = [\phi(a); s; \mu_{task}(a)]

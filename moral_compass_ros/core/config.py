@@ -93,7 +93,8 @@ class LearnerConfig:
     planner_reward_std : float
         > 0, std assumed for a planner reward estimate sent without one.
     update_rule : {"proximal", "reweight"}
-        Step 3 rule: the spec's proximal Sinkhorn step, or pure Bayesian reweighting (baseline).
+        Step 3 rule: Bayes weights with forgetting then the proximal Sinkhorn step on the particles
+        (``doc/design.md`` §7, §10), or Bayes weights alone (baseline).
     sinkhorn_max_iter : int
         ≥ 1, Sinkhorn iteration cap (every solver).
     sinkhorn_tol : float

@@ -164,7 +164,11 @@ class LikelihoodModel(nn.Module):
                 hess[0, 1:] = hess[1:, 0] = -(design_event.T @ cd_j)
                 hess[1:, 1:] = (design_event * c_j[:, None]).T @ design_event
                 hess = hess + torch.diag(self._prior_precision)
-                step = torch.linalg.solve(hess, grad)
+                # active set: a coordinate on its bound whose gradient points out stays there, and
+                # the Newton step is solved over the others (so a fixed point is a KKT point)
+                free = ~((theta <= lower) & (grad < 0))
+                step = torch.zeros_like(theta)
+                step[free] = torch.linalg.solve(hess[free][:, free], grad[free])
                 new = torch.maximum(theta + step, lower)
                 change = float((new - theta).abs().max())
                 theta = new

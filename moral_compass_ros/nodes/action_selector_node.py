@@ -26,12 +26,13 @@ from moral_compass_ros.conversions import (
     selection_to_msg,
     vetoed_candidates,
 )
-from moral_compass_ros.core import DynamicValueLearner
+from moral_compass_ros.core import DynamicValueLearner, FingerprintLibrary
 from moral_compass_ros.core.sinkhorn import warm_up_solvers
 from moral_compass_ros.diagnostics import NodeHealth
 from moral_compass_ros.msg import ActionSelection, CandidateActions, ModelParameters, MoralCompass
 from moral_compass_ros.nodes._spin import run_node
 from moral_compass_ros.parameters import (
+    InvalidParameters,
     ParameterSpec,
     declare_parameters,
     learner_config,
@@ -51,6 +52,9 @@ NODE_SPECS = [
                   read_only=True),
     ParameterSpec("require_compass", False, "true: refuse to select until a compass has "
                   "arrived; false: score against the configured prior meanwhile."),
+    ParameterSpec("fingerprint_library", "", "Path of a fingerprint library (YAML/JSON: action id, "
+                  "label or label pattern -> value profile) used for candidates the planner sends "
+                  "without a value_hint; '' = none (read at start).", read_only=True),
 ]
 
 
@@ -66,6 +70,14 @@ class ActionSelectorNode(Node):
             torch.set_num_threads(int(self._params["torch_threads"]))
         warm_up_solvers()  # compiled now: the first decision or update after launch is not slower
         self._learner = DynamicValueLearner(self._config)
+        self._library = None
+        if self._params["fingerprint_library"]:
+            try:
+                self._library = FingerprintLibrary.load(self._params["fingerprint_library"], self._config.value_names)
+            except ValueError as error:
+                raise InvalidParameters(f"fingerprint_library: {error}") from None
+            self.get_logger().info(f"fingerprint library {self._params['fingerprint_library']}: "
+                                   f"{len(self._library)} entries")
         self._health = NodeHealth(self)
         self._have_compass = False
         self._cards_hash = ""
@@ -148,9 +160,14 @@ class ActionSelectorNode(Node):
         try:
             batch = candidates_from_msg(msg, self._config.feature_dim, self._config.context_dim,
                                         len(self._config.value_names))
+            sources = None
+            if self._library is not None:  # the selected action carries the library profile on, as a hint
+                hints, sources = self._library.resolve(batch.ids, batch.labels, batch.value_hints)
+                batch = dataclasses.replace(batch, value_hints=hints)
             vetoed = vetoed_candidates(batch, self._params["veto_ids"], self._params["veto_label_substrings"])
             scores = self._learner.score(batch.features, batch.context, batch.reward_mean,
-                                         batch.reward_std, batch.value_hints, eligible=~vetoed)
+                                         batch.reward_std, batch.value_hints, eligible=~vetoed,
+                                         hint_sources=sources)
         except (InvalidMessage, ValueError) as error:
             self._health.problem("candidates", f"request {msg.request_id!r}: {error}")
             return

@@ -36,6 +36,9 @@ NODE_SPECS = [
                   read_only=True, check=one_of(*SCENARIO_NAMES)),
     ParameterSpec("sim_seed", 1, "Seed of the simulated world and people.", read_only=True,
                   minimum=0, maximum=2**31 - 1),
+    ParameterSpec("send_hints", True, "Whether the simulated planner sends value hints (false: the "
+                  "selector's fingerprint library or learned network must supply fingerprints).",
+                  read_only=True),
     ParameterSpec("n_answers", 0, "Answers in the episode; 0 = the scenario's default.",
                   read_only=True, minimum=0, maximum=100000),
     ParameterSpec("request_period_s", 0.3, "Pause between an answer and the next request (s).",
@@ -84,6 +87,7 @@ class SimWorldNode(Node):
                          context_dim=self._params["context_dim"])
         if self._params["n_answers"]:
             overrides["n_answers"] = self._params["n_answers"]
+        overrides["send_hints"] = bool(self._params["send_hints"])
         self._scenario = make_scenario(self._params["scenario"], self._params["sim_seed"],
                                        **overrides)
         self._health = NodeHealth(self)

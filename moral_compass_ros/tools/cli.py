@@ -6,6 +6,7 @@
     moral-compass eval --out DIR [...]                        learners vs baselines on simulated people
     moral-compass bench --out FILE.json [...]                 speed, against POT and the exp bound
     moral-compass fleet --robots N --out DIR [...]            fleet: average compass, drift, pull
+    moral-compass library --from sim|emfd --out FILE          write a fingerprint library
 """
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ COMMANDS = {
     "eval": ("moral_compass_ros.tools.evaluate", "compare learners and baselines"),
     "bench": ("moral_compass_ros.tools.bench", "measure decision and update speed"),
     "fleet": ("moral_compass_ros.tools.fleet", "simulate a fleet: average compass, drift, social pull"),
+    "library": ("moral_compass_ros.tools.library", "write a fingerprint library (simulator labels or eMFD)"),
 }
 
 

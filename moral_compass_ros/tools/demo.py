@@ -27,8 +27,12 @@ from moral_compass_ros.sim import SCENARIO_NAMES
 
 def _parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="moral-compass demo", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--scenario", default="two_operators", choices=SCENARIO_NAMES,
-                        help="simulated scenario (default: two_operators)")
+    parser.add_argument("--scenario", default="fixed_profile", choices=SCENARIO_NAMES,
+                        help="simulated scenario (default: fixed_profile, one person)")
+    parser.add_argument("--fingerprints", choices=("library", "hints", "learned"), default="library",
+                        help="where fingerprints come from: the fingerprint library "
+                        "config/fingerprint_library.yaml (default), the planner's value hints, or "
+                        "only the learned network")
     parser.add_argument("--answers", type=int, default=60,
                         help="answers in the episode (default 60)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the simulated world")
@@ -124,14 +128,19 @@ def main(argv: list[str] | None = None) -> int:
                  # (discovery is asymmetric), so the bag holds every candidate set
                  "min_candidate_subscribers": 1 if args.no_bag else 2,
                  "first_request_delay_s": 0.0 if args.no_bag else 1.0}
+    overrides["send_hints"] = args.fingerprints == "hints"
     node_parameters(sim_params, "sim_world_node").update(overrides)
+    if args.fingerprints == "library":
+        node_parameters(params, "action_selector_node")["fingerprint_library"] = \
+            str(config_file("fingerprint_library.yaml").resolve())
     compass_params = node_parameters(params, "compass_node")
     compass_params["state_dir"] = str(state_dir.resolve())
     compass_params["per_operator_models"] = True  # the report shows the operators' disagreement
     (run_dir / "params.yaml").write_text(yaml.safe_dump({**params, **sim_params},
                                                         sort_keys=False))
     print(f"demo: run folder {run_dir} (domain {os.environ['ROS_DOMAIN_ID']}, loopback only)")
-    print(f"demo: scenario {args.scenario}, {args.answers} answers, at most {args.duration:.0f} s")
+    print(f"demo: scenario {args.scenario}, fingerprints from {args.fingerprints}, {args.answers} answers, "
+          f"at most {args.duration:.0f} s")
 
     runner = GraphRunner(GRAPH_NODES + SIM_NODES, params_files=[run_dir / "params.yaml"],
                          log_dir=run_dir / "logs")
