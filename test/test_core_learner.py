@@ -41,8 +41,10 @@ def test_information_gain_equals_brute_force_mutual_information():
     hints[1] = np.nan  # one candidate without hint
     scores = learner.score(features, context, value_hints=hints)
     params = learner.model_parameters()
-    beta = math.log1p(math.exp(float(params["likelihood.raw_beta"])))
-    tau = float(params["likelihood.tau_bias"]) + context @ params["likelihood.tau_weights"]
+    beta = float(params["likelihood.slope"])
+    tau = float(params["likelihood.offset"]) / beta
+    shift = (float(params["likelihood.task_weight"]) * scores.reward_mean
+             + np.concatenate([features, np.tile(context, (5, 1))], axis=1) @ params["likelihood.residual"])
     with torch.no_grad():
         alpha = learner._fingerprint.concentration(torch.from_numpy(features), torch.from_numpy(context),
                                                    torch.from_numpy(hints)).numpy()
@@ -50,7 +52,7 @@ def test_information_gain_equals_brute_force_mutual_information():
     for b in range(5):
         mean = alpha[b] / alpha[b].sum()
         distance = np.sum((theta - mean) ** 2, axis=1) + (1 - mean @ mean) / (alpha[b].sum() + 1)  # D(θ_i, a)
-        like1 = 1.0 / (1.0 + np.exp(-beta * (tau - distance)))
+        like1 = 1.0 / (1.0 + np.exp(-(beta * (tau - distance) + shift[b])))
         mutual_information = 0.0
         for like in (like1, 1.0 - like1):  # enumerate y ∈ {1, 0}
             p_y = np.sum(w * like)
@@ -67,7 +69,7 @@ def test_scores_combine_terms_as_specified():
     features, context, hints = _candidates(rng, 7, config)
     reward_mean = rng.normal(size=7)
     scores = learner.score(features, context, reward_mean=reward_mean, value_hints=hints)
-    expected = -0.7 * scores.task_cost + 1.3 * scores.alignment - 0.4 * scores.info_gain
+    expected = 0.7 * scores.task_term + 1.3 * scores.alignment + scores.residual - 0.4 * scores.info_gain
     np.testing.assert_allclose(scores.total, expected, atol=1e-12)
     assert scores.selected == int(np.argmax(expected))
     np.testing.assert_allclose(scores.task_cost, -scores.reward_mean + scores.wasserstein_radius * config.lipschitz)
@@ -77,10 +79,11 @@ def test_scores_combine_terms_as_specified():
     assert_on_simplex(scores.fingerprint_mean)
     seek = DynamicValueLearner(config.replace(information_mode="seek")).score(
         features, context, reward_mean=reward_mean, value_hints=hints)
-    np.testing.assert_allclose(seek.total, -0.7 * seek.task_cost + 1.3 * seek.alignment + 0.4 * seek.info_gain, atol=1e-12)
+    np.testing.assert_allclose(seek.total, 0.7 * seek.task_term + 1.3 * seek.alignment + seek.residual
+                               + 0.4 * seek.info_gain, atol=1e-12)
 
 
-def test_alignment_is_minus_the_sinkhorn_divergence_to_the_fingerprint_samples():
+def test_alignment_is_the_log_odds_of_the_sinkhorn_divergence_to_the_fingerprint_samples():
     config = small_config(scoring_tol=1e-10)  # the definition, solved tightly (float64 path)
     learner = DynamicValueLearner(config)
     features, context, hints = _candidates(np.random.default_rng(3), 4, config)
@@ -88,9 +91,11 @@ def test_alignment_is_minus_the_sinkhorn_divergence_to_the_fingerprint_samples()
     samples = learner.fingerprint_samples(features, context, value_hints=hints)
     theta, w = learner.compass.to_arrays()
     uniform = np.full(samples.shape[:2], 1.0 / samples.shape[1])
-    np.testing.assert_allclose(scores.alignment, -sinkhorn_divergence(theta, w, samples, uniform, config.epsilon),
+    np.testing.assert_allclose(scores.divergence, sinkhorn_divergence(theta, w, samples, uniform, config.epsilon),
                                atol=1e-9)
-    assert np.all(scores.alignment <= 1e-10)
+    assert np.all(scores.divergence >= -1e-10)
+    # Align = β(τ − S_ε) in log-odds, with the likelihood's β and τ
+    np.testing.assert_allclose(scores.alignment, config.beta_init * (config.tau_init - scores.divergence), atol=1e-9)
 
 
 def test_planner_reward_seeds_the_task_model():

@@ -5,6 +5,7 @@ import sys
 import pytest
 from rclpy.node import Node
 from rclpy.parameter import Parameter
+from moral_compass_ros.core import LearnerConfig
 
 from moral_compass_ros.parameters import (
     InvalidParameters,
@@ -55,7 +56,7 @@ def test_bad_run_time_values_are_refused_and_good_ones_reported():
                                     changes.append)
         result = node.set_parameters([Parameter("lambda_info", value=-0.5)])[0]
         assert not result.successful and "lambda_info" in result.reason
-        assert node.get_parameter("lambda_info").value == pytest.approx(0.1)
+        assert node.get_parameter("lambda_info").value == pytest.approx(LearnerConfig().lambda_info)
         result = node.set_parameters([Parameter("mode", value="seek")])[0]
         assert result.successful
         assert values["mode"] == "seek" and changes == [{"mode": "seek"}]

@@ -147,10 +147,19 @@ class LikelihoodModel(nn.Module):
             theta = self._vector()
             lower = torch.full((p,), -math.inf, dtype=inputs.dtype)
             lower[0], lower[2] = BETA_MIN, 0.0
+            sign = torch.where(approved, 1.0, -1.0).to(inputs.dtype)[:, None]
+
+            def logits_at(v: torch.Tensor) -> torch.Tensor:
+                return v[1] - v[0] * expected_cost + (design_event[:, 1:] @ v[2:])[:, None]
+
+            def objective(v: torch.Tensor) -> float:  # penalised expected log-likelihood
+                log_lik = (row_weight * nn.functional.logsigmoid(sign * logits_at(v))).sum()
+                return float(log_lik - 0.5 * (self._prior_precision * (v - self._prior_mean) ** 2).sum())
+
             converged = False
+            current = objective(theta)
             for _ in range(FIT_MAX_ITER):
-                logit = theta[1] - theta[0] * expected_cost + (design_event[:, 1:] @ theta[2:])[:, None]
-                prob = torch.sigmoid(logit)
+                prob = torch.sigmoid(logits_at(theta))
                 resid = row_weight * (target - prob)  # ∂/∂logit of the weighted log-likelihood
                 curv = row_weight * prob * (1.0 - prob)
                 # gradient and Hessian in blocks: the −D column varies with i, the others only with j
@@ -164,30 +173,42 @@ class LikelihoodModel(nn.Module):
                 hess[0, 1:] = hess[1:, 0] = -(design_event.T @ cd_j)
                 hess[1:, 1:] = (design_event * c_j[:, None]).T @ design_event
                 hess = hess + torch.diag(self._prior_precision)
-                # active set: a coordinate on its bound whose gradient points out stays there, and
-                # the Newton step is solved over the others (so a fixed point is a KKT point)
-                free = ~((theta <= lower) & (grad < 0))
-                step = torch.zeros_like(theta)
-                step[free] = torch.linalg.solve(hess[free][:, free], grad[free])
-                new = torch.maximum(theta + step, lower)
+                # active set: a coordinate on its bound whose step points out stays there, and the
+                # Newton step is solved over the others (so a fixed point is a KKT point)
+                on_bound = theta <= lower
+                free = ~(on_bound & (grad < 0))
+                while True:
+                    step = torch.zeros_like(theta)
+                    step[free] = torch.linalg.solve(hess[free][:, free], grad[free])
+                    leaving = free & on_bound & (step < 0)
+                    if not bool(leaving.any()):
+                        break
+                    free = free & ~leaving
+                # backtracking: the projected step must not lower the objective (concave, so a
+                # short enough step never does)
+                size, new, value = 1.0, theta, current
+                for _ in range(30):
+                    new = torch.maximum(theta + size * step, lower)
+                    value = objective(new)
+                    if value >= current - 1e-12 * abs(current):
+                        break
+                    size *= 0.5
                 change = float((new - theta).abs().max())
-                theta = new
+                theta, current = new, value
                 if not math.isfinite(change):
                     break
                 if change < FIT_TOL * (1.0 + float(theta.abs().max())):
                     converged = True
                     break
             if not bool(torch.isfinite(theta).all()):
-                raise ArithmeticError("likelihood fit produced a non-finite parameter")
+                raise ArithmeticError("non-finite value in Step 2 likelihood fit")
             if not converged:
                 warnings.warn("likelihood fit stopped before converging", RuntimeWarning, stacklevel=2)
             self.slope.copy_(theta[0])
             self.offset.copy_(theta[1])
             self.task_weight.copy_(theta[2])
             self.residual.copy_(theta[3:])
-            logit = theta[1] - theta[0] * expected_cost + (design_event[:, 1:] @ theta[2:])[:, None]
-            sign = torch.where(approved, 1.0, -1.0).to(inputs.dtype)[:, None]
-            log_lik = nn.functional.logsigmoid(sign * logit)
+            log_lik = nn.functional.logsigmoid(sign * logits_at(theta))
             total = float(event_weights.sum())
             return float((row_weight * log_lik).sum()) / total if total > 0 else 0.0
 
