@@ -7,9 +7,10 @@ a sender controls and raise :class:`InvalidMessage` with a reason a person can a
 from __future__ import annotations
 
 import array
+import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Mapping, Sequence
+from typing import Mapping, Optional, Sequence
 
 import numpy as np
 
@@ -202,6 +203,19 @@ def selection_to_msg(batch: CandidateBatch, scores: Scores, selected: int, vetoe
              approval, fingerprint, source, is_vetoed) in columns
     ]
     return msg
+
+
+def apply_library(batch: CandidateBatch, library) -> tuple[CandidateBatch, Optional[tuple]]:
+    """Fill the hints the planner did not send from a fingerprint library (None = no library).
+
+    Returns the batch with those profiles as its ``value_hints`` -- so the selected action
+    carries its profile on to the feedback, the journal and a replay -- and each hint's source
+    (None without a library).
+    """
+    if library is None:
+        return batch, None
+    hints, sources = library.resolve(batch.ids, batch.labels, batch.value_hints)
+    return dataclasses.replace(batch, value_hints=hints), sources
 
 
 def stamp_seconds(header) -> float:

@@ -25,10 +25,11 @@ def test_selection_has_every_term_and_picks_the_best_total(graph):
     assert [s.id for s in selection.scores] == [f"r-scores-a{i}" for i in range(4)]
     sign = -1.0 if selection.information_mode == "avoid" else 1.0
     for s in selection.scores:
-        expected = (-selection.lambda_task * s.task_cost + selection.lambda_align * s.alignment
+        expected = (selection.lambda_task * s.task_term + selection.lambda_align * s.alignment + s.residual
                     + sign * selection.lambda_info * s.information_gain)
         np.testing.assert_allclose(s.total, expected, rtol=1e-9, atol=1e-12)
-        assert s.alignment <= 1e-12 and s.information_gain >= -1e-12
+        assert s.divergence >= -1e-12 and s.information_gain >= -1e-12
+        assert s.fingerprint_source in ("hint", "library", "learned")
         assert 0.0 <= s.predicted_approval <= 1.0
         np.testing.assert_allclose(sum(s.fingerprint_mean), 1.0, atol=1e-9)
     best = max(selection.scores, key=lambda s: s.total)

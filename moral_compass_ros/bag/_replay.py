@@ -35,7 +35,7 @@ import yaml
 
 from moral_compass_ros import topics
 from moral_compass_ros.bag._reader import BagContents, BagError, BagMessage
-from moral_compass_ros.core import DynamicValueLearner, LearnerConfig
+from moral_compass_ros.core import DynamicValueLearner, FingerprintLibrary, LearnerConfig
 from moral_compass_ros.graph import names_node
 
 PKG = "moral_compass_ros/msg/"
@@ -47,7 +47,7 @@ ROLES = {  # role -> (topic name in topics.py, message type)
     "model": (topics.MODEL, PKG + "ModelParameters"),
     "ack": (topics.FEEDBACK_ACK, PKG + "FeedbackAck"),
 }
-SELECTOR_FIELDS = ("veto_ids", "veto_label_substrings")
+SELECTOR_FIELDS = ("veto_ids", "veto_label_substrings", "fingerprint_library")
 EXACT_TOLERANCE = 1e-12
 RELIABILITY_BINS = 10
 
@@ -68,6 +68,8 @@ class ReplayParameters:
         The action selector's learner configuration (scores the requests).
     veto_ids : tuple of str
     veto_label_substrings : tuple of str
+    fingerprint_library : str
+        The selector's fingerprint library file ("" = none).
     source : str
         Where the parameters came from (for the report).
     overrides : dict
@@ -78,6 +80,7 @@ class ReplayParameters:
     selector: LearnerConfig
     veto_ids: tuple = ()
     veto_label_substrings: tuple = ()
+    fingerprint_library: str = ""
     source: str = ""
     overrides: dict = field(default_factory=dict)
 
@@ -170,6 +173,7 @@ def build_parameters(document: Any, source: str,
         compass=config(merged("compass_node"), "compass_node"),
         selector=config(selector_values, "action_selector_node"),
         veto_ids=strings("veto_ids"), veto_label_substrings=strings("veto_label_substrings"),
+        fingerprint_library=str(selector_values.get("fingerprint_library", "") or ""),
         source=source, overrides=overrides)
 
 
@@ -343,6 +347,12 @@ class _Replayer:
         self.result = result
         self.cards_hash = cards_hash
         self.learner = DynamicValueLearner(params.compass)
+        self.library = None
+        if params.fingerprint_library:
+            try:
+                self.library = FingerprintLibrary.load(params.fingerprint_library, params.selector.value_names)
+            except ValueError as error:
+                raise ParameterError(f"the selector's {error}") from None
         self.scorer: Optional[DynamicValueLearner] = None
         self.scorer_version = -1
         self.causal = 0          # position in the answer stream, in recorded versions
@@ -427,9 +437,11 @@ class _Replayer:
         try:
             batch = self.conv.candidates_from_msg(message.message, cfg.feature_dim,
                                                   cfg.context_dim, len(cfg.value_names))
+            batch, sources = self.conv.apply_library(batch, self.library)
             vetoed = self.conv.vetoed_candidates(batch, self.params.veto_ids, self.params.veto_label_substrings)
             scores = self._scorer().score(batch.features, batch.context, batch.reward_mean,
-                                          batch.reward_std, batch.value_hints, eligible=~vetoed)
+                                          batch.reward_std, batch.value_hints, eligible=~vetoed,
+                                          hint_sources=sources)
         except ValueError as error:
             self.result.skipped[f"request rejected: {error}"] += 1
             return None

@@ -20,6 +20,7 @@ from rclpy.node import Node
 from moral_compass_ros import topics
 from moral_compass_ros.conversions import (
     InvalidMessage,
+    apply_library,
     candidates_from_msg,
     compass_from_msg,
     model_from_msg,
@@ -160,10 +161,7 @@ class ActionSelectorNode(Node):
         try:
             batch = candidates_from_msg(msg, self._config.feature_dim, self._config.context_dim,
                                         len(self._config.value_names))
-            sources = None
-            if self._library is not None:  # the selected action carries the library profile on, as a hint
-                hints, sources = self._library.resolve(batch.ids, batch.labels, batch.value_hints)
-                batch = dataclasses.replace(batch, value_hints=hints)
+            batch, sources = apply_library(batch, self._library)
             vetoed = vetoed_candidates(batch, self._params["veto_ids"], self._params["veto_label_substrings"])
             scores = self._learner.score(batch.features, batch.context, batch.reward_mean,
                                          batch.reward_std, batch.value_hints, eligible=~vetoed,

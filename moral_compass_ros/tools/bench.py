@@ -576,7 +576,7 @@ def run(quick: bool, threads: int, repeats: int | None, dds: bool = True, solver
     # POT loop on one request, same run, same samples
     phi, s, rm, rs = _requests(learner.config, b, 1, seed=23)[0]
     _reset_warm_start(learner)
-    ours = learner.score(phi, s, rm, rs).alignment
+    ours = -learner.score(phi, s, rm, rs).divergence  # −S_ε, as the POT loop returns
     precision = learner.last_score_info.get("dtype", "float64")
     _progress("POT loop")
     pot_values, pot_ms = pot_loop_alignment(learner, phi, s, rm, rs, learner.config.scoring_tol)
