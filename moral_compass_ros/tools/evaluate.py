@@ -109,6 +109,8 @@ DEFAULT_SEEDS = 20
 QUICK_SEEDS = 3
 QUICK_ANSWERS = 24
 QUICK_LEARNER = {"n_particles": 64, "n_fingerprint_samples": 16, "proximal_steps": 2}
+#: Panels per row of the plots.
+PLOT_COLUMNS = 5
 #: Seed of the bootstrap resampling of the plots' confidence bands.
 PLOT_BOOTSTRAP_SEED = 12345
 
@@ -488,8 +490,12 @@ def write_plots(records: Sequence[dict], out_dir: Path, methods: Sequence[str],
         if not chosen:
             continue
         n = len(scenarios)
-        fig, axes = plt.subplots(1, n, figsize=(4.2 * n, 3.8), squeeze=False, sharey=True)
-        for ax, scenario in zip(axes[0], scenarios):
+        ncols = min(n, PLOT_COLUMNS)
+        nrows = -(-n // ncols)
+        fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.6 * nrows), squeeze=False, sharey=True)
+        for ax in axes.flat[n:]:
+            ax.set_visible(False)
+        for ax, scenario in zip(axes.flat, scenarios):
             for method in chosen:
                 curves = _curves(records, method, scenario, what)
                 if curves is None:
@@ -506,7 +512,8 @@ def write_plots(records: Sequence[dict], out_dir: Path, methods: Sequence[str],
                 ax.axvline(COSINE_AT, color="0.8", ls=":", lw=1)
             ax.set_title(scenario, fontsize=10)
             ax.set_xlabel("answers (queries)")
-        axes[0][0].set_ylabel(ylabel, fontsize=8)
+        for row in axes:
+            row[0].set_ylabel(ylabel, fontsize=8)
         handles, labels = axes[0][0].get_legend_handles_labels()
         fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8,
                    bbox_to_anchor=(0.5, -0.06))

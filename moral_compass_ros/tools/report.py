@@ -214,18 +214,22 @@ def _plot_decision(selection: dict) -> str:
     scores = selection["scores"]
     lambdas = selection["lambdas"]
     sign = -1.0 if selection["information_mode"] == "avoid" else 1.0
-    task = np.array([-lambdas["task"] * s["task_cost"] for s in scores])
+    task = np.array([lambdas["task"] * s["task_term"] for s in scores])
     align = np.array([lambdas["align"] * s["alignment"] for s in scores])
+    residual = np.array([s["residual"] for s in scores])
     info = np.array([sign * lambdas["info"] * s["information_gain"] for s in scores])
     x = np.arange(len(scores))
     fig, ax = plt.subplots(figsize=(6.4, 3.0))
-    width = 0.27
-    ax.bar(x - width, task, width, label="−λ_task·T (task)")
+    width = 0.2
+    ax.bar(x - 1.5 * width, task, width, label="λ_task·Task")
     bound = np.array([bool(s.get("alignment_is_bound", False)) for s in scores])
-    ax.bar(x[~bound], align[~bound], width, label="λ_align·Align (−S_ε)")
+    ax.bar(x[~bound] - 0.5 * width, align[~bound], width, label="λ_align·Align β(τ−S_ε)")
     if bound.any():  # pruned candidates: only the bound was computed
-        ax.bar(x[bound], align[bound], width, fill=False, hatch="//", label="λ_align·Align bound (pruned)")
-    ax.bar(x + width, info, width, label=f"{'−' if sign < 0 else '+'}λ_info·IG")
+        ax.bar(x[bound] - 0.5 * width, align[bound], width, fill=False, hatch="//",
+               label="λ_align·Align bound (pruned)")
+    ax.bar(x + 0.5 * width, residual, width, label="residual ωᵀ[φ;s]")
+    ax.bar(x + 1.5 * width, info, width, label=f"{'−' if sign < 0 else '+'}λ_info·IG (nats)")
+    ax.set_ylabel("log-odds of approval")
     totals = np.array([s["total"] for s in scores])
     ax.plot(x, totals, "k_", ms=18, mew=2, label="total")
     chosen = [i for i, s in enumerate(scores) if s["id"] == selection["selected_id"]]
