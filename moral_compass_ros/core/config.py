@@ -133,7 +133,7 @@ class LearnerConfig:
     grad_clip: float = 1.0
     replay_window: int = 32
     gradient_steps: int = 3
-    proximal_steps: int = 5
+    proximal_steps: int = 2
     proximal_lr: float = 0.02
     ess_threshold: float = 0.5
     jitter_concentration: float = 300.0

@@ -771,8 +771,11 @@ class DynamicValueLearner:
         position_logits = torch.log(torch.clamp(theta0, min=_LOG_FLOOR))
         mass = torch.clamp(w0, min=_LOG_FLOOR)
         penalty = 1.0 / (2.0 * cfg.nu)
-        _, potential_0 = self._self_transport_state()  # q_t's symmetric potential, cached
-        cross_init = (potential_0, potential_0)  # warm start of OT_ε(q, q_t): q = q_t at first
+        # q = q_0 at first, so q_0's own symmetric potential warm-starts both solves (q_0 has
+        # q_t's support, and q_t's cached potential starts that self solve)
+        potential_0 = self._transport(theta0, w0, None, None, init=self._self_transport_state()[1],
+                                      gradients=False).f
+        cross_init = (potential_0, potential_0)  # warm start of OT_ε(q, q_0)
         self_init = potential_0  # warm start of OT_ε(q, q)
         for _ in range(cfg.proximal_steps):
             z = position_logits.detach().requires_grad_(True)
