@@ -2,7 +2,7 @@
 
 Pure Python on numpy, torch, POT and numba (the compiled Sinkhorn loops); nothing here imports rclpy (a test enforces it), so the
 simulator, the replay tools and the nodes share one implementation. See
-``shared/design/dynamic-value-spaces.md`` for the specification.
+``doc/design.md`` for the specification.
 """
 from .baselines import ContextualAggregationLearner, LogisticLearner, MonistLearner, ReweightingLearner
 from .compass import Compass

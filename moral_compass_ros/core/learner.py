@@ -1,6 +1,6 @@
 """The Dynamic Value Spaces learner: Step 1 scoring, Step 2 model learning, Step 3 compass update.
 
-See ``shared/design/dynamic-value-spaces.md`` §3–§7. One object holds the whole learnable state:
+See ``doc/design.md`` §3–§7. One object holds the whole learnable state:
 the compass q_t (a :class:`Compass`), the fingerprint network ψ, the likelihood parameters w,
 the Bayesian task model, the replay window of recent events, the ids already received and the
 version counter.
