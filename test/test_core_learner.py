@@ -1,6 +1,5 @@
 """DynamicValueLearner: scoring terms, invariants, determinism, idempotency, rejection (spec §3–§7)."""
 import json
-import math
 import subprocess
 import sys
 from pathlib import Path
