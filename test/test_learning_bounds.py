@@ -216,3 +216,19 @@ def test_credible_ball():
     assert credible_ball_covers(particles, weights, np.array([0.55, 0.45]))
     assert not credible_ball_covers(particles, weights, np.array([1.0, 0.0]))
     assert math.isclose(float(weights.sum()), 1.0)
+
+
+def test_library_command_writes_the_shipped_library(tmp_path):
+    """``moral-compass library --from sim`` reproduces config/fingerprint_library.yaml's entries."""
+    import yaml
+
+    from moral_compass_ros.graph import config_file
+    from moral_compass_ros.tools import library as library_tool
+
+    out = tmp_path / "lib.yaml"
+    assert library_tool.main(["--from", "sim", "--out", str(out)]) == 0
+    written = yaml.safe_load(out.read_text())
+    shipped = yaml.safe_load(config_file("fingerprint_library.yaml").read_text())
+    assert written == shipped
+    names = tuple(written["value_names"])
+    assert len(FingerprintLibrary.load(out, names)) == len(names)
