@@ -232,3 +232,22 @@ def test_library_command_writes_the_shipped_library(tmp_path):
     assert written == shipped
     names = tuple(written["value_names"])
     assert len(FingerprintLibrary.load(out, names)) == len(names)
+
+
+def test_change_points_let_the_compass_follow_an_abrupt_change():
+    """Forty answers from one person, then thirty from another with other values: with a change
+    hazard the compass ends closer to the second person than without one."""
+    rng = np.random.default_rng(5)
+    first, second = np.array([0.7, 0.1, 0.1, 0.05, 0.05]), np.array([0.05, 0.05, 0.1, 0.1, 0.7])
+    base = dict(feature_dim=2, context_dim=0, n_particles=128, n_fingerprint_samples=8, proximal_steps=1, seed=2)
+    learners = {h: DynamicValueLearner(LearnerConfig(**base, change_hazard=h)) for h in (0.0, 0.05)}
+    for t in range(70):
+        truth = first if t < 40 else second
+        hint = rng.dirichlet(np.ones(5) * 0.7)
+        approved = rng.random() < _sigmoid(30.0 * (0.3 - np.sum((truth - hint) ** 2)))
+        event = FeedbackEvent(f"c{t}", f"a{t}", rng.normal(size=2), np.zeros(0), bool(approved),
+                              task_reward=0.0, value_hint=hint)
+        for learner in learners.values():
+            assert learner.update(event).applied
+    distance = {h: np.linalg.norm(learner.compass.mean - second) for h, learner in learners.items()}
+    assert distance[0.05] < distance[0.0], distance

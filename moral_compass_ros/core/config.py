@@ -64,6 +64,9 @@ class LearnerConfig:
         ≥ 0, optimiser steps of the Step 3 proximal problem per event.
     proximal_lr : float
         ≥ 0, step size of the (Wasserstein–Fisher–Rao preconditioned) Step 3 ascent.
+    change_hazard : float
+        h ∈ [0, 1), prior probability that the person's values change before an answer: each
+        update puts mass h on ⌈hN⌉ fresh particles from the prior (change points, §10).
     ess_threshold : float
         ∈ [0, 1], resample when ESS < ess_threshold · N [§7].
     jitter_concentration : float
@@ -135,6 +138,7 @@ class LearnerConfig:
     gradient_steps: int = 3
     proximal_steps: int = 2
     proximal_lr: float = 0.02
+    change_hazard: float = 0.005
     ess_threshold: float = 0.5
     jitter_concentration: float = 300.0
     hint_strength: float = 20.0
@@ -213,6 +217,7 @@ class LearnerConfig:
         integer("gradient_steps", 0)
         integer("proximal_steps", 0)
         real("proximal_lr", 0.0)
+        real("change_hazard", 0.0, 1.0, high_open=True)
         real("ess_threshold", 0.0, 1.0)
         real("jitter_concentration", 0.0, low_open=True, allow_inf=True)
         real("hint_strength", 0.0)

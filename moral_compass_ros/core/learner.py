@@ -671,12 +671,12 @@ class DynamicValueLearner:
         if cfg.update_rule == "proximal":
             # Bayes weights with forgetting, then the proximal S_ε step moves the particles
             # toward the newest answer (the older ones are already in the weights)
-            _, w_bayes = self._step_compass_reweight(theta0, w0, hist)
+            theta_bayes, w_bayes = self._step_compass_reweight(theta0, w0, hist)
             newest = {k: v[-1:] for k, v in hist.items()}
-            theta_new, w_new, self_init = self._step_compass_proximal(theta0, w_bayes, newest)  # Step 3
+            theta_new, w_new, self_init = self._step_compass_proximal(theta_bayes, w_bayes, newest)  # Step 3
         else:
             theta_new, w_new = self._step_compass_reweight(theta0, w0, hist)  # Step 3 (baseline)
-            self_init = self._self_transport_state()[1]  # same particles, new weights
+            self_init = self._self_transport_state()[1]  # a warm start: the particles are (mostly) the same
         self._require_finite("compass update", theta_new, w_new)
         theta_np = theta_new.numpy()
         theta_np = theta_np / theta_np.sum(axis=1, keepdims=True)
@@ -799,16 +799,33 @@ class DynamicValueLearner:
 
     def _step_compass_reweight(self, theta0: torch.Tensor, w0: torch.Tensor,
                                hist: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-        """Pure Bayesian reweighting with power forgetting (baseline, spec §9).
+        """Bayes weights with power forgetting and change points (``doc/design.md`` §7, §10).
 
-        .. math:: w_i \\leftarrow w_i^{\\gamma}\\, \\ell_w(y_t \\mid \\theta_i, s_t, a_t)^{\\text{weight}_t} / Z
+        .. math:: w_i \\propto (1 - h)\\, w_i^{\\gamma}\\, \\ell_i^{\\text{weight}_t}, \\qquad
+                  w_j \\propto \\tfrac{h}{m}\\, \\ell_j^{\\text{weight}_t}
+
+        with ℓ_i = ℓ_w(y_t | θ_i, s_t, a_t) and h the ``change_hazard``: the person's values changed
+        just before this answer with probability h, so the m = ⌈hN⌉ lowest-weight particles are
+        replaced by fresh draws θ_j ~ Dir(1) from the prior (the "changed" hypothesis, weighed by
+        h and this answer alone). After a change the fresh particles explain the answers and
+        gain the mass; without one they stay light. h = 0 is plain Bayes with forgetting.
         """
         newest = {k: v[-1:] for k, v in hist.items()}
+        cfg = self.config
         with torch.no_grad():
-            log_lik = self._window_log_likelihood(theta0, newest)[0]  # log ℓ(y_t | θ_i)
+            theta = theta0.clone()
+            log_w = cfg.gamma * torch.log(torch.clamp(w0, min=_LOG_FLOOR))
+            log_w = log_w - torch.logsumexp(log_w, 0)
+            m = math.ceil(cfg.change_hazard * theta.shape[0]) if cfg.change_hazard > 0 else 0
+            if m:
+                rng = numpy_generator(cfg.seed, self._version + 1, "changepoint")
+                fresh = np.argsort(log_w.numpy(), kind="stable")[:m]
+                theta[fresh] = torch.from_numpy(rng.dirichlet(np.ones(theta.shape[1]), size=m))
+                log_w = log_w + math.log1p(-cfg.change_hazard)
+                log_w[fresh] = math.log(cfg.change_hazard / m)
+            log_lik = self._window_log_likelihood(theta, newest)[0]  # log ℓ(y_t | θ_i)
             weight_t = float(self._history[-1]["weight"])
-            log_w = self.config.gamma * torch.log(torch.clamp(w0, min=_LOG_FLOOR)) + weight_t * log_lik
-            return theta0.clone(), torch.softmax(log_w, dim=0)
+            return theta, torch.softmax(log_w + weight_t * log_lik, dim=0)
 
     # ================================================================== replicas & state
     def model_parameters(self) -> dict[str, np.ndarray]:
