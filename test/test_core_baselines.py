@@ -70,11 +70,17 @@ def test_contextual_aggregation_profile_moves_toward_approved_value():
 
 
 def test_reweighting_moves_weights_not_particles():
-    config = small_config(ess_threshold=0.0)
+    """Without change points (h = 0) reweighting keeps every particle; with h > 0 it replaces
+    exactly ⌈hN⌉ of them (the fresh prior draws) and keeps the rest."""
+    config = small_config(ess_threshold=0.0, change_hazard=0.0)
     learner = ReweightingLearner(config)
     assert learner.config.update_rule == "reweight"
     particles_before = learner.compass.particles.copy()
     learner.update(random_event(np.random.default_rng(4), 0, config))
     np.testing.assert_allclose(learner.compass.particles, particles_before, atol=1e-15)
+    hazard = ReweightingLearner(config.replace(change_hazard=0.05))
+    hazard.update(random_event(np.random.default_rng(4), 0, config))
+    changed = np.max(np.abs(hazard.compass.particles - particles_before), axis=1) > 1e-12
+    assert changed.sum() == int(np.ceil(0.05 * config.n_particles))
     assert learner.compass.ess < config.n_particles
     assert isinstance(learner, DynamicValueLearner)
