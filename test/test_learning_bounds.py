@@ -6,9 +6,11 @@ import math
 import numpy as np
 import pytest
 import torch
+from core_helpers import random_event, small_config
 
 from moral_compass_ros.core import (DynamicValueLearner, FeedbackEvent, FingerprintLibrary, LearnerConfig,
                                     LogisticLearner)
+from moral_compass_ros.core.learner_store import LearnerStore
 from moral_compass_ros.core.likelihood import LikelihoodModel
 from moral_compass_ros.sim import IdealLearner, make_scenario
 from moral_compass_ros.sim._lexicon import LexiconPlanner, load_emfd
@@ -251,3 +253,27 @@ def test_change_points_let_the_compass_follow_an_abrupt_change():
             assert learner.update(event).applied
     distance = {h: np.linalg.norm(learner.compass.mean - second) for h, learner in learners.items()}
     assert distance[0.05] < distance[0.0], distance
+
+
+def test_a_snapshot_of_the_previous_state_format_is_replaced_by_a_journal_replay(tmp_path):
+    """An upgraded robot: its newest snapshot has the old state format (other likelihood
+    parameters, no task values). Restoring warns, replays the whole journal and reaches the
+    state of a learner that applied the same answers directly."""
+    config = small_config()
+    rng = np.random.default_rng(3)
+    events = [random_event(rng, i, config) for i in range(6)]
+    store = LearnerStore(tmp_path / "state")
+    direct = DynamicValueLearner(config)
+    for event in events:
+        store.append(event)
+        assert direct.update(event).applied
+    old = direct.state_dict()
+    old["format"] = 1  # what the previous release wrote
+    store.snapshots.save(old, store.journal.last_seq)
+    learner, report = store.restore(lambda: DynamicValueLearner(config),
+                                    lambda state: DynamicValueLearner.from_state_dict(config, state))
+    assert report.replayed == len(events) and report.snapshot_seq == 0
+    assert any("replaying the whole journal" in w for w in report.warnings)
+    np.testing.assert_allclose(learner.compass.particles, direct.compass.particles, rtol=0, atol=1e-9)
+    assert learner.version == direct.version
+    store.close()
