@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 import numpy as np
+import yaml
 
 from .value_space import check_simplex
 
@@ -103,13 +104,8 @@ class FingerprintLibrary:
         except OSError as err:
             raise ValueError(f"cannot read fingerprint library {path}: {err}") from None
         try:
-            if path.suffix == ".json":
-                data = json.loads(text)
-            else:
-                import yaml
-
-                data = yaml.safe_load(text)
-        except Exception as err:  # noqa: BLE001 -- any parse error becomes a clear ValueError
+            data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
+        except (ValueError, yaml.YAMLError) as err:  # JSONDecodeError is a ValueError
             raise ValueError(f"fingerprint library {path} is not valid {path.suffix or 'YAML'}: {err}") from None
         if not isinstance(data, dict) or "entries" not in data:
             raise ValueError(f"fingerprint library {path} must be a mapping with 'value_names' and 'entries'")

