@@ -119,7 +119,9 @@ class GraphProbe:
         return matches[-1] if matches else None
 
     def press(self, button: int, held_messages: int = 1, n_buttons: int = 12) -> None:
-        """Press ``button`` and hold it for ``held_messages`` Joy messages, then release."""
+        """Release, press ``button`` and hold it for ``held_messages`` Joy messages, release."""
+        self.joy_pub.publish(Joy(axes=[0.0] * 6, buttons=[0] * n_buttons))
+        self.spin_for(0.05)
         for _ in range(held_messages):
             buttons = [0] * n_buttons
             buttons[button] = 1

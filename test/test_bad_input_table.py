@@ -202,6 +202,11 @@ def _seed_compass(h, version=5):
     assert h.node._learner.version == version
 
 
+def _after_release(pressed: Joy):
+    """Release every button, then send ``pressed`` (a press counts only after a release)."""
+    return lambda h: (h.node._on_joy(joy()), h.node._on_joy(pressed))
+
+
 def _seed_selection(h):
     h.node._on_selection(selection())
 
@@ -317,9 +322,9 @@ ROWS = [
     # --- operator input -> feedback_node -------------------------------------------------
     Row("joy: too few buttons", "feedback", lambda h: h.node._on_joy(Joy(buttons=[1])),
         "message has 1 buttons", prepare=_seed_selection),
-    Row("joy: thumbs up and down together", "feedback", lambda h: h.node._on_joy(joy(0, 1)),
+    Row("joy: thumbs up and down together", "feedback", _after_release(joy(0, 1)),
         "thumbs up and down pressed together", prepare=_seed_selection),
-    Row("joy: press before any selection", "feedback", lambda h: h.node._on_joy(joy(0)),
+    Row("joy: press before any selection", "feedback", _after_release(joy(0)),
         "before any action was selected"),
     Row("feedback/raw: action never selected", "feedback",
         lambda h: h.node._on_raw_feedback(raw(action_id="never-run")),

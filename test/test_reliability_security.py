@@ -242,7 +242,8 @@ def test_a_forbidden_operator_cannot_move_the_compass_through_any_input_path(tmp
             probe.selection_pub.publish(selection)
             probe.spin_until(lambda: False, 1.0)  # the feedback node binds answers to it
 
-            probe.joy_pub.publish(Joy(buttons=[1] + [0] * 11))                      # 1. joy
+            probe.joy_pub.publish(Joy(buttons=[0] * 12))                            # 1. joy
+            probe.joy_pub.publish(Joy(buttons=[1] + [0] * 11))
             probe.joy_pub.publish(Joy(buttons=[0] * 12))
             probe.raw_pub.publish(HumanFeedback(request_id="r-sec", approved=True,  # 2. raw
                                                 task_reward=math.nan, operator_id="visitor"))

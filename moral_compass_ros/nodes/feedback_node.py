@@ -5,8 +5,16 @@ joy re-publishes held buttons, never the teleop deadman button) and a plain topi
 (``feedback/raw``: ``HumanFeedback`` from scripts or other UIs, naming the request or action it
 answers). Each answer is bound to the executed action (the latest ``ActionSelection``, or the
 one named), debounced, rate-limited, stamped with source, operator and a unique id, published on
-``feedback`` and re-sent until the compass node acknowledges it. Stale answers and answers to
-unknown actions are refused with a logged reason.
+``feedback`` and re-sent until the compass node acknowledges it. Stale answers (measured from the
+selection's own stamp, so a latched selection re-delivered after a restart is not young again)
+and answers to unknown actions are refused with a logged reason.
+
+One answer per (selection, operator): a bouncing or re-pressed button gives one answer, and the
+rest are refused and counted as chatter in diagnostics. With ``correction_window_s`` > 0 an
+answer is held that long before it is sent, and a later answer by the same operator to the same
+selection *replaces* it (logged as a correction), so the compass still receives exactly one.
+A gamepad button counts only after this node has seen it released, so a button held across a
+restart, or across a change of the button count, is not a press.
 
 An answer and the selection it names travel on different topics, so a fast answerer's message
 can arrive first (the planner heard the selection before this node did). An answer naming a
@@ -50,6 +58,10 @@ NODE_SPECS = [
     ParameterSpec("unknown_request_wait_s", 5.0, "An answer naming a request not seen yet waits "
                   "this long for its selection before it is refused (s; 0 = refuse at once).",
                   minimum=0.0, maximum=600.0),
+    ParameterSpec("correction_window_s", 0.0, "Hold each answer this long before sending it; a "
+                  "later answer by the same operator to the same selection within it replaces "
+                  "the earlier one (s; 0 = no corrections, first answer counts).",
+                  minimum=0.0, maximum=60.0),
     ParameterSpec("resend_after_s", 1.0, "Re-send an unacknowledged answer after this long, "
                   "doubling after each re-send up to 32x (s).", minimum=0.05, maximum=60.0),
 ]
@@ -78,6 +90,10 @@ class _TokenBucket:
         return False
 
 
+def _thumbs(approved: bool) -> str:
+    return "up" if approved else "down"
+
+
 def _check_buttons(values: dict):
     buttons = (values["thumbs_up_button"], values["thumbs_down_button"])
     if buttons[0] == buttons[1]:
@@ -95,7 +111,12 @@ class FeedbackNode(Node):
         self._params = declare_parameters(self, NODE_SPECS, _check_buttons)
         self._health = NodeHealth(self)
         self._selections: OrderedDict[str, _Selection] = OrderedDict()
-        self._previous_buttons: tuple = ()
+        self._button_count = -1
+        self._released: set[int] = set()  # buttons seen released by this node: may be pressed
+        # (request_id, operator_id) answered -> feedback id, bounded like the selections
+        self._answered: OrderedDict[tuple[str, str], str] = OrderedDict()
+        # answers inside their correction window: (request_id, operator_id) -> (message, due s)
+        self._pending: OrderedDict[tuple[str, str], tuple[HumanFeedback, float]] = OrderedDict()
         self._last_press_s = -float("inf")
         self._buckets: dict[str, _TokenBucket] = {}
         # feedback id -> (message, last sent s, re-sends so far)
@@ -147,11 +168,17 @@ class FeedbackNode(Node):
             self._health.problem("joy", f"message has {len(buttons)} buttons; thumbs up/down "
                                  f"are buttons {up}/{down}")
             return
-        previous = self._previous_buttons if len(self._previous_buttons) == len(buttons) else \
-            (0,) * len(buttons)
-        self._previous_buttons = buttons
-        pressed_up = buttons[up] and not previous[up]       # rising edges only: a held
-        pressed_down = buttons[down] and not previous[down]  # button is one answer
+        if len(buttons) != self._button_count:  # another driver or mapping: start unarmed
+            self._button_count, self._released = len(buttons), set()
+        # A press is a rising edge after a release seen here: a held button is one answer, and
+        # a button already held when this node (re)started is not a press at all.
+        pressed_up = bool(buttons[up]) and up in self._released
+        pressed_down = bool(buttons[down]) and down in self._released
+        for button in (up, down):
+            if buttons[button]:
+                self._released.discard(button)
+            else:
+                self._released.add(button)
         if not (pressed_up or pressed_down):
             return
         if pressed_up and pressed_down:
@@ -230,11 +257,24 @@ class FeedbackNode(Node):
         return None
 
     # -- delivery ---------------------------------------------------------------------------
+    def _selection_age_s(self, selection: _Selection) -> float:
+        """Age from the selection's own stamp; from its arrival only when it carries none."""
+        stamp = Time.from_msg(selection.msg.header.stamp, clock_type=self.get_clock().clock_type)
+        since = stamp if stamp.nanoseconds > 0 else selection.received
+        return (self.get_clock().now() - since).nanoseconds * 1e-9
+
     def _deliver(self, feedback: HumanFeedback, selection: _Selection) -> None:
-        age_s = (self.get_clock().now() - selection.received).nanoseconds * 1e-9
+        request_id = selection.msg.request_id
+        age_s = self._selection_age_s(selection)
         if age_s > self._params["stale_after_s"]:
-            self._health.problem("feedback", f"answer to request {selection.msg.request_id!r} "
+            self._health.problem("feedback", f"answer to request {request_id!r} "
                                  f"is stale ({age_s:.0f} s old)")
+            return
+        key = (request_id, feedback.operator_id)
+        if key in self._answered:
+            self._health.problem("chatter", f"operator {feedback.operator_id!r} already answered "
+                              f"request {request_id!r} ({self._answered[key]}); this "
+                              f"{feedback.source} answer is refused (one answer per selection)")
             return
         bucket = self._buckets.setdefault(
             feedback.source, _TokenBucket(self._params["max_rate_hz"]))
@@ -248,9 +288,34 @@ class FeedbackNode(Node):
         feedback.context = list(selection.msg.context)
         feedback.weight = 1.0
         feedback.header.stamp = self.get_clock().now().to_msg()
+        if self._params["correction_window_s"] > 0:
+            earlier = self._pending.pop(key, None)
+            if earlier is not None:
+                self._health.count("feedback.corrected")
+                self.get_logger().info(
+                    f"operator {feedback.operator_id!r} corrected the answer to {request_id!r}: "
+                    f"{_thumbs(earlier[0].approved)} -> {_thumbs(feedback.approved)} "
+                    f"({earlier[0].feedback_id} replaced by {feedback.feedback_id})")
+            self._pending[key] = (feedback, self._now_s() + self._params["correction_window_s"])
+            return
+        self._send(key, feedback)
+
+    def _send(self, key: tuple[str, str], feedback: HumanFeedback) -> None:
+        self._answered[key] = feedback.feedback_id
+        while len(self._answered) > 4 * self._params["selection_memory"]:
+            self._answered.popitem(last=False)
         self._unacked[feedback.feedback_id] = (feedback, self._now_s(), 0)
         self._feedback_pub.publish(feedback)
         self._health.count(f"feedback.sent.{feedback.source}")
+        self.get_logger().debug(f"sent {feedback.feedback_id} ({feedback.source}, "
+                                f"{feedback.operator_id}, {_thumbs(feedback.approved)}) for "
+                                f"request {feedback.request_id!r}")
+
+    def _send_due(self, now_s: float) -> None:
+        for key, (feedback, due_s) in list(self._pending.items()):
+            if now_s >= due_s:
+                del self._pending[key]
+                self._send(key, feedback)
 
     def _on_tablet_press(self, approved: bool, request_id: str, operator_id: str) -> tuple:
         """One tablet press -> exactly one ``HumanFeedback`` (source ``tablet``).
@@ -267,7 +332,9 @@ class FeedbackNode(Node):
                                  operator_id=operator_id)
         feedback.task_reward = float("nan")
         self._deliver(feedback, selection)
-        if feedback.feedback_id and feedback.feedback_id in self._unacked:
+        key = (request_id, operator_id)
+        if feedback.feedback_id and (feedback.feedback_id in self._unacked or
+                                     self._pending.get(key, (None,))[0] is feedback):
             return feedback.feedback_id, ""
         return "", self._health.last_problem or "refused"
 
@@ -287,6 +354,7 @@ class FeedbackNode(Node):
     def _resend(self) -> None:
         now_s = self._now_s()
         self._expire_held(now_s)
+        self._send_due(now_s)
         for feedback_id, (feedback, sent_s, resends) in list(self._unacked.items()):
             # exponential back-off: a busy compass node is not flooded with re-sends
             if now_s - sent_s >= self._params["resend_after_s"] * 2 ** min(resends, 5):
