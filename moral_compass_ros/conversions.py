@@ -181,8 +181,10 @@ def selection_to_msg(batch: CandidateBatch, scores: Scores, selected: int, vetoe
         compass_version=int(scores.version),
         value_cards_hash=cards_hash,
         compute_ms=float(compute_ms),
+        status=ActionSelection.STATUS_VETOED,
     )
     if selected >= 0:
+        msg.status = ActionSelection.STATUS_SELECTED
         msg.selected_id = batch.ids[selected]
         msg.selected = candidate_to_msg(batch, selected)
     # float64[] fields as array('d'): rclpy serialises them as one buffer, a list element by

@@ -229,8 +229,10 @@ def _drain_bucket(h):
 
 
 def _rate(h):
-    for _ in range(3):  # the bucket is empty: all refused
-        h.node._on_raw_feedback(raw("r1", source="flooder"))
+    for i in range(3):  # the bucket is empty: all refused (distinct operators: not chatter)
+        msg = raw("r1", source="flooder")
+        msg.operator_id = f"operator-{i}"
+        h.node._on_raw_feedback(msg)
 
 
 def _duplicate(h):
@@ -267,6 +269,8 @@ ROWS = [
         _sel(candidates(candidate_1_id="")), "a candidate has an empty id"),
     Row("candidates: duplicate candidate ids", "selector",
         _sel(candidates(candidate_1_id="r-bad-a0")), "duplicate candidate ids"),
+    Row("candidates: empty request_id", "selector", _sel(candidates(request_id="")),
+        "request_id is empty"),
     Row("candidates: huge set", "selector", _sel(candidates(n=MAX_CANDIDATES + 1)),
         f"(limit {MAX_CANDIDATES})"),
     Row("candidates: huge feature array", "selector",
@@ -357,6 +361,9 @@ def test_bad_input_is_refused_with_a_reason_and_changes_nothing(row: Row, tmp_pa
         acks = []
         if row.node == "compass":
             node._ack_pub.publish = acks.append  # observe the acknowledgements directly
+        replies = []
+        if row.node == "selector":
+            node._selection_pub.publish = replies.append
         if row.prepare is not None:
             row.prepare(harness)
         before = state_of(row.node, node)
@@ -381,6 +388,9 @@ def test_bad_input_is_refused_with_a_reason_and_changes_nothing(row: Row, tmp_pa
             if row.node == "compass":  # the sender learns why
                 assert acks and acks[-1].status == FeedbackAck.STATUS_REJECTED
                 assert row.reason in acks[-1].reason
+            if row.kind.startswith("candidates:"):  # the planner learns why, at once
+                assert [r.status for r in replies] == [ActionSelection.STATUS_REFUSED]
+                assert row.reason in replies[0].reason and not replies[0].selected_id
         assert status is not None, f"no /diagnostics status carried {row.reason!r}"
         prove_alive(row.node, harness)
     if not row.kind.startswith("feedback: duplicate"):

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from graph_fixture import node_logs, running_graph
-from moral_compass_ros.msg import CandidateAction, CandidateActions, FeedbackAck, HumanFeedback
+from moral_compass_ros.msg import ActionSelection, CandidateAction, CandidateActions, FeedbackAck, HumanFeedback
 
 pytestmark = pytest.mark.ros
 
@@ -108,7 +108,12 @@ def test_malformed_inputs_leave_every_node_alive_and_the_compass_unchanged(graph
     ack = next(a for a in probe.acks if a.feedback_id == "bad-fb")
     assert ack.status == FeedbackAck.STATUS_REJECTED and "features" in ack.reason
     probe.spin_for(1.0)
-    assert not any(s.request_id.startswith("bad-") for s in probe.selections)
+    assert probe.spin_until(lambda: len({s.request_id for s in probe.selections
+                                         if s.request_id.startswith("bad-")}) == 5)
+    refused = {s.request_id: s for s in probe.selections if s.request_id.startswith("bad-")}
+    assert all(s.status == ActionSelection.STATUS_REFUSED and s.reason and not s.selected_id
+               for s in refused.values()), refused  # every planner hears why, nothing selected
+    assert "duplicate candidate ids" in refused["bad-dup"].reason
     assert runner.dead() == {}, node_logs(tmp_path)
     assert probe.latest_version() == version_before
     probe.request("r-after-bad")  # still serving

@@ -236,10 +236,12 @@ def test_a_forbidden_operator_cannot_move_the_compass_through_any_input_path(tmp
                                     and n.count_subscribers(topics.SELECTION) >= 2
                                     and n.count_publishers(topics.FEEDBACK) >= 2, 120)
             version = probe.compasses[-1].version
-            selection = ActionSelection(
-                request_id="r-sec", selected_id="r-sec-a0", context=[0.1] * 3,
-                selected=CandidateAction(id="r-sec-a0", label="go", features=[0.3] * 8))
-            probe.selection_pub.publish(selection)
+            # one selection per input path: an operator answers each selection once
+            for request_id in ("r-sec-tab", "r-sec", "r-sec-joy"):  # joy answers the latest
+                selection = ActionSelection(
+                    request_id=request_id, selected_id="r-sec-a0", context=[0.1] * 3,
+                    selected=CandidateAction(id="r-sec-a0", label="go", features=[0.3] * 8))
+                probe.selection_pub.publish(selection)
             probe.spin_until(lambda: False, 1.0)  # the feedback node binds answers to it
 
             probe.joy_pub.publish(Joy(buttons=[0] * 12))                            # 1. joy
@@ -247,7 +249,7 @@ def test_a_forbidden_operator_cannot_move_the_compass_through_any_input_path(tmp
             probe.joy_pub.publish(Joy(buttons=[0] * 12))
             probe.raw_pub.publish(HumanFeedback(request_id="r-sec", approved=True,  # 2. raw
                                                 task_reward=math.nan, operator_id="visitor"))
-            assert _tablet_press(port, "r-sec") == 200                              # 3. tablet
+            assert _tablet_press(port, "r-sec-tab") == 200                              # 3. tablet
             direct = HumanFeedback(feedback_id="direct-visitor", request_id="r-sec",  # 4. direct
                                    action=selection.selected, context=[0.1] * 3,
                                    approved=True, task_reward=math.nan, source="sim",

@@ -154,9 +154,11 @@ class ActionSelectorNode(Node):
     def _on_candidates(self, msg: CandidateActions) -> None:
         started = time.perf_counter()
         self._health.count("candidates.received")
+        if not msg.request_id:
+            self._refuse(msg, "request_id is empty: answers and replies could not name it")
+            return
         if self._params["require_compass"] and not self._have_compass:
-            self._health.problem("candidates", f"request {msg.request_id!r}: no compass yet "
-                                 "(require_compass is true)")
+            self._refuse(msg, "no compass yet (require_compass is true)")
             return
         try:
             batch = candidates_from_msg(msg, self._config.feature_dim, self._config.context_dim,
@@ -167,22 +169,38 @@ class ActionSelectorNode(Node):
                                          batch.reward_std, batch.value_hints, eligible=~vetoed,
                                          hint_sources=sources)
         except (InvalidMessage, ValueError) as error:
-            self._health.problem("candidates", f"request {msg.request_id!r}: {error}")
+            self._refuse(msg, str(error))
             return
         except ArithmeticError as error:  # a numerical failure of the solver: say so, keep serving
             self._health.error(f"request {msg.request_id!r}: scoring failed: {error!r}")
+            self._refuse(msg, f"scoring failed: {error!r}", report=False)
             return
         selected = scores.selected if not np.all(vetoed) else -1
-        if selected < 0:
-            self._health.problem("candidates", f"request {msg.request_id!r}: every candidate "
-                                 "is vetoed; nothing selected")
         compute_ms = (time.perf_counter() - started) * 1e3
         selection = selection_to_msg(batch, scores, selected, vetoed,
                                      self._config.information_mode, self._cards_hash, compute_ms)
+        if selected < 0:
+            selection.reason = "every candidate is vetoed; nothing selected"
+            self._health.problem("candidates", f"request {msg.request_id!r}: {selection.reason}")
         selection.header.stamp = self.get_clock().now().to_msg()
         self._selection_pub.publish(selection)
         self._health.count("selections.published")
+        self.get_logger().debug(f"request {msg.request_id!r}: selected {selection.selected_id!r} "
+                                f"of {len(selection.scores)} (compass v{selection.compass_version}, "
+                                f"{compute_ms:.1f} ms)")
         self._health.values["last_compute_ms"] = f"{compute_ms:.2f}"
+
+    def _refuse(self, msg: CandidateActions, reason: str, report: bool = True) -> None:
+        """Tell the planner at once that ``msg`` gets no selection, and why."""
+        if report:
+            self._health.problem("candidates", f"request {msg.request_id!r}: {reason}")
+        refusal = ActionSelection(request_id=msg.request_id, status=ActionSelection.STATUS_REFUSED,
+                                  reason=reason, information_mode=self._config.information_mode,
+                                  compass_version=int(self._learner.version),
+                                  value_cards_hash=self._cards_hash)
+        refusal.header.stamp = self.get_clock().now().to_msg()
+        self._selection_pub.publish(refusal)
+        self._health.count("selections.refused")
 
 
 def main(args=None) -> int:

@@ -196,7 +196,8 @@ class SimWorldNode(Node):
         candidate_set = self._current[0]
         self._current = None
         if msg.selected_id not in candidate_set.ids:
-            self._health.problem("selection", f"{msg.request_id}: nothing executable selected")
+            self._health.problem("selection", f"{msg.request_id}: nothing executable selected"
+                                 + (f" ({msg.reason})" if msg.reason else ""))
             self._next_request_s = self._now_s() + self._params["request_period_s"]
             return
         index = candidate_set.ids.index(msg.selected_id)

@@ -78,6 +78,8 @@ class VisualizationNode(Node):
         self._health.values["compass_version"] = str(msg.version)
 
     def _on_selection(self, msg: ActionSelection) -> None:
+        if msg.status == ActionSelection.STATUS_REFUSED:
+            return  # keep showing the last decision made
         self._selection = msg
         self._dirty = True
 

@@ -70,7 +70,8 @@ class GraphMonitor(Node):
         with self._lock:
             self._last_selection = msg
             self._selections.append({
-                "request_id": msg.request_id, "selected_id": msg.selected_id,
+                "request_id": msg.request_id, "status": int(msg.status), "reason": msg.reason,
+                "selected_id": msg.selected_id,
                 "selected_label": msg.selected.label, "compass_version": int(msg.compass_version),
                 "compute_ms": float(msg.compute_ms), "information_mode": msg.information_mode,
                 "lambdas": {"task": msg.lambda_task, "align": msg.lambda_align,
