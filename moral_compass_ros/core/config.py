@@ -119,7 +119,7 @@ class LearnerConfig:
 
     value_names: tuple[str, ...] = DEFAULT_VALUE_NAMES
     feature_dim: int = 8
-    context_dim: int = 4
+    context_dim: int = 3
     n_particles: int = 512
     n_fingerprint_samples: int = 64
     epsilon: float = 0.05
