@@ -25,10 +25,12 @@ SOURCE_ROOT = Path(__file__).resolve().parents[1]
 
 @dataclass(frozen=True)
 class GraphNode:
-    """One node of the graph: its executable (``ros2 run`` name = node name) and module."""
+    """One node of the graph: its executable (``ros2 run`` name = node name), its module, and
+    whether the graph is pointless without it (its exit, even at start-up, stops the graph)."""
 
     executable: str
     module: str
+    required: bool = False
 
     @property
     def name(self) -> str:
@@ -38,8 +40,9 @@ class GraphNode:
 
 # The robot graph (launch/moral_compass.launch.py starts these).
 GRAPH_NODES = (
-    GraphNode("compass_node", "moral_compass_ros.nodes.compass_node"),
-    GraphNode("action_selector_node", "moral_compass_ros.nodes.action_selector_node"),
+    GraphNode("compass_node", "moral_compass_ros.nodes.compass_node", required=True),
+    GraphNode("action_selector_node", "moral_compass_ros.nodes.action_selector_node",
+              required=True),
     GraphNode("feedback_node", "moral_compass_ros.nodes.feedback_node"),
     GraphNode("visualization_node", "moral_compass_ros.nodes.visualization_node"),
 )

@@ -22,12 +22,16 @@ class _Recorded:
         self.args, self.kwargs = args, kwargs
 
 
+class _Shutdown(_Recorded):
+    """Stands in for ``launch.actions.Shutdown``."""
+
+
 def _load_launch_description(monkeypatch):
     # launch/launch_ros are not installable here (see ros2-from-pypi.md); inside this unit test
     # they are replaced by recorders so the real launch file's construction can be checked.
     modules = {
         "launch": {"LaunchDescription": _Recorded},
-        "launch.actions": {"DeclareLaunchArgument": _Recorded},
+        "launch.actions": {"DeclareLaunchArgument": _Recorded, "Shutdown": _Shutdown},
         "launch.substitutions": {"LaunchConfiguration": _Recorded,
                                  "PathJoinSubstitution": _Recorded},
         "launch_ros.actions": {"Node": _Recorded},
@@ -59,6 +63,20 @@ def test_launch_file_starts_exactly_the_runner_nodes(monkeypatch):
         assert node.kwargs["parameters"][0].args == ("params_file",)
     for name in ("namespace", "params_file", "use_sim_time", "log_level"):
         assert arguments[name]["description"], f"launch argument {name} has no description"
+    assert "four nodes" in arguments["params_file"]["description"]
+
+
+def test_launch_shuts_down_when_a_required_node_exits(monkeypatch):
+    nodes = {e.kwargs["name"]: e.kwargs for e in _load_launch_description(monkeypatch).args[0]
+             if "executable" in e.kwargs}
+    assert {g.name for g in GRAPH_NODES if g.required} == {"compass_node", "action_selector_node"}
+    for node in GRAPH_NODES:
+        on_exit = nodes[node.name]["on_exit"]
+        if node.required:
+            assert [type(action) for action in on_exit] == [_Shutdown]
+            assert node.name in on_exit[0].kwargs["reason"]
+        else:
+            assert on_exit is None
 
 
 def test_runner_command_uses_the_same_node_names_and_params():

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from typing import NoReturn
 
 import numpy as np
 import torch
@@ -203,7 +204,7 @@ class ActionSelectorNode(Node):
         self._health.count("selections.refused")
 
 
-def main(args=None) -> int:
+def main(args=None) -> NoReturn:
     """Entry point of ``ros2 run moral_compass_ros action_selector_node``."""
     return run_node(ActionSelectorNode, args)
 

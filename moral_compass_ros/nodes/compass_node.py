@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from pathlib import Path
+from typing import NoReturn
 
 import torch
 from rclpy.node import Node
@@ -300,7 +301,7 @@ class CompassNode(Node):
         super().destroy_node()
 
 
-def main(args=None) -> int:
+def main(args=None) -> NoReturn:
     """Entry point of ``ros2 run moral_compass_ros compass_node``."""
     return run_node(CompassNode, args)
 

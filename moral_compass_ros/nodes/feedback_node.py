@@ -26,6 +26,7 @@ from __future__ import annotations
 import uuid
 from collections import OrderedDict
 from dataclasses import dataclass
+from typing import NoReturn
 
 from rclpy.node import Node
 from rclpy.time import Time
@@ -365,7 +366,7 @@ class FeedbackNode(Node):
         self._health.values["waiting_for_selection"] = str(len(self._held))
 
 
-def main(args=None) -> int:
+def main(args=None) -> NoReturn:
     """Entry point of ``ros2 run moral_compass_ros feedback_node``."""
     return run_node(FeedbackNode, args)
 

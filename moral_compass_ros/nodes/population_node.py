@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import NoReturn
 
 from rclpy.node import Node
 
@@ -202,7 +203,7 @@ class PopulationNode(Node):
                                    drift_rate=f"{msg.drift_rate:.3g}")
 
 
-def main(args=None) -> int:
+def main(args=None) -> NoReturn:
     """Entry point of ``ros2 run moral_compass_ros population_node``."""
     return run_node(PopulationNode, args)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
+from typing import NoReturn
 
 import numpy as np
 from rclpy.node import Node
@@ -255,7 +256,7 @@ class SimWorldNode(Node):
         super().destroy_node()
 
 
-def main(args=None) -> int:
+def main(args=None) -> NoReturn:
     """Entry point of ``ros2 run moral_compass_ros sim_world_node``."""
     return run_node(SimWorldNode, args)
 

@@ -8,6 +8,8 @@ Publication is coalesced: at most ``max_rate_hz`` arrays per second, only after 
 """
 from __future__ import annotations
 
+from typing import NoReturn
+
 from rclpy.node import Node
 from visualization_msgs.msg import MarkerArray
 
@@ -104,7 +106,7 @@ class VisualizationNode(Node):
         self._health.count("markers.published")
 
 
-def main(args=None) -> int:
+def main(args=None) -> NoReturn:
     """Entry point of ``ros2 run moral_compass_ros visualization_node``."""
     return run_node(VisualizationNode, args)
 

@@ -1,0 +1,33 @@
+"""Nodes stop cleanly however many SIGINTs arrive (``ros2 launch`` forwards one, a process-group
+signal from a terminal or ``timeout -s INT`` sends another)."""
+import signal
+import subprocess
+
+from ros_helpers import start_python
+
+
+def test_repeated_sigint_gives_exit_code_0_and_no_traceback(tmp_path):
+    # the compass node: the one with a journal to close while the signals keep coming
+    proc = start_python(["-m", "moral_compass_ros.nodes.compass_node", "--ros-args",
+                         "-p", f"state_dir:={tmp_path / 'state'}"],
+                        ROS_HOME=str(tmp_path / "ros_home"))
+    output = []
+    for line in proc.stdout:
+        output.append(line)
+        if "compass restored" in line:
+            break
+    assert proc.poll() is None, "".join(output)
+    # signals until it has gone: some land while it spins, the rest while it closes down
+    signals_sent = 0
+    while True:
+        proc.send_signal(signal.SIGINT)
+        signals_sent += 1
+        try:
+            proc.wait(timeout=0.005)
+            break
+        except subprocess.TimeoutExpired:
+            assert signals_sent < 20_000, "node did not stop"
+    output.append(proc.stdout.read())
+    text = "".join(output)
+    assert proc.returncode == 0, text
+    assert "Traceback" not in text and "KeyboardInterrupt" not in text, text
