@@ -87,3 +87,16 @@ def test_allowed_operators_shape_it_and_pluralism_counts_them(compass):
     assert pluralism.refused_by_policy == 1
     assert len(pluralism.operator_means) == 2 * 5
     assert 1.0 <= pluralism.criteria_pluralism <= 5.0
+
+
+def test_each_applied_answer_is_one_info_line(compass, capfd):
+    node, publisher, executor, seen = compass
+    publisher.publish(_feedback(1, HumanFeedback.SOURCE_JOY, "alice"))
+    publisher.publish(_feedback(1, HumanFeedback.SOURCE_JOY, "alice"))  # a resend: no line
+    publisher.publish(_feedback(2, HumanFeedback.SOURCE_JOY, "visitor"))  # refused: no line
+    assert spin_until(executor, lambda: len(seen["acks"]) == 3, 60)
+    applied = [line for line in capfd.readouterr().err.splitlines() if "applied answer" in line]
+    assert len(applied) == 1, applied
+    assert "[INFO]" in applied[0]
+    assert "applied answer joy-alice-1: operator alice thumbs up on 'a', compass version 1" \
+        in applied[0]

@@ -196,6 +196,8 @@ class CompassNode(Node):
             self._refuse(str(msg.feedback_id), "feedback", str(error))
             return
         if self._store.contains(event.feedback_id):
+            self.get_logger().debug(f"answer {event.feedback_id} already applied: acknowledged "
+                                    "again as a duplicate")
             self._health.count("feedback.duplicate")
             self._ack(event.feedback_id, FeedbackAck.STATUS_DUPLICATE, "already applied")
             return
@@ -219,7 +221,12 @@ class CompassNode(Node):
             return
         self._health.clear_error()
         result = self._model.update(event)
-        if not result.applied:
+        if result.applied:
+            self.get_logger().info(
+                f"applied answer {event.feedback_id}: operator {event.operator or '<none>'} "
+                f"thumbs {'up' if event.approved else 'down'} on {event.action_id!r}, "
+                f"compass version {self._model.version}")
+        else:
             self._health.problem("update", f"{event.feedback_id}: {result.reason}")
         self._health.count("feedback.applied")
         self._since_snapshot += 1
@@ -252,6 +259,7 @@ class CompassNode(Node):
         try:
             self._store.snapshot(self._model)
             self._since_snapshot = 0
+            self.get_logger().debug(f"snapshot at compass version {self._model.version}")
         except JournalError as error:
             self._health.problem("snapshot", str(error))
 
