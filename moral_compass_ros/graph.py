@@ -12,10 +12,11 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 import yaml
 
@@ -107,12 +108,15 @@ class GraphRunner:
     """Starts graph nodes as child processes (``python -m <module> --ros-args ...``).
 
     The children inherit the environment, including ``ROS_DOMAIN_ID`` and
-    ``ROS_AUTOMATIC_DISCOVERY_RANGE``, which the caller must have set.
+    ``ROS_AUTOMATIC_DISCOVERY_RANGE``, which the caller must have set. Their output goes to
+    ``log_dir/<node>.log``, else line by line to ``on_output(node_name, line)`` (from a reader
+    thread per node), else nowhere.
     """
 
     def __init__(self, nodes: Sequence[GraphNode], namespace: str = "",
                  params_files: Sequence[str | Path] = (), log_level: str = "info",
-                 overrides: dict | None = None, log_dir: Path | None = None):
+                 overrides: dict | None = None, log_dir: Path | None = None,
+                 on_output: Callable[[str, str], None] | None = None):
         if os.environ.get("ROS_AUTOMATIC_DISCOVERY_RANGE") != "LOCALHOST" and \
                 os.environ.get("MC_ALLOW_NETWORK") != "1":
             raise RuntimeError("refusing to start nodes without ROS_AUTOMATIC_DISCOVERY_RANGE="
@@ -123,6 +127,7 @@ class GraphRunner:
         self.log_level = log_level
         self.overrides = dict(overrides or {})
         self.log_dir = log_dir
+        self.on_output = on_output
         self.processes: dict[str, subprocess.Popen] = {}
         self._override_dir: Path | None = None
 
@@ -154,12 +159,22 @@ class GraphRunner:
         if self.log_dir is not None:
             self.log_dir.mkdir(parents=True, exist_ok=True)
             output = open(self.log_dir / f"{node.name}.log", "ab")  # noqa: SIM115 (child owns it)
+        elif self.on_output is not None:
+            output = subprocess.PIPE
         proc = subprocess.Popen(self.command(node, overrides), stdout=output,
                                 stderr=subprocess.STDOUT, start_new_session=True)
-        if output is not subprocess.DEVNULL:
+        if output is subprocess.PIPE:
+            threading.Thread(target=self._forward, args=(node.name, proc.stdout),
+                             name=f"output-{node.name}", daemon=True).start()
+        elif output is not subprocess.DEVNULL:
             output.close()
         self.processes[node.name] = proc
         return proc
+
+    def _forward(self, name: str, stream) -> None:
+        with stream:
+            for line in stream:
+                self.on_output(name, line.decode(errors="replace").rstrip("\n"))
 
     def kill(self, name: str) -> None:
         """SIGKILL one node (crash testing) and reap it."""

@@ -83,7 +83,7 @@ def test_login_limiter_window():
     assert limiter.retry_after("addr:1") == 0
 
 
-def test_cli_hash_reads_stdin_and_new_prints_an_entry():
+def test_cli_hash_reads_stdin_and_new_prints_a_ready_operators_file(tmp_path):
     result = subprocess.run([sys.executable, "-m", "moral_compass_ros.web.auth", "hash"],
                             input=TOKEN + "\n", capture_output=True, text=True, check=True)
     stored = result.stdout.strip()
@@ -91,5 +91,8 @@ def test_cli_hash_reads_stdin_and_new_prints_an_entry():
     result = subprocess.run([sys.executable, "-m", "moral_compass_ros.web.auth", "new", "carol"],
                             capture_output=True, text=True, check=True)
     token = result.stderr.strip().rsplit(" ", 1)[-1]
-    assert "- id: carol" in result.stdout and token not in result.stdout
-    assert verify_token(token, result.stdout.split('token_hash: "')[1].split('"')[0])
+    assert token not in result.stdout
+    operators = tmp_path / "operators.yaml"
+    operators.write_text(result.stdout)
+    entries = load_operators(operators)
+    assert list(entries) == ["carol"] and verify_token(token, entries["carol"].token_hash)

@@ -1,12 +1,14 @@
 """``moral-compass``: the package's command line.
 
     moral-compass demo [--duration S] [--scenario NAME] ...   full graph + simulated world + report
+    moral-compass run [--namespace NS] [--tablet ...]         the robot graph, as the launch file
     moral-compass record [...]                                record the package's topics to a bag
     moral-compass replay BAG --out DIR [...]                  deterministic offline replay
     moral-compass eval --out DIR [...]                        learners vs baselines on simulated people
     moral-compass bench --out FILE.json [...]                 speed, against POT and the exp bound
     moral-compass fleet --robots N --out DIR [...]            fleet: average compass, drift, pull
     moral-compass library --from sim|emfd --out FILE          write a fingerprint library
+    moral-compass auth new NAME                               a tablet operator's token and entry
 """
 from __future__ import annotations
 
@@ -18,12 +20,14 @@ import sys
 # the others and `--help` stays fast.
 COMMANDS = {
     "demo": ("moral_compass_ros.tools.demo", "full node graph with simulated planner and people"),
+    "run": ("moral_compass_ros.tools.run", "start the robot graph (the launch file's nodes)"),
     "record": ("moral_compass_ros.tools.record", "record the package's topics into a rosbag2"),
     "replay": ("moral_compass_ros.tools.replay", "replay a bag offline through the core"),
     "eval": ("moral_compass_ros.tools.evaluate", "compare learners and baselines"),
     "bench": ("moral_compass_ros.tools.bench", "measure decision and update speed"),
     "fleet": ("moral_compass_ros.tools.fleet", "simulate a fleet: average compass, drift, social pull"),
     "library": ("moral_compass_ros.tools.library", "write a fingerprint library (simulator labels or eMFD)"),
+    "auth": ("moral_compass_ros.web.auth", "make tablet operator tokens and their entries"),
 }
 
 

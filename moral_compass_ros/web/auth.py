@@ -8,8 +8,8 @@ with a random 16-byte salt and a 32-byte key from :func:`hashlib.scrypt` (n = 2^
 p = 1: ≈ 16 MiB and tens of ms per check — cheap for one login, costly for a guessing
 attacker). A plain token never lives in the file; make a hash with::
 
-    python -m moral_compass_ros.web.auth hash            # asks for the token (not echoed)
-    python -m moral_compass_ros.web.auth new OPERATOR_ID # makes a random token + its entry
+    moral-compass auth hash            # asks for the token (not echoed)
+    moral-compass auth new OPERATOR_ID # makes a random token + its entry
 """
 from __future__ import annotations
 
@@ -139,7 +139,7 @@ def load_operators(path) -> dict[str, Operator]:
         if not is_token_hash(token_hash):
             raise OperatorsFileError(
                 f"{path}: operator {operator_id!r} has no valid token_hash (tokens are stored "
-                "hashed: python -m moral_compass_ros.web.auth hash)")
+                "hashed: moral-compass auth hash)")
         operators[operator_id] = Operator(operator_id, token_hash, str(entry.get("name", "")))
     return operators
 
@@ -202,8 +202,8 @@ class LoginLimiter:
 
 
 def main(argv=None) -> int:
-    """``python -m moral_compass_ros.web.auth {hash,new}``: make operators-file entries."""
-    parser = argparse.ArgumentParser(prog="python -m moral_compass_ros.web.auth",
+    """``moral-compass auth {hash,new}``: make operators-file entries."""
+    parser = argparse.ArgumentParser(prog="moral-compass auth",
                                      description="Hash tablet operator tokens for "
                                      "config/operators.yaml (tokens are never stored plain).")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -225,7 +225,8 @@ def main(argv=None) -> int:
     token = secrets.token_urlsafe(18)
     print(f"token for {args.operator_id} (give it to the operator; it is shown only now): "
           f"{token}", file=sys.stderr)
-    print(f"  - id: {args.operator_id}\n    token_hash: \"{hash_token(token)}\"")
+    # a whole operators file, ready to paste (or to append the entry to an existing list)
+    print(f"operators:\n  - id: {args.operator_id}\n    token_hash: \"{hash_token(token)}\"")
     return 0
 
 

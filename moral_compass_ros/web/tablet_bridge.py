@@ -64,7 +64,7 @@ class TabletBridge:
         operators = load_operators(operators_file)
         if not operators:
             health.problem("tablet", f"no operators in {operators_file}: nobody can log in "
-                           "(add one with: python -m moral_compass_ros.web.auth new ID)")
+                           "(add one with: moral-compass auth new ID)")
         ssl_context = None
         if params["tablet_tls_cert"]:
             ssl_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
