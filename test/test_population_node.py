@@ -1,5 +1,9 @@
 """population_node and compass_node's social pull, in-process (private rclpy context)."""
+import errno
 import math
+import os
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -12,11 +16,16 @@ from moral_compass_ros.conversions import compass_from_msg, compass_to_msg
 from moral_compass_ros.core import Compass
 from moral_compass_ros.core.population import average_compass, kappa_from_nu, social_pull
 from moral_compass_ros.msg import CandidateAction, HumanFeedback, MoralCompass, PopulationCompass
-from moral_compass_ros.nodes._social_pull import PULL_JOURNAL_NAME, PullJournal, PullRecord
+from moral_compass_ros.nodes._social_pull import (
+    PULL_JOURNAL_NAME,
+    PullJournal,
+    PullJournalError,
+    PullRecord,
+)
 from moral_compass_ros.nodes.compass_node import CompassNode
 from moral_compass_ros.nodes.population_node import PopulationNode
 from moral_compass_ros.qos import FEEDBACK_QOS, STATE_QOS
-from ros_helpers import ros_context, spin_until
+from ros_helpers import child_env, ros_context, spin_until
 
 pytestmark = pytest.mark.ros
 
@@ -214,3 +223,45 @@ def test_torn_pull_journal_tail_is_dropped(tmp_path):
     assert len(reopened.records) == 1
     assert "no terminating newline" in reopened.dropped_tail
     assert path.read_bytes().endswith(b"\n")
+
+
+def test_a_corrupt_middle_line_of_the_pull_journal_stops_the_node_with_exit_code_2(tmp_path):
+    state = tmp_path / "state"
+    journal = PullJournal(state / PULL_JOURNAL_NAME)
+    c = Compass(np.eye(5)[:1], np.ones(1))
+    for seq in (1, 2, 3):
+        journal.append(PullRecord(seq, seq, seq, 0.5, c))
+    lines = (state / PULL_JOURNAL_NAME).read_bytes().split(b"\n")
+    lines[1] = lines[1].replace(b'"kappa":0.5', b'"kappa":0.25', 1)  # CRC no longer matches
+    (state / PULL_JOURNAL_NAME).write_bytes(b"\n".join(lines))
+    before = (state / PULL_JOURNAL_NAME).read_bytes()
+    proc = subprocess.run(  # social pull off: the journal is still replayed, so still checked
+        [sys.executable, "-m", "moral_compass_ros.nodes.compass_node", "--ros-args",
+         "-p", f"state_dir:={state}"],
+        env=child_env(ROS_HOME=str(tmp_path / "ros_home")), capture_output=True, text=True,
+        timeout=180)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert "corrupt at line 2" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
+    assert (state / PULL_JOURNAL_NAME).read_bytes() == before  # left for a person to inspect
+
+
+def test_a_failed_pull_write_is_rolled_back(tmp_path, monkeypatch):
+    path = tmp_path / PULL_JOURNAL_NAME
+    journal = PullJournal(path)
+    c = Compass(np.eye(3)[:1], np.ones(1))
+    journal.append(PullRecord(1, 1, 1, 0.5, c))
+    before = path.read_bytes()
+    real_pwrite = os.pwrite
+
+    def half_then_full_disk(fd, data, offset):
+        if len(data) > 8:
+            return real_pwrite(fd, bytes(data[:len(data) // 2]), offset)
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "pwrite", half_then_full_disk)
+    with pytest.raises(PullJournalError, match="NOT journaled"):
+        journal.append(PullRecord(2, 2, 2, 0.5, c))
+    monkeypatch.undo()
+    assert path.read_bytes() == before
+    assert len(journal.records) == 1 and len(PullJournal(path).records) == 1
+    assert oct(path.stat().st_mode & 0o777) == "0o600"

@@ -45,7 +45,13 @@ import numpy as np
 
 from moral_compass_ros.conversions import InvalidMessage, compass_from_msg
 from moral_compass_ros.core import Compass
-from moral_compass_ros.core.journal import JournalError, SnapshotCorruptError
+from moral_compass_ros.core.journal import (
+    FILE_MODE,
+    JournalError,
+    SnapshotCorruptError,
+    _sync_data,
+    _write_all,
+)
 from moral_compass_ros.core.population import (
     DEFAULT_BANDWIDTH,
     kappa_from_nu,
@@ -156,18 +162,33 @@ class PullJournal:
                 os.fsync(f.fileno())
 
     def append(self, record: PullRecord) -> None:
-        """Write ``record`` durably (write + fsync) before it is applied."""
+        """Write ``record`` durably (one positioned write + fdatasync) before it is applied.
+
+        A failed write is rolled back (the file cut to its previous length), as in the feedback
+        journal, so a partial line can never be read back as a pull.
+        """
         body = record.to_dict()
         line = _canonical({"crc32": zlib.crc32(_canonical(body).encode("utf-8")),
                            "record": body}) + "\n"
         try:
-            with open(self.path, "ab") as f:
-                f.write(line.encode("utf-8"))
-                f.flush()
-                os.fsync(f.fileno())
+            fd = os.open(self.path, os.O_WRONLY | os.O_CREAT, FILE_MODE)
         except OSError as error:
-            raise PullJournalError(f"could not journal a social pull to {self.path}: "
+            raise PullJournalError(f"could not open {self.path}: {error}") from error
+        try:
+            end = os.fstat(fd).st_size
+            try:
+                _write_all(fd, line.encode("utf-8"), end)
+                _sync_data(fd)
+            except OSError as error:
+                os.ftruncate(fd, end)
+                os.fsync(fd)
+                raise PullJournalError(f"could not journal a social pull to {self.path}: "
+                                       f"{error}; the pull was NOT journaled") from error
+        except OSError as error:  # the rollback itself failed
+            raise PullJournalError(f"could not roll back a failed write to {self.path}: "
                                    f"{error}") from error
+        finally:
+            os.close(fd)
         self.records.append(record)
 
     def clear(self) -> None:

@@ -131,7 +131,11 @@ class CompassNode(Node):
         self._cards_srv = self.create_service(Trigger, topics.RELOAD_VALUE_CARDS_SERVICE,
                                               self._on_reload_cards)
         self._publish_state()
-        self._social_pull = attach_social_pull(self)  # issue 12: off unless social_pull_enabled
+        try:  # off unless social_pull_enabled; journaled pulls are replayed either way
+            self._social_pull = attach_social_pull(self)
+        except (JournalError, SnapshotError, ValueError) as error:
+            self._store.close()  # release the feedback journal's lock
+            raise InvalidParameters(f"state_dir {state_dir}: {error}") from error
 
     @property
     def learner(self):
