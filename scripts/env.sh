@@ -7,6 +7,7 @@ source "$_mc_venv/bin/activate"
 export AMENT_PREFIX_PATH=$_mc_venv CMAKE_PREFIX_PATH=$_mc_venv
 export PATH=$_mc_root/bin:$PATH   # moral-compass and the node executables
 export ROS_AUTOMATIC_DISCOVERY_RANGE=LOCALHOST
+export ROS_DISTRO=${ROS_DISTRO:-kilted}   # the distribution of the wheels (bags record it)
 export ROS_DOMAIN_ID=${ROS_DOMAIN_ID:-$(( $$ % 90 + 5 ))}
 if [ -f "$_mc_root/install/setup.bash" ]; then
   _mc_nounset=$(set +o | grep nounset); set +u

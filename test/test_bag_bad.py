@@ -9,10 +9,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 from rosbags.rosbag2 import StoragePlugin, Writer
 from rosbags.typesys import Stores, get_types_from_msg, get_typestore
 
 from moral_compass_ros.bag import BagError, read_bag, typestore
+from moral_compass_ros.bag._reader import STORAGE_SUFFIX
 from moral_compass_ros.bag._types import msg_directory
 from moral_compass_ros.tools import replay as replay_tool
 from test_bag_replay import STORAGES, build_session
@@ -71,14 +73,17 @@ def test_bag_without_the_package_topics(tmp_path, storage, capsys):
     store = get_typestore(Stores.ROS2_KILTED)
     writer = Writer(tmp_path / "bag", version=9, storage_plugin=PLUGINS[storage])
     writer.open()
-    conn = writer.add_connection("/chatter", "std_msgs/msg/String", typestore=store)
     message = store.types["std_msgs/msg/String"](data="hello")
-    writer.write(conn, 1, store.serialize_cdr(message, "std_msgs/msg/String"))
+    for i in range(40):  # a robot's bag has many topics; the error stays one short line
+        conn = writer.add_connection(f"/chatter_{i:02d}", "std_msgs/msg/String", typestore=store)
+        writer.write(conn, 1, store.serialize_cdr(message, "std_msgs/msg/String"))
     writer.close()
     code, _, err = run([tmp_path / "bag", "--out", tmp_path / "o"], capsys)
     assert code == 2
-    assert "no planner candidates and no feedback of moral_compass_ros" in err
-    assert "/chatter (std_msgs/msg/String)" in err
+    errors = [line for line in err.splitlines() if line.startswith("replay: error:")]
+    assert len(errors) == 1 and len(errors[0]) < 200, err
+    assert "not a moral_compass_ros recording: no planner candidates or feedback (its topics: " \
+        "/chatter_00, /chatter_01, /chatter_02 and 37 more)" in errors[0]
 
 
 @pytest.mark.parametrize("storage", STORAGES)
@@ -184,3 +189,125 @@ def test_not_a_bag(tmp_path, make, capsys):
     assert expected in err
     with pytest.raises(BagError):
         read_bag(path, storage=argv[1] if argv else "auto")
+
+
+def _resplit(bag: Path, storage: str) -> None:
+    """Rewrite ``bag`` as ``ros2 bag record --max-bag-size`` leaves it: two storage files
+    (bag_0, bag_1, split at the middle message) and one metadata.yaml listing both."""
+    contents = read_bag(bag)
+    shutil.rmtree(bag)
+    halves = (contents.messages[:len(contents.messages) // 2],
+              contents.messages[len(contents.messages) // 2:])
+    store = typestore()
+    infos = []
+    for index, half in enumerate(halves):
+        part = bag.parent / f"part{index}"
+        writer = Writer(part, version=9, storage_plugin=PLUGINS[storage])
+        writer.open()
+        connections = {}
+        for message in half:
+            if message.topic not in connections:
+                connections[message.topic] = writer.add_connection(
+                    message.topic, message.msgtype, typestore=store)
+            writer.write(connections[message.topic], message.timestamp,
+                         store.serialize_cdr(message.message, message.msgtype))
+        writer.close()
+        infos.append(yaml.safe_load((part / "metadata.yaml").read_text()))
+        bag.mkdir(exist_ok=True)
+        suffix = STORAGE_SUFFIX[storage]
+        (part / f"part{index}{suffix}").rename(bag / f"bag_{index}{suffix}")
+        shutil.rmtree(part)
+    merged = infos[0]
+    info = merged["rosbag2_bagfile_information"]
+    info["relative_file_paths"] = [f"bag_0{STORAGE_SUFFIX[storage]}",
+                                   f"bag_1{STORAGE_SUFFIX[storage]}"]
+    counts = {}
+    for other in infos:
+        for topic in other["rosbag2_bagfile_information"]["topics_with_message_count"]:
+            name = topic["topic_metadata"]["name"]
+            if name in counts:
+                counts[name]["message_count"] += topic["message_count"]
+            else:
+                counts[name] = topic
+    info["topics_with_message_count"] = list(counts.values())
+    info["message_count"] = sum(t["message_count"] for t in counts.values())
+    info["files"] = [{"path": p, "message_count": 0, "starting_time": info["starting_time"],
+                      "duration": info["duration"]} for p in info["relative_file_paths"]]
+    (bag / "metadata.yaml").write_text(yaml.safe_dump(merged))
+
+
+def _compress_files(bag: Path) -> None:
+    """Rewrite ``bag`` as ``ros2 bag record --compression-mode file`` leaves it (zstd)."""
+    import zstandard
+
+    metadata = bag / "metadata.yaml"
+    document = yaml.safe_load(metadata.read_text())
+    info = document["rosbag2_bagfile_information"]
+    compressed = []
+    for name in info["relative_file_paths"]:
+        data = (bag / name).read_bytes()
+        (bag / f"{name}.zstd").write_bytes(zstandard.ZstdCompressor().compress(data))
+        (bag / name).unlink()
+        compressed.append(f"{name}.zstd")
+    info.update(relative_file_paths=compressed, compression_format="zstd",
+                compression_mode="FILE")
+    metadata.write_text(yaml.safe_dump(document))
+
+
+@pytest.mark.parametrize("storage", STORAGES)
+@pytest.mark.parametrize("layout", ["split", "split+compressed", "compressed"])
+def test_split_and_file_compressed_bags_replay_exactly(tmp_path, storage, layout, capsys):
+    truth = build_session(tmp_path / "run", storage, n_requests=6)
+    bag = tmp_path / "run" / "bag"
+    whole = read_bag(bag)
+    if "split" in layout:
+        _resplit(bag, storage)
+    if "compressed" in layout:
+        _compress_files(bag)
+    contents = read_bag(bag)
+    assert contents.complete and contents.warnings == []
+    assert [(m.topic, m.timestamp) for m in contents.messages] == \
+        [(m.topic, m.timestamp) for m in whole.messages]
+    code, out, err = run([bag, "--out", tmp_path / "o"], capsys)
+    assert code == 0, err
+    metrics = json.loads((tmp_path / "o" / "metrics.json").read_text())
+    assert metrics["selections"]["reproduced_exactly"] is True
+    assert metrics["selections"]["compared_with_recorded"] == len(truth["selections"])
+
+
+@pytest.mark.parametrize("storage", STORAGES)
+def test_a_bag_that_is_not_cdr_names_its_serialization(tmp_path, storage, capsys):
+    build_session(tmp_path / "run", storage, n_requests=2)
+    metadata = tmp_path / "run" / "bag" / "metadata.yaml"
+    document = yaml.safe_load(metadata.read_text())
+    for topic in document["rosbag2_bagfile_information"]["topics_with_message_count"]:
+        topic["topic_metadata"]["serialization_format"] = "json"
+    metadata.write_text(yaml.safe_dump(document))
+    code, _, err = run([tmp_path / "run" / "bag", "--out", tmp_path / "o"], capsys)
+    assert code == 2
+    assert "messages serialized as json; this package reads CDR" in err
+    assert "cut short" not in err and "damaged" not in err
+
+
+def test_a_replay_with_nothing_recorded_to_compare_says_so_and_exits_0(tmp_path, capsys):
+    build_session(tmp_path / "run", "mcap", n_requests=3)
+    bag = tmp_path / "run" / "bag"
+    contents = read_bag(bag)
+    shutil.rmtree(bag)
+    store = typestore()
+    writer = Writer(bag, version=9, storage_plugin=PLUGINS["mcap"])
+    writer.open()
+    connections = {}
+    for message in contents.messages:  # no compass versions were recorded
+        if message.topic in ("/compass", "/compass/model"):
+            continue
+        if message.topic not in connections:
+            connections[message.topic] = writer.add_connection(message.topic, message.msgtype,
+                                                               typestore=store)
+        writer.write(connections[message.topic], message.timestamp,
+                     store.serialize_cdr(message.message, message.msgtype))
+    writer.close()
+    code, out, err = run([bag, "--out", tmp_path / "o"], capsys)
+    assert code == 0, err
+    assert "reproduced exactly: nothing recorded to compare" in out
+    assert "reproduced exactly: no\n" not in out

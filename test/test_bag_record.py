@@ -6,6 +6,7 @@ import math
 
 import numpy as np
 import pytest
+import yaml
 from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 
@@ -37,7 +38,8 @@ def same_fields(ros_msg, bag_msg, path="msg") -> None:
 
 
 @pytest.mark.parametrize("storage", STORAGES)
-def test_every_message_type_round_trips_through_dds(tmp_path, storage):
+def test_every_message_type_round_trips_through_dds(tmp_path, storage, monkeypatch):
+    monkeypatch.setenv("ROS_DISTRO", "jazzy")  # rosbag2 writes $ROS_DISTRO into the metadata
     samples = all_samples()
     specs = [RecordedTopic(f"test/{name}", type(msg), STREAM_QOS) for name, msg in samples.items()]
     with ros_context() as context:
@@ -59,6 +61,8 @@ def test_every_message_type_round_trips_through_dds(tmp_path, storage):
         executor.shutdown()
     contents = read_bag(tmp_path / "bag", storage=storage)
     assert contents.warnings == [] and contents.complete
+    metadata = yaml.safe_load((tmp_path / "bag" / "metadata.yaml").read_text())
+    assert metadata["rosbag2_bagfile_information"]["ros_distro"] == "jazzy"
     decoded = {m.topic.rsplit("/", 1)[1]: m for m in contents.messages}
     assert set(decoded) == set(samples)
     for name, msg in samples.items():

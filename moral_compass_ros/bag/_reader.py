@@ -6,6 +6,10 @@ What a person can meet and what happens (never a traceback):
 * an MCAP file that was cut short (a crash while recording, a partial copy): every message up
   to the damage is read, with a warning; a bag directory without ``metadata.yaml`` (the
   recorder never closed it) is read from its storage file, with a warning;
+* a split bag (``ros2 bag record --max-bag-size`` / ``--max-bag-duration``): its storage files
+  are read in the order ``metadata.yaml`` lists them; a file-compressed bag
+  (``compression_mode: FILE``, zstd) is decompressed to a temporary directory and read;
+* a bag whose messages are not serialized as CDR: :class:`BagError` naming the format;
 * topics of types this package does not know: listed and ignored;
 * a message recorded with an older (or newer) definition of one of the package's types (same
   name, other fields): decoded with the definition stored in the bag, then carried over to the
@@ -20,6 +24,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
 
 import numpy as np
+import yaml
 from rosbags.interfaces import Nodetype
 from rosbags.rosbag2 import Reader, ReaderError
 from rosbags.serde import SerdeError
@@ -121,58 +126,101 @@ def _sniff(path: Path) -> Optional[str]:
     return None
 
 
-def locate(path: Path, storage: str = "auto") -> tuple[Path, Path, str, list[str]]:
-    """Find the storage file of a bag and its storage id.
+def _metadata(path: Path) -> dict:
+    """The ``rosbag2_bagfile_information`` of a bag directory's ``metadata.yaml``."""
+    try:
+        document = yaml.safe_load((path / "metadata.yaml").read_text())
+        info = document["rosbag2_bagfile_information"]
+        info["relative_file_paths"] = [str(p) for p in info["relative_file_paths"]]
+        return info
+    except (OSError, yaml.YAMLError, KeyError, TypeError) as error:
+        raise BagError(f"{path / 'metadata.yaml'}: not rosbag2 metadata ({_reason(error)})") \
+            from error
+
+
+def _split_index(file: Path) -> tuple:
+    """Sort key of a split bag's files: ``bag_2.mcap`` before ``bag_10.mcap``."""
+    stem, _, index = file.stem.rpartition("_")
+    return (stem, int(index)) if index.isdigit() else (file.stem, -1)
+
+
+def locate(path: Path, storage: str = "auto") -> tuple[Path, list[Path], str, list[str]]:
+    """Find the storage files of a bag and its storage id.
 
     Parameters
     ----------
     path : Path
-        A bag directory (``metadata.yaml`` + one storage file), or a ``.mcap``/``.db3`` file.
+        A bag directory (``metadata.yaml`` + one or more storage files, possibly
+        zstd-compressed), or a ``.mcap``/``.db3`` file.
     storage : {"auto", "mcap", "sqlite3"}
-        ``auto`` detects it from the file's magic bytes; otherwise it must match.
+        ``auto`` detects it from the metadata or the file's magic bytes; otherwise it must match.
 
     Returns
     -------
     open_path : Path
         What to hand to ``rosbags`` (the directory when it has ``metadata.yaml``).
-    storage_file : Path
+    storage_files : list of Path
+        In recording order.
     storage : str
     warnings : list of str
 
     Raises
     ------
     BagError
-        No such path, no or several storage files, an unknown format, a storage mismatch.
+        No such path, no storage file, an unknown format or serialization, a storage mismatch,
+        a split bag without its metadata.
     """
     if storage not in ("auto", "mcap", "sqlite3"):
         raise BagError(f"storage must be auto, mcap or sqlite3, got {storage!r}")
     warnings: list[str] = []
     if not path.exists():
         raise BagError(f"{path}: no such bag (give a bag directory or a .mcap/.db3 file)")
+    if path.is_dir() and (path / "metadata.yaml").exists():
+        info = _metadata(path)
+        formats = {topic.get("topic_metadata", {}).get("serialization_format", "cdr")
+                   for topic in info.get("topics_with_message_count") or []} - {"cdr"}
+        if formats:
+            raise BagError(f"{path}: messages serialized as {', '.join(sorted(formats))}; this "
+                           "package reads CDR, rosbag2's default serialization")
+        found = str(info.get("storage_identifier", ""))
+        if found not in STORAGE_SUFFIX:
+            raise BagError(f"{path}: storage {found!r} (this package reads mcap and sqlite3)")
+        files = [path / Path(p).name for p in info["relative_file_paths"]]
+        if missing := [p.name for p in files if not p.exists()]:
+            raise BagError(f"{path}: storage file(s) listed in metadata.yaml are missing: "
+                           + ", ".join(missing))
+        compression = str(info.get("compression_mode") or "").lower()
+        if compression in ("file", "message") and info.get("compression_format") != "zstd":
+            raise BagError(f"{path}: compressed with {info.get('compression_format')!r} "
+                           "(this package reads zstd, rosbag2's default)")
+        if storage != "auto" and storage != found:
+            raise BagError(f"{path} is a {found} bag, but --storage {storage} was given")
+        if compression != "file":
+            for file in files:
+                if _sniff(file) != found:
+                    raise BagError(f"{file}: not a {found} file (wrong magic bytes)")
+        return path, files, found, warnings
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.suffix in (".mcap", ".db3"))
+        files = sorted((p for p in path.iterdir() if p.suffix in (".mcap", ".db3")),
+                       key=_split_index)
         if not files:
             raise BagError(f"{path}: not a bag (no .mcap or .db3 file in it)")
-        if len(files) > 1:
-            raise BagError(f"{path}: split bags are not supported ({len(files)} storage files: "
-                           f"{', '.join(p.name for p in files)})")
-        storage_file = files[0]
-        if (path / "metadata.yaml").exists():
-            open_path = path
-        else:
-            warnings.append(f"{path} has no metadata.yaml (the recording was not closed?); "
-                            f"reading {storage_file.name} directly")
-            open_path = storage_file
+        if len(files) > 1 and any(p.suffix != ".mcap" for p in files):
+            raise BagError(f"{path}: {len(files)} sqlite3 storage files and no metadata.yaml; "
+                           "open one file at a time")
+        warnings.append(f"{path} has no metadata.yaml (the recording was not closed?); "
+                        f"reading {', '.join(p.name for p in files)} directly")
+        open_path = files[0]
     else:
-        storage_file = open_path = path
-    found = _sniff(storage_file)
+        files, open_path = [path], path
+    found = _sniff(files[0])
     if found is None:
-        raise BagError(f"{storage_file}: neither an MCAP nor a sqlite3 file (wrong magic bytes)")
+        raise BagError(f"{files[0]}: neither an MCAP nor a sqlite3 file (wrong magic bytes)")
     if storage != "auto" and storage != found:
-        raise BagError(f"{storage_file} is a {found} bag, but --storage {storage} was given")
-    if open_path is storage_file and storage_file.suffix != STORAGE_SUFFIX[found]:
-        raise BagError(f"{storage_file}: a {found} file must end in {STORAGE_SUFFIX[found]}")
-    return open_path, storage_file, found, warnings
+        raise BagError(f"{files[0]} is a {found} bag, but --storage {storage} was given")
+    if files[0].suffix != STORAGE_SUFFIX[found]:
+        raise BagError(f"{files[0]}: a {found} file must end in {STORAGE_SUFFIX[found]}")
+    return open_path, files, found, warnings
 
 
 def _rosbags_stream(open_path: Path, contents: BagContents,
@@ -194,7 +242,8 @@ def _rosbags_stream(open_path: Path, contents: BagContents,
 
 def _mcap_stream(storage_file: Path, contents: BagContents,
                  connections: dict) -> Iterator[tuple[Any, int, bytes]]:
-    """Raw messages of an MCAP file read front to back (works on a file cut short)."""
+    """Raw messages of an MCAP file read front to back (works on a file cut short); the
+    connections are keyed ``(file name, channel id)``, unique across a split bag's files."""
     from mcap.records import Channel, Message, Schema
     from mcap.stream_reader import StreamReader
 
@@ -205,12 +254,15 @@ def _mcap_stream(storage_file: Path, contents: BagContents,
                 schemas[record.id] = record
             elif isinstance(record, Channel):
                 schema = schemas.get(record.schema_id)
-                connections[record.id] = _Connection(
-                    record.id, record.topic, schema.name if schema else "",
+                key = (storage_file.name, record.id)
+                connections[key] = _Connection(
+                    key, record.topic, schema.name if schema else "",
                     schema.data.decode("utf-8", "replace") if schema else "", "", 0)
-            elif isinstance(record, Message) and record.channel_id in connections:
-                connections[record.channel_id].count += 1
-                yield record.channel_id, int(record.log_time), bytes(record.data)
+            elif isinstance(record, Message) and (storage_file.name,
+                                                  record.channel_id) in connections:
+                key = (storage_file.name, record.channel_id)
+                connections[key].count += 1
+                yield key, int(record.log_time), bytes(record.data)
 
 
 class _Decoder:
@@ -353,7 +405,8 @@ def read_bag(path: Path | str, storage: str = "auto", msgtypes: Optional[set] = 
         When nothing can be read (see the module docstring).
     """
     path = Path(path)
-    open_path, storage_file, found, warnings = locate(path, storage)
+    open_path, storage_files, found, warnings = locate(path, storage)
+    storage_file = storage_files[0]
     contents = BagContents(path=path, storage=found, warnings=warnings)
     store = typestore()
     wanted = set(msgtypes) if msgtypes is not None else set(package_type_names())
@@ -376,6 +429,9 @@ def read_bag(path: Path | str, storage: str = "auto", msgtypes: Optional[set] = 
                 progress(total, 0)
 
     try:
+        if len(storage_files) > 1 and open_path.is_file():
+            # a split MCAP bag whose recording was not closed: read front to back below
+            raise ReaderError("a split bag without metadata.yaml")
         collect(_rosbags_stream(open_path, contents, connections))
     except _STORAGE_ERRORS as error:
         reason = _reason(error)
@@ -393,7 +449,8 @@ def read_bag(path: Path | str, storage: str = "auto", msgtypes: Optional[set] = 
             raw.clear()
             contents.complete = False
             try:
-                collect(_mcap_stream(storage_file, contents, connections))
+                for file in storage_files:  # in recording order: damage ends the prefix
+                    collect(_mcap_stream(file, contents, connections))
             except Exception as stream_error:  # noqa: BLE001 - any damage ends the prefix here
                 reason = f"{reason}; then {_reason(stream_error)}"
             if not connections:
@@ -402,8 +459,9 @@ def read_bag(path: Path | str, storage: str = "auto", msgtypes: Optional[set] = 
             contents.warnings.append(f"{storage_file.name} is cut short or damaged ({reason}); "
                                      f"read the {len(raw)} messages before the damage")
 
-    for conn in connections.values():
-        contents.topics[conn.topic] = (conn.msgtype, conn.count)
+    for conn in connections.values():  # a split bag's files each have their connections
+        contents.topics[conn.topic] = (conn.msgtype,
+                                       contents.topics.get(conn.topic, ("", 0))[1] + conn.count)
     unknown = sorted({(c.topic, c.msgtype) for c in connections.values()
                       if c.msgtype not in store.fielddefs})
     if unknown:

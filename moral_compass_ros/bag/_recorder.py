@@ -8,6 +8,7 @@ readable by ``ros2 bag info/play`` and by standard MCAP tools).
 from __future__ import annotations
 
 import copy
+import os
 import queue
 import sqlite3
 import threading
@@ -258,6 +259,7 @@ class BagRecorder:
                 last_flush = time.monotonic()
         try:
             writer.close()
+            _set_ros_distro(self._path / "metadata.yaml")
         except (WriterError, OSError, sqlite3.Error) as error:
             self._report_write_error("metadata", error)
 
@@ -304,6 +306,16 @@ class BagRecorder:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _set_ros_distro(metadata: Path) -> None:
+    """Write the distribution into ``metadata.yaml`` as rosbag2 does (``$ROS_DISTRO``, empty
+    when unset); rosbags writes its own name there."""
+    text = metadata.read_text()
+    distro = os.environ.get("ROS_DISTRO", "")
+    staged = metadata.with_suffix(".yaml.tmp")
+    staged.write_text(text.replace("  ros_distro: rosbags\n", f"  ros_distro: '{distro}'\n", 1))
+    os.replace(staged, metadata)
 
 
 def _flush(writer: Writer) -> None:

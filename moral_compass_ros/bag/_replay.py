@@ -263,9 +263,10 @@ def split_roles(contents: BagContents, namespace: Optional[str] = None) -> tuple
         namespace = "/" + namespace.strip("/") if namespace.strip("/") else ""
     usable = sorted(ns for ns, roles in found.items() if roles & {"candidates", "feedback"})
     if not usable:
-        listed = ", ".join(f"{t} ({m})" for t, (m, _) in sorted(contents.topics.items()))
-        raise BagError("the bag has no planner candidates and no feedback of moral_compass_ros "
-                       f"(topics: {listed or 'none'}); nothing to replay")
+        names = sorted(contents.topics)
+        listed = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+        raise BagError("not a moral_compass_ros recording: no planner candidates or feedback "
+                       f"(its topics: {listed or 'none'})")
     if namespace is None:
         if len(usable) > 1:
             raise BagError("the bag holds several robots; choose one with --namespace: "

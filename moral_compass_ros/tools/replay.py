@@ -154,7 +154,9 @@ def main(argv: Optional[list[str]] = None) -> int:
           f"{comp['versions_compared']} versions compared, max |Δ mean| "
           + (f"{comp['max_abs_mean_diff']:.3g}" if comp["max_abs_mean_diff"] is not None
              else "n/a")
-          + f", reproduced exactly: {'yes' if comp['versions_reproduced_exactly'] else 'no'}")
+          + ", reproduced exactly: " + (
+              ("yes" if comp["versions_reproduced_exactly"] else "no")
+              if comp["versions_compared"] else "nothing recorded to compare"))
     if quality["n"]:
         print(f"replay: approval prediction on {quality['n']} answers: Brier "
               f"{quality['brier']:.3f}, log loss {quality['log_loss']:.3f}, "
