@@ -2,6 +2,8 @@
 signal from a terminal or ``timeout -s INT`` sends another)."""
 import signal
 import subprocess
+import time
+from pathlib import Path
 
 from ros_helpers import start_python
 
@@ -31,3 +33,16 @@ def test_repeated_sigint_gives_exit_code_0_and_no_traceback(tmp_path):
     text = "".join(output)
     assert proc.returncode == 0, text
     assert "Traceback" not in text and "KeyboardInterrupt" not in text, text
+
+
+def test_sigint_while_the_executable_is_still_importing_is_a_clean_stop(tmp_path):
+    # what ros2 launch does to the other nodes when a required one exits at start-up
+    proc = start_python(["bin/compass_node", "--ros-args", "-p",
+                         f"state_dir:={tmp_path / 'state'}"], ROS_HOME=str(tmp_path / "ros_home"))
+    maps = Path(f"/proc/{proc.pid}/maps")
+    while proc.poll() is None and "libtorch" not in maps.read_text():
+        time.sleep(0.01)  # imports under way: torch is being loaded, the node not yet built
+    proc.send_signal(signal.SIGINT)
+    output = proc.communicate(timeout=60)[0]
+    assert proc.returncode == 0, output
+    assert "Traceback" not in output and "KeyboardInterrupt" not in output, output
