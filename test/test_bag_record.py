@@ -11,7 +11,7 @@ from rclpy.executors import SingleThreadedExecutor
 from rclpy.node import Node
 
 from moral_compass_ros import topics
-from moral_compass_ros.bag import BagRecorder, RecordedTopic, read_bag, type_name
+from moral_compass_ros.bag import BagRecorder, RecordedTopic, read_bag, type_name, typestore
 from moral_compass_ros.qos import STREAM_QOS
 from moral_compass_ros.tools import record as record_tool
 from msg_samples import all_samples
@@ -63,6 +63,22 @@ def test_every_message_type_round_trips_through_dds(tmp_path, storage, monkeypat
     assert contents.warnings == [] and contents.complete
     metadata = yaml.safe_load((tmp_path / "bag" / "metadata.yaml").read_text())
     assert metadata["rosbag2_bagfile_information"]["ros_distro"] == "jazzy"
+    if storage == "mcap":  # rosbag2 keeps each topic's type hash in the channel metadata
+        from mcap.reader import make_reader
+        from mcap.records import Channel
+        from mcap.stream_reader import StreamReader
+
+        store = typestore()
+        with open(tmp_path / "bag" / "bag.mcap", "rb") as stream:
+            summary = make_reader(stream).get_summary().channels.values()
+        with open(tmp_path / "bag" / "bag.mcap", "rb") as stream:
+            in_chunks = [r for r in StreamReader(stream).records if isinstance(r, Channel)]
+        for channels in (list(summary), in_chunks):
+            assert len({c.topic for c in channels}) == len(samples)
+            for channel in channels:
+                msgtype = contents.topics[channel.topic][0]
+                assert channel.metadata["topic_type_hash"] == store.hash_rihs01(msgtype), channel
+                assert "offered_qos_profiles" in channel.metadata
     decoded = {m.topic.rsplit("/", 1)[1]: m for m in contents.messages}
     assert set(decoded) == set(samples)
     for name, msg in samples.items():

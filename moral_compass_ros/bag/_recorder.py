@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import os
+from io import BytesIO
 import queue
 import sqlite3
 import threading
@@ -233,6 +234,8 @@ class BagRecorder:
             self._error = str(error)
             opened.set()
             return
+        if plugin == StoragePlugin.MCAP:
+            _store_type_hashes_in_channels(writer.storage)
         opened.set()
         connections: dict[str, object] = {}
         last_flush = time.monotonic()
@@ -306,6 +309,30 @@ class BagRecorder:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def _store_type_hashes_in_channels(storage) -> None:
+    """Make an MCAP storage writer of ``rosbags`` store each channel's type hash as rosbag2
+    does: ``topic_type_hash`` (RIHS01) in the channel metadata, beside the offered QoS, which is
+    all ``rosbags`` writes there. Each channel record is rewritten as it is added, before any
+    message of it (``test_bag_record.py`` reads the hashes back)."""
+    from rosbags.rosbag2 import storage_mcap
+
+    add_connection = storage.add_connection
+
+    def add_connection_with_type_hash(connection, offered_qos_profiles: str) -> None:
+        start = storage.chunk.bio.tell()
+        add_connection(connection, offered_qos_profiles)
+        entry = BytesIO()
+        storage_mcap.write_string(entry, "topic_type_hash")
+        storage_mcap.write_string(entry, connection.digest)
+        channel = storage.channels[-1]
+        storage.channels[-1] = channel._replace(metadata=channel.metadata + entry.getvalue())
+        storage.chunk.bio.seek(start)
+        storage.chunk.bio.truncate()
+        storage_mcap.write_channel(storage.chunk.bio, storage.channels[-1], storage.schemas)
+
+    storage.add_connection = add_connection_with_type_hash
 
 
 def _set_ros_distro(metadata: Path) -> None:
