@@ -258,6 +258,7 @@ def feedback_from_msg(msg, feature_dim: int, context_dim: int, value_dim: int) -
         source=str(msg.source),
         stamp=stamp_seconds(msg.header),
         responses=_vector(msg.responses, "responses"),
+        corrects=str(msg.corrects_feedback_id),
     )
 
 
@@ -318,7 +319,8 @@ def feedback_to_msg(event: FeedbackEvent, action: CandidateAction, request_id: s
         feedback_id=event.feedback_id, request_id=request_id, action=action,
         context=event.context.tolist(), approved=event.approved,
         task_reward=float(event.task_reward), responses=event.responses.tolist(),
-        source=event.source, operator_id=event.operator, weight=float(event.weight))
+        source=event.source, operator_id=event.operator, weight=float(event.weight),
+        corrects_feedback_id=event.corrects)
     msg.header.stamp.sec = int(event.stamp)
     msg.header.stamp.nanosec = int(round((event.stamp - int(event.stamp)) * 1e9)) % 1_000_000_000
     return msg

@@ -116,9 +116,11 @@ def test_unknown_message_types_are_ignored_with_a_warning(tmp_path, storage, cap
 
 
 def _old_feedback_type() -> dict:
-    """HumanFeedback as it was before the legitimacy weight existed (same name, no weight)."""
+    """HumanFeedback as it was before the legitimacy weight existed (same name, no weight and
+    no corrects_feedback_id, which came later)."""
     text = (msg_directory() / "HumanFeedback.msg").read_text()
-    old_text = "\n".join(line for line in text.splitlines() if not line.startswith("float64 weight"))
+    old_text = "\n".join(line for line in text.splitlines()
+                         if not line.startswith(("float64 weight", "string corrects_feedback_id")))
     assert old_text != text
     old = get_typestore(Stores.ROS2_KILTED)
     types = {}
@@ -161,7 +163,7 @@ def test_older_message_definition_is_carried_over(tmp_path, storage, capsys):
     code, _, err = run([tmp_path / "run" / "bag", "--out", tmp_path / "o"], capsys)
     assert "/feedback: moral_compass_ros/msg/HumanFeedback was recorded with another " \
            "definition of the type; carried over to the current one (missing fields given " \
-           "defaults: weight=1.0)" in err
+           "defaults: corrects_feedback_id, weight=1.0)" in err
     # The old answers meant full answers, so the run is still reproduced exactly.
     assert code == 0
     metrics = json.loads((tmp_path / "o" / "metrics.json").read_text())

@@ -100,3 +100,15 @@ def test_each_applied_answer_is_one_info_line(compass, capfd):
     assert "[INFO]" in applied[0]
     assert "applied answer joy-alice-1: operator alice thumbs up on 'a', compass version 1" \
         in applied[0]
+
+
+def test_a_correction_is_journaled_as_one_answer_marked_as_a_correction(compass, capfd):
+    node, publisher, executor, seen = compass
+    correction = _feedback(4, HumanFeedback.SOURCE_TABLET, "alice")
+    correction.corrects_feedback_id = "tablet-alice-3"  # the answer it replaced, never sent
+    publisher.publish(correction)
+    assert spin_until(executor, lambda: len(seen["acks"]) == 1, 60)
+    journaled = [event for _, event in node._store.journal.read()]
+    assert [(e.feedback_id, e.corrects) for e in journaled] == [("tablet-alice-4",
+                                                                "tablet-alice-3")]
+    assert "(a correction of tablet-alice-3)" in capfd.readouterr().err

@@ -96,8 +96,10 @@ def test_a_correction_replaces_the_earlier_answer_and_only_one_is_sent():
         h.node._on_raw_feedback(raw(approved=True))
         h.node._on_raw_feedback(raw(approved=False))  # "no, I meant thumbs down"
         assert sent(h) == [] and h.health.counts["feedback.corrected"] == 1
+        replaced_id = next(iter(h.node._pending.values()))[0].corrects_feedback_id
         h.node._send_due(h.node._now_s() + 31.0)  # the window closes
         assert [f.approved for f in sent(h)] == [False]
+        assert replaced_id and sent(h)[0].corrects_feedback_id == replaced_id  # a correction
         h.node._on_raw_feedback(raw(approved=True))  # after the window: chatter, refused
         h.node._send_due(h.node._now_s() + 62.0)
         assert len(sent(h)) == 1 and h.health.counts["rejected.chatter"] == 1

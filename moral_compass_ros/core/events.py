@@ -43,6 +43,9 @@ class FeedbackEvent:
         Time of the answer, seconds since the epoch (or simulated time).
     responses : ndarray, shape (R,)
         Optional extra response channels x(a_t) beyond y.
+    corrects : str
+        ``feedback_id`` of the earlier answer this one replaced before it was sent ("" = none):
+        a correction is journaled as such, never as an extra answer.
     """
 
     feedback_id: str
@@ -57,6 +60,7 @@ class FeedbackEvent:
     source: str = ""
     stamp: float = 0.0
     responses: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    corrects: str = ""
 
     def __post_init__(self) -> None:
         for name in ("features", "context", "value_hint", "responses"):
@@ -93,6 +97,7 @@ class FeedbackEvent:
             "source": self.source,
             "stamp": self.stamp,
             "responses": self.responses.tolist(),
+            **({"corrects": self.corrects} if self.corrects else {}),
         }
 
     @classmethod
@@ -112,4 +117,5 @@ class FeedbackEvent:
             source=str(data.get("source", "")),
             stamp=float(data.get("stamp", 0.0)),
             responses=np.asarray(data.get("responses", []), dtype=np.float64),
+            corrects=str(data.get("corrects", "")),
         )

@@ -229,7 +229,8 @@ class CompassNode(Node):
             self.get_logger().info(
                 f"applied answer {event.feedback_id}: operator {event.operator or '<none>'} "
                 f"thumbs {'up' if event.approved else 'down'} on {event.action_id!r}, "
-                f"compass version {self._model.version}")
+                f"compass version {self._model.version}"
+                + (f" (a correction of {event.corrects})" if event.corrects else ""))
         else:
             self._health.problem("update", f"{event.feedback_id}: {result.reason}")
         self._health.count("feedback.applied")

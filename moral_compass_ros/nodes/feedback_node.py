@@ -12,7 +12,8 @@ and answers to unknown actions are refused with a logged reason.
 One answer per (selection, operator): a bouncing or re-pressed button gives one answer, and the
 rest are refused and counted as chatter in diagnostics. With ``correction_window_s`` > 0 an
 answer is held that long before it is sent, and a later answer by the same operator to the same
-selection *replaces* it (logged as a correction), so the compass still receives exactly one.
+selection *replaces* it: only the final answer is sent, naming the one it replaced in
+``corrects_feedback_id``, so the compass journals one answer, marked as a correction.
 A gamepad button counts only after this node has seen it released, so a button held across a
 restart, or across a change of the button count, is not a press.
 
@@ -288,6 +289,7 @@ class FeedbackNode(Node):
         feedback.action = selection.msg.selected
         feedback.context = list(selection.msg.context)
         feedback.weight = 1.0
+        feedback.corrects_feedback_id = ""  # only this node marks corrections
         feedback.header.stamp = self.get_clock().now().to_msg()
         if self._params["correction_window_s"] > 0:
             earlier = self._pending.pop(key, None)
@@ -297,6 +299,7 @@ class FeedbackNode(Node):
                     f"operator {feedback.operator_id!r} corrected the answer to {request_id!r}: "
                     f"{_thumbs(earlier[0].approved)} -> {_thumbs(feedback.approved)} "
                     f"({earlier[0].feedback_id} replaced by {feedback.feedback_id})")
+                feedback.corrects_feedback_id = earlier[0].feedback_id
             self._pending[key] = (feedback, self._now_s() + self._params["correction_window_s"])
             return
         self._send(key, feedback)
