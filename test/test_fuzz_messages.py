@@ -323,6 +323,14 @@ def test_fuzz_visualization_node_callbacks():
                          selections().map(lambda m: ("selection", m))))
         def run(item):
             kind, msg = item
+            counts = node._health.counts
+            before = counts["markers.published"] + counts["rejected.compass"]
             getattr(node, f"_on_{kind}")(msg)
             node._publish()  # the timer's work: draw whatever arrived
+            # every new compass, or decision once a compass is known, is drawn or refused with
+            # a reason, exactly once; a refused request changes nothing
+            redraw = kind == "compass" or (node._compass is not None and
+                                           msg.status != ActionSelection.STATUS_REFUSED)
+            after = counts["markers.published"] + counts["rejected.compass"]
+            assert after - before == int(redraw), (kind, msg)
         run()

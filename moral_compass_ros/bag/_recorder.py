@@ -16,7 +16,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Mapping, Optional, Sequence, Union
+from typing import Mapping, Optional, Sequence, Union
 
 from rclpy.node import Node
 from rclpy.qos import DurabilityPolicy, HistoryPolicy, QoSProfile, ReliabilityPolicy
@@ -371,8 +371,3 @@ def describe_counts(counts: Mapping[str, int], width: Optional[int] = None) -> s
     if width is not None and len(line) > width:
         line = line[:max(0, width - 1)] + "…"
     return line
-
-
-def iter_topic_names(specs: Iterable[RecordedTopic]) -> list[str]:
-    """The names of ``specs`` (for ``--help`` texts)."""
-    return [spec.name for spec in specs]

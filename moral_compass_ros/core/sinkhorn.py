@@ -65,7 +65,7 @@ SIMPLEX_DIAMETER: float = 2.0
 _KERNEL_DOMAIN_LIMIT: float = 500.0
 
 
-def _to_tensor(x: ArrayLike, name: str) -> torch.Tensor:
+def _to_tensor(x: ArrayLike) -> torch.Tensor:
     if isinstance(x, torch.Tensor):
         if x.dtype != torch.float64:
             x = x.to(torch.float64)
@@ -207,7 +207,7 @@ def entropic_ot(
 
     Warns
     -----
-    UserWarning
+    RuntimeWarning
         If POT stopped at ``max_iter`` with a marginal error above ``tol``.
     """
     if not epsilon > 0.0:
@@ -564,8 +564,8 @@ def sinkhorn_divergence(
         On inconsistent shapes, NaN/inf, negative weights or weights not summing to 1.
     """
     as_torch = any(isinstance(v, torch.Tensor) for v in (x, a, y, b))
-    xt, at = _as_batch(_to_tensor(x, "x"), _to_tensor(a, "a"), "x")
-    yt, bt = _as_batch(_to_tensor(y, "y"), _to_tensor(b, "b"), "y")
+    xt, at = _as_batch(_to_tensor(x), _to_tensor(a), "x")
+    yt, bt = _as_batch(_to_tensor(y), _to_tensor(b), "y")
     if xt.shape[-1] != yt.shape[-1]:
         raise ValueError(f"x and y must have the same dimension M, got {xt.shape[-1]} and {yt.shape[-1]}")
     if xt.shape[0] != at.shape[0] and 1 not in (xt.shape[0], at.shape[0]):
@@ -591,7 +591,7 @@ def sinkhorn_divergence(
         ax = at.expand(n_x, -1)
         ot_xx_t = entropic_ot_self(ground_cost(xx, xx, cost), ax, epsilon, max_iter=max_iter, tol=tol)
     else:
-        ot_xx_t = _to_tensor(ot_xx, "ot_xx").reshape(-1)
+        ot_xx_t = _to_tensor(ot_xx).reshape(-1)
     n_y = max(yt.shape[0], bt.shape[0])
     yy = yt.expand(n_y, -1, -1)
     by = bt.expand(n_y, -1)
