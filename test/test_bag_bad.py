@@ -33,6 +33,18 @@ def storage_file(bag: Path) -> Path:
     return next(p for p in bag.iterdir() if p.suffix in (".mcap", ".db3"))
 
 
+def write_messages(writer: Writer, messages) -> None:
+    """Write decoded ``BagMessage`` s into an open ``writer`` (one connection per topic)."""
+    store = typestore()
+    connections = {}
+    for message in messages:
+        if message.topic not in connections:
+            connections[message.topic] = writer.add_connection(message.topic, message.msgtype,
+                                                               typestore=store)
+        writer.write(connections[message.topic], message.timestamp,
+                     store.serialize_cdr(message.message, message.msgtype))
+
+
 def test_truncated_mcap_replays_the_prefix(tmp_path, capsys):
     build_session(tmp_path / "run", "mcap", n_requests=8)
     data = storage_file(tmp_path / "run" / "bag")
@@ -94,20 +106,13 @@ def test_unknown_message_types_are_ignored_with_a_warning(tmp_path, storage, cap
     contents = read_bag(run_dir / "bag")
     foreign = get_typestore(Stores.EMPTY)
     foreign.register(get_types_from_msg("int32 x\nstring note", "other_pkg/msg/Thing"))
-    store = typestore()
     shutil.rmtree(run_dir / "bag")
     writer = Writer(run_dir / "bag", version=9, storage_plugin=PLUGINS[storage])
     writer.open()
     thing = writer.add_connection("/thing", "other_pkg/msg/Thing", typestore=foreign)
     writer.write(thing, 1, foreign.serialize_cdr(
         foreign.types["other_pkg/msg/Thing"](x=3, note="n"), "other_pkg/msg/Thing"))
-    connections = {}
-    for message in contents.messages:
-        if message.topic not in connections:
-            connections[message.topic] = writer.add_connection(message.topic, message.msgtype,
-                                                               typestore=store)
-        writer.write(connections[message.topic], message.timestamp,
-                     store.serialize_cdr(message.message, message.msgtype))
+    write_messages(writer, contents.messages)
     writer.close()
     code, _, err = run([run_dir / "bag", "--out", tmp_path / "o"], capsys)
     assert "ignored topics of message types this package does not know: /thing " \
@@ -200,19 +205,12 @@ def _resplit(bag: Path, storage: str) -> None:
     shutil.rmtree(bag)
     halves = (contents.messages[:len(contents.messages) // 2],
               contents.messages[len(contents.messages) // 2:])
-    store = typestore()
     infos = []
     for index, half in enumerate(halves):
         part = bag.parent / f"part{index}"
         writer = Writer(part, version=9, storage_plugin=PLUGINS[storage])
         writer.open()
-        connections = {}
-        for message in half:
-            if message.topic not in connections:
-                connections[message.topic] = writer.add_connection(
-                    message.topic, message.msgtype, typestore=store)
-            writer.write(connections[message.topic], message.timestamp,
-                         store.serialize_cdr(message.message, message.msgtype))
+        write_messages(writer, half)
         writer.close()
         infos.append(yaml.safe_load((part / "metadata.yaml").read_text()))
         bag.mkdir(exist_ok=True)
@@ -296,18 +294,10 @@ def test_a_replay_with_nothing_recorded_to_compare_says_so_and_exits_0(tmp_path,
     bag = tmp_path / "run" / "bag"
     contents = read_bag(bag)
     shutil.rmtree(bag)
-    store = typestore()
     writer = Writer(bag, version=9, storage_plugin=PLUGINS["mcap"])
     writer.open()
-    connections = {}
-    for message in contents.messages:  # no compass versions were recorded
-        if message.topic in ("/compass", "/compass/model"):
-            continue
-        if message.topic not in connections:
-            connections[message.topic] = writer.add_connection(message.topic, message.msgtype,
-                                                               typestore=store)
-        writer.write(connections[message.topic], message.timestamp,
-                     store.serialize_cdr(message.message, message.msgtype))
+    write_messages(writer, [m for m in contents.messages  # no compass versions were recorded
+                            if m.topic not in ("/compass", "/compass/model")])
     writer.close()
     code, out, err = run([bag, "--out", tmp_path / "o"], capsys)
     assert code == 0, err

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import copy
 import os
-from io import BytesIO
 import queue
 import sqlite3
 import threading
 import time
 from dataclasses import dataclass
+from io import BytesIO
 from pathlib import Path
 from typing import Mapping, Optional, Sequence, Union
 

@@ -53,7 +53,6 @@ class _Console:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self.tablet_url = ""
 
     def say(self, text: str) -> None:
         with self._lock:
@@ -64,8 +63,7 @@ class _Console:
         self.say(f"[{name}] {line}")
         found = TABLET_URL.search(line) if name == "feedback_node" else None
         if found:
-            self.tablet_url = found.group(1)
-            self.say(f"run: tablet page: {self.tablet_url}  (operators log in with their token)")
+            self.say(f"run: tablet page: {found.group(1)}  (operators log in with their token)")
 
 
 def _stop_on_sigterm(signum, frame) -> None:
