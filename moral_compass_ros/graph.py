@@ -129,6 +129,7 @@ class GraphRunner:
         self.log_dir = log_dir
         self.on_output = on_output
         self.processes: dict[str, subprocess.Popen] = {}
+        self._forwarders: list[threading.Thread] = []
         self._override_dir: Path | None = None
 
     def command(self, node: GraphNode, overrides: dict | None = None) -> list[str]:
@@ -164,8 +165,10 @@ class GraphRunner:
         proc = subprocess.Popen(self.command(node, overrides), stdout=output,
                                 stderr=subprocess.STDOUT, start_new_session=True)
         if output is subprocess.PIPE:
-            threading.Thread(target=self._forward, args=(node.name, proc.stdout),
-                             name=f"output-{node.name}", daemon=True).start()
+            forwarder = threading.Thread(target=self._forward, args=(node.name, proc.stdout),
+                                         name=f"output-{node.name}", daemon=True)
+            forwarder.start()
+            self._forwarders.append(forwarder)
         elif output is not subprocess.DEVNULL:
             output.close()
         self.processes[node.name] = proc
@@ -202,6 +205,9 @@ class GraphRunner:
         if self._override_dir is not None:
             shutil.rmtree(self._override_dir, ignore_errors=True)
             self._override_dir = None
+        for forwarder in self._forwarders:  # the last lines a node wrote before it exited
+            forwarder.join(timeout=5.0)
+        self._forwarders.clear()
         return codes
 
     def __enter__(self) -> "GraphRunner":

@@ -55,9 +55,13 @@ def test_run_starts_the_graph_and_prints_the_tablet_url(tmp_path):
         proc.send_signal(signal.SIGINT)
         lines.append(proc.communicate(timeout=60)[0])
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        if proc.poll() is None:  # SIGTERM: the command stops its nodes; SIGKILL orphans them
+            proc.terminate()
+            try:
+                proc.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
     output = "".join(lines)
     assert proc.returncode == 0, output
     assert "[compass_node] [INFO]" in output and "compass restored" in output, output
