@@ -22,6 +22,7 @@ from rclpy.exceptions import InvalidParameterTypeException, InvalidParameterValu
 from rclpy.node import Node
 
 from moral_compass_ros.core.config import LearnerConfig
+from moral_compass_ros.core.pretrain import PretrainedFingerprints
 
 def learner_descriptions() -> dict[str, str]:
     """``{field: description}`` of every LearnerConfig field, read from the ``Attributes``
@@ -51,7 +52,8 @@ def learner_descriptions() -> dict[str, str]:
 
 # Fields that fix the shape of the learned state: changing them at run time is refused.
 LEARNER_READ_ONLY = {"value_names", "feature_dim", "context_dim", "n_particles",
-                     "n_fingerprint_samples", "cost", "seed", "update_rule"}
+                     "n_fingerprint_samples", "cost", "seed", "update_rule", "fingerprint_hidden",
+                     "fingerprint_model"}
 
 
 @dataclass(frozen=True)
@@ -212,9 +214,12 @@ def _check(spec: ParameterSpec, value: Any) -> Optional[str]:
 
 
 def learner_config_check(values: dict) -> Optional[str]:
-    """``whole_check`` that builds a :class:`LearnerConfig` from the learner fields."""
+    """``whole_check`` that builds a :class:`LearnerConfig` from the learner fields (and reads
+    its pre-trained fingerprint model, if any)."""
     try:
-        learner_config(values)
+        config = learner_config(values)
+        if config.fingerprint_model:
+            PretrainedFingerprints.load(config.fingerprint_model).check_fits(config)
     except (TypeError, ValueError) as error:
         return f"learner configuration: {error}"
     return None

@@ -88,8 +88,9 @@ def tmpfs(tmp_path):
     ("information_mode", "maybe", "information_mode"),   # not one of avoid/seek
     ("snapshot_every", 0, "snapshot_every"),              # node parameter out of range
     ("lambda_task", [1.0, 2.0], "lambda_task"),           # wrong type (a list)
+    ("fingerprint_model", "/nonexistent/psi.npz", "no such file: /nonexistent/psi.npz"),
 ], ids=["gamma-out-of-range", "n_particles-zero", "epsilon-negative", "n_particles-wrong-type",
-        "information_mode-unknown", "snapshot_every-zero", "lambda_task-list"])
+        "information_mode-unknown", "snapshot_every-zero", "lambda_task-list", "fingerprint_model-missing"])
 def test_bad_start_up_parameters_are_refused_before_any_state_is_touched(tmp_path, name, value,
                                                                          reason):
     error = start_compass(compass_params(tmp_path / "state", Parameter(name, value=value)))

@@ -10,6 +10,7 @@ from .config import LearnerConfig
 from .events import FeedbackEvent
 from .fingerprint_library import FingerprintLibrary
 from .learner import DynamicValueLearner, Scores, UpdateResult
+from .pretrain import PretrainedFingerprints, pretrain_fingerprints
 from .sinkhorn import sinkhorn_divergence
 from .value_space import DEFAULT_VALUE_NAMES, SimplexError, ValueSpace
 
@@ -29,4 +30,6 @@ __all__ = [
     "sinkhorn_divergence",
     "FeedbackEvent",
     "FingerprintLibrary",
+    "PretrainedFingerprints",
+    "pretrain_fingerprints",
 ]

@@ -77,6 +77,9 @@ class LearnerConfig:
         > 0, lower bound of every fingerprint concentration (softplus + floor).
     fingerprint_hidden : int
         ≥ 1, hidden width of the fingerprint network.
+    fingerprint_model : str
+        Path of a pre-trained fingerprint network ψ (``moral-compass pretrain``), loaded in place
+        of the random initialisation; empty = none. Its F, C, values and width must match.
     beta_init : float
         > 0, prior mean of the likelihood sharpness β (log-odds per squared simplex distance)
         [§3].
@@ -144,6 +147,7 @@ class LearnerConfig:
     hint_strength: float = 20.0
     concentration_floor: float = 0.05
     fingerprint_hidden: int = 16
+    fingerprint_model: str = ""
     beta_init: float = 20.0
     tau_init: float = 0.3
     task_weight_init: float = 1.0
@@ -223,6 +227,8 @@ class LearnerConfig:
         real("hint_strength", 0.0)
         real("concentration_floor", 0.0, low_open=True)
         integer("fingerprint_hidden", 1)
+        if not isinstance(self.fingerprint_model, str):
+            raise ValueError(f"fingerprint_model must be a path (string), got {self.fingerprint_model!r}")
         real("beta_init", 0.0, low_open=True)
         real("tau_init", -math.inf)
         real("task_weight_init", 0.0)

@@ -35,6 +35,7 @@ from .config import LearnerConfig
 from .events import FeedbackEvent
 from .fingerprint import FingerprintModel, numpy_generator, sample_dirichlet, torch_generator
 from .likelihood import LikelihoodModel
+from .pretrain import PretrainedFingerprints
 from .scoring import information_gain, predictive_approval, task_cost
 from .sinkhorn import (SIMPLEX_DIAMETER, TransportResult, divergence_lower_bound, divergence_to_clouds,
                        entropic_transport, expected_cost_to_dirichlet, kernel_domain_ok, sinkhorn_divergence)
@@ -266,6 +267,10 @@ class DynamicValueLearner:
         self._fingerprint = FingerprintModel(
             config.feature_dim, config.context_dim, m, config.fingerprint_hidden,
             config.concentration_floor, config.hint_strength, torch_generator(config.seed, 0, "init"))
+        if config.fingerprint_model:
+            pretrained = PretrainedFingerprints.load(config.fingerprint_model)
+            pretrained.check_fits(config)
+            self._fingerprint.set_parameters(pretrained.parameters)
         self._likelihood = LikelihoodModel(
             config.feature_dim + config.context_dim, config.beta_init, config.tau_init, config.task_weight_init,
             config.beta_prior_std, config.tau_prior_std, config.task_weight_prior_std, config.residual_prior_std)

@@ -272,6 +272,13 @@ class SimulatedPlanner:
         self._context = self._episode_rng.standard_normal(self.context_dim)  # s_0 ~ N(0, I)
         return self._context.copy()
 
+    def restart_episode(self, rng: np.random.Generator) -> np.ndarray:
+        """Start a new candidate stream from ``rng`` in the same world; returns s_0."""
+        self._episode_rng = rng
+        self._t = 0
+        self._context = rng.standard_normal(self.context_dim)
+        return self._context.copy()
+
     def _draw_world(self, rng: np.random.Generator) -> None:
         m, f, c, k = self.n_values, self.feature_dim, self.context_dim, N_TASK_LATENTS
         raw = rng.standard_normal((f, m + k))

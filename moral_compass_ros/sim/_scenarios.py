@@ -27,7 +27,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import List, Mapping, Tuple
+from typing import List, Mapping, Optional, Tuple
 
 import numpy as np
 
@@ -182,18 +182,23 @@ class Scenario:
     ----------
     config : ScenarioConfig
     seed : int, SeedSequence, Generator or None
+    people_seed : int, optional
+        Other people in the same world: the planner's world (its feature map, rewards and
+        contexts' effects) comes from ``seed``; the people, their candidate stream and the
+        random selector from ``people_seed`` (pre-training data from other people of the same
+        robot).
     """
 
-    def __init__(self, config: ScenarioConfig, seed: SeedLike = None) -> None:
+    def __init__(self, config: ScenarioConfig, seed: SeedLike = None, people_seed: Optional[int] = None) -> None:
         self.config = config
         self.planner: SimulatedPlanner
         self.operators: OperatorPool
-        self.reset(seed)
+        self.reset(seed, people_seed)
 
-    def reset(self, seed: SeedLike = None) -> None:
+    def reset(self, seed: SeedLike = None, people_seed: Optional[int] = None) -> None:
         """Rebuild the episode from ``seed``: same seed => identical episode.
 
-        ``seed=None`` draws fresh OS entropy (non-reproducible).
+        ``seed=None`` draws fresh OS entropy (non-reproducible). ``people_seed``: see the class.
         """
         cfg = self.config
         planner_rng, profile_rng, pool_rng, self._random_rng = as_generator(seed).spawn(4)
@@ -208,6 +213,9 @@ class Scenario:
                 planner_rng, hint_noise=cfg.hint_noise, send_hints=cfg.send_hints)
         else:
             self.planner.reset(planner_rng)
+        if people_seed is not None:
+            episode_rng, profile_rng, pool_rng, self._random_rng = as_generator(people_seed).spawn(4)
+            self.planner.restart_episode(episode_rng)
         m = len(cfg.value_names)
         dominant = profile_rng.permutation(m)
         drift_target = None
@@ -314,8 +322,9 @@ def simulator_library_entries(config: ScenarioConfig) -> list:
     return entries
 
 
-def make_scenario(name: str, seed: SeedLike = None, **overrides) -> Scenario:
-    """Build the preset ``name`` (one of :data:`SCENARIO_NAMES`), optionally with overrides.
+def make_scenario(name: str, seed: SeedLike = None, people_seed: Optional[int] = None, **overrides) -> Scenario:
+    """Build the preset ``name`` (one of :data:`SCENARIO_NAMES`), optionally with overrides;
+    ``people_seed``: other people in the world of ``seed`` (:class:`Scenario`).
 
     Raises
     ------
@@ -326,4 +335,4 @@ def make_scenario(name: str, seed: SeedLike = None, **overrides) -> Scenario:
     if name not in presets:
         raise KeyError(f"unknown scenario {name!r}; known: {', '.join(presets)}")
     config = dataclasses.replace(presets[name], **overrides) if overrides else presets[name]
-    return Scenario(config, seed)
+    return Scenario(config, seed, people_seed)

@@ -8,6 +8,7 @@
     moral-compass bench --out FILE.json [...]                 speed, against POT and the exp bound
     moral-compass fleet --robots N --out DIR [...]            fleet: average compass, drift, pull
     moral-compass library --from sim|emfd --out FILE          write a fingerprint library
+    moral-compass pretrain SOURCE... --out FILE.npz           pre-train ψ from many people's answers
     moral-compass auth new NAME                               a tablet operator's token and entry
 """
 from __future__ import annotations
@@ -27,6 +28,7 @@ COMMANDS = {
     "bench": ("moral_compass_ros.tools.bench", "measure decision and update speed"),
     "fleet": ("moral_compass_ros.tools.fleet", "simulate a fleet: average compass, drift, social pull"),
     "library": ("moral_compass_ros.tools.library", "write a fingerprint library (simulator labels or eMFD)"),
+    "pretrain": ("moral_compass_ros.tools.pretrain", "pre-train the fingerprint network from many people's answers"),
     "auth": ("moral_compass_ros.web.auth", "make tablet operator tokens and their entries"),
 }
 

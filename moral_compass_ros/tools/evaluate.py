@@ -36,6 +36,10 @@ followed by ``:CONDITION``, where the learners' fingerprints come from:
 ``hints`` (default)   the planner's noisy value hints
 ``library``           no hints; the scenario's fingerprint library (label → profile)
 ``features``          no hints, no library: fingerprints only from the learned network ψ
+``pretrained``        as ``features``, but ψ starts pre-trained (:func:`~moral_compass_ros.core.pretrain_fingerprints`,
+                      as ``moral-compass pretrain``) on the answers of :data:`PRETRAIN_PEOPLE` other
+                      simulated people of the same world (same robot: feature map, rewards),
+                      each answering an episode of randomly chosen actions (a pilot study)
 ``dvs_approval`` diagnostic only (not run by default): the DVS learner executing the argmax of
                 its own predicted approval instead of the §5 selection rule
 
@@ -80,11 +84,15 @@ METHODS: dict[str, str] = {
     "oracle": "Oracle (upper bound)",
 }
 #: Where the learners' fingerprints come from (the ``:CONDITION`` suffix of a scenario name).
-CONDITIONS = ("hints", "library", "features")
+CONDITIONS = ("hints", "library", "features", "pretrained")
+#: ``pretrained``: how many other people ψ is pre-trained on, and the first of their seeds
+#: (far from the evaluation's seeds, so no evaluated person is among them).
+PRETRAIN_PEOPLE = 50
+PRETRAIN_SEED_BASE = 1_000_000
 #: The default scenario list: every preset with hints, plus the conditions where they matter.
-DEFAULT_SCENARIOS = ("fixed_profile", "fixed_profile:library", "fixed_profile:features", "abrupt_drift",
-                     "gradual_drift", "noisy_teacher", "two_operators", "lexicon", "lexicon:library",
-                     "lexicon:features")
+DEFAULT_SCENARIOS = ("fixed_profile", "fixed_profile:library", "fixed_profile:features",
+                     "fixed_profile:pretrained", "abrupt_drift", "gradual_drift", "noisy_teacher",
+                     "two_operators", "lexicon", "lexicon:library", "lexicon:features", "lexicon:pretrained")
 #: Credible level of the compass region whose coverage of the true profile is reported.
 CREDIBLE_LEVEL = 0.9
 #: Diagnostic methods, never run by default (choose with ``--methods``).
@@ -269,6 +277,8 @@ def run_episode(task: dict) -> dict:
     base, condition = split_scenario(name)
     scenario = make_scenario(base, seed=seed, **scenario_overrides(name, task.get("n_answers")))
     cfg = learner_config(scenario.config, seed, task.get("learner", {}))
+    if condition == "pretrained":
+        cfg = cfg.replace(fingerprint_model=task["fingerprint_model"])
     learner = make_method(method, cfg)
     ideal = scenario.ideal_learner(seed) if method == "ideal" else None
     library = scenario.fingerprint_library() if condition == "library" else None
@@ -286,7 +296,7 @@ def run_episode(task: dict) -> dict:
             hints, sources = np.array(cs.value_hints), None
         elif condition == "library":
             hints, sources = library.resolve(cs.ids, cs.labels, None)
-        else:
+        else:  # features, pretrained
             hints, sources = np.full(cs.value_hints.shape, np.nan), None
         started = time.perf_counter()
         if method == "random":
@@ -343,6 +353,100 @@ def run_episode(task: dict) -> dict:
                 "drift_reference": drift_reference(scenario.config),
                 "update_failures": failures})
     return rec
+
+
+# ====================================================================== pre-training
+def population_answers(scenario: str, seed: int, n_people: int = PRETRAIN_PEOPLE,
+                       n_answers: Optional[int] = None) -> list:
+    """Answers of ``n_people`` other simulated people in the world of episode ``seed``.
+
+    Each person (seed ``PRETRAIN_SEED_BASE + 1000·seed + i``, operator ``person_<i>``) answers
+    one episode in which the robot executes a random candidate; no hints (what ψ must learn
+    from), the observed task reward, skipped answers dropped.
+
+    Returns
+    -------
+    list of FeedbackEvent
+    """
+    from moral_compass_ros.core import FeedbackEvent
+    from moral_compass_ros.sim import make_scenario
+
+    base, _ = split_scenario(scenario)
+    events = []
+    for i in range(n_people):
+        people_seed = PRETRAIN_SEED_BASE + 1000 * int(seed) + i
+        world = make_scenario(base, seed=int(seed), people_seed=people_seed,
+                              **scenario_overrides(base, n_answers))
+        t = 0
+        while not world.done:
+            cs = world.propose()
+            index = world.random_choice(cs)
+            response = world.respond(cs, index)
+            if response.approved is not None:
+                events.append(FeedbackEvent(
+                    feedback_id=f"{base}-{seed}-person_{i}-{t}", action_id=cs.ids[index],
+                    features=np.array(cs.features[index]), context=np.array(cs.context),
+                    approved=bool(response.approved), task_reward=float(response.task_reward),
+                    operator=f"person_{i}", source="sim", stamp=float(t)))
+            t += 1
+    return events
+
+
+def pretrain_episode_model(task: dict) -> dict:
+    """Pre-train ψ for one (scenario, seed) of the ``pretrained`` condition into ``task["path"]``.
+
+    ``task``: ``scenario``, ``seed``, ``n_answers``, ``learner`` (overrides), ``path``. Returns the
+    task plus ``people``, ``answers`` and ``gain`` (nats per answer ψ adds, see
+    :class:`~moral_compass_ros.core.PretrainedFingerprints`).
+    """
+    from moral_compass_ros.core import pretrain_fingerprints
+
+    base, _ = split_scenario(task["scenario"])
+    events = population_answers(base, task["seed"], n_answers=task.get("n_answers"))
+    preset = scenario_preset(base)
+    config = learner_config(preset, task["seed"], task.get("learner", {}))
+    result = pretrain_fingerprints(events, config)
+    path = Path(task["path"])
+    partial = path.with_name(path.name + ".partial")
+    result.save(partial)
+    os.replace(partial, path)
+    return {**task, "people": result.people, "answers": result.answers, "gain": result.gain}
+
+
+def pretrain_models(tasks: Sequence[dict], workers: int, out: Path, resume: bool) -> list[dict]:
+    """Pre-train ψ for every (scenario, seed) of a ``pretrained`` task; set ``fingerprint_model``.
+
+    The models go to ``out/pretrained/<scenario>-seed<seed>.npz``; with ``resume`` an existing
+    file is reused. Returns one summary per model trained now.
+    """
+    jobs: dict[tuple, dict] = {}
+    for task in tasks:
+        base, condition = split_scenario(task["scenario"])
+        if condition != "pretrained":
+            continue
+        path = out / "pretrained" / f"{base}-seed{task['seed']}.npz"
+        task["fingerprint_model"] = str(path)
+        key = (base, task["seed"])
+        if key not in jobs and not (resume and path.exists()):
+            jobs[key] = {"scenario": base, "seed": task["seed"], "n_answers": task.get("n_answers"),
+                         "learner": task.get("learner", {}), "path": str(path)}
+    if not jobs:
+        return []
+    (out / "pretrained").mkdir(parents=True, exist_ok=True)
+    sys.stderr.write(f"eval: pre-training ψ for {len(jobs)} (scenario, seed) pairs on the answers of "
+                     f"{PRETRAIN_PEOPLE} other people each\n")
+    done = []
+    if workers == 1:
+        _init_worker()
+        done = [pretrain_episode_model(job) for job in jobs.values()]
+    else:
+        context = multiprocessing.get_context("spawn")
+        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker) as pool:
+            done = list(pool.map(pretrain_episode_model, jobs.values()))
+    gains = [d["gain"] for d in done]
+    sys.stderr.write(f"eval: ψ pre-trained; it adds {np.mean(gains):.3f} nats per answer on its training "
+                     f"answers (mean over {len(gains)})\n")
+    return done
 
 
 def task_key(task: dict) -> str:
@@ -774,10 +878,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
               "learner": args.learner}
              for seed in seeds for s in args.scenarios for m in args.methods]
     command = "moral-compass eval " + " ".join(shlex.quote(a) for a in argv)
+    started = time.monotonic()
+    pretrained = pretrain_models(tasks, args.workers, out, args.resume)
     sys.stderr.write(f"eval: {len(tasks)} episodes ({len(args.methods)} methods x "
                      f"{len(args.scenarios)} scenarios x {len(seeds)} seeds) on {args.workers} "
                      f"worker(s) -> {out}\n")
-    started = time.monotonic()
     records = run_tasks(tasks, args.workers, out / "episodes.jsonl", args.resume)
     wall_s = time.monotonic() - started
     metrics = compute_metrics(records)
@@ -803,6 +908,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         },
         "workers": args.workers,
         "wall_time_s": wall_s,
+        "pretrained_fingerprints": [{k: d[k] for k in ("scenario", "seed", "people", "answers", "gain")}
+                                    for d in pretrained],
         "host": {"python": platform.python_version(), "machine": platform.machine(),
                  "cpus": os.cpu_count()},
         "definitions": METRIC_DEFINITIONS,
