@@ -121,3 +121,44 @@ def test_resample_rejects_bad_arguments():
         q.resample(0, 10.0)
     with pytest.raises(ValueError, match="jitter_concentration"):
         q.resample(np.random.default_rng(0), 0.0)
+
+
+def _dirichlet_target(alpha):
+    return lambda theta: ((alpha - 1.0) * np.log(np.maximum(theta, 1e-300))).sum(axis=1)  # log Dir(θ; α) + c
+
+
+def test_a_move_leaves_its_target_invariant_and_pulls_a_cloud_toward_it():
+    rng = np.random.default_rng(0)
+    alpha = np.array([6.0, 3.0, 1.5])
+    mean = alpha / alpha.sum()
+    variance = mean * (1 - mean) / (alpha.sum() + 1)
+    n = 4000
+    exact = Compass(rng.dirichlet(alpha, n), np.full(n, 1 / n))
+    moved = exact
+    for _ in range(10):
+        moved, rate = moved.move(rng, _dirichlet_target(alpha), 30.0)
+        assert 0.2 < rate < 1.0
+    np.testing.assert_allclose(moved.mean, mean, atol=0.01)
+    np.testing.assert_allclose(np.diag(moved.covariance), variance, rtol=0.15)
+    # the jitter alone (no accept/reject) widens the same cloud: what the moves correct
+    jittered = exact
+    for _ in range(10):
+        jittered = jittered.resample(rng, 30.0)
+    assert np.diag(jittered.covariance).sum() > 1.3 * variance.sum()
+    # from the uniform prior the moves reach the target
+    cloud = Compass(rng.dirichlet(np.ones(3), n), np.full(n, 1 / n))
+    for _ in range(60):
+        cloud, _ = cloud.move(rng, _dirichlet_target(alpha), 30.0)
+    np.testing.assert_allclose(cloud.mean, mean, atol=0.02)
+
+
+def test_a_move_keeps_the_weights_and_refuses_a_bad_concentration():
+    rng = np.random.default_rng(1)
+    weights = rng.dirichlet(np.ones(50))
+    q = Compass(rng.dirichlet(np.ones(4), 50), weights)
+    moved, _ = q.move(rng, lambda theta: np.zeros(len(theta)), 50.0)
+    np.testing.assert_array_equal(moved.weights, q.weights)
+    assert_on_simplex(moved.particles)
+    for bad in (0.0, math.inf):
+        with pytest.raises(ValueError, match="move concentration"):
+            q.move(rng, lambda theta: np.zeros(len(theta)), bad)

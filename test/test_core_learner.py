@@ -164,6 +164,23 @@ def test_every_theta_stays_on_the_simplex(seed, n_events, ess, rule):
     assert learner.version == n_events
 
 
+@pytest.mark.parametrize("move_steps", [0, 2])
+def test_a_resampling_is_followed_by_the_configured_moves(move_steps):
+    config = small_config(n_particles=64, ess_threshold=1.0, move_steps=move_steps)  # resample every answer
+    learner = DynamicValueLearner(config)
+    rng = np.random.default_rng(0)
+    rates = []
+    for i in range(4):
+        result = learner.update(random_event(rng, i, config))
+        assert result.resampled
+        rates.append(result.move_acceptance)
+        assert_on_simplex(learner.compass.particles)
+    if move_steps:
+        assert all(0.0 < r <= 1.0 for r in rates), rates
+    else:
+        assert all(np.isnan(rates))
+
+
 @pytest.mark.parametrize("approved", [True, False])
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_small_step_moves_alignment_in_the_direction_of_the_answer(approved, seed):

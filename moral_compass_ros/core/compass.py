@@ -2,13 +2,22 @@
 from __future__ import annotations
 
 import math
+from typing import Callable
 
 import numpy as np
+import torch
 
 from .value_space import SIMPLEX_ATOL, ValueSpace, check_simplex
 
 #: Added to every Dirichlet jitter concentration so no coordinate gets concentration 0.
 JITTER_FLOOR: float = 1e-3
+
+
+def _log_dirichlet(theta: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """log Dir(θ; α) per row: log Γ(α_0) − Σ log Γ(α_k) + Σ (α_k − 1) log θ_k, shape (N,)."""
+    lgamma = torch.lgamma(torch.from_numpy(np.concatenate([alpha, alpha.sum(axis=1, keepdims=True)], axis=1))).numpy()
+    log_theta = np.log(np.maximum(theta, 1e-300))
+    return lgamma[:, -1] - lgamma[:, :-1].sum(axis=1) + ((alpha - 1.0) * log_theta).sum(axis=1)
 
 
 class Compass:
@@ -175,6 +184,49 @@ class Compass:
             theta = np.where(ok[:, None], gammas / np.where(sums > 0.0, sums, 1.0), theta)
         theta = theta / theta.sum(axis=1, keepdims=True)
         return Compass(theta, np.full(n, 1.0 / n))
+
+    def move(self, rng: np.random.Generator, log_target: Callable[[np.ndarray], np.ndarray],
+             concentration: float) -> tuple["Compass", float]:
+        """One Metropolis–Hastings move of every particle, leaving the target π invariant.
+
+        The move of resample-move (Gilks & Berzuini 2001): after resampling, the copies of one
+        ancestor spread out by the jitter *and* stay distributed as π. Propose
+        θ' ~ Dir(κθ + floor) and accept with probability
+
+        .. math:: \min\Big(1, \frac{\pi(\theta')\,\mathrm{Dir}(\theta; \kappa\theta' + f)}
+                                      {\pi(\theta)\,\mathrm{Dir}(\theta'; \kappa\theta + f)}\Big).
+
+        Parameters
+        ----------
+        rng : numpy.random.Generator
+            N×M gamma draws, then N uniforms.
+        log_target : callable
+            ``log_target(theta)`` → log π(θ) up to a constant, shape (N,), for θ of shape (N, M).
+        concentration : float
+            κ > 0 of the proposal (as the resampling jitter).
+
+        Returns
+        -------
+        (Compass, float)
+            The moved cloud (same weights) and the fraction of proposals accepted.
+        """
+        kappa = float(concentration)
+        if not (kappa > 0.0 and math.isfinite(kappa)):
+            raise ValueError(f"move concentration must be finite and > 0, got {kappa}")
+        theta = self._particles
+        alpha = kappa * theta + JITTER_FLOOR
+        gammas = rng.standard_gamma(alpha)
+        sums = gammas.sum(axis=1, keepdims=True)
+        proposal = gammas / np.where(sums > 0.0, sums, 1.0)
+        valid = (sums[:, 0] > 0.0) & np.all(np.isfinite(proposal), axis=1)
+        proposal = np.where(valid[:, None], proposal, theta)
+        log_ratio = (log_target(proposal) - log_target(theta)
+                     + _log_dirichlet(theta, kappa * proposal + JITTER_FLOOR)
+                     - _log_dirichlet(proposal, alpha))  # log π(θ')q(θ|θ') − log π(θ)q(θ'|θ)
+        uniform = rng.uniform(size=len(theta))
+        accept = valid & np.isfinite(log_ratio) & (np.log(np.maximum(uniform, 1e-300)) < log_ratio)
+        moved = np.where(accept[:, None], proposal, theta)
+        return Compass(moved / moved.sum(axis=1, keepdims=True), self._weights), float(accept.mean())
 
     def __repr__(self) -> str:
         return f"Compass(N={self.n_particles}, M={self.dim}, mean={np.round(self.mean, 3).tolist()}, ess={self.ess:.1f})"

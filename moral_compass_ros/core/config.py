@@ -71,6 +71,9 @@ class LearnerConfig:
         ∈ [0, 1], resample when ESS < ess_threshold · N [§7].
     jitter_concentration : float
         κ > 0 (inf = no jitter) of the resampling jitter Dir(κθ + floor) [§7].
+    move_steps : int
+        ≥ 0, Metropolis–Hastings moves of every particle after a resampling, with the jitter as
+        proposal and the replay window's posterior as target (resample-move) [§7]; 0 = jitter only.
     hint_strength : float
         ≥ 0, pseudo-counts a planner value hint adds to the fingerprint concentration.
     concentration_floor : float
@@ -144,6 +147,7 @@ class LearnerConfig:
     change_hazard: float = 0.005
     ess_threshold: float = 0.5
     jitter_concentration: float = 300.0
+    move_steps: int = 1
     hint_strength: float = 20.0
     concentration_floor: float = 0.05
     fingerprint_hidden: int = 16
@@ -224,6 +228,7 @@ class LearnerConfig:
         real("change_hazard", 0.0, 1.0, high_open=True)
         real("ess_threshold", 0.0, 1.0)
         real("jitter_concentration", 0.0, low_open=True, allow_inf=True)
+        integer("move_steps", 0)
         real("hint_strength", 0.0)
         real("concentration_floor", 0.0, low_open=True)
         integer("fingerprint_hidden", 1)

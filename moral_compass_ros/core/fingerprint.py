@@ -21,7 +21,8 @@ import torch
 from torch import nn
 
 #: Purpose codes mixed into derived seeds so independent random streams never coincide.
-SEED_PURPOSE = {"init": 1, "prior": 2, "score": 3, "resample": 4, "baseline": 5, "changepoint": 6}
+SEED_PURPOSE = {"init": 1, "prior": 2, "score": 3, "resample": 4, "baseline": 5, "changepoint": 6,
+                "move": 7}
 
 
 def derived_seed(seed: int, version: int, purpose: str) -> int:

@@ -148,6 +148,8 @@ class UpdateResult:
     ess : float
         ESS of the compass after the update (before any resampling's reset).
     resampled : bool
+    move_acceptance : float
+        Fraction of resample-move proposals accepted (NaN when no move was made).
     """
 
     applied: bool
@@ -158,6 +160,7 @@ class UpdateResult:
     log_likelihood: float = math.nan
     ess: float = math.nan
     resampled: bool = False
+    move_acceptance: float = math.nan
 
 
 def _as_float_array(value: Any, name: str, ndim: int) -> np.ndarray:
@@ -691,17 +694,43 @@ class DynamicValueLearner:
         compass = Compass(theta_np, w_np)
         ess = compass.ess
         new_version = self._version + 1
-        resampled = False
+        resampled, acceptance = False, math.nan
         if ess < cfg.ess_threshold * compass.n_particles:
             compass = compass.resample(numpy_generator(cfg.seed, new_version, "resample"), cfg.jitter_concentration)
             resampled = True
+            if cfg.move_steps > 0 and math.isfinite(cfg.jitter_concentration):
+                compass, acceptance = self._move(compass, hist, new_version)
         self._require_finite("resampling", compass.particles, compass.weights)
         moved = self._compass_movement(old_compass, compass, None if resampled else self_init)
         self._require_finite("compass movement", moved)
         self._compass = compass
         self._version = new_version
         return UpdateResult(True, "applied", new_version, float(moved), event.feedback_id,
-                            log_likelihood=float(objective), ess=float(ess), resampled=resampled)
+                            log_likelihood=float(objective), ess=float(ess), resampled=resampled,
+                            move_acceptance=acceptance)
+
+    def _move(self, compass: Compass, hist: dict[str, torch.Tensor], version: int) -> tuple[Compass, float]:
+        """``move_steps`` Metropolis–Hastings moves (:meth:`Compass.move`) toward the window posterior
+
+        π(θ) ∝ Dir(θ; 1) Π_j ℓ_w(y_j | θ, s_j, a_j)^{ω_j}
+
+        (the uniform prior's density is constant). Returns the moved compass and the mean
+        acceptance rate.
+        """
+        cfg = self.config
+        with torch.no_grad():
+            concentration = self._fingerprint.concentration(hist["features"], hist["context"], hist["hints"])
+
+            def log_target(theta: np.ndarray) -> np.ndarray:
+                log_lik = self._window_log_likelihood(torch.from_numpy(np.array(theta)), hist, concentration)  # (H, N)
+                return (hist["omega"][:, None] * log_lik).sum(0).numpy()
+
+            rng = numpy_generator(cfg.seed, version, "move")
+            rates = []
+            for _ in range(cfg.move_steps):
+                compass, rate = compass.move(rng, log_target, cfg.jitter_concentration)
+                rates.append(rate)
+        return compass, float(np.mean(rates))
 
     def _compass_movement(self, old: Compass, new: Compass, self_init: Optional[torch.Tensor]) -> torch.Tensor:
         """S_ε(q_{t+1}, q_t); also primes the OT_ε(q_{t+1}, q_{t+1}) cache for the next score.
