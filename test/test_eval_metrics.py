@@ -84,3 +84,19 @@ def test_bootstrap_band_of_identical_curves_is_degenerate():
     np.testing.assert_allclose(low[:2], [0.2, 0.4])
     np.testing.assert_allclose(high[:2], [0.2, 0.4])
     assert math.isnan(mean[2])
+
+
+def test_the_report_the_evaluation_and_the_replay_share_one_calibration_rule():
+    from moral_compass_ros.metrics import approval_quality
+    from moral_compass_ros.tools.report import compute_metrics
+
+    # 0.05 and 0.15 fall in different bins of ten: ECE = ½·|1 − 0.05| + ½·|0 − 0.15| = 0.55
+    # (one bin of five would give |½ − 0.1| = 0.4)
+    predicted, approved = [0.05, 0.15], [True, False]
+    assert approval_quality(np.array(predicted), np.array(approved, dtype=float))["ece"] == pytest.approx(0.55)
+    assert em.ece(predicted, approved) == pytest.approx(0.55)
+    truth = [{"approved": a, "predicted_approval": p, "p_approve_selected": 0.5, "p_approve_oracle": 1.0}
+             for p, a in zip(predicted, approved)]
+    demo = compute_metrics({}, truth)
+    assert demo["ece_predicted_approval"] == pytest.approx(0.55)
+    assert demo["brier_predicted_approval"] == pytest.approx((0.95 ** 2 + 0.15 ** 2) / 2)

@@ -21,7 +21,7 @@ from typing import Iterable, Optional, Sequence
 
 import numpy as np
 
-from moral_compass_ros.tools.report import expected_calibration_error
+from moral_compass_ros.metrics import approval_quality
 
 #: Length of the trailing window of the ratio-to-oracle rolling mean (queries).
 ROLLING_WINDOW = 10
@@ -183,7 +183,7 @@ def ece(predicted: Sequence[Optional[float]], approved: Sequence[Optional[bool]]
     """Expected calibration error of predicted approval against the actual answers.
 
     Pairs with a skipped answer (None) or no prediction (None/NaN) are dropped; then
-    :func:`moral_compass_ros.tools.report.expected_calibration_error` (equal-width bins).
+    :func:`moral_compass_ros.metrics.approval_quality` (equal-width bins).
     None if nothing is left.
     """
     pairs = [(float(p), float(bool(a))) for p, a in zip(predicted, approved)
@@ -191,7 +191,7 @@ def ece(predicted: Sequence[Optional[float]], approved: Sequence[Optional[bool]]
     if not pairs:
         return None
     arr = np.array(pairs)
-    return expected_calibration_error(arr[:, 0], arr[:, 1])
+    return approval_quality(arr[:, 0], arr[:, 1])["ece"]
 
 
 def summarise(values: Iterable[Optional[float]], censored_as_inf: bool = False) -> dict:

@@ -500,7 +500,7 @@ METRIC_DEFINITIONS = {
         "gradual drift (the target moves until then). Censored as for answers_to_90pct_oracle. "
         "null for scenarios without drift."),
     "ece": (
-        "Expected calibration error (5 equal-width bins, tools/report.py) of the method's "
+        "Expected calibration error (10 equal-width bins, moral_compass_ros/metrics.py) of the method's "
         "predicted approval of the executed action against the actual answers (skips "
         "dropped). 'pooled' = over all answers of all seeds; median/IQR = per seed. Oracle: its "
         "'prediction' is the true noise-free probability, so its ECE is the floor set by "

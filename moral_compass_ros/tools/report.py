@@ -17,7 +17,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (after the backend choice)
 import numpy as np  # noqa: E402
 
-RELIABILITY_BINS = 5
+from moral_compass_ros.metrics import approval_quality  # noqa: E402
+
 ROLLING_WINDOW = 10
 
 
@@ -43,20 +44,6 @@ def _png(fig) -> str:
     return base64.b64encode(buffer.getvalue()).decode()
 
 
-def expected_calibration_error(predicted: np.ndarray, actual: np.ndarray,
-                               bins: int = RELIABILITY_BINS) -> float:
-    """ECE = sum_b (n_b / n) |mean(actual_b) - mean(predicted_b)| over equal-width bins."""
-    if predicted.size == 0:
-        return float("nan")
-    index = np.minimum((predicted * bins).astype(int), bins - 1)
-    ece = 0.0
-    for b in range(bins):
-        mask = index == b
-        if mask.any():
-            ece += mask.mean() * abs(actual[mask].mean() - predicted[mask].mean())
-    return float(ece)
-
-
 def compute_metrics(collected: dict, truth: list[dict], node_exit_codes: dict | None = None) -> dict:
     """Summary figures of a run (see the README's demo section for each definition)."""
     answered = [r for r in truth if r["approved"] is not None]
@@ -68,6 +55,7 @@ def compute_metrics(collected: dict, truth: list[dict], node_exit_codes: dict | 
     applied_ids = {a["feedback_id"] for a in acks if a["status"] in (0, 1)}
     compute_ms = np.array([s["compute_ms"] for s in collected.get("selections", [])])
     compasses = collected.get("compasses", [])
+    quality = approval_quality(predicted, approvals)
     metrics = {
         "queries": len(truth),
         "answers": len(answered),
@@ -76,9 +64,8 @@ def compute_metrics(collected: dict, truth: list[dict], node_exit_codes: dict | 
         "approval_rate_last_20": float(approvals[-20:].mean()) if approvals.size else None,
         "approval_probability_vs_oracle_last_20": float(ratio[-20:].mean()) if ratio.size else None,
         "approval_probability_vs_oracle_first_20": float(ratio[:20].mean()) if ratio.size else None,
-        "ece_predicted_approval": expected_calibration_error(predicted, approvals),
-        "brier_predicted_approval": float(np.mean((predicted - approvals) ** 2))
-        if approvals.size else None,
+        "ece_predicted_approval": quality["ece"] if approvals.size else None,
+        "brier_predicted_approval": quality["brier"] if approvals.size else None,
         "feedback_events_sent": len(sent_ids),
         "feedback_events_acknowledged": len(applied_ids & sent_ids),
         "feedback_events_unacknowledged": len(sent_ids - applied_ids),
@@ -190,14 +177,10 @@ def _plot_reliability(truth) -> str:
     actual = np.array([float(r["approved"]) for r in answered])
     fig, ax = plt.subplots(figsize=(4.2, 4.2))
     ax.plot([0, 1], [0, 1], color="0.7", ls="--", label="perfect calibration")
-    index = np.minimum((predicted * RELIABILITY_BINS).astype(int), RELIABILITY_BINS - 1)
-    xs, ys, ns = [], [], []
-    for b in range(RELIABILITY_BINS):
-        mask = index == b
-        if mask.any():
-            xs.append(predicted[mask].mean())
-            ys.append(actual[mask].mean())
-            ns.append(int(mask.sum()))
+    quality = approval_quality(predicted, actual)
+    xs = [b["mean_predicted"] for b in quality["reliability"]]
+    ys = [b["observed"] for b in quality["reliability"]]
+    ns = [b["n"] for b in quality["reliability"]]
     ax.plot(xs, ys, "o-", color="tab:purple", label="observed")
     for x, y, n in zip(xs, ys, ns):
         ax.annotate(f"n={n}", (x, y), textcoords="offset points", xytext=(4, -10), fontsize=7)
@@ -205,7 +188,7 @@ def _plot_reliability(truth) -> str:
     ax.set_ylim(0, 1)
     ax.set_xlabel("predicted approval")
     ax.set_ylabel("fraction approved")
-    ax.set_title(f"Reliability (ECE {expected_calibration_error(predicted, actual):.3f})")
+    ax.set_title(f"Reliability (ECE {quality['ece']:.3f})")
     ax.legend(fontsize=8, loc="upper left")
     return _png(fig)
 
