@@ -210,3 +210,14 @@ def test_invalid_profiles_and_pools():
                       SimulatedPerson(THETA1, operator_id="x")])
     with pytest.raises(ValueError):
         SimulatedPerson(THETA0).respond(np.ones(3) / 3, 0.0, np.random.default_rng(0))
+
+
+def test_a_profile_is_checked_by_the_core_rule_and_rounding_is_renormalised():
+    from moral_compass_ros.core import SimplexError
+
+    with pytest.raises(SimplexError, match="profile"):
+        SimulatedPerson(np.array([0.5, 0.6, -0.1]))
+    with pytest.raises(SimplexError, match="profile"):
+        SimulatedPerson(np.array([0.5, 0.6, 0.1]))
+    person = SimulatedPerson(np.array([0.5, 0.3, 0.2 + 5e-7]))
+    np.testing.assert_allclose(person.true_profile().sum(), 1.0, atol=1e-15)

@@ -60,7 +60,8 @@ from typing import Optional, Sequence, Tuple, Union
 
 import numpy as np
 
-from ._simplex import SeedLike, as_generator, check_simplex
+from ..core.value_space import check_simplex
+from ._simplex import SeedLike, as_generator
 
 #: Default rationality beta (1 / squared-distance units).
 DEFAULT_BETA = 30.0
@@ -70,6 +71,8 @@ DEFAULT_TAU = 0.3
 DEFAULT_REWARD_WEIGHT = 0.05
 
 SCHEDULES = ("round_robin", "random")
+#: A given profile may be off the simplex by this much (rounding in a config file); it is renormalised.
+PROFILE_ATOL = 1e-6
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
@@ -272,7 +275,12 @@ class SimulatedPerson:
     def _resolve(profile: Profile, rng: np.random.Generator) -> np.ndarray:
         if isinstance(profile, DirichletProfile):
             return profile.sample(rng)
-        return check_simplex(profile, "profile")
+        theta = np.asarray(profile, dtype=np.float64)
+        if theta.ndim != 1:
+            raise ValueError(f"profile must be 1-D (M,), got shape {theta.shape}")
+        theta = np.clip(check_simplex(theta, "profile", atol=PROFILE_ATOL), 0.0, None)
+        total = float(theta.sum())  # renormalise only beyond rounding: a valid profile is kept bit for bit
+        return theta if abs(total - 1.0) <= 1e-12 else theta / total
 
     def reset(self, seed: SeedLike = None) -> None:
         """Reset the answer count to 0 and (re)draw Dirichlet profiles from ``seed``."""
