@@ -9,14 +9,15 @@ from moral_compass_ros.core.population import shared_support_divergence
 from moral_compass_ros.tools import cli, fleet
 
 
-def test_shared_support_divergence_agrees_with_the_package_definition():
+@pytest.mark.parametrize("cost", ["sqeuclidean", "hellinger"])
+def test_shared_support_divergence_agrees_with_the_package_definition(cost):
     rng = np.random.default_rng(0)
     for k, alpha in ((16, 1.0), (64, 0.3), (40, 0.1)):
         support = rng.dirichlet(np.ones(5), size=k)
         b = rng.dirichlet(np.full(k, alpha), size=7)
         a = b.mean(axis=0)
-        ours = shared_support_divergence(support, a, b, 0.05)
-        reference = sinkhorn_divergence(support.copy(), a, support.copy(), b, 0.05, max_iter=20000)
+        ours = shared_support_divergence(support, a, b, 0.05, cost=cost)
+        reference = sinkhorn_divergence(support.copy(), a, support.copy(), b, 0.05, cost, max_iter=20000)
         np.testing.assert_allclose(ours, reference, rtol=1e-6, atol=1e-9)
     np.testing.assert_allclose(shared_support_divergence(support, b[0], b[:1], 0.05), 0.0,
                                atol=1e-9)

@@ -14,7 +14,7 @@ from rclpy.parameter import Parameter
 from moral_compass_ros import topics
 from moral_compass_ros.conversions import compass_from_msg, compass_to_msg
 from moral_compass_ros.core import Compass
-from moral_compass_ros.core.population import average_compass, kappa_from_nu, social_pull
+from moral_compass_ros.core.population import average_compass, distances_to_average, kappa_from_nu, social_pull
 from moral_compass_ros.msg import CandidateAction, HumanFeedback, MoralCompass, PopulationCompass
 from moral_compass_ros.nodes._social_pull import (
     PULL_JOURNAL_NAME,
@@ -24,6 +24,7 @@ from moral_compass_ros.nodes._social_pull import (
 )
 from moral_compass_ros.nodes.compass_node import CompassNode
 from moral_compass_ros.nodes.population_node import PopulationNode
+from moral_compass_ros.parameters import InvalidParameters
 from moral_compass_ros.qos import FEEDBACK_QOS, STATE_QOS
 from ros_helpers import child_env, ros_context, spin_until
 
@@ -85,6 +86,38 @@ def test_population_node_averages_two_robots_and_reports_drift():
             executor.shutdown()
             probe.destroy_node()
             node.destroy_node()
+
+
+@pytest.mark.parametrize("cost", ["sqeuclidean", "hellinger"])
+def test_population_node_measures_with_the_robots_cost(cost):
+    points = ([0.7, 0.2, 0.1], [0.1, 0.3, 0.6])
+    with ros_context() as context:
+        node = PopulationNode(context=context, parameter_overrides=[
+            Parameter("robots", value=["robot_1", "robot_2"]), Parameter("publish_period_s", value=0.1),
+            Parameter("cost", value=cost)])
+        probe = rclpy.node.Node("probe", context=context)
+        status: list = []
+        probe.create_subscription(PopulationCompass, "/" + topics.POPULATION_STATUS, status.append, STATE_QOS)
+        publishers = [probe.create_publisher(MoralCompass, f"/robot_{i}/compass", STATE_QOS) for i in (1, 2)]
+        executor = SingleThreadedExecutor(context=context)
+        executor.add_node(node)
+        executor.add_node(probe)
+        try:
+            for i, (publisher, point) in enumerate(zip(publishers, points)):
+                publisher.publish(_point_msg(point, i + 1))
+            assert spin_until(executor, lambda: status and len(status[-1].robots) == 2, 20)
+            compasses = [Compass(np.array([p]), np.ones(1)) for p in points]
+            expected = distances_to_average(compasses, average_compass(compasses), 0.05, cost)
+            np.testing.assert_allclose(status[-1].distances, expected, rtol=1e-9)
+        finally:
+            executor.shutdown()
+            probe.destroy_node()
+            node.destroy_node()
+
+
+def test_population_node_refuses_an_unknown_cost():
+    with ros_context() as context, pytest.raises(InvalidParameters, match="cost"):
+        PopulationNode(context=context, parameter_overrides=[Parameter("cost", value="manhattan")])
 
 
 def _feedback(i: int) -> HumanFeedback:

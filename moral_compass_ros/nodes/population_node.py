@@ -23,12 +23,13 @@ from rclpy.node import Node
 from moral_compass_ros import topics
 from moral_compass_ros.conversions import InvalidMessage, compass_from_msg, compass_to_msg
 from moral_compass_ros.core import Compass
+from moral_compass_ros.core.config import COSTS
 from moral_compass_ros.core.population import average_compass, distances_to_average, drift
 from moral_compass_ros.diagnostics import NodeHealth
 from moral_compass_ros.graph import GraphNode
 from moral_compass_ros.msg import MoralCompass, PopulationCompass
 from moral_compass_ros.nodes._spin import run_node
-from moral_compass_ros.parameters import ParameterSpec, declare_parameters
+from moral_compass_ros.parameters import ParameterSpec, declare_parameters, one_of
 from moral_compass_ros.qos import STATE_QOS
 
 #: How GraphRunner starts this node (``ros2 run moral_compass_ros population_node``).
@@ -62,6 +63,9 @@ NODE_SPECS = [
                   minimum=1, maximum=100000),
     ParameterSpec("epsilon", 0.05, "Entropic regularisation ε of S_ε (squared simplex "
                   "distance; the simplex's squared diameter is 2).", minimum=1e-4, maximum=10.0),
+    ParameterSpec("cost", "sqeuclidean", "Ground cost on Θ of S_ε; set it to the robots' own "
+                  "`cost` so distances and drift are measured as their compasses are.",
+                  read_only=True, check=one_of(*COSTS)),
     ParameterSpec("stale_after_s", 0.0, "Leave out a robot whose compass is older than this "
                   "(s; 0 = never; compasses are latched state, so a quiet robot is not stale by "
                   "itself).", minimum=0.0, maximum=1e6),
@@ -173,7 +177,8 @@ class PopulationNode(Node):
         epsilon = float(self._params["epsilon"])
         compasses = [self._latest[r].compass for r in included]
         average = average_compass(compasses)
-        distances = distances_to_average(compasses, average, epsilon)
+        cost = self._params["cost"]
+        distances = distances_to_average(compasses, average, epsilon, cost)
         now_s = self.get_clock().now().nanoseconds * 1e-9
         self._version += 1
         msg = PopulationCompass(
@@ -183,7 +188,7 @@ class PopulationNode(Node):
             version=self._version)
         msg.mean_velocity = [0.0] * average.dim
         if self._previous is not None and now_s > self._previous[1]:
-            estimate = drift(self._previous[0], average, now_s - self._previous[1], epsilon)
+            estimate = drift(self._previous[0], average, now_s - self._previous[1], epsilon, cost)
             msg.dt = estimate.dt
             msg.drift_rate = estimate.divergence_rate
             msg.mean_velocity = estimate.mean_velocity.tolist()

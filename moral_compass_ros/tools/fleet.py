@@ -304,7 +304,8 @@ def run_graph(robots: int, answers: int, nu: Optional[float], seed: int, out: Pa
             runners.append(runner)
         population = GraphRunner([POPULATION_NODE], params_files=[config_file(
             "population_node.yaml")], log_dir=out / "logs" / "population",
-            overrides={"robots": names, "publish_period_s": 1.0})
+            overrides={"robots": names, "publish_period_s": 1.0,
+                       "cost": params["/**"]["ros__parameters"].get("cost", "sqeuclidean")})
         population.start()
         runners.append(population)
         deadline = time.monotonic() + timeout_s
