@@ -21,34 +21,8 @@ from rcl_interfaces.msg import (
 from rclpy.exceptions import InvalidParameterTypeException, InvalidParameterValueException
 from rclpy.node import Node
 
-from moral_compass_ros.core.config import LearnerConfig
+from moral_compass_ros.core.config import LearnerConfig, field_description
 from moral_compass_ros.core.pretrain import PretrainedFingerprints
-
-def learner_descriptions() -> dict[str, str]:
-    """``{field: description}`` of every LearnerConfig field, read from the ``Attributes``
-    section of its docstring (one source of truth for the meaning of each hyper-parameter)."""
-    lines = (LearnerConfig.__doc__ or "").splitlines()
-    descriptions: dict[str, str] = {}
-    names: list[str] = []
-    in_attributes = False
-    for line in lines:
-        stripped = line.strip()
-        if stripped == "Attributes":
-            in_attributes = True
-            continue
-        if not in_attributes or set(stripped) == {"-"}:
-            continue
-        indent = len(line) - len(line.lstrip())
-        if " : " in stripped and indent <= 4:
-            names = [n.strip() for n in stripped.split(" : ")[0].split(",")]
-            kind = stripped.split(" : ", 1)[1]
-            for name in names:
-                descriptions[name] = f"({kind})"
-        elif stripped and names:
-            for name in names:
-                descriptions[name] += " " + stripped
-    return descriptions
-
 
 # Fields that fix the shape of the learned state: changing them at run time is refused.
 LEARNER_READ_ONLY = {"value_names", "feature_dim", "context_dim", "n_particles",
@@ -85,13 +59,12 @@ def one_of(*choices: str) -> Callable[[Any], Optional[str]]:
 def learner_specs() -> list[ParameterSpec]:
     """Parameter specs of every :class:`LearnerConfig` field (validated as a whole config)."""
     defaults = LearnerConfig()
-    descriptions = learner_descriptions()
     specs = []
     for field in dataclasses.fields(LearnerConfig):
         default = getattr(defaults, field.name)
         if isinstance(default, tuple):
             default = list(default)
-        specs.append(ParameterSpec(field.name, default, descriptions[field.name],
+        specs.append(ParameterSpec(field.name, default, field_description(field.name),
                                    read_only=field.name in LEARNER_READ_ONLY))
     return specs
 
