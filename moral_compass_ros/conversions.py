@@ -23,6 +23,8 @@ from moral_compass_ros.msg import (
     ModelParameters,
     MoralCompass,
     ParameterBlock,
+    Pluralism,
+    PopulationCompass,
 )
 
 # Largest candidate set and vector a node accepts; larger ones are refused as hostile.
@@ -272,6 +274,40 @@ def compass_to_msg(compass: Compass, value_names: Sequence[str], version: int,
         covariance=compass.covariance.reshape(-1).tolist(), entropy=float(compass.entropy),
         effective_sample_size=float(compass.ess), version=int(version),
         applied_events=int(applied_events), value_cards_hash=cards_hash)
+
+
+def pluralism_to_msg(measures: Mapping, value_dim: int, version: int, refused_by_policy: int) -> Pluralism:
+    """A ``Pluralism`` message of the compass model's ``measures()`` (operators sorted;
+    ``operator_means`` row-major, NaN for an operator without a compass of their own)."""
+    operators = sorted(measures["operator_events"])
+    msg = Pluralism(
+        version=int(version), origin_pluralism=measures["origin_pluralism"],
+        criteria_pluralism=measures["criteria_pluralism"], disagreement=measures["disagreement"],
+        operators=operators, movement_share=[measures["movement_share"].get(o, 0.0) for o in operators],
+        operator_events=[measures["operator_events"][o] for o in operators],
+        refused_by_policy=int(refused_by_policy))
+    if measures["operator_means"]:
+        msg.operator_means = [v for o in operators
+                              for v in measures["operator_means"].get(o, [math.nan] * value_dim)]
+    return msg
+
+
+def population_to_msg(robots: Sequence[str], robot_versions: Sequence[int], distances: np.ndarray,
+                      missing: Sequence[str], epsilon: float, version: int, average: MoralCompass,
+                      drift=None) -> PopulationCompass:
+    """A ``PopulationCompass`` message: the average, each robot's S_ε to it, and the drift
+    (a :class:`~moral_compass_ros.core.population.DriftEstimate`, or None before the second)."""
+    msg = PopulationCompass(
+        robots=list(robots), robot_versions=[int(v) for v in robot_versions],
+        distances=np.asarray(distances, dtype=float).tolist(), diversity=float(np.mean(distances)),
+        missing=list(missing), epsilon=float(epsilon), version=int(version), average=average)
+    msg.mean_velocity = [0.0] * len(average.value_names)
+    if drift is not None:
+        msg.dt = drift.dt
+        msg.drift_rate = drift.divergence_rate
+        msg.mean_velocity = drift.mean_velocity.tolist()
+        msg.mean_speed = drift.mean_speed
+    return msg
 
 
 def compass_from_msg(msg) -> Compass:

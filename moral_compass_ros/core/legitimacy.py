@@ -24,7 +24,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
+from typing import Callable, Mapping
 
 import yaml
 
@@ -51,6 +51,22 @@ class Quorum:
     move_threshold: float = 0.02
     min_operators: int = 2
     window: int = 10
+
+    def refusal(self, operators: set, move: Callable[[], float]) -> str:
+        """Why an answer lacks a quorum, or '' when it may go ahead.
+
+        ``operators``: who answered in the last ``window`` answers, this one's operator
+        included; ``move()``: the S_ε the answer would move the compass by (computed only
+        when too few operators answered).
+        """
+        if not self.enabled or len(operators) >= self.min_operators:
+            return ""
+        moved = move()
+        if moved <= self.move_threshold:
+            return ""
+        return (f"would move the compass by S_eps {moved:.4f} > {self.move_threshold} with "
+                f"only {len(operators)} operator(s) in the last {self.window} answers "
+                f"(quorum {self.min_operators})")
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ from moral_compass_ros.conversions import (
     compass_to_msg,
     feedback_from_msg,
     model_to_msg,
+    pluralism_to_msg,
 )
 from moral_compass_ros.core.compass_state import CompassModel
 from moral_compass_ros.core.journal import JournalError, SnapshotError
@@ -160,19 +161,8 @@ class CompassNode(Node):
                                    applied_events=str(self._store.applied_events))
 
     def _publish_pluralism(self, stamp, version: int) -> None:
-        measures = self._model.measures()
-        operators = sorted(measures["operator_events"])
-        msg = Pluralism(
-            version=version, origin_pluralism=measures["origin_pluralism"],
-            criteria_pluralism=measures["criteria_pluralism"],
-            disagreement=measures["disagreement"], operators=operators,
-            movement_share=[measures["movement_share"].get(o, 0.0) for o in operators],
-            operator_events=[measures["operator_events"][o] for o in operators],
-            refused_by_policy=self._refused_by_policy)
-        if measures["operator_means"]:
-            msg.operator_means = [v for o in operators
-                                  for v in measures["operator_means"].get(
-                                      o, [float("nan")] * len(self._config.value_names))]
+        msg = pluralism_to_msg(self._model.measures(), len(self._config.value_names), version,
+                               self._refused_by_policy)
         msg.header.stamp = stamp
         self._pluralism_pub.publish(msg)
 
@@ -250,15 +240,8 @@ class CompassNode(Node):
             return ""
         recent = self._store.journal.events_after(max(0, self._store.journal.last_seq
                                                       - (quorum.window - 1)))
-        operators = {e.operator for _, e in recent} | {event.operator}
-        if len(operators) >= quorum.min_operators:
-            return ""
-        moved = self._model.preview_move(event)
-        if moved <= quorum.move_threshold:
-            return ""
-        return (f"would move the compass by S_eps {moved:.4f} > {quorum.move_threshold} with "
-                f"only {len(operators)} operator(s) in the last {quorum.window} answers "
-                f"(quorum {quorum.min_operators})")
+        return quorum.refusal({e.operator for _, e in recent} | {event.operator},
+                              lambda: self._model.preview_move(event))
 
     def _snapshot(self) -> None:
         try:

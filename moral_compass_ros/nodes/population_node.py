@@ -21,7 +21,7 @@ from typing import NoReturn
 from rclpy.node import Node
 
 from moral_compass_ros import topics
-from moral_compass_ros.conversions import InvalidMessage, compass_from_msg, compass_to_msg
+from moral_compass_ros.conversions import InvalidMessage, compass_from_msg, compass_to_msg, population_to_msg
 from moral_compass_ros.core import Compass
 from moral_compass_ros.core.config import COSTS
 from moral_compass_ros.core.population import average_compass, distances_to_average, drift
@@ -181,25 +181,18 @@ class PopulationNode(Node):
         distances = distances_to_average(compasses, average, epsilon, cost)
         now_s = self.get_clock().now().nanoseconds * 1e-9
         self._version += 1
-        msg = PopulationCompass(
-            robots=included, robot_versions=[self._latest[r].version for r in included],
-            distances=distances.tolist(), diversity=float(distances.mean()),
-            missing=[r for r in self.robots if r not in included], epsilon=epsilon,
-            version=self._version)
-        msg.mean_velocity = [0.0] * average.dim
+        estimate = None
         if self._previous is not None and now_s > self._previous[1]:
             estimate = drift(self._previous[0], average, now_s - self._previous[1], epsilon, cost)
-            msg.dt = estimate.dt
-            msg.drift_rate = estimate.divergence_rate
-            msg.mean_velocity = estimate.mean_velocity.tolist()
-            msg.mean_speed = estimate.mean_speed
         self._previous = (average, now_s)
         applied = sum(self._latest[r].applied_events for r in included)  # fleet-wide total
         average_msg = compass_to_msg(average, self._value_names, self._version, applied, "")
         stamp = self.get_clock().now().to_msg()
         average_msg.header.stamp = stamp
+        msg = population_to_msg(included, [self._latest[r].version for r in included], distances,
+                                [r for r in self.robots if r not in included], epsilon, self._version,
+                                average_msg, estimate)
         msg.header.stamp = stamp
-        msg.average = average_msg
         self._average_pub.publish(average_msg)
         self._status_pub.publish(msg)
         self._health.count("average.published")
