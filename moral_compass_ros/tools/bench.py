@@ -68,6 +68,7 @@ import torch
 from moral_compass_ros.core import DynamicValueLearner
 from moral_compass_ros.core.config import LearnerConfig
 from moral_compass_ros.core.events import FeedbackEvent
+from moral_compass_ros.tools.cli import description
 
 #: Marginal tolerance of the POT reference that checks the decision's values (float64 check).
 REFERENCE_TOL = 1e-9
@@ -770,7 +771,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["--echo"]:
         return echo_main()
-    parser = argparse.ArgumentParser(prog="moral-compass bench", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="moral-compass bench", description=description(__doc__))
     parser.add_argument("--out", required=True, help="JSON file to write")
     parser.add_argument("--quick", action="store_true", help="small sizes, few repeats (a test)")
     parser.add_argument("--threads", type=int, choices=(1, 2), default=2, help="torch/OpenMP threads")

@@ -15,7 +15,21 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
+import os
+import re
 import sys
+
+_MARKUP = re.compile(r":[a-z]+:`~?([^`]+)`|``([^`]+)``|`([^`]+)`")
+
+
+def plain(text: str) -> str:
+    """Help text without reStructuredText markup: ````x````, ```x``` and ``:func:`x``` become x."""
+    return _MARKUP.sub(lambda match: next(group for group in match.groups() if group), text)
+
+
+def description(doc: str, paragraph: int = 0) -> str:
+    """A command's ``--help`` description: one paragraph of its module docstring, plain."""
+    return plain(doc.split("\n\n")[paragraph].strip())
 
 # command -> module with main(argv) -> int; imported lazily so one broken tool cannot break
 # the others and `--help` stays fast.
@@ -43,10 +57,19 @@ def _available() -> dict:
 
 def main(argv: list[str] | None = None) -> int:
     """Dispatch ``moral-compass COMMAND ...``; return the exit code."""
-    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        return _dispatch(list(sys.argv[1:] if argv is None else argv))
+    except BrokenPipeError:
+        # the reader went away (``moral-compass -h | head``): stop quietly, as Unix tools do;
+        # stdout is pointed at /dev/null so the interpreter's final flush cannot fail again
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 1
+
+
+def _dispatch(argv: list[str]) -> int:
     commands = _available()
     if not argv or argv[0] in ("-h", "--help"):
-        sys.stdout.write(__doc__.split("\n\n")[0] + "\n\ncommands:\n")
+        sys.stdout.write(description(__doc__) + "\n\ncommands:\n")
         for name, (_, summary) in commands.items():
             sys.stdout.write(f"  {name:8s} {summary}\n")
         return 0 if argv else 2

@@ -23,10 +23,11 @@ import yaml
 from moral_compass_ros import topics
 from moral_compass_ros.graph import GRAPH_NODES, SIM_NODES, GraphRunner, config_file, node_parameters
 from moral_compass_ros.sim import SCENARIO_NAMES
+from moral_compass_ros.tools.cli import description
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="moral-compass demo", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="moral-compass demo", description=description(__doc__))
     parser.add_argument("--scenario", default="fixed_profile", choices=SCENARIO_NAMES,
                         help="simulated scenario (default: fixed_profile, one person)")
     parser.add_argument("--fingerprints", choices=("library", "hints", "learned"), default="library",

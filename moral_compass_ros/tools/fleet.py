@@ -59,6 +59,7 @@ from moral_compass_ros.core.population import (
     shared_support_divergence,
 )
 from moral_compass_ros.sim import DEFAULT_BETA, DEFAULT_TAU, MORAL_FOUNDATIONS, draw_profile
+from moral_compass_ros.tools.cli import description
 
 #: Candidate actions per decision (the sim scenarios' default).
 N_CANDIDATES = 6
@@ -417,22 +418,24 @@ def _cost_table(rows: list[dict], command: str) -> str:
 
 # ----------------------------------------------------------------------------- CLI
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="moral-compass fleet", description=__doc__.split(
-        "\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(prog="moral-compass fleet", description=description(__doc__), formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--robots", type=int, required=True, help="number of robots N (>= 1)")
-    parser.add_argument("--mode", choices=("batched", "graph"), default="batched")
+    parser.add_argument("--mode", choices=("batched", "graph"), default="batched",
+                        help="batched: every robot in one vectorised simulation (fast, up to "
+                        "thousands); graph: real namespaced node graphs over DDS (slow, a few)")
     parser.add_argument("--answers", type=int, default=60, help="answers per robot T")
     parser.add_argument("--social-pull", type=float, default=None, metavar="NU",
                         help="ν of the social pull (κ = 2ν/(2ν+1)); batched: the 'with' arm "
                         "(default 1.0); graph: enables the pull in every compass_node")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="seed of the simulated people (default 0)")
     parser.add_argument("--particles", type=int, default=None,
                         help="particles K per compass (batched default 128, graph 64)")
     parser.add_argument("--scaling", default="", help="batched: also time N in this comma list "
                         "(e.g. 10,100,1000,3000)")
-    parser.add_argument("--scaling-answers", type=int, default=20)
+    parser.add_argument("--scaling-answers", type=int, default=20,
+                        help="answers per robot in each --scaling run (default 20)")
     parser.add_argument("--timeout", type=float, default=600.0, help="graph mode limit (s)")
-    parser.add_argument("--out", type=Path, required=True)
+    parser.add_argument("--out", type=Path, required=True, help="output directory")
     args = parser.parse_args(list(argv))
     if args.robots < 1 or args.answers < 1:
         parser.error("--robots and --answers must be >= 1")

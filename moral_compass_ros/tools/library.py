@@ -18,6 +18,8 @@ from typing import Optional, Sequence
 
 import yaml
 
+from moral_compass_ros.tools.cli import description
+
 HEADER = {
     "sim": "# Fingerprint library of the simulated planner's labels (moral-compass library --from sim).\n"
            "# Each pattern matches a label's manner; the profile is the mean true fingerprint of\n"
@@ -28,7 +30,7 @@ HEADER = {
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Write the library; return the exit code (0 ok, 1 data unavailable, 2 bad arguments)."""
-    parser = argparse.ArgumentParser(prog="moral-compass library", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="moral-compass library", description=description(__doc__))
     parser.add_argument("--from", dest="source", choices=("sim", "emfd"), required=True,
                         help="sim: the simulated planner's label words; emfd: the eMFD lexicon")
     parser.add_argument("--out", type=Path, required=True, help="library file to write (YAML)")

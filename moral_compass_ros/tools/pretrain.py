@@ -22,12 +22,14 @@ import sys
 from pathlib import Path
 from typing import Optional, Sequence
 
+from moral_compass_ros.tools.cli import description
+
 #: A fit that adds less than this many nats per answer has learned next to nothing.
 MIN_USEFUL_GAIN = 0.01
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="moral-compass pretrain", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="moral-compass pretrain", description=description(__doc__))
     parser.add_argument("sources", nargs="*", type=Path,
                         help="journals, bags or directories holding them")
     parser.add_argument("--out", type=Path, required=True, help="file to write (.npz)")

@@ -20,12 +20,14 @@ import time
 from pathlib import Path
 from typing import Optional
 
+from moral_compass_ros.tools.cli import description
+
 EXIT_OK, EXIT_USAGE = 0, 2
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="moral-compass record", description=__doc__.split("\n\n")[1],
+        prog="moral-compass record", description=description(__doc__, 1),
         epilog="example: moral-compass record --namespace /robot_1 --duration 600 "
                "--params config/moral_compass.yaml",
         formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -43,7 +45,7 @@ def _parser() -> argparse.ArgumentParser:
                              "planner/candidates selection feedback compass)")
     parser.add_argument("--params", type=Path, default=None,
                         help="parameters YAML the graph runs with: stored in the bag so that "
-                             "`moral-compass replay` uses it")
+                             "moral-compass replay uses it")
     parser.add_argument("--quiet", action="store_true", help="no progress line")
     return parser
 

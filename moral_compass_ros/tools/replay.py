@@ -22,12 +22,14 @@ import time
 from pathlib import Path
 from typing import Optional, TextIO
 
+from moral_compass_ros.tools.cli import description
+
 EXIT_OK, EXIT_MISMATCH, EXIT_USAGE = 0, 1, 2
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="moral-compass replay", description=__doc__.split("\n\n")[1],
+        prog="moral-compass replay", description=description(__doc__, 1),
         epilog="example: moral-compass replay runs/latest/bag --out runs/latest/replay "
                "--set lambda_info=0.5 --set information_mode=seek",
         formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -21,13 +21,14 @@ import time
 from pathlib import Path
 
 from moral_compass_ros.graph import GRAPH_NODES, GraphRunner, config_file
+from moral_compass_ros.tools.cli import description
 
 TABLET_URL = re.compile(r"tablet page: (\S+)")
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="moral-compass run",
-                                     description=__doc__.split("\n\n")[0].strip("`: "))
+                                     description=description(__doc__))
     parser.add_argument("--namespace", default="",
                         help="namespace of every node and topic, e.g. robot_1 (default: none)")
     parser.add_argument("--params", type=Path, default=None,
@@ -44,7 +45,7 @@ def _parse(argv: list[str]) -> argparse.Namespace:
                         "0 = any free port)")
     parser.add_argument("--tablet-operators", type=Path, default=None,
                         help="operators file with token hashes (make entries with "
-                        "`moral-compass auth new NAME`)")
+                        "moral-compass auth new NAME)")
     return parser.parse_args(argv)
 
 
