@@ -20,7 +20,7 @@ SNAPSHOT_SERVICE = "compass/snapshot"      # std_srvs/Trigger
 PLURALISM = "compass/pluralism"            # Pluralism, latched
 RELOAD_VALUE_CARDS_SERVICE = "value_cards/reload"  # std_srvs/Trigger
 
-# Population extension (issue 12). Relative like the rest: population_node runs in the root
+# Population extension. Relative like the rest: population_node runs in the root
 # namespace, so these are /population/...; robots subscribe to the absolute name.
 POPULATION_COMPASS = "population/compass"  # MoralCompass, latched: the average compass q_bar
 POPULATION_STATUS = "population/status"    # PopulationCompass, latched: drift, distances

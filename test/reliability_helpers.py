@@ -1,4 +1,4 @@
-"""Shared pieces of the reliability, bad-input, load and fuzz tests (issue 10).
+"""Shared pieces of the reliability, bad-input, load and fuzz tests.
 
 * :data:`FULL` — ``MC_FULL_RELIABILITY=1`` switches every reliability test from its small
   default count to the issue's full count (see :func:`count`).

@@ -1,4 +1,4 @@
-"""The bad-input table (issue 10): every kind of bad input a node can receive at run time.
+"""The bad-input table: every kind of bad input a node can receive at run time.
 
 Each row is one test: the input is handed to the node's real callback (in-process node, private
 rclpy context); the row passes only if

@@ -1,4 +1,4 @@
-"""``moral-compass bench --quick`` writes every field of issue 9 and its figure, and agrees with POT
+"""``moral-compass bench --quick`` writes every field of its JSON and its figure, and agrees with POT
 (no times asserted)."""
 import json
 import os

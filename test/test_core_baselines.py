@@ -1,4 +1,4 @@
-"""Baselines (spec §9) behind the learner interface."""
+"""Baselines (``doc/design.md`` §9) behind the learner interface."""
 import json
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""Value space and compass: simplex checks, summaries, resampling (spec §1, §7)."""
+"""Value space and compass: simplex checks, summaries, resampling (``doc/design.md`` §1, §7)."""
 import math
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""The kernel-domain Step 1 path (issue 9) against POT on random inputs; warm starts and the
+"""The kernel-domain Step 1 path against POT on random inputs; warm starts and the
 POT fallback give the same alignment and the same chosen action."""
 import numpy as np
 import ot

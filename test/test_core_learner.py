@@ -1,4 +1,4 @@
-"""DynamicValueLearner: scoring terms, invariants, determinism, idempotency, rejection (spec §3–§7)."""
+"""DynamicValueLearner: scoring terms, invariants, determinism, idempotency, rejection (``doc/design.md`` §3–§7)."""
 import json
 import subprocess
 import sys

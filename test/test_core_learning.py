@@ -1,4 +1,4 @@
-"""A compass learning from a simulated person with a fixed hidden value profile (spec §7)."""
+"""A compass learning from a simulated person with a fixed hidden value profile (``doc/design.md`` §7)."""
 import numpy as np
 
 from moral_compass_ros.core import DynamicValueLearner, FeedbackEvent, LearnerConfig

@@ -1,4 +1,4 @@
-"""Candidate pruning in Step 1 (``prune_candidates``, issue 9): the bound is a bound, and the
+"""Candidate pruning in Step 1 (``prune_candidates``): the bound is a bound, and the
 selection never changes."""
 import numpy as np
 import pytest

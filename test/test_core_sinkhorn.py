@@ -1,4 +1,4 @@
-"""Debiased Sinkhorn divergence (spec §2): sign, identity, symmetry, agreement with POT, gradients."""
+"""Debiased Sinkhorn divergence (``doc/design.md`` §2): sign, identity, symmetry, agreement with POT, gradients."""
 import warnings
 
 import numpy as np

@@ -1,4 +1,4 @@
-"""An answer may reach the feedback node before the selection it names (issue 10).
+"""An answer may reach the feedback node before the selection it names.
 
 The planner (or a person's UI) hears the ``ActionSelection`` and answers on ``feedback/raw``;
 the feedback node hears the same selection on its own subscription, which on a busy machine can

@@ -1,4 +1,4 @@
-"""Fuzzing (issue 10): arbitrary messages for every conversion function and every callback.
+"""Fuzzing: arbitrary messages for every conversion function and every callback.
 
 Hypothesis strategies build messages a sender could put on the wire: any length, NaN, ±inf,
 huge and tiny floats, empty and odd strings, with a good share of "almost valid" messages

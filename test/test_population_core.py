@@ -1,4 +1,4 @@
-"""Population extension core (spec §8): average, drift and social pull against known answers."""
+"""Population extension core (``doc/design.md`` §8): average, drift and social pull against known answers."""
 import numpy as np
 import ot
 import pytest

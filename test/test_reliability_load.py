@@ -1,4 +1,4 @@
-"""Load (issue 10): a feedback flood from an unauthorised source, and candidate sets at 50 Hz.
+"""Load: a feedback flood from an unauthorised source, and candidate sets at 50 Hz.
 
 Both run the real node in its own process over loopback DDS and *report* their figures (run
 with ``-s`` to see the ``RELIABILITY`` lines). Timing is never asserted tightly: the machine

@@ -1,4 +1,4 @@
-"""Security (issue 10): replayed and stale tablet requests, tokens out of every log, loopback
+"""Security: replayed and stale tablet requests, tokens out of every log, loopback
 binding, and the legitimacy policy enforced on *every* input path.
 
 The tablet's basic refusals (no session, cross-site, bad CSRF, login rate limit) are in

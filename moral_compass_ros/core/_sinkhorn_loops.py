@@ -4,7 +4,7 @@ One candidate at a time, all its iterations back to back: the candidate's kernel
 128 KB in float32 at N = 512, K = 64) stays in the core's L2 cache for every iteration, where a
 batched tensor mat-vec streams all B blocks from memory once per iteration. Each candidate also
 stops on its own marginal error instead of running until the slowest one has converged. The
-bench measured about 5× less time per iteration than torch's batched ``bmm`` (issue 9).
+bench measured about 5× less time per iteration than torch's batched ``bmm``.
 
 The functions work in place on arrays the caller allocates and are specialised by numba for
 float32 and float64 kernels; the callers (:func:`~.sinkhorn.divergence_to_clouds`,

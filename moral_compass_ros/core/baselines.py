@@ -1,4 +1,4 @@
-"""Baselines the evaluation compares the Dynamic Value Spaces learner with (spec §9).
+"""Baselines the evaluation compares the Dynamic Value Spaces learner with (``doc/design.md`` §9).
 
 All expose the learner interface used by the nodes and the simulator: ``score(features,
 context, reward_mean, reward_std, value_hints) -> Scores``, ``update(event) -> UpdateResult``,
@@ -109,7 +109,7 @@ class _PointEstimateLearner:
 
 
 class MonistLearner(_PointEstimateLearner):
-    """Monist baseline: one fixed scalar reward (spec §9).
+    """Monist baseline: one fixed scalar reward (``doc/design.md`` §9).
 
     With ``value_weights=None`` the score is the task term only. With a fixed weighting
     c ∈ Θ the alignment is the scalarised value reward :math:`r(a)^T c` and the predicted
@@ -174,7 +174,7 @@ class MonistLearner(_PointEstimateLearner):
 
 
 class ContextualAggregationLearner(_PointEstimateLearner):
-    """Contextual moral-value aggregation after Dognin et al. (spec §9).
+    """Contextual moral-value aggregation after Dognin et al. (``doc/design.md`` §9).
 
     Per-value rewards r(a) ∈ [0, 1]^M (the fingerprint mean, from the planner hint when sent)
     are scalarised by a moral-profile vector c ∈ Θ, :math:`R(a) = r(a)^T c`. The profile is a
@@ -377,7 +377,7 @@ class LogisticLearner(_PointEstimateLearner):
 
 
 class ReweightingLearner(DynamicValueLearner):
-    """DVS with pure Bayesian particle reweighting, no proximal Sinkhorn term (spec §9).
+    """DVS with pure Bayesian particle reweighting, no proximal Sinkhorn term (``doc/design.md`` §9).
 
     Identical to :class:`DynamicValueLearner` except Step 3, which becomes
     :math:`w_i \\leftarrow w_i^{\\gamma}\\, \\ell_w(y_t|\\theta_i, s_t, a_t)^{\\text{weight}_t} / Z`

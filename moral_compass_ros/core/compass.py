@@ -1,4 +1,4 @@
-"""The moral compass q_t: a weighted particle cloud on the value simplex (spec §1, §7)."""
+"""The moral compass q_t: a weighted particle cloud on the value simplex (``doc/design.md`` §1, §7)."""
 from __future__ import annotations
 
 import math
@@ -21,7 +21,7 @@ def _log_dirichlet(theta: np.ndarray, alpha: np.ndarray) -> np.ndarray:
 
 
 class Compass:
-    """A weighted particle approximation of the compass, q_t ≈ Σ_i w_i δ_{θ_i} (spec §1).
+    """A weighted particle approximation of the compass, q_t ≈ Σ_i w_i δ_{θ_i} (``doc/design.md`` §1).
 
     Immutable: every operation returns a new object; the stored arrays are read-only copies.
 
@@ -142,7 +142,7 @@ class Compass:
 
     # ------------------------------------------------------------------ resampling
     def resample(self, rng: np.random.Generator, jitter_concentration: float) -> "Compass":
-        """Systematic resampling followed by Dirichlet jitter (spec §7).
+        """Systematic resampling followed by Dirichlet jitter (``doc/design.md`` §7).
 
         Draw :math:`u_0 \\sim U[0, 1/N)`, take ancestor :math:`A_k` with
         :math:`\\sum_{i<A_k} w_i \\le u_0 + k/N < \\sum_{i\\le A_k} w_i`, then jitter

@@ -29,7 +29,7 @@ class LearnerConfig:
     """Hyper-parameters of :class:`~moral_compass_ros.core.DynamicValueLearner` and baselines.
 
     Validated on construction (:meth:`validate`); a bad value raises ``ValueError`` naming the
-    field and its allowed range. Spec sections in brackets.
+    field and its allowed range. Sections of ``doc/design.md`` in brackets.
 
     Every field's meaning, unit and range is its ``metadata`` (:func:`field_description`), which
     is also each ROS parameter's description; the ``Attributes`` below are generated from it.

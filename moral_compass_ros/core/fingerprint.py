@@ -1,4 +1,4 @@
-"""The action value fingerprint P^A_ψ(θ | a, s): a Dirichlet over Θ per action (spec §1, §5.2).
+"""The action value fingerprint P^A_ψ(θ | a, s): a Dirichlet over Θ per action (``doc/design.md`` §1, §5.2).
 
 A fingerprint comes from knowledge where there is any (``doc/design.md`` §10.1): an action with
 a value profile h(a) -- the planner's hint, or the fingerprint library's entry -- has the
@@ -94,7 +94,7 @@ def _inverse_softplus(y: float) -> float:
 
 
 class FingerprintModel(nn.Module):
-    """P^A_ψ: features and context → Dirichlet concentration over Θ (spec §1).
+    """P^A_ψ: features and context → Dirichlet concentration over Θ (``doc/design.md`` §1).
 
     Parameters
     ----------

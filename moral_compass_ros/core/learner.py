@@ -54,7 +54,7 @@ class NonFiniteStepError(RuntimeError):
 
 @dataclass(frozen=True)
 class Scores:
-    """Step 1 result for B candidates (spec §5). Arrays have shape (B,) unless stated.
+    """Step 1 result for B candidates (``doc/design.md`` §5). Arrays have shape (B,) unless stated.
 
     Attributes
     ----------
@@ -235,7 +235,7 @@ def validate_event(cfg: LearnerConfig, event: FeedbackEvent) -> None:
 
 
 class DynamicValueLearner:
-    """The Dynamic Value Spaces learner (spec §3–§7).
+    """The Dynamic Value Spaces learner (``doc/design.md`` §3–§7).
 
     Parameters
     ----------
@@ -368,7 +368,7 @@ class DynamicValueLearner:
 
     def score(self, features, context, reward_mean=None, reward_std=None, value_hints=None,
               eligible=None, hint_sources=None) -> Scores:
-        """Score B candidate actions in context s (Step 1, spec §5).
+        """Score B candidate actions in context s (Step 1, ``doc/design.md`` §5).
 
         Parameters
         ----------
@@ -543,7 +543,7 @@ class DynamicValueLearner:
         return warm[1], warm[2], reused
 
     def predict_approval(self, features, context, value_hints=None) -> np.ndarray:
-        """Posterior predictive approval ŷ(a) = Σ_i w_i ℓ_w(1 | θ_i, s, a), shape (B,) (spec §4)."""
+        """Posterior predictive approval ŷ(a) = Σ_i w_i ℓ_w(1 | θ_i, s, a), shape (B,) (``doc/design.md`` §4)."""
         phi, s, _, _, hints = self._validate_candidates(features, context, None, None, value_hints)
         mean, _, _ = self._task.predict(phi, s, None, None, self.config.planner_reward_std)
         with torch.no_grad():
@@ -561,7 +561,7 @@ class DynamicValueLearner:
 
     # ================================================================== update
     def update(self, event: FeedbackEvent) -> UpdateResult:
-        """Learn from one answer: task model, Step 2 and Step 3 (spec §6, §7).
+        """Learn from one answer: task model, Step 2 and Step 3 (``doc/design.md`` §6, §7).
 
         Parameters
         ----------

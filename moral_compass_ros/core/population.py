@@ -1,4 +1,4 @@
-"""Population extension: the average compass of N agents, its drift, and social pull (spec §8).
+"""Population extension: the average compass of N agents, its drift, and social pull (``doc/design.md`` §8).
 
 Pure numpy/torch/POT (no rclpy). Three pieces:
 
@@ -80,7 +80,7 @@ class DisjointSupportError(ValueError):
 
 
 def kappa_from_nu(nu: float) -> float:
-    """The mixing exponent of social pull, :math:`\\kappa = 2\\nu / (2\\nu + 1)` (spec §8).
+    """The mixing exponent of social pull, :math:`\\kappa = 2\\nu / (2\\nu + 1)` (``doc/design.md`` §8).
 
     Parameters
     ----------
@@ -173,7 +173,7 @@ def distances_to_average(compasses: Sequence[Compass], average: Compass, epsilon
     compasses : sequence of Compass, length N
     average : Compass
     epsilon : float
-        ε > 0 of S_ε (spec §2).
+        ε > 0 of S_ε (``doc/design.md`` §2).
     cost : {"sqeuclidean", "hellinger"}
 
     Returns
@@ -290,7 +290,7 @@ def shared_support_divergence(support: np.ndarray, a: np.ndarray, b: np.ndarray,
 
 @dataclass(frozen=True)
 class DriftEstimate:
-    """Drift of the average compass between two snapshots (spec §8).
+    """Drift of the average compass between two snapshots (``doc/design.md`` §8).
 
     Attributes
     ----------
@@ -465,7 +465,7 @@ def _log_kde(x: np.ndarray, centres: np.ndarray, weights: np.ndarray, h: float) 
 def common_support(own: Compass, population: Compass, kappa: float, *,
                    bandwidth: float = DEFAULT_BANDWIDTH, max_iter: int = 20,
                    tol: float = 1e-7) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Bring two clouds onto one support of the agent's size (spec §8).
+    """Bring two clouds onto one support of the agent's size (``doc/design.md`` §8).
 
     If the clouds share their support points, that support is used and the weights are exact.
     Otherwise X is the free-support Wasserstein barycenter
@@ -536,7 +536,7 @@ class PullResult:
 
 def social_pull(own: Compass, population: Compass, kappa: float, *,
                 bandwidth: float = DEFAULT_BANDWIDTH, max_iter: int = 20) -> PullResult:
-    """Pull an agent's compass towards the population compass (spec §8).
+    """Pull an agent's compass towards the population compass (``doc/design.md`` §8).
 
     .. math:: q^{(i)}_{t+1} \\propto \\hat q_t^{\\,\\kappa} (q^{(i)}_t)^{1-\\kappa}
         \\ \\text{on the common support of}\\ :func:`common_support`

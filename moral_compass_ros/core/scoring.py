@@ -1,4 +1,4 @@
-"""Step 1 score terms on particles (spec §4, §5): predictive approval, information gain, task cost."""
+"""Step 1 score terms on particles (``doc/design.md`` §4, §5): predictive approval, information gain, task cost."""
 from __future__ import annotations
 
 import numpy as np
@@ -6,7 +6,7 @@ import torch
 
 
 def predictive_approval(log_lik_approve: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-    """Posterior predictive approval ŷ(a) = Σ_i w_i ℓ_w(1 | θ_i, s, a) (spec §4).
+    """Posterior predictive approval ŷ(a) = Σ_i w_i ℓ_w(1 | θ_i, s, a) (``doc/design.md`` §4).
 
     Parameters
     ----------
@@ -23,7 +23,7 @@ def predictive_approval(log_lik_approve: torch.Tensor, weights: torch.Tensor) ->
 
 def information_gain(log_lik_approve: torch.Tensor, log_lik_reject: torch.Tensor,
                      weights: torch.Tensor) -> torch.Tensor:
-    """Exact mutual information between θ ~ q_t and the answer y, per candidate (spec §5.3).
+    """Exact mutual information between θ ~ q_t and the answer y, per candidate (``doc/design.md`` §5.3).
 
     .. math::
         \\mathrm{IG}(a) = \\sum_{y \\in \\{0,1\\}} p(y \\mid a)\\, \\mathrm{KL}(q^{(y,a)} \\| q)
@@ -52,7 +52,7 @@ def information_gain(log_lik_approve: torch.Tensor, log_lik_reject: torch.Tensor
 
 
 def task_cost(reward_mean: np.ndarray, evidence: np.ndarray, rho0: float, lipschitz: float) -> tuple[np.ndarray, np.ndarray]:
-    """Worst-case task cost over a Wasserstein-1 ball (spec §5.1).
+    """Worst-case task cost over a Wasserstein-1 ball (``doc/design.md`` §5.1).
 
     .. math::
         T(a) = -\\inf_{Q \\in U^a} E_Q[R] = -\\mu(a) + \\rho(a) L, \\qquad \\rho(a) = \\rho_0 / \\sqrt{1 + n(a)}

@@ -1,4 +1,4 @@
-"""Entropic optimal transport and the debiased Sinkhorn divergence on Θ (spec §2).
+"""Entropic optimal transport and the debiased Sinkhorn divergence on Θ (``doc/design.md`` §2).
 
 Definitions fixed here, once, for the whole package:
 
@@ -32,12 +32,12 @@ with one exact pair of soft-c-transforms, and evaluate the dual objective
 
 with the potentials detached. The Step 1 hot path (one compass against B candidate clouds) uses
 :func:`divergence_to_clouds` instead: the same definitions, in the kernel domain, float32
-where ε allows, with compiled loops (:mod:`._sinkhorn_loops`) and warm starts (issue 9; tested
+where ε allows, with compiled loops (:mod:`._sinkhorn_loops`) and warm starts (tested
 against POT on random inputs), with this POT path as the fallback. Self-terms OT_ε(α, α) use
 :func:`entropic_ot_self` (a symmetric fixed point; POT's alternating iteration oscillates
 there). At convergence it equals POT's ``res.value`` (tested to 1e-6) and, by the envelope
 theorem, its autograd gradient is the exact gradient of OT_ε with respect to the weights
-(∂/∂a_i = f_i), the support points (through C) and b; the proximal compass update (spec §7)
+(∂/∂a_i = f_i), the support points (through C) and b; the proximal compass update (``doc/design.md`` §7)
 uses the same gradient in closed form, :func:`transport_gradients`, without an autograd graph.
 """
 from __future__ import annotations
@@ -75,7 +75,7 @@ def _to_tensor(x: ArrayLike) -> torch.Tensor:
 
 
 def ground_cost(x: torch.Tensor, y: torch.Tensor, cost: str = "sqeuclidean") -> torch.Tensor:
-    """Batched ground-cost matrices on Θ (spec §2).
+    """Batched ground-cost matrices on Θ (``doc/design.md`` §2).
 
     .. math::
         C_{bij} = \\|x_{bi} - y_{bj}\\|^2 \\ (\\text{sqeuclidean}), \\qquad
@@ -126,7 +126,7 @@ def _augmented(x: torch.Tensor, y: torch.Tensor, cost: str, divisor: float = 1.0
 
 
 def expected_cost_to_dirichlet(theta: torch.Tensor, concentration: torch.Tensor, cost: str = "sqeuclidean") -> torch.Tensor:
-    """Exact D(θ, a) = E_{θ' ~ Dir(α)} c(θ, θ') for every particle and candidate (spec §3).
+    """Exact D(θ, a) = E_{θ' ~ Dir(α)} c(θ, θ') for every particle and candidate (``doc/design.md`` §3).
 
     .. math::
         \\text{sqeuclidean:}\\ D = \\|\\theta - m\\|^2 + \\frac{1 - \\|m\\|^2}{\\alpha_0 + 1},
@@ -134,7 +134,7 @@ def expected_cost_to_dirichlet(theta: torch.Tensor, concentration: torch.Tensor,
         \\text{hellinger:}\\ D = 2 - 2 \\sum_k \\sqrt{\\theta_k}\\,
         \\frac{\\Gamma(\\alpha_k + \\tfrac12)\\Gamma(\\alpha_0)}{\\Gamma(\\alpha_k)\\Gamma(\\alpha_0 + \\tfrac12)}
 
-    The closed form is the expectation the spec defines; a Monte-Carlo mean over fingerprint
+    The closed form is the expectation ``doc/design.md`` §3 defines; a Monte-Carlo mean over fingerprint
     samples estimates the same number (tested) but adds sampling noise to the likelihood.
 
     Parameters
@@ -177,7 +177,7 @@ def entropic_ot(
     tol: float = 1e-9,
     method: str = "auto",
 ) -> torch.Tensor:
-    """Batched full entropic OT value, differentiable by the envelope theorem (spec §2).
+    """Batched full entropic OT value, differentiable by the envelope theorem (``doc/design.md`` §2).
 
     .. math::
         \\mathrm{OT}_\\varepsilon = \\min_{P \\in \\Pi(a,b)} \\langle P, C\\rangle
@@ -456,7 +456,7 @@ def entropic_ot_self(
     max_iter: int = 1000,
     tol: float = 1e-9,
 ) -> torch.Tensor:
-    r"""Batched symmetric self-transport OT_ε(α, α), differentiable (spec §2).
+    r"""Batched symmetric self-transport OT_ε(α, α), differentiable (``doc/design.md`` §2).
 
     POT's alternating Sinkhorn oscillates on symmetric problems: measured on 30-point clouds
     at ε = 0.03 it needs 1 400–14 000 iterations for OT_ε(α, α) against ~200 for a cross term.
@@ -518,7 +518,7 @@ def sinkhorn_divergence(
     method: str = "auto",
     cross_solver: str = "pot",
 ) -> ArrayLike:
-    """Batched debiased Sinkhorn divergence S_ε between weighted point clouds (spec §2).
+    """Batched debiased Sinkhorn divergence S_ε between weighted point clouds (``doc/design.md`` §2).
 
     .. math::
         S_\\varepsilon(\\alpha_b, \\beta_b) = \\mathrm{OT}_\\varepsilon(\\alpha_b, \\beta_b)

@@ -1,4 +1,4 @@
-"""Bayesian task-reward model P̂^task(· | a) of the predictive core F (spec §4, §5.1).
+"""Bayesian task-reward model P̂^task(· | a) of the predictive core F (``doc/design.md`` §4, §5.1).
 
 Conjugate Bayesian linear regression of the task reward on z(a, s) = [φ(a); s; 1]:
 
@@ -25,7 +25,7 @@ import numpy as np
 
 
 class BayesianTaskModel:
-    """Conjugate Bayesian linear regression of the task reward (spec §4).
+    """Conjugate Bayesian linear regression of the task reward (``doc/design.md`` §4).
 
     Parameters
     ----------

@@ -1,4 +1,4 @@
-"""The value space Θ: the probability simplex over M axiomatic values (spec §1).
+"""The value space Θ: the probability simplex over M axiomatic values (``doc/design.md`` §1).
 
 Every θ the package produces must be finite, non-negative and sum to one within
 :data:`SIMPLEX_ATOL`; :meth:`ValueSpace.check` enforces that and raises :class:`SimplexError`.
@@ -59,7 +59,7 @@ def check_simplex(theta: np.ndarray, name: str = "theta", atol: float = SIMPLEX_
 
 
 class ValueSpace:
-    """The simplex Θ = {θ ∈ R^M : θ_i ≥ 0, Σ_i θ_i = 1} over named values (spec §1).
+    """The simplex Θ = {θ ∈ R^M : θ_i ≥ 0, Σ_i θ_i = 1} over named values (``doc/design.md`` §1).
 
     Parameters
     ----------

@@ -1,4 +1,4 @@
-"""Social pull for compass_node (spec §8): pull q^(i) towards the population compass.
+"""Social pull for compass_node (``doc/design.md`` §8): pull q^(i) towards the population compass.
 
 ``attach_social_pull(node)`` is the one hook ``compass_node`` calls at the end of its
 ``__init__``. It declares the ``social_pull_*`` parameters and, when ``social_pull_enabled``,
@@ -66,7 +66,7 @@ PULL_JOURNAL_NAME = "social_pull.jsonl"
 
 SOCIAL_PULL_SPECS = [
     ParameterSpec("social_pull_enabled", False, "Pull this robot's compass towards the "
-                  "population compass when one arrives (spec §8).", read_only=True),
+                  "population compass when one arrives (``doc/design.md`` §8).", read_only=True),
     ParameterSpec("social_pull_nu", 1.0, "ν ≥ 0 of the social pull: q ∝ q̂^κ q^(1−κ) with "
                   "κ = 2ν/(2ν+1) (ν = 0: no pull; ν = 0.5: κ = 0.5; large ν: adopt q̂).",
                   minimum=0.0, maximum=1e6),

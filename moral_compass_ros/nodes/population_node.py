@@ -6,7 +6,7 @@ publishes a ``MoralCompass`` on ``<ns>/compass``). Every ``publish_period_s``, w
 compass changed, it publishes (both latched):
 
 * ``population/compass`` (``MoralCompass``): the average compass q̄ = (1/N) Σ q^(i), the mixture
-  of the robots' clouds (spec §8) — what robots with social pull enabled pull towards;
+  of the robots' clouds (``doc/design.md`` §8) — what robots with social pull enabled pull towards;
 * ``population/status`` (``PopulationCompass``): the average again, per-robot S_ε distances to
   it, the diversity, and the drift of the average since the previous publication.
 

@@ -125,7 +125,7 @@ class ScenarioConfig:
             raise ValueError("abrupt drift needs drift_start >= 0")
 
 
-#: The scenarios the evaluation (issue 6) loops over.
+#: The scenarios the evaluation loops over.
 SCENARIOS: Mapping[str, ScenarioConfig] = MappingProxyType({
     "fixed_profile": ScenarioConfig(name="fixed_profile", n_answers=60),
     "abrupt_drift": ScenarioConfig(name="abrupt_drift", n_answers=80, drift="abrupt",

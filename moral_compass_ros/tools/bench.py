@@ -4,7 +4,7 @@
 
 writes FILE.json and the figures FILE.png.
 
-Measures in one run (issue 9; medians and p99 over repeats):
+Measures in one run (medians and p99 over repeats):
 
 * ``decision_ms_p50/p99`` — Step 1 (:meth:`DynamicValueLearner.score`: alignment = −S_ε,
   information gain, task term, for every candidate) at B = 64, N = 512, K = 64, M = 5, exactly as

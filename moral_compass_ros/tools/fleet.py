@@ -1,4 +1,4 @@
-"""``moral-compass fleet``: N simulated robots, each with its own simulated people (spec §8).
+"""``moral-compass fleet``: N simulated robots, each with its own simulated people (``doc/design.md`` §8).
 
     moral-compass fleet --robots N --out DIR [--mode batched|graph] [--answers T]
                         [--social-pull NU] [--seed S] [--particles K] [--scaling 10,100,1000]
