@@ -193,8 +193,8 @@ class Compass:
         ancestor spread out by the jitter *and* stay distributed as π. Propose
         θ' ~ Dir(κθ + floor) and accept with probability
 
-        .. math:: \min\Big(1, \frac{\pi(\theta')\,\mathrm{Dir}(\theta; \kappa\theta' + f)}
-                                      {\pi(\theta)\,\mathrm{Dir}(\theta'; \kappa\theta + f)}\Big).
+        .. math:: \\min\\Big(1, \\frac{\\pi(\\theta')\\,\\mathrm{Dir}(\\theta; \\kappa\\theta' + f)}
+                                      {\\pi(\\theta)\\,\\mathrm{Dir}(\\theta'; \\kappa\\theta + f)}\\Big).
 
         Parameters
         ----------

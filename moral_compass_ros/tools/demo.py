@@ -159,6 +159,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     exit_code = 0
     try:
+        print(f"demo: starting {', '.join(n.executable for n in GRAPH_NODES)} (loading torch and compiling "
+              "the solver takes a few seconds)", flush=True)
         for node in GRAPH_NODES:
             runner.start_node(node)
         # The world starts once the monitor holds the prior compass (version 0) and hears the
@@ -166,9 +168,15 @@ def main(argv: list[str] | None = None) -> int:
         # after the first update would start the bag at version 1 and replay could not start
         # from the prior. The simulated planner also waits for the recorder on its own topics.
         deadline = time.monotonic() + 60.0
+        last_print = time.monotonic()
         while time.monotonic() < deadline and not runner.dead() and not (
                 monitor.version() >= 0 and monitor.count_publishers(topics.SELECTION) > 0):
             time.sleep(0.05)
+            if time.monotonic() - last_print >= 2.0:
+                print(f"demo: waiting for the nodes ({time.monotonic() - started:.0f} s)", flush=True)
+                last_print = time.monotonic()
+        print(f"demo: nodes up after {time.monotonic() - started:.0f} s; starting the simulated world "
+              f"({', '.join(n.executable for n in SIM_NODES)})", flush=True)
         for node in SIM_NODES:
             runner.start_node(node)
         last_print = 0.0
@@ -182,7 +190,8 @@ def main(argv: list[str] | None = None) -> int:
                 break
             now = time.monotonic()
             if now - last_print >= 2.0:
-                print(_progress_line(rows, args.answers, monitor), flush=True)
+                print(_progress_line(rows, args.answers, monitor) if rows else
+                      "demo: waiting for the first decision and answer", flush=True)
                 last_print = now
             if rows and rows[-1].get("done"):
                 _wait_for_acknowledgements(monitor, timeout_s=60.0)
@@ -204,6 +213,7 @@ def main(argv: list[str] | None = None) -> int:
     report = write_report(run_dir, monitor.collected(), rows, params_file=run_dir / "params.yaml",
                           node_exit_codes=codes)
     print(f"demo: {len(rows)} answers, wall {time.monotonic() - started:.0f} s")
+    print(f"demo: verdict: {json.loads((run_dir / 'metrics.json').read_text())['verdict']}")
     print(f"demo: report  {report}")
     print(f"demo: metrics {run_dir / 'metrics.json'}")
     if not rows:

@@ -652,10 +652,12 @@ def _fmt_summary(s: Optional[dict], digits: int, censored: bool = False) -> str:
 
 
 def summary_markdown(metrics: dict, command: str, methods: Sequence[str],
-                     scenarios: Sequence[str], n_seeds: int, wall_s: float, quick: bool) -> str:
+                     scenarios: Sequence[str], n_seeds: int, wall_s: float, reused: int, quick: bool) -> str:
     """The README tables: one method × scenario table per headline metric."""
     lines = [f"`{command}`", ""]
-    lines.append(f"{n_seeds} seeds per cell; median [IQR] over seeds; wall time {wall_s / 60:.1f} min."
+    wall = f"wall time {wall_s / 60:.1f} min" + (f" ({reused} episodes reused from an earlier run's "
+                                                 "episodes.jsonl)" if reused else "")
+    lines.append(f"{n_seeds} seeds per cell; median [IQR] over seeds; {wall}."
                  + (" **--quick smoke run: not for reporting.**" if quick else ""))
     lines.append("")
     tables = (
@@ -826,10 +828,12 @@ def _load_previous(path: Path) -> dict[str, dict]:
     return done
 
 
-def run_tasks(tasks: Sequence[dict], workers: int, episodes_path: Path, resume: bool) -> list[dict]:
-    """Run every task (reusing finished ones with ``resume``), streaming to ``episodes_path``."""
+def run_tasks(tasks: Sequence[dict], workers: int, episodes_path: Path, resume: bool) -> tuple[list[dict], int]:
+    """Run every task (reusing finished ones with ``resume``), streaming to ``episodes_path``;
+    returns the records and how many were reused."""
     previous = _load_previous(episodes_path) if resume else {}
     records = {task_key(t): previous[task_key(t)] for t in tasks if task_key(t) in previous}
+    reused = len(records)
     todo = [t for t in tasks if task_key(t) not in records]
     progress = _Progress(len(tasks), len(records))
     mode = "a" if resume and episodes_path.exists() else "w"
@@ -852,7 +856,7 @@ def run_tasks(tasks: Sequence[dict], workers: int, episodes_path: Path, resume: 
                 for future in concurrent.futures.as_completed(futures):
                     keep(future.result())
     progress.close()
-    return [records[task_key(t)] for t in tasks]
+    return [records[task_key(t)] for t in tasks], reused
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -877,13 +881,14 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     tasks = [{"method": m, "scenario": s, "seed": seed, "n_answers": args.answers,
               "learner": args.learner}
              for seed in seeds for s in args.scenarios for m in args.methods]
-    command = "moral-compass eval " + " ".join(shlex.quote(a) for a in argv)
+    # the command that reproduces the figures: --resume only reuses identical (seeded) episodes
+    command = "moral-compass eval " + " ".join(shlex.quote(a) for a in argv if a != "--resume")
     started = time.monotonic()
     pretrained = pretrain_models(tasks, args.workers, out, args.resume)
     sys.stderr.write(f"eval: {len(tasks)} episodes ({len(args.methods)} methods x "
                      f"{len(args.scenarios)} scenarios x {len(seeds)} seeds) on {args.workers} "
                      f"worker(s) -> {out}\n")
-    records = run_tasks(tasks, args.workers, out / "episodes.jsonl", args.resume)
+    records, reused = run_tasks(tasks, args.workers, out / "episodes.jsonl", args.resume)
     wall_s = time.monotonic() - started
     metrics = compute_metrics(records)
     scenario_settings = {}
@@ -918,7 +923,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     (out / "metrics.json").write_text(json.dumps(document, indent=1, allow_nan=False))
     plots = write_plots(records, out, args.methods, args.scenarios,
                         np.random.default_rng(PLOT_BOOTSTRAP_SEED))
-    summary = summary_markdown(metrics, command, args.methods, args.scenarios, len(seeds), wall_s,
+    summary = summary_markdown(metrics, command, args.methods, args.scenarios, len(seeds), wall_s, reused,
                                args.quick)
     (out / "summary.md").write_text(summary)
     sys.stderr.write(f"eval: done in {_format_duration(wall_s)}; {out / 'metrics.json'}, "

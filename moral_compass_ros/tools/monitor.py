@@ -10,13 +10,14 @@ from rclpy.node import Node
 from moral_compass_ros import topics
 from moral_compass_ros.msg import (
     ActionSelection,
+    CandidateActions,
     FeedbackAck,
     HumanFeedback,
     MoralCompass,
     Pluralism,
     ValueCards,
 )
-from moral_compass_ros.qos import FEEDBACK_QOS, SELECTION_QOS, STATE_QOS
+from moral_compass_ros.qos import FEEDBACK_QOS, SELECTION_QOS, STATE_QOS, STREAM_QOS
 
 
 class GraphMonitor(Node):
@@ -39,11 +40,13 @@ class GraphMonitor(Node):
         self._pluralism: list[dict] = []
         self._last_compass: MoralCompass | None = None
         self._last_selection: ActionSelection | None = None
+        self._labels: dict[str, dict[str, str]] = {}  # request id -> candidate id -> label
         self._recorder = None
         if bag_path is not None:
             from moral_compass_ros.bag import BagRecorder
             self._recorder = BagRecorder(self, bag_path, storage="mcap")
         self._subs = [
+            self.create_subscription(CandidateActions, topics.CANDIDATES, self._on_candidates, STREAM_QOS),
             self.create_subscription(MoralCompass, topics.COMPASS, self._on_compass, STATE_QOS),
             self.create_subscription(ActionSelection, topics.SELECTION, self._on_selection,
                                      SELECTION_QOS),
@@ -54,6 +57,10 @@ class GraphMonitor(Node):
             self.create_subscription(ValueCards, topics.VALUE_CARDS, self._on_cards, STATE_QOS),
             self.create_subscription(Pluralism, topics.PLURALISM, self._on_pluralism, STATE_QOS),
         ]
+
+    def _on_candidates(self, msg: CandidateActions) -> None:
+        with self._lock:
+            self._labels[msg.request_id] = {c.id: c.label for c in msg.candidates}
 
     def _on_compass(self, msg: MoralCompass) -> None:
         n, m = len(msg.weights), len(msg.value_names)
@@ -73,6 +80,7 @@ class GraphMonitor(Node):
                 "request_id": msg.request_id, "status": int(msg.status), "reason": msg.reason,
                 "selected_id": msg.selected_id,
                 "selected_label": msg.selected.label, "compass_version": int(msg.compass_version),
+                "labels": self._labels.pop(msg.request_id, {}),
                 "compute_ms": float(msg.compute_ms), "information_mode": msg.information_mode,
                 "lambdas": {"task": msg.lambda_task, "align": msg.lambda_align,
                             "info": msg.lambda_info}, "epsilon": msg.epsilon,

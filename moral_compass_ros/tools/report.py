@@ -9,6 +9,8 @@ import base64
 import html
 import io
 import json
+import math
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -18,8 +20,55 @@ import matplotlib.pyplot as plt  # noqa: E402  (after the backend choice)
 import numpy as np  # noqa: E402
 
 from moral_compass_ros.metrics import approval_quality  # noqa: E402
+from moral_compass_ros.tools import _eval_metrics as em  # noqa: E402
 
 ROLLING_WINDOW = 10
+#: The verdict's approval figures look at the last this-many answers.
+VERDICT_LAST = 20
+
+
+def verdict(truth: list[dict], final_mean) -> dict:
+    """The run's headline numbers, from the simulator's truth log and the final compass mean.
+
+    ``answers_to_90`` (first answer count whose rolling 10 reaches 90 % of the oracle's
+    approval probability, None = never), ``approval`` (thumbs-up share of the last
+    :data:`VERDICT_LAST` answers), ``chosen``/``oracle``/``random`` (mean approval probability
+    of the chosen action, the best one and a random one over those queries), ``cosine`` and
+    ``distance`` (final compass mean against the last answering person's profile).
+    """
+    last = truth[-VERDICT_LAST:]
+    answered = [r["approved"] for r in last if r["approved"] is not None]
+    out = {"answers": len(truth), "operators": len({r["operator"] for r in truth}),
+           "answers_to_90": None, "approval": None, "chosen": None, "oracle": None, "random": None,
+           "cosine": None, "distance": None}
+    if truth:
+        ratio = em.ratio_to_oracle([r["p_approve_selected"] for r in truth], [r["p_approve_oracle"] for r in truth])
+        out["answers_to_90"] = em.answers_to_fraction_of_oracle(ratio)
+        out["approval"] = float(np.mean(answered)) if answered else None
+        for key, field in (("chosen", "p_approve_selected"), ("oracle", "p_approve_oracle"),
+                           ("random", "p_approve_mean")):
+            out[key] = float(np.mean([r[field] for r in last]))
+    if truth and final_mean is not None:
+        mean, profile = np.asarray(final_mean, dtype=float), np.asarray(truth[-1]["true_profile"], dtype=float)
+        out["cosine"] = em.cosine(mean, profile)
+        out["distance"] = float(np.linalg.norm(mean - profile))
+    return out
+
+
+def verdict_line(v: dict) -> str:
+    """One sentence of :func:`verdict`'s numbers (the demo's last console line)."""
+    if not v["answers"]:
+        return "no answer was exchanged"
+    reached = (f"90 % of the oracle's approval after {v['answers_to_90']} answers"
+               if v["answers_to_90"] is not None else f"90 % of the oracle's approval not reached in {v['answers']} answers")
+    who = "the last answering person's" if v["operators"] > 1 else "the person's"
+    approved = "no answers" if v["approval"] is None else f"{v['approval']:.0%} approved"
+    parts = [reached, f"last {VERDICT_LAST} answers {approved} (chosen actions {v['chosen']:.0%} likely, "
+             f"the best on offer {v['oracle']:.0%}, a random one {v['random']:.0%})"]
+    if v["cosine"] is not None:
+        parts.append(f"compass mean vs {who} hidden profile: cosine {v['cosine']:.2f}, "
+                     f"distance {v['distance']:.2f}")
+    return "; ".join(parts)
 
 
 def simplex_projection_2d(m: int) -> np.ndarray:
@@ -166,8 +215,7 @@ def _plot_approval(truth) -> str:
     ax.set_ylim(0, 1.02)
     ax.set_xlabel("answers")
     ax.set_ylabel("approval")
-    ax.set_title("Does the robot learn what people approve of?")
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.22))
     return _png(fig)
 
 
@@ -193,7 +241,7 @@ def _plot_reliability(truth) -> str:
     return _png(fig)
 
 
-def _plot_decision(selection: dict) -> str:
+def _plot_decision(selection: dict, number: int, total: int) -> str:
     scores = selection["scores"]
     lambdas = selection["lambdas"]
     sign = -1.0 if selection["information_mode"] == "avoid" else 1.0
@@ -202,7 +250,7 @@ def _plot_decision(selection: dict) -> str:
     residual = np.array([s["residual"] for s in scores])
     info = np.array([sign * lambdas["info"] * s["information_gain"] for s in scores])
     x = np.arange(len(scores))
-    fig, ax = plt.subplots(figsize=(6.4, 3.0))
+    fig, ax = plt.subplots(figsize=(7.2, 3.2))
     width = 0.2
     ax.bar(x - 1.5 * width, task, width, label="λ_task·Task")
     bound = np.array([bool(s.get("alignment_is_bound", False)) for s in scores])
@@ -215,15 +263,23 @@ def _plot_decision(selection: dict) -> str:
     ax.set_ylabel("log-odds of approval")
     totals = np.array([s["total"] for s in scores])
     ax.plot(x, totals, "k_", ms=18, mew=2, label="total")
-    chosen = [i for i, s in enumerate(scores) if s["id"] == selection["selected_id"]]
-    for i in chosen:
-        ax.annotate("chosen", (i, totals[i]), textcoords="offset points", xytext=(0, 8),
-                    ha="center", fontsize=8, color="crimson")
-    ax.set_xticks(x, [s["id"][-8:] for s in scores], rotation=30, fontsize=7)
+    labels = selection.get("labels", {})
+    chosen = [s["id"] == selection["selected_id"] for s in scores]
+    ax.set_xticks(x, [textwrap.fill(("▶ chosen: " if c else "") + labels.get(s["id"], s["id"]), 16)
+                      for s, c in zip(scores, chosen)], fontsize=7)
+    for tick, c in zip(ax.get_xticklabels(), chosen):
+        if c:
+            tick.set_color("crimson")
+            tick.set_fontweight("bold")
+    ax.set_xlabel("candidate action")
     ax.axhline(0, color="0.6", lw=0.6)
-    ax.set_title(f"Decision {selection['request_id']} (compass v{selection['compass_version']})",
-                 fontsize=9)
-    ax.legend(fontsize=7, ncol=4, loc="upper center", bbox_to_anchor=(0.5, -0.3))
+    largest_info = float(np.max(np.abs(info))) if len(info) else 0.0
+    if largest_info < 0.02:
+        ax.text(0.99, 0.97, f"information term ≤ {largest_info:.3f} (too small to see)",
+                transform=ax.transAxes, ha="right", va="top", fontsize=7, color="0.3")
+    ax.set_title(f"Decision {number} of {total} (request {selection['request_id']}, "
+                 f"compass v{selection['compass_version']})", fontsize=9)
+    ax.legend(fontsize=7, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.38))
     return _png(fig)
 
 
@@ -241,7 +297,7 @@ def _plot_pluralism(pluralism: list[dict], truth: list[dict], names: list[str]) 
     left.set_xlabel("compass version")
     left.set_ylabel("effective number")
     left.set_title("Pluralism measures")
-    left.legend(fontsize=8, loc="upper left")
+    left.legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.2))
     final = pluralism[-1]
     profiles = {}
     for row in truth:
@@ -257,7 +313,8 @@ def _plot_pluralism(pluralism: list[dict], truth: list[dict], names: list[str]) 
                       label=f"{operator}'s true profile")
     right.set_xticks(x + width * (len(final["operators"]) - 0.5), names, fontsize=8)
     right.set_title("Per-operator compasses (kept apart, not averaged)")
-    right.legend(fontsize=7)
+    right.set_ylabel("weight on the value")
+    right.legend(fontsize=7, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.15))
     return _png(fig)
 
 
@@ -267,62 +324,163 @@ def _render_rviz(collected: dict, run_dir: Path) -> str | None:
     if compass_msg is None:
         return None
     from moral_compass_ros.viz import render_compass_png  # needs the built messages
-    path = render_compass_png(compass_msg, run_dir / "rviz.png",
-                              collected.get("last_selection_msg"),
-                              title=f"compass v{compass_msg.version}")
+    path = render_compass_png(compass_msg, run_dir / "rviz.png", collected.get("last_selection_msg"))
     return base64.b64encode(Path(path).read_bytes()).decode()
+
+
+CAPTIONS = {
+    "approval": "Black: the share of thumbs up over the last 10 answers. Blue: how likely the chosen "
+                "action was to be approved; green: the best action on offer (the oracle); grey: a random "
+                "one. Learning shows as blue rising from grey to green.",
+    "compass": "Solid: the compass's weight on each value after every answer; dashed, same colour: "
+               "the hidden profile of the person answering. They meet as the robot learns.",
+    "simplex": "The final particle cloud (dot size: weight) and the path of its mean (red) from the "
+               "centre, where the robot knows nothing, toward the star: the hidden profile.",
+    "calibration": "How honest the predicted approval is: points on the diagonal mean that of the "
+                   "actions predicted at 0.8, about 80 % were approved (n: answers per bin).",
+    "pluralism": "Left: the effective number of operators who shaped the compass and of values it "
+                 "weighs. Right: each operator's own compass beside their hidden profile.",
+    "rviz": "The markers visualization_node publishes for rviz, drawn offline: the simplex, the "
+            "particles, the mean and its covariance, and the candidates' fingerprints.",
+    "decision": "One bar group per candidate action, every term in log-odds of approval: task, value "
+                "alignment, the residual on the features and the information term. The black dash is "
+                "their total; the chosen action has the highest.",
+}
+#: Metric name -> (label, digits) of the report's metrics table.
+METRIC_LABELS = {
+    "answers": ("answers", 0), "skipped": ("queries without an answer", 0),
+    "approval_rate": ("approval rate, all answers", 2), "approval_rate_last_20": ("approval rate, last 20", 2),
+    "approval_probability_vs_oracle_first_20": ("P(approve chosen) / oracle's, first 20", 2),
+    "approval_probability_vs_oracle_last_20": ("P(approve chosen) / oracle's, last 20", 2),
+    "ece_predicted_approval": ("ECE of predicted approval (10 bins)", 3),
+    "brier_predicted_approval": ("Brier score of predicted approval", 3),
+    "cosine_final_mean_vs_last_operator_profile": ("cosine, final compass mean vs hidden profile", 3),
+    "feedback_events_sent": ("answers sent", 0), "feedback_events_acknowledged": ("answers acknowledged", 0),
+    "final_compass_version": ("final compass version", 0),
+    "selection_compute_ms_p50": ("decision time p50 (ms)", 1), "selection_compute_ms_p99": ("decision time p99 (ms)", 1),
+}
+
+
+def _number(value, digits: int) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _scenario_text(params_file: Path, truth: list[dict]) -> str:
+    try:
+        import yaml
+
+        params = yaml.safe_load(Path(params_file).read_text()) or {}
+    except (OSError, ValueError):
+        params = {}
+    sim = next((body.get("ros__parameters", {}) for key, body in params.items() if key.endswith("sim_world_node")
+                and isinstance(body, dict)), {})
+    selector = next((body.get("ros__parameters", {}) for key, body in params.items()
+                     if key.endswith("action_selector_node") and isinstance(body, dict)), {})
+    operators = sorted({r["operator"] for r in truth})
+    who = (f"{len(operators)} simulated people ({', '.join(operators)}) with different hidden values take turns; "
+           "the shared compass can satisfy them only in part, so the per-operator compasses below keep them apart"
+           if len(operators) > 1 else "one simulated person with hidden values answers")
+    source = ("the planner's value hints" if sim.get("send_hints") else
+              "the fingerprint library (what the action labels mean)" if selector.get("fingerprint_library") else
+              "the learned network alone")
+    return (f"Scenario <code>{html.escape(str(sim.get('scenario', '?')))}</code>: {who} thumbs up or down "
+            f"after each executed action. Fingerprints come from {source}.")
 
 
 def write_report(run_dir: Path, collected: dict, truth: list[dict], params_file: Path,
                  node_exit_codes: dict | None = None) -> Path:
-    """Write ``metrics.json`` and ``report.html`` into ``run_dir``; return the report path."""
+    """Write ``metrics.json`` and ``report.html`` into ``run_dir``; return the report path.
+
+    The page opens with the verdict (:func:`verdict_line`) and three key figures, then every
+    plot with a caption saying what to see, the metrics and pluralism as tables, and the value
+    cards in use.
+    """
     run_dir = Path(run_dir)
     metrics = compute_metrics(collected, truth, node_exit_codes)
-    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
     compasses = collected.get("compasses", [])
     selections = collected.get("selections", [])
+    v = verdict(truth, compasses[-1]["mean"] if compasses else None)
+    metrics["verdict"] = verdict_line(v)
+    (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
     figures = []
-    if compasses:
-        figures.append(("The compass over time", _plot_compass_means(compasses, truth)))
-        figures.append(("The compass on the simplex", _plot_simplex(compasses, truth)))
     if truth:
-        figures.append(("Approval vs answers", _plot_approval(truth)))
-        figures.append(("Calibration of predicted approval", _plot_reliability(truth)))
+        figures.append(("Does the robot learn what the person approves of?", _plot_approval(truth), "approval"))
+    if compasses:
+        figures.append(("The compass over time", _plot_compass_means(compasses, truth), "compass"))
+        figures.append(("The compass on the simplex", _plot_simplex(compasses, truth), "simplex"))
+    if truth:
+        figures.append(("Calibration of predicted approval", _plot_reliability(truth), "calibration"))
     pluralism = collected.get("pluralism", [])
     if pluralism and compasses:
         figures.append(("Who shaped the compass: pluralism",
-                        _plot_pluralism(pluralism, truth, compasses[-1]["value_names"])))
+                        _plot_pluralism(pluralism, truth, compasses[-1]["value_names"]), "pluralism"))
     rviz = _render_rviz(collected, run_dir)
     if rviz:
-        figures.append(("What rviz shows (final compass and decision)", rviz))
+        figures.append(("What rviz shows (final compass and decision)", rviz, "rviz"))
     picks = sorted({0, len(selections) // 2, len(selections) - 1}) if selections else []
     for i in picks:
-        figures.append((f"Score breakdown, decision {i + 1} of {len(selections)}",
-                        _plot_decision(selections[i])))
+        figures.append((f"Why the robot chose: decision {i + 1} of {len(selections)}",
+                        _plot_decision(selections[i], i + 1, len(selections)), "decision"))
     cards = collected.get("value_cards", [])
-    card_rows = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(str(c[k]))}</td>" for k in
-                         ("value_name", "criterion", "origin", "measurement", "aggregation",
-                          "legitimacy", "version", "author")) + "</tr>" for c in cards)
-    metric_rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{html.escape(json.dumps(v))}</td></tr>"
-                          for k, v in metrics.items())
-    body = "".join(f"<h2>{html.escape(title)}</h2><img src='data:image/png;base64,{png}'>"
-                   for title, png in figures)
+    card_table = _table(["value", "criterion", "origin", "measurement", "aggregation", "legitimacy", "version",
+                         "author"], [[str(c[k]) for k in ("value_name", "criterion", "origin", "measurement",
+                                                           "aggregation", "legitimacy", "version", "author")]
+                                     for c in cards])
+    metric_table = _table(["metric", "value"], [[label, _number(metrics.get(key), digits)]
+                                                for key, (label, digits) in METRIC_LABELS.items()])
+    plural = metrics.get("pluralism") or {}
+    pluralism_table = ""
+    if plural:
+        rows = [["origin pluralism (effective operators)", _number(plural.get("origin_pluralism"), 2)],
+                ["criteria pluralism (effective values)", _number(plural.get("criteria_pluralism"), 2)],
+                ["disagreement between operators (S_ε)", _number(plural.get("disagreement"), 4)],
+                ["answers refused by the legitimacy policy", _number(plural.get("refused_by_policy"), 0)]]
+        for operator, share, events in zip(plural.get("operators", []), plural.get("movement_share", []),
+                                           plural.get("operator_events", [])):
+            rows.append([f"{operator}: share of the compass's movement ({events} answers)", f"{share:.0%}"])
+        pluralism_table = "<h2>Pluralism</h2>" + _table(["measure", "value"], rows)
+    reached = "never" if v["answers_to_90"] is None else str(v["answers_to_90"])
+    keys = [(reached, "answers to reach 90 % of the oracle's approval"),
+            ("–" if v["approval"] is None else f"{v['approval']:.0%}",
+             f"approved over the last {VERDICT_LAST} (best possible {_percent(v['oracle'])}, random {_percent(v['random'])})"),
+            ("–" if v["cosine"] is None else f"{v['cosine']:.2f}", "cosine of the compass mean to the hidden profile")]
+    key_html = "".join(f"<div class='key'><b>{html.escape(big)}</b><span>{html.escape(small)}</span></div>"
+                       for big, small in keys)
+    body = "".join(f"<h2>{html.escape(title)}</h2><img src='data:image/png;base64,{png}' alt='{html.escape(title)}'>"
+                   f"<p class='caption'>{html.escape(CAPTIONS[kind])}</p>" for title, png, kind in figures)
     page = f"""<!doctype html><html><head><meta charset="utf-8">
 <title>moral_compass_ros demo report</title>
-<style>body{{font-family:sans-serif;max-width:980px;margin:2em auto;padding:0 1em}}
+<style>body{{font-family:sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222}}
 img{{max-width:100%}}table{{border-collapse:collapse;font-size:13px}}
-td,th{{border:1px solid #ccc;padding:4px 6px;vertical-align:top}}</style></head><body>
+td,th{{border:1px solid #ccc;padding:4px 6px;vertical-align:top;text-align:left}}
+.verdict{{font-size:17px;line-height:1.4}}.keys{{display:flex;gap:1em;margin:1em 0}}
+.key{{flex:1;border:1px solid #ddd;border-radius:6px;padding:.6em}}.key b{{display:block;font-size:28px}}
+.key span{{font-size:13px;color:#555}}.caption{{font-size:13px;color:#444;margin-top:0}}</style></head><body>
 <h1>moral_compass_ros demo report</h1>
-<p>Run folder <code>{html.escape(str(run_dir))}</code>; parameters in
-<code>{html.escape(Path(params_file).name)}</code>. The simulator's hidden truth (profiles,
-approval probabilities) is used here only for evaluation; the learner never sees it.</p>
-<h2>Metrics</h2><table>{metric_rows}</table>
+<p class="verdict">{html.escape(metrics["verdict"][0].upper() + metrics["verdict"][1:])}.</p>
+<div class="keys">{key_html}</div>
+<p>{_scenario_text(params_file, truth)} The simulator's hidden truth (profiles, approval
+probabilities) is used here only to judge the run; the robot never sees it. Run folder
+<code>{html.escape(str(run_dir))}</code>; parameters in <code>{html.escape(Path(params_file).name)}</code>;
+every number below is in <code>metrics.json</code>.</p>
 {body}
+<h2>Metrics</h2>{metric_table}
+{pluralism_table}
 <h2>Value cards in use (sha256 {html.escape(metrics['value_cards_hash'][:16])}…)</h2>
-<table><tr><th>value</th><th>criterion</th><th>origin</th><th>measurement</th>
-<th>aggregation</th><th>legitimacy</th><th>version</th><th>author</th></tr>{card_rows}</table>
+{card_table}
 </body></html>"""
     report = run_dir / "report.html"
     report.write_text(page)
     return report
+
+
+def _percent(value) -> str:
+    return "–" if value is None else f"{value:.0%}"

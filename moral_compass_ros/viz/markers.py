@@ -45,6 +45,12 @@ NS_CANDIDATES = "candidates"
 NS_CANDIDATE_LABELS = "candidate_labels"
 NS_INFO = "info"
 
+#: Colours (RGBA) of the compass markers, shared with the PNG renderer's legend.
+MEAN_RGBA = (0.85, 0.1, 0.1, 1.0)
+COVARIANCE_RGBA = (0.85, 0.1, 0.1, 0.25)
+CANDIDATE_RGBA = (0.2, 0.6, 1.0, 0.8)
+SELECTED_RGBA = (1.0, 0.55, 0.0, 1.0)
+
 # viridis at 0, 0.25, 0.5, 0.75, 1 (RGB): low weight = dark purple, high weight = yellow.
 _VIRIDIS = np.array([[0.267, 0.005, 0.329], [0.231, 0.322, 0.545], [0.128, 0.567, 0.551],
                      [0.369, 0.789, 0.383], [0.993, 0.906, 0.144]])
@@ -222,7 +228,7 @@ def build_markers(
     mean_marker = _at(_marker(header, NS_MEAN, 0, Marker.SPHERE), mean_xyz)
     d = 1.6 * style.particle_diameter * style.scale
     mean_marker.scale = Vector3(x=d, y=d, z=d)
-    mean_marker.color = _rgba(0.85, 0.1, 0.1, 1.0)
+    mean_marker.color = _rgba(*MEAN_RGBA)
     markers.append(mean_marker)
 
     quaternion, diameters = ellipsoid(projection.covariance(covariance), style.covariance_sigmas,
@@ -233,7 +239,7 @@ def build_markers(
         w=float(quaternion[3])))
     cov_marker.scale = Vector3(x=float(diameters[0]), y=float(diameters[1]),
                                z=float(diameters[2]))
-    cov_marker.color = _rgba(0.85, 0.1, 0.1, 0.25)
+    cov_marker.color = _rgba(*COVARIANCE_RGBA)
     markers.append(cov_marker)
 
     # -- candidates' fingerprint means, the selected one highlighted ----------------------
@@ -247,7 +253,7 @@ def build_markers(
         marker = _at(_marker(header, NS_CANDIDATES, index, Marker.SPHERE), xyz)
         d = (2.2 if selected else 1.2) * style.particle_diameter * style.scale
         marker.scale = Vector3(x=d, y=d, z=d)
-        marker.color = _rgba(1.0, 0.55, 0.0, 1.0) if selected else _rgba(0.2, 0.6, 1.0, 0.8)
+        marker.color = _rgba(*(SELECTED_RGBA if selected else CANDIDATE_RGBA))
         marker.text = str(candidate_id)  # not drawn by rviz for spheres; kept for tools
         markers.append(marker)
         if selected:

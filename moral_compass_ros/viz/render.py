@@ -18,6 +18,9 @@ from typing import Iterable, Union
 import numpy as np
 from visualization_msgs.msg import Marker, MarkerArray
 
+from moral_compass_ros.viz.markers import (_VIRIDIS, CANDIDATE_RGBA, COVARIANCE_RGBA, MEAN_RGBA, NS_CANDIDATE_LABELS,
+                                           NS_CANDIDATES, NS_COVARIANCE, NS_INFO, NS_MEAN, NS_PARTICLES,
+                                           SELECTED_RGBA)
 from moral_compass_ros.viz.projection import quaternion_to_rotation
 
 # A sphere whose largest diameter exceeds this fraction of the scene's extent, or whose axes
@@ -187,9 +190,26 @@ def _ellipsoid(ax, centre, rotation, radii, colour) -> None:
                       alpha=max(0.35, colour[3]), linewidth=0.6)
 
 
+def _legend(fig, stats: RenderStats) -> None:
+    """What the colours mean, for the namespaces that were drawn, below the axes."""
+    from matplotlib.lines import Line2D
+
+    entries = [(NS_PARTICLES, _VIRIDIS[3], "particles (colour and size: weight, dark = light)"),
+               (NS_MEAN, MEAN_RGBA, "compass mean"),
+               (NS_COVARIANCE, COVARIANCE_RGBA[:3] + (0.6,), "covariance ellipsoid"),
+               (NS_CANDIDATES, CANDIDATE_RGBA, "candidate actions' fingerprints"),
+               (NS_CANDIDATES, SELECTED_RGBA, "the selected action's fingerprint")]
+    handles = [Line2D([], [], ls="", marker="o", ms=8, color=colour, label=label)
+               for ns, colour, label in entries if stats.points[ns] or stats.ellipsoids[ns]]
+    if handles:
+        fig.legend(handles=handles, loc="lower center", ncol=2, fontsize=8, frameon=False,
+                   bbox_to_anchor=(0.5, 0.0))
+
+
 def render_markers_png(markers: Union[MarkerArray, Iterable[Marker]], path: Union[str, Path],
                        view: tuple[float, float] = (22.0, -60.0), size_px: int = 900,
-                       title: str = "", return_stats: bool = False):
+                       title: str = "", return_stats: bool = False,
+                       caption_namespaces: tuple = (NS_INFO, NS_CANDIDATE_LABELS), legend: bool = True):
     """Render markers to a PNG file (matplotlib Agg, 3-D axes, no display needed).
 
     Parameters
@@ -206,6 +226,11 @@ def render_markers_png(markers: Union[MarkerArray, Iterable[Marker]], path: Unio
         Optional title above the plot.
     return_stats : bool
         Also return the :class:`RenderStats`.
+    caption_namespaces : tuple of str
+        Text markers of these namespaces are written as a caption above the plot instead of
+        in 3-D, where they would overlap the vertex labels (rviz places them in the scene).
+    legend : bool
+        Explain the marker colours below the plot.
 
     Returns
     -------
@@ -220,13 +245,22 @@ def render_markers_png(markers: Union[MarkerArray, Iterable[Marker]], path: Unio
     fig = Figure(figsize=(size_px / dpi, size_px / dpi), dpi=dpi)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(projection="3d")
-    stats = draw_markers(ax, markers)
+    items = _live_markers(markers.markers if isinstance(markers, MarkerArray) else markers)
+    captions = [mk for mk in items if mk.ns in caption_namespaces and mk.type == Marker.TEXT_VIEW_FACING]
+    caption_ids = {id(mk) for mk in captions}
+    stats = draw_markers(ax, [mk for mk in items if id(mk) not in caption_ids])
+    for mk in captions:
+        stats.texts[mk.ns] += 1
+        stats.labels.append(mk.text)
     ax.view_init(elev=view[0], azim=view[1])
     ax.set_xlabel("x")
     ax.set_ylabel("y")
     ax.set_zlabel("z")
-    if title:
-        ax.set_title(title)
-    fig.tight_layout()
+    caption = "\n".join([title] * bool(title) + [mk.text for mk in captions])
+    if caption:
+        fig.text(0.5, 0.97, caption, ha="center", va="top", fontsize=11)
+    if legend:
+        _legend(fig, stats)
+    fig.subplots_adjust(left=0.0, right=1.0, bottom=0.1, top=0.9)
     fig.savefig(path, dpi=dpi)
     return (path, stats) if return_stats else path
