@@ -20,8 +20,9 @@ FIELDS = ("decision_ms_p50", "decision_ms_p99", "decision_cold_ms_p50", "pot_loo
 def test_quick_bench_writes_every_field_and_matches_pot(tmp_path):
     out = tmp_path / "bench.json"
     # a child process: the bench sets torch's thread count and starts DDS nodes of its own
+    page = tmp_path / "performance.md"
     proc = subprocess.run([sys.executable, "-m", "moral_compass_ros.tools.cli", "bench", "--quick",
-                           "--threads", "1", "--out", str(out)], env=dict(os.environ),
+                           "--threads", "1", "--out", str(out), "--page", str(page)], env=dict(os.environ),
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     result = json.loads(out.read_text())
@@ -35,3 +36,20 @@ def test_quick_bench_writes_every_field_and_matches_pot(tmp_path):
     assert result["iterations_cross_mean"] >= 1
     assert "decision p50" in proc.stdout
     assert (tmp_path / "bench.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    # the page holds this run's figures, and each target says met or missed by this run's numbers
+    text = page.read_text()
+    assert f"moral-compass bench --quick --threads 1 --out {out}" in text and "](bench.png)" in text
+    assert f"| {result['decision_ms_p50']:.2f} / {result['decision_ms_p99']:.2f} |" in text
+    verdict = "met" if result["decision_ms_p50"] <= 10.0 else "missed"
+    assert f"| decision p50 ≤ 10 ms | {result['decision_ms_p50']:.1f} ms | {verdict} |" in text
+
+
+def test_the_page_is_remade_from_a_json_without_measuring(tmp_path, capsys):
+    from moral_compass_ros.tools import bench
+
+    source = json.loads(open(os.path.join(os.path.dirname(__file__), "..", "doc", "bench", "bench.json")).read())
+    (tmp_path / "b.json").write_text(json.dumps(source))
+    assert bench.main(["--from-json", str(tmp_path / "b.json"), "--page",
+                       str(tmp_path / "p.md")]) == 0
+    assert (tmp_path / "b.png").exists()
+    assert f"×{source['speedup_vs_pot']:.0f}" in (tmp_path / "p.md").read_text()

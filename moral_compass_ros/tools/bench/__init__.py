@@ -159,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["--echo"]:
         return echo_main()
     parser = argparse.ArgumentParser(prog="moral-compass bench", description=description(__doc__))
-    parser.add_argument("--out", required=True, help="JSON file to write")
+    parser.add_argument("--out", help="JSON file to write (required unless --from-json)")
     parser.add_argument("--quick", action="store_true", help="small sizes, few repeats (a test)")
     parser.add_argument("--threads", type=int, choices=(1, 2), default=2, help="torch/OpenMP threads")
     parser.add_argument("--repeats", type=int, default=None, help=f"decision and e2e repeats (default {DEFAULT_REPEATS}; quick 5)")
@@ -172,6 +172,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--from-json", default=None, metavar="FILE.json",
                         help="measure nothing: remake the figure and --page from an earlier run's JSON")
     args = parser.parse_args(argv)
+    if not (args.out or args.from_json):
+        parser.error("--out is required")
     if args.from_json:
         out = json.loads(Path(args.from_json).read_text())
         _write_outputs(out, Path(args.from_json), args.page)
