@@ -10,7 +10,7 @@ rclpy context); the row passes only if
   unacknowledged answers), and
 * the node is alive: a good input right after it is handled normally.
 
-The README's "Reliability" table is this list. Config and storage faults (which happen at
+The bad-input table of doc/reliability.md is this list. Config and storage faults (which happen at
 start-up) are in ``test_bad_input_config_storage.py``.
 """
 from __future__ import annotations

@@ -63,7 +63,7 @@ class CompassModel:
         return float(trial.update(event).compass_moved)
 
     def measures(self) -> dict[str, Any]:
-        """Pluralism measures of the current state (definitions in the README).
+        """Pluralism measures of the current state (definitions in doc/values.md).
 
         Returns
         -------

@@ -50,7 +50,7 @@ NODE_SPECS = [
                   "these (case-insensitive) is vetoed. [''] = none."),
     ParameterSpec("torch_threads", 1, "Threads torch uses for scoring (read at start; 0 = torch's "
                   "default). 1 is steadier on a small shared CPU: 2-thread OpenMP stalls when "
-                  "another process holds a core (see the README's Performance section).",
+                  "another process holds a core (doc/performance.md).",
                   read_only=True),
     ParameterSpec("require_compass", False, "true: refuse to select until a compass has "
                   "arrived; false: score against the configured prior meanwhile."),

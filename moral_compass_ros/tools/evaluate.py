@@ -46,7 +46,7 @@ followed by ``:CONDITION``, where the learners' fingerprints come from:
 Outputs in DIR
 --------------
 ``metrics.json`` (per method and scenario, see :func:`compute_metrics`), ``summary.md`` (the
-tables for the README, command on top), ``ratio_to_oracle.png``, ``cosine.png``, and
+tables of doc/evaluation.md, command on top), ``ratio_to_oracle.png``, ``cosine.png``, and
 ``episodes.jsonl`` (every answer of every episode; ``--resume`` reuses finished episodes).
 """
 from __future__ import annotations
@@ -653,7 +653,7 @@ def _fmt_summary(s: Optional[dict], digits: int, censored: bool = False) -> str:
 
 def summary_markdown(metrics: dict, command: str, methods: Sequence[str],
                      scenarios: Sequence[str], n_seeds: int, wall_s: float, reused: int, quick: bool) -> str:
-    """The README tables: one method × scenario table per headline metric."""
+    """The evaluation tables: one method × scenario table per headline metric."""
     lines = [f"`{command}`", ""]
     wall = f"wall time {wall_s / 60:.1f} min" + (f" ({reused} episodes reused from an earlier run's "
                                                  "episodes.jsonl)" if reused else "")

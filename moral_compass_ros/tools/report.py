@@ -94,7 +94,7 @@ def _png(fig) -> str:
 
 
 def compute_metrics(collected: dict, truth: list[dict], node_exit_codes: dict | None = None) -> dict:
-    """Summary figures of a run (see the README's demo section for each definition)."""
+    """Summary figures of a run (the report's metrics table labels each)."""
     answered = [r for r in truth if r["approved"] is not None]
     approvals = np.array([bool(r["approved"]) for r in answered], dtype=float)
     predicted = np.array([r["predicted_approval"] for r in answered])
