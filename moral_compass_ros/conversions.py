@@ -1,9 +1,12 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Message <-> core conversions: the one place where ROS messages meet numpy arrays.
 
 The ``*_from_msg`` functions only read attributes, so they accept both rclpy messages and the
 message objects ``rosbags`` deserialises from a bag (offline replay). They validate everything
 a sender controls and raise :class:`InvalidMessage` with a reason a person can act on.
 """
+
 from __future__ import annotations
 
 import array
@@ -79,9 +82,13 @@ def _vector(values, name: str, length: int | None = None, finite: bool = True) -
 
 def _simplex_rows(hints: np.ndarray, name_of) -> np.ndarray:
     """Rows (R, M) that must lie on the simplex, renormalised; ``name_of(r)`` names row r."""
-    off = np.any(hints < -SIMPLEX_TOLERANCE, axis=1) | (np.abs(hints.sum(axis=1) - 1.0) > SIMPLEX_TOLERANCE)
+    off = np.any(hints < -SIMPLEX_TOLERANCE, axis=1) | (
+        np.abs(hints.sum(axis=1) - 1.0) > SIMPLEX_TOLERANCE
+    )
     if np.any(off):
-        raise InvalidMessage(f"{name_of(int(np.argmax(off)))} is not on the simplex (entries >= 0 summing to 1)")
+        raise InvalidMessage(
+            f"{name_of(int(np.argmax(off)))} is not on the simplex (entries >= 0 summing to 1)"
+        )
     clipped = np.clip(hints, 0.0, None)
     return clipped / clipped.sum(axis=1, keepdims=True)
 
@@ -127,8 +134,9 @@ def candidates_from_msg(msg, feature_dim: int, context_dim: int, value_dim: int)
         duplicates = sorted({i for i in ids if ids.count(i) > 1})
         raise InvalidMessage(f"duplicate candidate ids: {duplicates}")
     context = _vector(msg.context, "context", context_dim)
-    features = _rows([c.features for c in candidates], feature_dim,
-                     lambda i: f"candidate {ids[i]!r} features")
+    features = _rows(
+        [c.features for c in candidates], feature_dim, lambda i: f"candidate {ids[i]!r} features"
+    )
     reward_mean = np.array([float(c.expected_task_reward) for c in candidates])
     reward_std = np.array([float(c.task_reward_std) for c in candidates])
     if np.any(np.isinf(reward_mean)):
@@ -138,14 +146,23 @@ def candidates_from_msg(msg, feature_dim: int, context_dim: int, value_dim: int)
     hints = np.full((len(candidates), value_dim), np.nan)  # NaN row: no hint
     hinted = [i for i, c in enumerate(candidates) if len(c.value_hint)]
     if hinted:
+
         def hint_name(r):
             return f"candidate {ids[hinted[r]]!r} value_hint"
-        hints[hinted] = _simplex_rows(_rows([candidates[i].value_hint for i in hinted], value_dim, hint_name),
-                                      hint_name)
+
+        hints[hinted] = _simplex_rows(
+            _rows([candidates[i].value_hint for i in hinted], value_dim, hint_name), hint_name
+        )
     return CandidateBatch(
-        request_id=str(msg.request_id), ids=ids, labels=tuple(str(c.label) for c in candidates),
-        features=features, context=context, reward_mean=reward_mean, reward_std=reward_std,
-        value_hints=hints)
+        request_id=str(msg.request_id),
+        ids=ids,
+        labels=tuple(str(c.label) for c in candidates),
+        features=features,
+        context=context,
+        reward_mean=reward_mean,
+        reward_std=reward_std,
+        value_hints=hints,
+    )
 
 
 def vetoed_candidates(batch: CandidateBatch, veto_ids, veto_label_substrings) -> np.ndarray:
@@ -154,23 +171,37 @@ def vetoed_candidates(batch: CandidateBatch, veto_ids, veto_label_substrings) ->
     One rule for the selector node and the offline replay."""
     ids = {v for v in veto_ids if v}
     substrings = [v.lower() for v in veto_label_substrings if v]
-    return np.array([i in ids or any(v in label.lower() for v in substrings)
-                     for i, label in zip(batch.ids, batch.labels)], dtype=bool)
+    return np.array(
+        [
+            i in ids or any(v in label.lower() for v in substrings)
+            for i, label in zip(batch.ids, batch.labels)
+        ],
+        dtype=bool,
+    )
 
 
 def candidate_to_msg(batch: CandidateBatch, index: int) -> CandidateAction:
     """The ``CandidateAction`` for candidate ``index`` of ``batch``."""
     hint = batch.value_hints[index]
     return CandidateAction(
-        id=batch.ids[index], label=batch.labels[index],
+        id=batch.ids[index],
+        label=batch.labels[index],
         features=batch.features[index].tolist(),
         expected_task_reward=float(batch.reward_mean[index]),
         task_reward_std=float(batch.reward_std[index]),
-        value_hint=[] if np.any(np.isnan(hint)) else hint.tolist())
+        value_hint=[] if np.any(np.isnan(hint)) else hint.tolist(),
+    )
 
 
-def selection_to_msg(batch: CandidateBatch, scores: Scores, selected: int, vetoed: np.ndarray,
-                     information_mode: str, cards_hash: str, compute_ms: float) -> ActionSelection:
+def selection_to_msg(
+    batch: CandidateBatch,
+    scores: Scores,
+    selected: int,
+    vetoed: np.ndarray,
+    information_mode: str,
+    cards_hash: str,
+    compute_ms: float,
+) -> ActionSelection:
     """An ``ActionSelection`` with every term of every candidate (``selected`` < 0: none)."""
     msg = ActionSelection(
         request_id=batch.request_id,
@@ -192,19 +223,52 @@ def selection_to_msg(batch: CandidateBatch, scores: Scores, selected: int, vetoe
     # float64[] fields as array('d'): rclpy serialises them as one buffer, a list element by
     # element (measured for 64 scores: 0.08 ms against 0.45 ms per selection); numbers via
     # tolist() once, not numpy scalars one at a time (0.13 against 0.19 ms for 64 scores)
-    columns = zip(batch.ids, scores.total.tolist(), scores.task_cost.tolist(), scores.task_term.tolist(),
-                  scores.alignment.tolist(), scores.divergence.tolist(), scores.residual.tolist(),
-                  scores.alignment_is_bound.tolist(), scores.info_gain.tolist(),
-                  scores.predicted_approval.tolist(), scores.fingerprint_mean.tolist(),
-                  scores.fingerprint_source, vetoed.tolist())
+    columns = zip(
+        batch.ids,
+        scores.total.tolist(),
+        scores.task_cost.tolist(),
+        scores.task_term.tolist(),
+        scores.alignment.tolist(),
+        scores.divergence.tolist(),
+        scores.residual.tolist(),
+        scores.alignment_is_bound.tolist(),
+        scores.info_gain.tolist(),
+        scores.predicted_approval.tolist(),
+        scores.fingerprint_mean.tolist(),
+        scores.fingerprint_source,
+        vetoed.tolist(),
+    )
     msg.scores = [
-        ActionScore(id=action_id, total=total, task_cost=task_cost, task_term=task_term, alignment=alignment,
-                    divergence=divergence, residual=residual, alignment_is_bound=bool(is_bound),
-                    information_gain=information_gain, predicted_approval=approval,
-                    fingerprint_mean=array.array("d", fingerprint), fingerprint_source=source,
-                    vetoed=bool(is_vetoed))
-        for (action_id, total, task_cost, task_term, alignment, divergence, residual, is_bound, information_gain,
-             approval, fingerprint, source, is_vetoed) in columns
+        ActionScore(
+            id=action_id,
+            total=total,
+            task_cost=task_cost,
+            task_term=task_term,
+            alignment=alignment,
+            divergence=divergence,
+            residual=residual,
+            alignment_is_bound=bool(is_bound),
+            information_gain=information_gain,
+            predicted_approval=approval,
+            fingerprint_mean=array.array("d", fingerprint),
+            fingerprint_source=source,
+            vetoed=bool(is_vetoed),
+        )
+        for (
+            action_id,
+            total,
+            task_cost,
+            task_term,
+            alignment,
+            divergence,
+            residual,
+            is_bound,
+            information_gain,
+            approval,
+            fingerprint,
+            source,
+            is_vetoed,
+        ) in columns
     ]
     return msg
 
@@ -264,43 +328,74 @@ def feedback_from_msg(msg, feature_dim: int, context_dim: int, value_dim: int) -
     )
 
 
-def compass_to_msg(compass: Compass, value_names: Sequence[str], version: int,
-                   applied_events: int, cards_hash: str) -> MoralCompass:
+def compass_to_msg(
+    compass: Compass,
+    value_names: Sequence[str],
+    version: int,
+    applied_events: int,
+    cards_hash: str,
+) -> MoralCompass:
     """A ``MoralCompass`` message of ``compass`` (particles and covariance row-major)."""
     particles, weights = compass.to_arrays()
     return MoralCompass(
-        value_names=list(value_names), particles=particles.reshape(-1).tolist(),
-        weights=weights.tolist(), mean=compass.mean.tolist(),
-        covariance=compass.covariance.reshape(-1).tolist(), entropy=float(compass.entropy),
-        effective_sample_size=float(compass.ess), version=int(version),
-        applied_events=int(applied_events), value_cards_hash=cards_hash)
+        value_names=list(value_names),
+        particles=particles.reshape(-1).tolist(),
+        weights=weights.tolist(),
+        mean=compass.mean.tolist(),
+        covariance=compass.covariance.reshape(-1).tolist(),
+        entropy=float(compass.entropy),
+        effective_sample_size=float(compass.ess),
+        version=int(version),
+        applied_events=int(applied_events),
+        value_cards_hash=cards_hash,
+    )
 
 
-def pluralism_to_msg(measures: Mapping, value_dim: int, version: int, refused_by_policy: int) -> Pluralism:
+def pluralism_to_msg(
+    measures: Mapping, value_dim: int, version: int, refused_by_policy: int
+) -> Pluralism:
     """A ``Pluralism`` message of the compass model's ``measures()`` (operators sorted;
     ``operator_means`` row-major, NaN for an operator without a compass of their own)."""
     operators = sorted(measures["operator_events"])
     msg = Pluralism(
-        version=int(version), origin_pluralism=measures["origin_pluralism"],
-        criteria_pluralism=measures["criteria_pluralism"], disagreement=measures["disagreement"],
-        operators=operators, movement_share=[measures["movement_share"].get(o, 0.0) for o in operators],
+        version=int(version),
+        origin_pluralism=measures["origin_pluralism"],
+        criteria_pluralism=measures["criteria_pluralism"],
+        disagreement=measures["disagreement"],
+        operators=operators,
+        movement_share=[measures["movement_share"].get(o, 0.0) for o in operators],
         operator_events=[measures["operator_events"][o] for o in operators],
-        refused_by_policy=int(refused_by_policy))
+        refused_by_policy=int(refused_by_policy),
+    )
     if measures["operator_means"]:
-        msg.operator_means = [v for o in operators
-                              for v in measures["operator_means"].get(o, [math.nan] * value_dim)]
+        msg.operator_means = [
+            v for o in operators for v in measures["operator_means"].get(o, [math.nan] * value_dim)
+        ]
     return msg
 
 
-def population_to_msg(robots: Sequence[str], robot_versions: Sequence[int], distances: np.ndarray,
-                      missing: Sequence[str], epsilon: float, version: int, average: MoralCompass,
-                      drift=None) -> PopulationCompass:
+def population_to_msg(
+    robots: Sequence[str],
+    robot_versions: Sequence[int],
+    distances: np.ndarray,
+    missing: Sequence[str],
+    epsilon: float,
+    version: int,
+    average: MoralCompass,
+    drift=None,
+) -> PopulationCompass:
     """A ``PopulationCompass`` message: the average, each robot's S_ε to it, and the drift
     (a :class:`~moral_compass_ros.core.population.DriftEstimate`, or None before the second)."""
     msg = PopulationCompass(
-        robots=list(robots), robot_versions=[int(v) for v in robot_versions],
-        distances=np.asarray(distances, dtype=float).tolist(), diversity=float(np.mean(distances)),
-        missing=list(missing), epsilon=float(epsilon), version=int(version), average=average)
+        robots=list(robots),
+        robot_versions=[int(v) for v in robot_versions],
+        distances=np.asarray(distances, dtype=float).tolist(),
+        diversity=float(np.mean(distances)),
+        missing=list(missing),
+        epsilon=float(epsilon),
+        version=int(version),
+        average=average,
+    )
     msg.mean_velocity = [0.0] * len(average.value_names)
     if drift is not None:
         msg.dt = drift.dt
@@ -318,8 +413,10 @@ def compass_from_msg(msg) -> Compass:
     particles = _vector(msg.particles, "particles")
     weights = _vector(msg.weights, "weights")
     if particles.shape[0] != weights.shape[0] * len(names):
-        raise InvalidMessage(f"particles has {particles.shape[0]} entries, expected "
-                             f"{weights.shape[0]} x {len(names)}")
+        raise InvalidMessage(
+            f"particles has {particles.shape[0]} entries, expected "
+            f"{weights.shape[0]} x {len(names)}"
+        )
     try:
         return Compass.from_arrays(particles.reshape(weights.shape[0], len(names)), weights)
     except ValueError as error:
@@ -331,8 +428,11 @@ def model_to_msg(parameters: Mapping[str, np.ndarray], version: int) -> ModelPar
     blocks = []
     for name, value in parameters.items():
         block = np.asarray(value, dtype=np.float64)
-        blocks.append(ParameterBlock(name=name, shape=[int(s) for s in block.shape],
-                                     data=block.reshape(-1).tolist()))
+        blocks.append(
+            ParameterBlock(
+                name=name, shape=[int(s) for s in block.shape], data=block.reshape(-1).tolist()
+            )
+        )
     return ModelParameters(version=int(version), blocks=blocks)
 
 
@@ -343,20 +443,30 @@ def model_from_msg(msg) -> dict:
         shape = tuple(int(s) for s in block.shape)
         data = _vector(block.data, f"parameter {block.name!r}")
         if int(np.prod(shape)) != data.shape[0]:
-            raise InvalidMessage(f"parameter {block.name!r}: shape {shape} does not match "
-                                 f"{data.shape[0]} values")
+            raise InvalidMessage(
+                f"parameter {block.name!r}: shape {shape} does not match {data.shape[0]} values"
+            )
         parameters[str(block.name)] = data.reshape(shape)
     return parameters
 
 
-def feedback_to_msg(event: FeedbackEvent, action: CandidateAction, request_id: str) -> HumanFeedback:
+def feedback_to_msg(
+    event: FeedbackEvent, action: CandidateAction, request_id: str
+) -> HumanFeedback:
     """A ``HumanFeedback`` message for ``event`` answering ``action``."""
     msg = HumanFeedback(
-        feedback_id=event.feedback_id, request_id=request_id, action=action,
-        context=event.context.tolist(), approved=event.approved,
-        task_reward=float(event.task_reward), responses=event.responses.tolist(),
-        source=event.source, operator_id=event.operator, weight=float(event.weight),
-        corrects_feedback_id=event.corrects)
+        feedback_id=event.feedback_id,
+        request_id=request_id,
+        action=action,
+        context=event.context.tolist(),
+        approved=event.approved,
+        task_reward=float(event.task_reward),
+        responses=event.responses.tolist(),
+        source=event.source,
+        operator_id=event.operator,
+        weight=float(event.weight),
+        corrects_feedback_id=event.corrects,
+    )
     msg.header.stamp.sec = int(event.stamp)
     msg.header.stamp.nanosec = int(round((event.stamp - int(event.stamp)) * 1e9)) % 1_000_000_000
     return msg

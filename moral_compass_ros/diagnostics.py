@@ -1,4 +1,7 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Per-node health: counters, the last problem, throttled logs and ``/diagnostics`` at 1 Hz."""
+
 from __future__ import annotations
 
 import time
@@ -38,8 +41,9 @@ class NodeHealth:
         self._error = ""
         self._logged: dict[str, float] = {}
         self._kind_window: dict[str, tuple[float, int]] = {}
-        self._publisher = node.create_publisher(DiagnosticArray, topics.DIAGNOSTICS,
-                                                DIAGNOSTICS_QOS)
+        self._publisher = node.create_publisher(
+            DiagnosticArray, topics.DIAGNOSTICS, DIAGNOSTICS_QOS
+        )
         self._timer = node.create_timer(PUBLISH_PERIOD_S, self.publish)
 
     def count(self, what: str, n: int = 1) -> None:
@@ -96,9 +100,12 @@ class NodeHealth:
         if self.last_problem:
             pairs["last_problem"] = self.last_problem
         return DiagnosticStatus(
-            level=level, name=f"moral_compass_ros: {self._node.get_fully_qualified_name()}",
-            message=message, hardware_id=self._node.get_name(),
-            values=[KeyValue(key=k, value=v) for k, v in pairs.items()])
+            level=level,
+            name=f"moral_compass_ros: {self._node.get_fully_qualified_name()}",
+            message=message,
+            hardware_id=self._node.get_name(),
+            values=[KeyValue(key=k, value=v) for k, v in pairs.items()],
+        )
 
     def publish(self) -> None:
         """Publish the status now."""

@@ -1,9 +1,12 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """The node graph: which nodes run, under which names, with which config.
 
 One source of truth for ``launch/moral_compass.launch.py`` (a robot's ``ros2 launch``) and for
 :class:`GraphRunner` (this package's own runner, for machines without ``ros2 launch``). A test
 loads the launch file and checks it starts exactly these nodes with exactly these arguments.
 """
+
 from __future__ import annotations
 
 import os
@@ -42,22 +45,22 @@ class GraphNode:
 # The robot graph (launch/moral_compass.launch.py starts these).
 GRAPH_NODES = (
     GraphNode("compass_node", "moral_compass_ros.nodes.compass_node", required=True),
-    GraphNode("action_selector_node", "moral_compass_ros.nodes.action_selector_node",
-              required=True),
+    GraphNode(
+        "action_selector_node", "moral_compass_ros.nodes.action_selector_node", required=True
+    ),
     GraphNode("feedback_node", "moral_compass_ros.nodes.feedback_node"),
     GraphNode("visualization_node", "moral_compass_ros.nodes.visualization_node"),
 )
 
 # The simulated world the demo adds (a planner that executes selections and people who answer).
-SIM_NODES = (
-    GraphNode("sim_world_node", "moral_compass_ros.nodes.sim_world_node"),
-)
+SIM_NODES = (GraphNode("sim_world_node", "moral_compass_ros.nodes.sim_world_node"),)
 
 
 def config_file(name: str = "moral_compass.yaml") -> Path:
     """A config file of the package: the installed share directory, else the source tree."""
     try:
         from ament_index_python.packages import PackageNotFoundError, get_package_share_directory
+
         try:
             return Path(get_package_share_directory(PACKAGE)) / "config" / name
         except PackageNotFoundError:
@@ -92,8 +95,9 @@ def node_parameters(document: dict, name: str) -> dict:
     return document.setdefault(node_key(name), {}).setdefault("ros__parameters", {})
 
 
-def ros_arguments(node: GraphNode, namespace: str, params_files: Sequence[str | Path],
-                  log_level: str = "info") -> list[str]:
+def ros_arguments(
+    node: GraphNode, namespace: str, params_files: Sequence[str | Path], log_level: str = "info"
+) -> list[str]:
     """The ``--ros-args`` of ``node``: its name, namespace, log level and parameter files (the
     launch file passes the same)."""
     args = ["--ros-args", "-r", f"__node:={node.name}", "--log-level", log_level]
@@ -113,14 +117,24 @@ class GraphRunner:
     thread per node), else nowhere.
     """
 
-    def __init__(self, nodes: Sequence[GraphNode], namespace: str = "",
-                 params_files: Sequence[str | Path] = (), log_level: str = "info",
-                 overrides: dict | None = None, log_dir: Path | None = None,
-                 on_output: Callable[[str, str], None] | None = None):
-        if os.environ.get("ROS_AUTOMATIC_DISCOVERY_RANGE") != "LOCALHOST" and \
-                os.environ.get("MC_ALLOW_NETWORK") != "1":
-            raise RuntimeError("refusing to start nodes without ROS_AUTOMATIC_DISCOVERY_RANGE="
-                               "LOCALHOST (set MC_ALLOW_NETWORK=1 on a robot network)")
+    def __init__(
+        self,
+        nodes: Sequence[GraphNode],
+        namespace: str = "",
+        params_files: Sequence[str | Path] = (),
+        log_level: str = "info",
+        overrides: dict | None = None,
+        log_dir: Path | None = None,
+        on_output: Callable[[str, str], None] | None = None,
+    ):
+        if (
+            os.environ.get("ROS_AUTOMATIC_DISCOVERY_RANGE") != "LOCALHOST"
+            and os.environ.get("MC_ALLOW_NETWORK") != "1"
+        ):
+            raise RuntimeError(
+                "refusing to start nodes without ROS_AUTOMATIC_DISCOVERY_RANGE="
+                "LOCALHOST (set MC_ALLOW_NETWORK=1 on a robot network)"
+            )
         self.nodes = tuple(nodes)
         self.namespace = namespace
         self.params_files = tuple(params_files) or (config_file(),)
@@ -147,7 +161,12 @@ class GraphRunner:
             path = self._override_dir / f"{node.name}.yaml"
             path.write_text(yaml.safe_dump({node_key(node.name): {"ros__parameters": values}}))
             files.append(path)
-        return [sys.executable, "-m", node.module, *ros_arguments(node, self.namespace, files, self.log_level)]
+        return [
+            sys.executable,
+            "-m",
+            node.module,
+            *ros_arguments(node, self.namespace, files, self.log_level),
+        ]
 
     def start(self, node_overrides: dict[str, dict] | None = None) -> None:
         """Start every node (``node_overrides``: extra parameters per node name)."""
@@ -162,11 +181,19 @@ class GraphRunner:
             output = open(self.log_dir / f"{node.name}.log", "ab")  # noqa: SIM115 (child owns it)
         elif self.on_output is not None:
             output = subprocess.PIPE
-        proc = subprocess.Popen(self.command(node, overrides), stdout=output,
-                                stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            self.command(node, overrides),
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         if output is subprocess.PIPE:
-            forwarder = threading.Thread(target=self._forward, args=(node.name, proc.stdout),
-                                         name=f"output-{node.name}", daemon=True)
+            forwarder = threading.Thread(
+                target=self._forward,
+                args=(node.name, proc.stdout),
+                name=f"output-{node.name}",
+                daemon=True,
+            )
             forwarder.start()
             self._forwarders.append(forwarder)
         elif output is not subprocess.DEVNULL:

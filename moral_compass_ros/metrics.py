@@ -1,8 +1,12 @@
-"""Quality of approval predictions: one definition for the demo report, the evaluation and the replay.
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
+"""Quality of approval predictions: one definition for the demo report, the evaluation and the
+replay.
 
 Brier score, log loss and the expected calibration error over :data:`RELIABILITY_BINS`
 equal-width bins of the predicted approval (and the reliability diagram's points).
 """
+
 from __future__ import annotations
 
 import math
@@ -13,8 +17,9 @@ import numpy as np
 RELIABILITY_BINS = 10
 
 
-def approval_quality(predicted: np.ndarray, approved: np.ndarray,
-                     bins: int = RELIABILITY_BINS) -> dict:
+def approval_quality(
+    predicted: np.ndarray, approved: np.ndarray, bins: int = RELIABILITY_BINS
+) -> dict:
     """Brier score, log loss and expected calibration error of approval predictions.
 
     .. math:: \\mathrm{Brier} = \\frac1n\\sum (\\hat y - y)^2, \\quad
@@ -39,12 +44,20 @@ def approval_quality(predicted: np.ndarray, approved: np.ndarray,
     p = np.asarray(predicted, dtype=np.float64)
     y = np.asarray(approved, dtype=np.float64)
     if p.shape != y.shape or p.ndim != 1:
-        raise ValueError(f"predicted and approved must be 1-D of one length, got {p.shape}, "
-                         f"{y.shape}")
+        raise ValueError(
+            f"predicted and approved must be 1-D of one length, got {p.shape}, {y.shape}"
+        )
     n = int(p.shape[0])
     if n == 0:
-        return {"n": 0, "brier": math.nan, "log_loss": math.nan, "ece": math.nan,
-                "approval_rate": math.nan, "mean_predicted": math.nan, "reliability": []}
+        return {
+            "n": 0,
+            "brier": math.nan,
+            "log_loss": math.nan,
+            "ece": math.nan,
+            "approval_rate": math.nan,
+            "mean_predicted": math.nan,
+            "reliability": [],
+        }
     clipped = np.clip(p, 1e-12, 1 - 1e-12)
     edges = np.linspace(0.0, 1.0, bins + 1)
     index = np.clip(np.digitize(p, edges[1:-1]), 0, bins - 1)
@@ -55,8 +68,15 @@ def approval_quality(predicted: np.ndarray, approved: np.ndarray,
             continue
         mean_p, observed = float(p[mask].mean()), float(y[mask].mean())
         ece += mask.sum() / n * abs(observed - mean_p)  # ECE = Σ n_b/n |ȳ_b − ŷ_b|
-        reliability.append({"lo": float(edges[b]), "hi": float(edges[b + 1]),
-                            "n": int(mask.sum()), "mean_predicted": mean_p, "observed": observed})
+        reliability.append(
+            {
+                "lo": float(edges[b]),
+                "hi": float(edges[b + 1]),
+                "n": int(mask.sum()),
+                "mean_predicted": mean_p,
+                "observed": observed,
+            }
+        )
     return {
         "n": n,
         "brier": float(np.mean((p - y) ** 2)),  # (ŷ − y)²

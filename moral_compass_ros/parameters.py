@@ -1,3 +1,5 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Parameter declarations of the nodes: name, type, default, description, validation.
 
 The learner's hyper-parameters are the fields of :class:`moral_compass_ros.core.LearnerConfig`
@@ -6,6 +8,7 @@ node-specific parameters. Every node declares its parameters through :func:`decl
 which attaches descriptors, validates the values at start-up and installs an on-set callback
 that rejects a bad new value with the reason.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -25,9 +28,18 @@ from moral_compass_ros.core.config import LearnerConfig, field_description
 from moral_compass_ros.core.pretrain import PretrainedFingerprints
 
 # Fields that fix the shape of the learned state: changing them at run time is refused.
-LEARNER_READ_ONLY = {"value_names", "feature_dim", "context_dim", "n_particles",
-                     "n_fingerprint_samples", "cost", "seed", "update_rule", "fingerprint_hidden",
-                     "fingerprint_model"}
+LEARNER_READ_ONLY = {
+    "value_names",
+    "feature_dim",
+    "context_dim",
+    "n_particles",
+    "n_fingerprint_samples",
+    "cost",
+    "seed",
+    "update_rule",
+    "fingerprint_hidden",
+    "fingerprint_model",
+}
 
 
 @dataclass(frozen=True)
@@ -49,10 +61,12 @@ class ParameterSpec:
 
 def one_of(*choices: str) -> Callable[[Any], Optional[str]]:
     """A ``check`` accepting one of ``choices``."""
+
     def check(value):
         if value not in choices:
             return f"must be one of {list(choices)}, got {value!r}"
         return None
+
     return check
 
 
@@ -64,8 +78,14 @@ def learner_specs() -> list[ParameterSpec]:
         default = getattr(defaults, field.name)
         if isinstance(default, tuple):
             default = list(default)
-        specs.append(ParameterSpec(field.name, default, field_description(field.name),
-                                   read_only=field.name in LEARNER_READ_ONLY))
+        specs.append(
+            ParameterSpec(
+                field.name,
+                default,
+                field_description(field.name),
+                read_only=field.name in LEARNER_READ_ONLY,
+            )
+        )
     return specs
 
 
@@ -75,11 +95,15 @@ def _descriptor(spec: ParameterSpec) -> ParameterDescriptor:
         if isinstance(spec.default, bool):
             pass
         elif isinstance(spec.default, int):
-            descriptor.integer_range = [IntegerRange(from_value=int(spec.minimum),
-                                                     to_value=int(spec.maximum), step=0)]
+            descriptor.integer_range = [
+                IntegerRange(from_value=int(spec.minimum), to_value=int(spec.maximum), step=0)
+            ]
         elif isinstance(spec.default, float):
-            descriptor.floating_point_range = [FloatingPointRange(
-                from_value=float(spec.minimum), to_value=float(spec.maximum), step=0.0)]
+            descriptor.floating_point_range = [
+                FloatingPointRange(
+                    from_value=float(spec.minimum), to_value=float(spec.maximum), step=0.0
+                )
+            ]
     return descriptor
 
 
@@ -203,4 +227,3 @@ def learner_config(values: dict) -> LearnerConfig:
     names = {field.name for field in dataclasses.fields(LearnerConfig)}
     kwargs = {k: (tuple(v) if isinstance(v, list) else v) for k, v in values.items() if k in names}
     return LearnerConfig(**kwargs)
-

@@ -1,3 +1,5 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Named QoS profiles: every publisher and subscription of the package uses one of these.
 
 * State (compass, model, value cards, markers): reliable + transient_local, depth 1, so a late
@@ -10,6 +12,7 @@
   compass node also journals every accepted answer durably before applying it.
 * Joy: best-effort sensor data, as joystick drivers publish it.
 """
+
 from rclpy.qos import (
     DurabilityPolicy,
     HistoryPolicy,

@@ -1,7 +1,10 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Value cards: load, validate and hash the normative documentation of every value.
 
 Pure Python (no rclpy): used by the nodes, the reports and offline tools alike.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -61,8 +64,9 @@ def parse_value_cards(data: dict, value_names: Sequence[str]) -> tuple[ValueCard
         unknown = set(raw) - {"value_name", *DIMENSIONS, "version", "author"}
         if unknown:
             raise ValueCardError(f"card for {name!r} has unknown keys {sorted(unknown)}")
-        by_name[name] = ValueCard(**{k: str(raw[k]).strip() for k in
-                                     ("value_name", *DIMENSIONS, "version", "author")})
+        by_name[name] = ValueCard(
+            **{k: str(raw[k]).strip() for k in ("value_name", *DIMENSIONS, "version", "author")}
+        )
     missing = [n for n in value_names if n not in by_name]
     if missing:
         raise ValueCardError(f"no value card for {missing}")

@@ -1,3 +1,5 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 # Source this (bash) to use the package from this checkout: the venv, the built workspace,
 # and the network rule (DDS stays on loopback, a domain of its own).
 _mc_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 # Set up everything the package needs on a fresh Debian 12 / Python 3.11 machine with no ROS
 # install: a virtual environment with the pinned ROS 2 Kilted wheels, torch, POT and the rest,
 # then a colcon build of this package in place (build/ install/ log/).

@@ -1,4 +1,6 @@
 #!/usr/bin/env bash
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 # Run every test against the built workspace. Two xdist workers (one per core), each on a DDS
 # domain of its own (base + worker index, see test/conftest.py). Fails when any test fails or
 # when no test was collected.

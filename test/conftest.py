@@ -1,8 +1,11 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Test-wide set-up: every test process speaks DDS on loopback only, in a domain of its own.
 
 ``scripts/test.sh`` exports ``MC_TEST_DOMAIN_BASE``; each pytest-xdist worker adds its index,
 so parallel workers never hear each other (child processes inherit the environment).
 """
+
 import os
 
 import pytest

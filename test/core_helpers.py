@@ -1,4 +1,7 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Shared helpers for the core tests (plain module, imported by the test_core_* files)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -15,17 +18,27 @@ def small_config(**changes) -> LearnerConfig:
     return LearnerConfig(**base)
 
 
-def random_event(rng: np.random.Generator, index: int, config: LearnerConfig, *, hint: bool = True,
-                 reward: bool = True) -> FeedbackEvent:
+def random_event(
+    rng: np.random.Generator,
+    index: int,
+    config: LearnerConfig,
+    *,
+    hint: bool = True,
+    reward: bool = True,
+) -> FeedbackEvent:
     """A random valid event whose features are a point of the simplex (padded to F)."""
     profile = rng.dirichlet(np.ones(config.n_values))
     features = np.zeros(config.feature_dim)
     features[: min(config.feature_dim, config.n_values)] = profile[: config.feature_dim]
     return FeedbackEvent(
-        feedback_id=f"fb-{index}", action_id=f"a-{index}", features=features,
-        context=rng.normal(size=config.context_dim), approved=bool(rng.random() < 0.5),
+        feedback_id=f"fb-{index}",
+        action_id=f"a-{index}",
+        features=features,
+        context=rng.normal(size=config.context_dim),
+        approved=bool(rng.random() < 0.5),
         task_reward=float(rng.normal()) if reward else float("nan"),
-        value_hint=profile if hint else np.zeros(0), weight=float(rng.uniform(0.2, 1.0)),
+        value_hint=profile if hint else np.zeros(0),
+        weight=float(rng.uniform(0.2, 1.0)),
     )
 
 

@@ -1,3 +1,5 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """A flood of ``HumanFeedback`` from an unauthorised source (a child process of the load test).
 
 Usage: ``python test/flood_sender.py RATE SECONDS [SOURCE]``. Waits until the compass node's
@@ -5,6 +7,7 @@ subscription is matched, prints ``FLOODING``, publishes ``RATE`` messages per se
 bursts, every one with its own feedback id) for ``SECONDS``, then prints one JSON line
 ``{"sent": n, "seconds": s}``. Inherits ``ROS_DOMAIN_ID`` and the loopback rule.
 """
+
 import json
 import sys
 import time
@@ -23,9 +26,16 @@ def main() -> int:
     rclpy.init()
     node = rclpy.node.Node("flood_sender")
     publisher = node.create_publisher(HumanFeedback, topics.FEEDBACK, FEEDBACK_QOS)
-    msg = HumanFeedback(request_id="flood", approved=False, task_reward=float("nan"),
-                        context=[0.0] * 3, source=source, operator_id="mallory", weight=1.0,
-                        action=CandidateAction(id="flood-action", features=[9.0] * 8))
+    msg = HumanFeedback(
+        request_id="flood",
+        approved=False,
+        task_reward=float("nan"),
+        context=[0.0] * 3,
+        source=source,
+        operator_id="mallory",
+        weight=1.0,
+        action=CandidateAction(id="flood-action", features=[9.0] * 8),
+    )
     deadline = time.monotonic() + 120
     while publisher.get_subscription_count() == 0 and time.monotonic() < deadline:
         time.sleep(0.05)

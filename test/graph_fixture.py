@@ -1,4 +1,7 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Start the real node graph (separate processes, this worker's DDS domain) for a test."""
+
 from __future__ import annotations
 
 import contextlib
@@ -56,14 +59,16 @@ class GraphProbe:
         self.joy_pub = n.create_publisher(Joy, topics.JOY, JOY_QOS)
         self.raw_pub = n.create_publisher(HumanFeedback, topics.FEEDBACK_RAW, FEEDBACK_QOS)
         self.feedback_pub = n.create_publisher(HumanFeedback, topics.FEEDBACK, FEEDBACK_QOS)
-        n.create_subscription(ActionSelection, topics.SELECTION, self.selections.append,
-                              STREAM_QOS)
+        n.create_subscription(
+            ActionSelection, topics.SELECTION, self.selections.append, STREAM_QOS
+        )
         n.create_subscription(HumanFeedback, topics.FEEDBACK, self.feedback.append, FEEDBACK_QOS)
         n.create_subscription(FeedbackAck, topics.FEEDBACK_ACK, self.acks.append, FEEDBACK_QOS)
         n.create_subscription(MoralCompass, topics.COMPASS, self.compasses.append, STATE_QOS)
         self.diagnostics: dict = {}
-        n.create_subscription(DiagnosticArray, topics.DIAGNOSTICS, self._on_diagnostics,
-                              DIAGNOSTICS_QOS)
+        n.create_subscription(
+            DiagnosticArray, topics.DIAGNOSTICS, self._on_diagnostics, DIAGNOSTICS_QOS
+        )
 
     def _on_diagnostics(self, msg) -> None:
         for status in msg.status:
@@ -73,8 +78,10 @@ class GraphProbe:
         """Until feedback_node reports (in /diagnostics) that it holds selection ``request_id``:
         a person presses after the robot acted, and the feedback node hears the selection on
         its own subscription, in parallel with the probe."""
-        return self.spin_until(lambda: self.diagnostics.get("feedback_node", {}).get(
-            "last_selection") == request_id, timeout_s)
+        return self.spin_until(
+            lambda: self.diagnostics.get("feedback_node", {}).get("last_selection") == request_id,
+            timeout_s,
+        )
 
     def spin_until(self, predicate, timeout_s: float = 60.0) -> bool:
         return spin_until(self.executor, predicate, timeout_s)
@@ -87,30 +94,53 @@ class GraphProbe:
     def wait_for_graph(self, timeout_s: float = 90.0) -> None:
         """Until the selector, feedback node and compass node are up and matched."""
         node = self.node
-        ok = self.spin_until(lambda: self.candidates_pub.get_subscription_count() > 0
-                             and self.raw_pub.get_subscription_count() > 0
-                             and self.joy_pub.get_subscription_count() > 0
-                             and self.feedback_pub.get_subscription_count() > 1
-                             and "feedback_node" in {
-                                 i.node_name for i in
-                                 node.get_subscriptions_info_by_topic("/" + topics.SELECTION)}
-                             and node.count_publishers(topics.SELECTION) >= 1
-                             and self.compasses, timeout_s)
+        ok = self.spin_until(
+            lambda: (
+                self.candidates_pub.get_subscription_count() > 0
+                and self.raw_pub.get_subscription_count() > 0
+                and self.joy_pub.get_subscription_count() > 0
+                and self.feedback_pub.get_subscription_count() > 1
+                and "feedback_node"
+                in {
+                    i.node_name
+                    for i in node.get_subscriptions_info_by_topic("/" + topics.SELECTION)
+                }
+                and node.count_publishers(topics.SELECTION) >= 1
+                and self.compasses
+            ),
+            timeout_s,
+        )
         assert ok, "graph did not come up"
         # ... and until the selector holds the compass (it reports the version it scores with)
-        assert self.spin_until(lambda: "version" in self.diagnostics.get(
-            "action_selector_node", {}), timeout_s), "the selector never received the compass"
+        assert self.spin_until(
+            lambda: "version" in self.diagnostics.get("action_selector_node", {}), timeout_s
+        ), "the selector never received the compass"
         self.spin_for(0.5)  # let the nodes' own matches (selector -> feedback node) settle
 
-    def request(self, request_id: str, features=None, context=None, n: int = 3,
-                feature_dim: int = 8, context_dim: int = 3) -> CandidateActions:
-        msg = CandidateActions(request_id=request_id,
-                               context=list(context if context is not None else [0.1] * context_dim))
+    def request(
+        self,
+        request_id: str,
+        features=None,
+        context=None,
+        n: int = 3,
+        feature_dim: int = 8,
+        context_dim: int = 3,
+    ) -> CandidateActions:
+        msg = CandidateActions(
+            request_id=request_id,
+            context=list(context if context is not None else [0.1] * context_dim),
+        )
         for i in range(n):
             f = features[i] if features is not None else [0.1 * (i + 1)] * feature_dim
-            msg.candidates.append(CandidateAction(id=f"{request_id}-a{i}", label=f"action {i}",
-                                                  features=list(f), expected_task_reward=1.0,
-                                                  task_reward_std=0.5))
+            msg.candidates.append(
+                CandidateAction(
+                    id=f"{request_id}-a{i}",
+                    label=f"action {i}",
+                    features=list(f),
+                    expected_task_reward=1.0,
+                    task_reward_std=0.5,
+                )
+            )
         self.candidates_pub.publish(msg)
         return msg
 
@@ -141,8 +171,10 @@ class GraphProbe:
 def running_graph(tmp_path: Path, **overrides):
     """Yield ``(runner, probe)`` with the three graph nodes running in separate processes."""
     params = write_params(tmp_path, **overrides)
-    with ros_context() as context, GraphRunner(GRAPH_NODES, params_files=[params],
-                                               log_dir=tmp_path / "logs") as runner:
+    with (
+        ros_context() as context,
+        GraphRunner(GRAPH_NODES, params_files=[params], log_dir=tmp_path / "logs") as runner,
+    ):
         runner.start()
         probe = GraphProbe(context)
         try:
@@ -154,5 +186,6 @@ def running_graph(tmp_path: Path, **overrides):
 
 def node_logs(tmp_path: Path) -> str:
     """Everything the graph nodes logged (for assertion messages)."""
-    return "\n".join(f"--- {p.name}\n{p.read_text()[-3000:]}"
-                     for p in sorted((tmp_path / "logs").glob("*.log")))
+    return "\n".join(
+        f"--- {p.name}\n{p.read_text()[-3000:]}" for p in sorted((tmp_path / "logs").glob("*.log"))
+    )

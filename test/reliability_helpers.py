@@ -1,3 +1,5 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Shared pieces of the reliability, bad-input, load and fuzz tests.
 
 * :data:`FULL` — ``MC_FULL_RELIABILITY=1`` switches every reliability test from its small
@@ -9,6 +11,7 @@
 * :func:`reference_model` — the offline answer: the same events applied in the same order to a
   fresh :class:`~moral_compass_ros.core.compass_state.CompassModel`.
 """
+
 from __future__ import annotations
 
 import math
@@ -69,9 +72,15 @@ def learner_parameters(**overrides) -> list[Parameter]:
     return [Parameter(k, value=v) for k, v in {**SMALL_LEARNER, **overrides}.items()]
 
 
-def make_events(n: int, seed: int = 0, feature_dim: int = 8, context_dim: int = 3,
-                prefix: str = "ev", source: str = HumanFeedback.SOURCE_SIM,
-                operator: str = "alice") -> list[FeedbackEvent]:
+def make_events(
+    n: int,
+    seed: int = 0,
+    feature_dim: int = 8,
+    context_dim: int = 3,
+    prefix: str = "ev",
+    source: str = HumanFeedback.SOURCE_SIM,
+    operator: str = "alice",
+) -> list[FeedbackEvent]:
     """``n`` valid, varied feedback events (some with a task reward, some with a value hint).
 
     Parameters
@@ -92,27 +101,40 @@ def make_events(n: int, seed: int = 0, feature_dim: int = 8, context_dim: int = 
     events = []
     for i in range(n):
         hint = rng.dirichlet(np.ones(5)) if i % 5 == 3 else np.zeros(0)
-        events.append(FeedbackEvent(
-            feedback_id=f"{prefix}-{i:05d}", action_id=f"a{int(rng.integers(0, 6))}",
-            features=rng.normal(size=feature_dim), context=rng.normal(size=context_dim),
-            approved=bool(rng.random() < 0.6),
-            task_reward=float(rng.normal()) if i % 4 == 1 else math.nan,
-            value_hint=hint, weight=1.0, operator=operator, source=source,
-            stamp=float(1_700_000_000 + i)))
+        events.append(
+            FeedbackEvent(
+                feedback_id=f"{prefix}-{i:05d}",
+                action_id=f"a{int(rng.integers(0, 6))}",
+                features=rng.normal(size=feature_dim),
+                context=rng.normal(size=context_dim),
+                approved=bool(rng.random() < 0.6),
+                task_reward=float(rng.normal()) if i % 4 == 1 else math.nan,
+                value_hint=hint,
+                weight=1.0,
+                operator=operator,
+                source=source,
+                stamp=float(1_700_000_000 + i),
+            )
+        )
     return events
 
 
 def event_to_msg(event: FeedbackEvent, request_id: str = "") -> HumanFeedback:
     """The ``HumanFeedback`` that carries ``event`` (inverse of ``feedback_from_msg``)."""
     from moral_compass_ros.conversions import feedback_to_msg
-    action = CandidateAction(id=event.action_id, label=event.action_id,
-                             features=event.features.tolist(),
-                             value_hint=event.value_hint.tolist())
+
+    action = CandidateAction(
+        id=event.action_id,
+        label=event.action_id,
+        features=event.features.tolist(),
+        value_hint=event.value_hint.tolist(),
+    )
     return feedback_to_msg(event, action, request_id or f"req-{event.feedback_id}")
 
 
-def reference_model(events: Iterable[FeedbackEvent], config: LearnerConfig,
-                    per_operator: bool = False) -> CompassModel:
+def reference_model(
+    events: Iterable[FeedbackEvent], config: LearnerConfig, per_operator: bool = False
+) -> CompassModel:
     """An uninterrupted run: ``events`` applied in order to a fresh :class:`CompassModel`."""
     model = CompassModel(config, per_operator)
     for event in events:
@@ -164,8 +186,9 @@ class InProcessNode:
         self.executor.add_node(self.node)
         self.executor.add_node(self.probe)
         self.diagnostics: list[DiagnosticStatus] = []
-        self.probe.create_subscription(DiagnosticArray, topics.DIAGNOSTICS, self._on_diag,
-                                       DIAGNOSTICS_QOS)
+        self.probe.create_subscription(
+            DiagnosticArray, topics.DIAGNOSTICS, self._on_diag, DIAGNOSTICS_QOS
+        )
 
     def _on_diag(self, msg: DiagnosticArray) -> None:
         name = self.node.get_fully_qualified_name()
@@ -191,17 +214,24 @@ class InProcessNode:
             self.executor.spin_once(timeout_sec=0.02)
         return bool(predicate())
 
-    def diagnostic_with(self, text: str, levels=(DiagnosticStatus.WARN, DiagnosticStatus.ERROR),
-                        timeout_s: float = 20.0):
+    def diagnostic_with(
+        self,
+        text: str,
+        levels=(DiagnosticStatus.WARN, DiagnosticStatus.ERROR),
+        timeout_s: float = 20.0,
+    ):
         """The first published status at one of ``levels`` whose message or values contain
         ``text`` (spins up to ``timeout_s``; None when none came)."""
+
         def find():
             for status in self.diagnostics:
-                blob = status.message + " " + " ".join(f"{kv.key}={kv.value}"
-                                                        for kv in status.values)
+                blob = (
+                    status.message + " " + " ".join(f"{kv.key}={kv.value}" for kv in status.values)
+                )
                 if status.level in levels and text in blob:
                     return status
             return None
+
         self.diagnostics.clear()
         self.health.publish()  # what the node's 1 Hz timer does, now rather than in <= 1 s
         self.spin_until(lambda: find() is not None, timeout_s)
@@ -226,6 +256,7 @@ def in_process(factory, parameters: Sequence[Parameter] = ()):
                 yield harness
             finally:
                 harness.close()
+
     return manager()
 
 

@@ -1,4 +1,7 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Helpers for tests that use real rclpy over loopback DDS (private contexts, child processes)."""
+
 from __future__ import annotations
 
 import contextlib
@@ -27,7 +30,8 @@ def ros_context():
 
 
 def spin_until(executor: SingleThreadedExecutor, predicate, timeout_s: float) -> bool:
-    """Spin ``executor`` until ``predicate()`` is true or ``timeout_s`` passes; return the result."""
+    """Spin ``executor`` until ``predicate()`` is true or ``timeout_s`` passes; return the
+    result."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if predicate():

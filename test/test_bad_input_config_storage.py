@@ -1,3 +1,5 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Bad configuration and storage faults: refused with the reason, never a traceback, never a
 changed state (the rest of the bad-input table is in ``test_bad_input_table.py``).
 
@@ -9,6 +11,7 @@ parameter change, a full disk) leave the node running and the state unchanged.
 The disk-full and read-only cases mount a small tmpfs (root only); without the privilege they
 skip with that reason.
 """
+
 from __future__ import annotations
 
 import errno
@@ -66,8 +69,11 @@ def tmpfs(tmp_path):
     def mount(name: str, options: str) -> Path:
         target = tmp_path / name
         target.mkdir()
-        result = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(target)],
-                                capture_output=True, text=True)
+        result = subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(target)],
+            capture_output=True,
+            text=True,
+        )
         if result.returncode != 0:
             pytest.skip(f"cannot mount a tmpfs here ({result.stderr.strip()}): needs root")
         mounted.append(target)
@@ -80,19 +86,32 @@ def tmpfs(tmp_path):
 
 
 # ------------------------------------------------------------------------------ config
-@pytest.mark.parametrize("name, value, reason", [
-    ("gamma", 2.0, "gamma"),                              # out of range (0, 1]
-    ("n_particles", 0, "n_particles"),                    # out of range >= 1
-    ("epsilon", -0.1, "epsilon"),                         # out of range > 0
-    ("n_particles", "many", "n_particles"),               # wrong type
-    ("information_mode", "maybe", "information_mode"),   # not one of avoid/seek
-    ("snapshot_every", 0, "snapshot_every"),              # node parameter out of range
-    ("lambda_task", [1.0, 2.0], "lambda_task"),           # wrong type (a list)
-    ("fingerprint_model", "/nonexistent/psi.npz", "no such file: /nonexistent/psi.npz"),
-], ids=["gamma-out-of-range", "n_particles-zero", "epsilon-negative", "n_particles-wrong-type",
-        "information_mode-unknown", "snapshot_every-zero", "lambda_task-list", "fingerprint_model-missing"])
-def test_bad_start_up_parameters_are_refused_before_any_state_is_touched(tmp_path, name, value,
-                                                                         reason):
+@pytest.mark.parametrize(
+    "name, value, reason",
+    [
+        ("gamma", 2.0, "gamma"),  # out of range (0, 1]
+        ("n_particles", 0, "n_particles"),  # out of range >= 1
+        ("epsilon", -0.1, "epsilon"),  # out of range > 0
+        ("n_particles", "many", "n_particles"),  # wrong type
+        ("information_mode", "maybe", "information_mode"),  # not one of avoid/seek
+        ("snapshot_every", 0, "snapshot_every"),  # node parameter out of range
+        ("lambda_task", [1.0, 2.0], "lambda_task"),  # wrong type (a list)
+        ("fingerprint_model", "/nonexistent/psi.npz", "no such file: /nonexistent/psi.npz"),
+    ],
+    ids=[
+        "gamma-out-of-range",
+        "n_particles-zero",
+        "epsilon-negative",
+        "n_particles-wrong-type",
+        "information_mode-unknown",
+        "snapshot_every-zero",
+        "lambda_task-list",
+        "fingerprint_model-missing",
+    ],
+)
+def test_bad_start_up_parameters_are_refused_before_any_state_is_touched(
+    tmp_path, name, value, reason
+):
     error = start_compass(compass_params(tmp_path / "state", Parameter(name, value=value)))
     assert isinstance(error, InvalidParameters) and reason in str(error), error
     assert not (tmp_path / "state").exists()  # nothing created, nothing changed
@@ -100,11 +119,15 @@ def test_bad_start_up_parameters_are_refused_before_any_state_is_touched(tmp_pat
 
 def test_a_bad_run_time_parameter_change_is_refused_and_the_node_keeps_serving(tmp_path):
     from test_bad_input_table import candidates
+
     with in_process(ActionSelectorNode, learner_parameters()) as harness:
         node = harness.node
         config_before = node._config
-        for parameter in (Parameter("lambda_task", value=-1.0), Parameter("gamma", value=7.0),
-                          Parameter("lambda_info", value="lots")):
+        for parameter in (
+            Parameter("lambda_task", value=-1.0),
+            Parameter("gamma", value=7.0),
+            Parameter("lambda_info", value="lots"),
+        ):
             result = node.set_parameters([parameter])[0]
             assert not result.successful, result
             assert parameter.name in result.reason or "type" in result.reason, result
@@ -115,10 +138,12 @@ def test_a_bad_run_time_parameter_change_is_refused_and_the_node_keeps_serving(t
 
 def test_a_malformed_legitimacy_policy_is_refused(tmp_path):
     policy = tmp_path / "policy.yaml"
-    policy.write_text("sources: {joy: {allowed: true, weight: 2.0}}\n"
-                      "operators: {'*': {allowed: true}}\n")
-    error = start_compass(compass_params(tmp_path / "state",
-                                         Parameter("legitimacy_file", value=str(policy))))
+    policy.write_text(
+        "sources: {joy: {allowed: true, weight: 2.0}}\noperators: {'*': {allowed: true}}\n"
+    )
+    error = start_compass(
+        compass_params(tmp_path / "state", Parameter("legitimacy_file", value=str(policy)))
+    )
     assert isinstance(error, InvalidParameters)
     assert "sources.joy.weight must be a number in [0, 1]" in str(error)
 
@@ -143,7 +168,7 @@ def test_a_corrupt_snapshot_is_quarantined_and_the_journal_replayed(tmp_path):
     assert len(snapshots) == 2
     for path in snapshots:  # flip bytes in the middle of both: nothing usable is left
         data = bytearray(path.read_bytes())
-        data[len(data) // 2: len(data) // 2 + 16] = b"\xff" * 16
+        data[len(data) // 2 : len(data) // 2 + 16] = b"\xff" * 16
         path.write_bytes(bytes(data))
     with in_process(CompassNode, params) as harness:
         assert "corrupt" in harness.health.last_problem
@@ -175,10 +200,19 @@ def test_an_unwritable_state_dir_exits_with_code_2_and_one_line_of_reason(tmp_pa
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory")
     proc = subprocess.run(
-        [sys.executable, "-m", "moral_compass_ros.nodes.compass_node", "--ros-args",
-         "-p", f"state_dir:={blocker / 'state'}"],
-        env=child_env(ROS_HOME=str(tmp_path / "ros_home")), capture_output=True, text=True,
-        timeout=180)
+        [
+            sys.executable,
+            "-m",
+            "moral_compass_ros.nodes.compass_node",
+            "--ros-args",
+            "-p",
+            f"state_dir:={blocker / 'state'}",
+        ],
+        env=child_env(ROS_HOME=str(tmp_path / "ros_home")),
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert "Not a directory" in proc.stderr and "Traceback" not in proc.stderr
 
@@ -234,18 +268,23 @@ def test_disk_full_on_journal_write_applies_nothing_and_the_retry_succeeds(tmpfs
         assert node._store.applied_events == 0 and not node._store.contains(event.feedback_id)
         assert acks == []  # not acknowledged: the sender keeps re-sending it
         assert node._health.counts["feedback.journal_failed"] == 1
-        status = harness.diagnostic_with("No space left on device",
-                                         levels=(DiagnosticStatus.ERROR,))
+        status = harness.diagnostic_with(
+            "No space left on device", levels=(DiagnosticStatus.ERROR,)
+        )
         assert status is not None and event.feedback_id in status.message
         assert os.path.getsize(state / "journal.jsonl") == 0  # the partial line rolled back
         filler.unlink()  # space comes back; the sender's re-send is applied, once
         node._on_feedback(event_to_msg(event))
         node._on_feedback(event_to_msg(event))
-        assert [a.status for a in acks] == [FeedbackAck.STATUS_APPLIED,
-                                            FeedbackAck.STATUS_DUPLICATE]
+        assert [a.status for a in acks] == [
+            FeedbackAck.STATUS_APPLIED,
+            FeedbackAck.STATUS_DUPLICATE,
+        ]
         assert node.learner.version == 1 and node._store.applied_events == 1
-        assert harness.diagnostic_with("No space", levels=(DiagnosticStatus.ERROR,),
-                                       timeout_s=3) is None  # the error cleared
+        assert (
+            harness.diagnostic_with("No space", levels=(DiagnosticStatus.ERROR,), timeout_s=3)
+            is None
+        )  # the error cleared
 
 
 def test_an_answer_journaled_but_never_acknowledged_is_applied_once_after_a_crash(tmp_path):

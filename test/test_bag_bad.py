@@ -1,5 +1,8 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Bad bags: each gives a clear error (exit code 2) or a clear warning, never a traceback, and
 what can be replayed is replayed (sqlite3 and MCAP)."""
+
 from __future__ import annotations
 
 import json
@@ -39,10 +42,14 @@ def write_messages(writer: Writer, messages) -> None:
     connections = {}
     for message in messages:
         if message.topic not in connections:
-            connections[message.topic] = writer.add_connection(message.topic, message.msgtype,
-                                                               typestore=store)
-        writer.write(connections[message.topic], message.timestamp,
-                     store.serialize_cdr(message.message, message.msgtype))
+            connections[message.topic] = writer.add_connection(
+                message.topic, message.msgtype, typestore=store
+            )
+        writer.write(
+            connections[message.topic],
+            message.timestamp,
+            store.serialize_cdr(message.message, message.msgtype),
+        )
 
 
 def test_truncated_mcap_replays_the_prefix(tmp_path, capsys):
@@ -94,8 +101,10 @@ def test_bag_without_the_package_topics(tmp_path, storage, capsys):
     assert code == 2
     errors = [line for line in err.splitlines() if line.startswith("replay: error:")]
     assert len(errors) == 1 and len(errors[0]) < 200, err
-    assert "not a moral_compass_ros recording: no planner candidates or feedback (its topics: " \
+    assert (
+        "not a moral_compass_ros recording: no planner candidates or feedback (its topics: "
         "/chatter_00, /chatter_01, /chatter_02 and 37 more)" in errors[0]
+    )
 
 
 @pytest.mark.parametrize("storage", STORAGES)
@@ -110,13 +119,20 @@ def test_unknown_message_types_are_ignored_with_a_warning(tmp_path, storage, cap
     writer = Writer(run_dir / "bag", version=9, storage_plugin=PLUGINS[storage])
     writer.open()
     thing = writer.add_connection("/thing", "other_pkg/msg/Thing", typestore=foreign)
-    writer.write(thing, 1, foreign.serialize_cdr(
-        foreign.types["other_pkg/msg/Thing"](x=3, note="n"), "other_pkg/msg/Thing"))
+    writer.write(
+        thing,
+        1,
+        foreign.serialize_cdr(
+            foreign.types["other_pkg/msg/Thing"](x=3, note="n"), "other_pkg/msg/Thing"
+        ),
+    )
     write_messages(writer, contents.messages)
     writer.close()
     code, _, err = run([run_dir / "bag", "--out", tmp_path / "o"], capsys)
-    assert "ignored topics of message types this package does not know: /thing " \
-           "(other_pkg/msg/Thing)" in err
+    assert (
+        "ignored topics of message types this package does not know: /thing "
+        "(other_pkg/msg/Thing)" in err
+    )
     assert code == 0
 
 
@@ -124,14 +140,19 @@ def _old_feedback_type() -> dict:
     """HumanFeedback as it was before the legitimacy weight existed (same name, no weight and
     no corrects_feedback_id, which came later)."""
     text = (msg_directory() / "HumanFeedback.msg").read_text()
-    old_text = "\n".join(line for line in text.splitlines()
-                         if not line.startswith(("float64 weight", "string corrects_feedback_id")))
+    old_text = "\n".join(
+        line
+        for line in text.splitlines()
+        if not line.startswith(("float64 weight", "string corrects_feedback_id"))
+    )
     assert old_text != text
     old = get_typestore(Stores.ROS2_KILTED)
     types = {}
     for path in msg_directory().glob("*.msg"):
         if path.stem != "HumanFeedback":
-            types.update(get_types_from_msg(path.read_text(), f"moral_compass_ros/msg/{path.stem}"))
+            types.update(
+                get_types_from_msg(path.read_text(), f"moral_compass_ros/msg/{path.stem}")
+            )
     types.update(get_types_from_msg(old_text, "moral_compass_ros/msg/HumanFeedback"))
     old.register(types)
     name = "moral_compass_ros/msg/HumanFeedback"
@@ -139,36 +160,54 @@ def _old_feedback_type() -> dict:
     def serialize(msg):
         action = msg.action
         old_action = old.types["moral_compass_ros/msg/CandidateAction"](
-            id=action.id, label=action.label, features=np.array(action.features),
+            id=action.id,
+            label=action.label,
+            features=np.array(action.features),
             expected_task_reward=action.expected_task_reward,
-            task_reward_std=action.task_reward_std, value_hint=np.array(action.value_hint))
+            task_reward_std=action.task_reward_std,
+            value_hint=np.array(action.value_hint),
+        )
         header = old.types["std_msgs/msg/Header"](
-            stamp=old.types["builtin_interfaces/msg/Time"](sec=msg.header.stamp.sec,
-                                                           nanosec=msg.header.stamp.nanosec),
-            frame_id="")
-        value = old.types[name](header=header, feedback_id=msg.feedback_id,
-                                request_id=msg.request_id, action=old_action,
-                                context=np.array(msg.context), approved=msg.approved,
-                                task_reward=msg.task_reward, responses=np.array(msg.responses),
-                                source=msg.source, operator_id=msg.operator_id)
+            stamp=old.types["builtin_interfaces/msg/Time"](
+                sec=msg.header.stamp.sec, nanosec=msg.header.stamp.nanosec
+            ),
+            frame_id="",
+        )
+        value = old.types[name](
+            header=header,
+            feedback_id=msg.feedback_id,
+            request_id=msg.request_id,
+            action=old_action,
+            context=np.array(msg.context),
+            approved=msg.approved,
+            task_reward=msg.task_reward,
+            responses=np.array(msg.responses),
+            source=msg.source,
+            operator_id=msg.operator_id,
+        )
         return old.serialize_cdr(value, name)
 
-    return {"connect": lambda writer, topic: writer.add_connection(topic, name, typestore=old),
-            "serialize": serialize}
+    return {
+        "connect": lambda writer, topic: writer.add_connection(topic, name, typestore=old),
+        "serialize": serialize,
+    }
 
 
 @pytest.mark.parametrize("storage", STORAGES)
 def test_older_message_definition_is_carried_over(tmp_path, storage, capsys):
-    truth = build_session(tmp_path / "run", storage, n_requests=4,
-                          feedback_type=_old_feedback_type())
+    truth = build_session(
+        tmp_path / "run", storage, n_requests=4, feedback_type=_old_feedback_type()
+    )
     contents = read_bag(tmp_path / "run" / "bag")
     feedback = [m.message for m in contents.messages if m.topic == "/feedback"]
     assert feedback and all(f.weight == 1.0 for f in feedback)
     assert not math.isnan(feedback[0].context[0])
     code, _, err = run([tmp_path / "run" / "bag", "--out", tmp_path / "o"], capsys)
-    assert "/feedback: moral_compass_ros/msg/HumanFeedback was recorded with another " \
-           "definition of the type; carried over to the current one (missing fields given " \
-           "defaults: corrects_feedback_id, weight=1.0)" in err
+    assert (
+        "/feedback: moral_compass_ros/msg/HumanFeedback was recorded with another "
+        "definition of the type; carried over to the current one (missing fields given "
+        "defaults: corrects_feedback_id, weight=1.0)" in err
+    )
     # The old answers meant full answers, so the run is still reproduced exactly.
     assert code == 0
     metrics = json.loads((tmp_path / "o" / "metrics.json").read_text())
@@ -190,9 +229,12 @@ def test_not_a_bag(tmp_path, make, capsys):
         argv = ["--storage", "sqlite3"]
     code, _, err = run([path, "--out", tmp_path / "o", *argv], capsys)
     assert code == 2
-    expected = {"missing": "no such bag", "text": "neither an MCAP nor a sqlite3 file",
-                "empty_dir": "not a bag (no .mcap or .db3 file in it)",
-                "wrong_storage": "is a mcap bag, but --storage sqlite3 was given"}[make]
+    expected = {
+        "missing": "no such bag",
+        "text": "neither an MCAP nor a sqlite3 file",
+        "empty_dir": "not a bag (no .mcap or .db3 file in it)",
+        "wrong_storage": "is a mcap bag, but --storage sqlite3 was given",
+    }[make]
     assert expected in err
     with pytest.raises(BagError):
         read_bag(path, storage=argv[1] if argv else "auto")
@@ -203,8 +245,10 @@ def _resplit(bag: Path, storage: str) -> None:
     (bag_0, bag_1, split at the middle message) and one metadata.yaml listing both."""
     contents = read_bag(bag)
     shutil.rmtree(bag)
-    halves = (contents.messages[:len(contents.messages) // 2],
-              contents.messages[len(contents.messages) // 2:])
+    halves = (
+        contents.messages[: len(contents.messages) // 2],
+        contents.messages[len(contents.messages) // 2 :],
+    )
     infos = []
     for index, half in enumerate(halves):
         part = bag.parent / f"part{index}"
@@ -219,8 +263,10 @@ def _resplit(bag: Path, storage: str) -> None:
         shutil.rmtree(part)
     merged = infos[0]
     info = merged["rosbag2_bagfile_information"]
-    info["relative_file_paths"] = [f"bag_0{STORAGE_SUFFIX[storage]}",
-                                   f"bag_1{STORAGE_SUFFIX[storage]}"]
+    info["relative_file_paths"] = [
+        f"bag_0{STORAGE_SUFFIX[storage]}",
+        f"bag_1{STORAGE_SUFFIX[storage]}",
+    ]
     counts = {}
     for other in infos:
         for topic in other["rosbag2_bagfile_information"]["topics_with_message_count"]:
@@ -231,8 +277,15 @@ def _resplit(bag: Path, storage: str) -> None:
                 counts[name] = topic
     info["topics_with_message_count"] = list(counts.values())
     info["message_count"] = sum(t["message_count"] for t in counts.values())
-    info["files"] = [{"path": p, "message_count": 0, "starting_time": info["starting_time"],
-                      "duration": info["duration"]} for p in info["relative_file_paths"]]
+    info["files"] = [
+        {
+            "path": p,
+            "message_count": 0,
+            "starting_time": info["starting_time"],
+            "duration": info["duration"],
+        }
+        for p in info["relative_file_paths"]
+    ]
     (bag / "metadata.yaml").write_text(yaml.safe_dump(merged))
 
 
@@ -249,8 +302,7 @@ def _compress_files(bag: Path) -> None:
         (bag / f"{name}.zstd").write_bytes(zstandard.ZstdCompressor().compress(data))
         (bag / name).unlink()
         compressed.append(f"{name}.zstd")
-    info.update(relative_file_paths=compressed, compression_format="zstd",
-                compression_mode="FILE")
+    info.update(relative_file_paths=compressed, compression_format="zstd", compression_mode="FILE")
     metadata.write_text(yaml.safe_dump(document))
 
 
@@ -266,8 +318,9 @@ def test_split_and_file_compressed_bags_replay_exactly(tmp_path, storage, layout
         _compress_files(bag)
     contents = read_bag(bag)
     assert contents.complete and contents.warnings == []
-    assert [(m.topic, m.timestamp) for m in contents.messages] == \
-        [(m.topic, m.timestamp) for m in whole.messages]
+    assert [(m.topic, m.timestamp) for m in contents.messages] == [
+        (m.topic, m.timestamp) for m in whole.messages
+    ]
     code, out, err = run([bag, "--out", tmp_path / "o"], capsys)
     assert code == 0, err
     metrics = json.loads((tmp_path / "o" / "metrics.json").read_text())
@@ -296,8 +349,14 @@ def test_a_replay_with_nothing_recorded_to_compare_says_so_and_exits_0(tmp_path,
     shutil.rmtree(bag)
     writer = Writer(bag, version=9, storage_plugin=PLUGINS["mcap"])
     writer.open()
-    write_messages(writer, [m for m in contents.messages  # no compass versions were recorded
-                            if m.topic not in ("/compass", "/compass/model")])
+    write_messages(
+        writer,
+        [
+            m
+            for m in contents.messages  # no compass versions were recorded
+            if m.topic not in ("/compass", "/compass/model")
+        ],
+    )
     writer.close()
     code, out, err = run([bag, "--out", tmp_path / "o"], capsys)
     assert code == 0, err

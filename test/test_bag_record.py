@@ -1,5 +1,8 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """BagRecorder: every message type from real DDS into a bag and back (sqlite3 and MCAP), the
 package topics in a namespace with latched state, and the ``moral-compass record`` CLI."""
+
 from __future__ import annotations
 
 import math
@@ -46,14 +49,16 @@ def test_every_message_type_round_trips_through_dds(tmp_path, storage, monkeypat
         recorder_node = Node("recorder", namespace="/robot", context=context)
         publisher_node = Node("publisher", namespace="/robot", context=context)
         recorder = BagRecorder(recorder_node, tmp_path / "bag", storage=storage, topics=specs)
-        publishers = {name: publisher_node.create_publisher(type(msg), f"test/{name}",
-                                                            STREAM_QOS)
-                      for name, msg in samples.items()}
+        publishers = {
+            name: publisher_node.create_publisher(type(msg), f"test/{name}", STREAM_QOS)
+            for name, msg in samples.items()
+        }
         executor = SingleThreadedExecutor(context=context)
         executor.add_node(recorder_node)
         executor.add_node(publisher_node)
-        assert spin_until(executor, lambda: all(p.get_subscription_count() for p in
-                                                publishers.values()), 10)
+        assert spin_until(
+            executor, lambda: all(p.get_subscription_count() for p in publishers.values()), 10
+        )
         for name, msg in samples.items():
             publishers[name].publish(msg)
         assert spin_until(executor, lambda: sum(recorder.counts().values()) == len(samples), 10)
@@ -93,11 +98,13 @@ def test_package_topics_in_a_namespace_with_latched_state(tmp_path, storage):
     a publisher that appears after the recorder is recorded from its first message."""
     samples = all_samples()
     from moral_compass_ros.bag import package_topics
+
     qos = {t.name: t.qos for t in package_topics()}
     with ros_context() as context:
         publisher_node = Node("publisher", namespace="/robot_1", context=context)
-        compass_pub = publisher_node.create_publisher(type(samples["MoralCompass"]),
-                                                      topics.COMPASS, qos[topics.COMPASS])
+        compass_pub = publisher_node.create_publisher(
+            type(samples["MoralCompass"]), topics.COMPASS, qos[topics.COMPASS]
+        )
         compass_pub.publish(samples["MoralCompass"])
         recorder_node = Node("recorder", namespace="/robot_1", context=context)
         recorder = BagRecorder(recorder_node, tmp_path / "bag", storage=storage)
@@ -107,8 +114,9 @@ def test_package_topics_in_a_namespace_with_latched_state(tmp_path, storage):
         executor.add_node(recorder_node)
         executor.add_node(publisher_node)
         assert spin_until(executor, lambda: recorder.counts()["/robot_1/compass"] == 1, 10)
-        late = publisher_node.create_publisher(type(samples["HumanFeedback"]), topics.FEEDBACK,
-                                               qos[topics.FEEDBACK])
+        late = publisher_node.create_publisher(
+            type(samples["HumanFeedback"]), topics.FEEDBACK, qos[topics.FEEDBACK]
+        )
         assert spin_until(executor, lambda: late.get_subscription_count() > 0, 10)
         late.publish(samples["HumanFeedback"])
         assert spin_until(executor, lambda: recorder.counts()["/robot_1/feedback"] == 1, 10)
@@ -151,14 +159,26 @@ def test_record_cli_records_until_sigint(tmp_path):
     samples = all_samples()
     params = tmp_path / "params.yaml"
     params.write_text("/**:\n  ros__parameters:\n    feature_dim: 3\n")
-    proc = start_python(["-m", "moral_compass_ros.tools.record", "--out", str(tmp_path / "bag"),
-                         "--namespace", "robot_2", "--storage", "sqlite3", "--params",
-                         str(params)])
+    proc = start_python(
+        [
+            "-m",
+            "moral_compass_ros.tools.record",
+            "--out",
+            str(tmp_path / "bag"),
+            "--namespace",
+            "robot_2",
+            "--storage",
+            "sqlite3",
+            "--params",
+            str(params),
+        ]
+    )
     try:
         with ros_context() as context:
             node = Node("planner", namespace="/robot_2", context=context)
-            pub = node.create_publisher(type(samples["CandidateActions"]), topics.CANDIDATES,
-                                        STREAM_QOS)
+            pub = node.create_publisher(
+                type(samples["CandidateActions"]), topics.CANDIDATES, STREAM_QOS
+            )
             executor = SingleThreadedExecutor(context=context)
             executor.add_node(node)
             assert spin_until(executor, lambda: pub.get_subscription_count() > 0, 20)

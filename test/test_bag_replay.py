@@ -1,3 +1,5 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Deterministic replay of a recorded session (sqlite3 and MCAP), and "what if" replays.
 
 The session bag is synthesised with the core *exactly as the nodes compute it* (no DDS, so the
@@ -10,6 +12,7 @@ alone would get those selections wrong; the causal replay must reproduce every o
 (A bag of the real node graph, recorded by ``moral-compass demo``, was replayed exactly by
 hand; an automated graph test is left to the demo's own tests, which take about a minute.)
 """
+
 from __future__ import annotations
 
 import json
@@ -45,36 +48,59 @@ from moral_compass_ros.tools import replay as replay_tool
 
 STORAGES = ["sqlite3", "mcap"]
 # A small, fast learner (the defaults take seconds per update).
-SMALL = {"feature_dim": 3, "context_dim": 2, "n_particles": 24, "n_fingerprint_samples": 6,
-         "gradient_steps": 1, "proximal_steps": 2, "replay_window": 8, "sinkhorn_max_iter": 200,
-         "seed": 3}
+SMALL = {
+    "feature_dim": 3,
+    "context_dim": 2,
+    "n_particles": 24,
+    "n_fingerprint_samples": 6,
+    "gradient_steps": 1,
+    "proximal_steps": 2,
+    "replay_window": 8,
+    "sinkhorn_max_iter": 200,
+    "seed": 3,
+}
 MS = 1_000_000
 
 
 def params_document(**changes) -> dict:
     """A ROS parameters document like the demo's params.yaml."""
-    return {"/**": {"ros__parameters": {**SMALL, **changes}},
-            "compass_node": {"ros__parameters": {"state_dir": ""}},
-            "action_selector_node": {"ros__parameters": {"veto_ids": [""],
-                                                         "veto_label_substrings": [""]}}}
+    return {
+        "/**": {"ros__parameters": {**SMALL, **changes}},
+        "compass_node": {"ros__parameters": {"state_dir": ""}},
+        "action_selector_node": {
+            "ros__parameters": {"veto_ids": [""], "veto_label_substrings": [""]}
+        },
+    }
 
 
 def _request(k: int, rng: np.random.Generator) -> CandidateActions:
-    candidates = [CandidateAction(id=f"r{k}-a{i}", label=f"action {i}",
-                                  features=rng.normal(size=3).tolist(),
-                                  expected_task_reward=float(rng.normal()),
-                                  task_reward_std=0.5,
-                                  value_hint=rng.dirichlet(np.ones(5)).tolist() if i == 0 else [])
-                  for i in range(3)]
-    msg = CandidateActions(request_id=f"r{k}", context=rng.normal(size=2).tolist(),
-                           candidates=candidates)
+    candidates = [
+        CandidateAction(
+            id=f"r{k}-a{i}",
+            label=f"action {i}",
+            features=rng.normal(size=3).tolist(),
+            expected_task_reward=float(rng.normal()),
+            task_reward_std=0.5,
+            value_hint=rng.dirichlet(np.ones(5)).tolist() if i == 0 else [],
+        )
+        for i in range(3)
+    ]
+    msg = CandidateActions(
+        request_id=f"r{k}", context=rng.normal(size=2).tolist(), candidates=candidates
+    )
     msg.header.stamp.sec = 1000 + k
     return msg
 
 
-def build_session(run_dir: Path, storage: str, n_requests: int = 8, seed: int = 0,
-                  lag_every: int = 2, resend: bool = True,
-                  feedback_type=None) -> dict:
+def build_session(
+    run_dir: Path,
+    storage: str,
+    n_requests: int = 8,
+    seed: int = 0,
+    lag_every: int = 2,
+    resend: bool = True,
+    feedback_type=None,
+) -> dict:
     """Write ``run_dir/bag`` (+ ``run_dir/params.yaml``) of a short session; return the truth.
 
     Returns
@@ -86,17 +112,18 @@ def build_session(run_dir: Path, storage: str, n_requests: int = 8, seed: int = 
     run_dir.mkdir(parents=True, exist_ok=True)
     (run_dir / "params.yaml").write_text(yaml.safe_dump(params_document()))
     config = LearnerConfig(**SMALL)
-    compass_learner = DynamicValueLearner(config)       # compass_node
-    selector = DynamicValueLearner(config)              # action_selector_node's replica
+    compass_learner = DynamicValueLearner(config)  # compass_node
+    selector = DynamicValueLearner(config)  # action_selector_node's replica
     rng = np.random.default_rng(seed)
-    records = []                                        # (topic, msg, receive time ns)
+    records = []  # (topic, msg, receive time ns)
     t = 1_700_000_000_000 * MS
 
     def publish_state(at: int):
         version = compass_learner.version
         model = model_to_msg(compass_learner.model_parameters(), version)
-        compass = compass_to_msg(compass_learner.compass, config.value_names, version,
-                                 version, "cards")
+        compass = compass_to_msg(
+            compass_learner.compass, config.value_names, version, version, "cards"
+        )
         records.append((topics.MODEL, model, at))
         records.append((topics.COMPASS, compass, at + 1))
         return compass, model
@@ -114,16 +141,31 @@ def build_session(run_dir: Path, storage: str, n_requests: int = 8, seed: int = 
         request = _request(k, rng)
         records.append((topics.CANDIDATES, request, t))
         batch = candidates_from_msg(request, 3, 2, 5)
-        scores = selector.score(batch.features, batch.context, batch.reward_mean,
-                                batch.reward_std, batch.value_hints)
-        selection = selection_to_msg(batch, scores, scores.selected, np.zeros(3, bool),
-                                     config.information_mode, "cards", 1.0)
+        scores = selector.score(
+            batch.features, batch.context, batch.reward_mean, batch.reward_std, batch.value_hints
+        )
+        selection = selection_to_msg(
+            batch,
+            scores,
+            scores.selected,
+            np.zeros(3, bool),
+            config.information_mode,
+            "cards",
+            1.0,
+        )
         records.append((topics.SELECTION, selection, t + 5 * MS))
         truth["selections"][request.request_id] = (selection.selected_id, int(scores.version))
-        feedback = HumanFeedback(feedback_id=f"f{k}", request_id=request.request_id,
-                                 action=selection.selected, context=request.context,
-                                 approved=bool(rng.random() < 0.6), task_reward=math.nan,
-                                 source="sim", operator_id="sim", weight=1.0)
+        feedback = HumanFeedback(
+            feedback_id=f"f{k}",
+            request_id=request.request_id,
+            action=selection.selected,
+            context=request.context,
+            approved=bool(rng.random() < 0.6),
+            task_reward=math.nan,
+            source="sim",
+            operator_id="sim",
+            weight=1.0,
+        )
         feedback.header.stamp.sec = 1000 + k
         records.append((topics.FEEDBACK, feedback, t + 10 * MS))
         if resend:  # the feedback node re-sends until acknowledged: a duplicate
@@ -138,12 +180,19 @@ def build_session(run_dir: Path, storage: str, n_requests: int = 8, seed: int = 
 
 def write_bag(path: Path, storage: str, records, feedback_type=None) -> None:
     """Write ``(relative topic, rclpy message, time)`` records like BagRecorder does."""
-    profiles = {topics.CANDIDATES: STREAM_QOS, topics.SELECTION: STREAM_QOS,
-                topics.FEEDBACK: FEEDBACK_QOS, topics.COMPASS: STATE_QOS,
-                topics.MODEL: STATE_QOS}
+    profiles = {
+        topics.CANDIDATES: STREAM_QOS,
+        topics.SELECTION: STREAM_QOS,
+        topics.FEEDBACK: FEEDBACK_QOS,
+        topics.COMPASS: STATE_QOS,
+        topics.MODEL: STATE_QOS,
+    }
     store = typestore()
-    writer = Writer(path, version=9, storage_plugin={"mcap": StoragePlugin.MCAP,
-                                                     "sqlite3": StoragePlugin.SQLITE3}[storage])
+    writer = Writer(
+        path,
+        version=9,
+        storage_plugin={"mcap": StoragePlugin.MCAP, "sqlite3": StoragePlugin.SQLITE3}[storage],
+    )
     writer.open()
     connections = {}
     for name, msg, stamp in records:
@@ -153,10 +202,16 @@ def write_bag(path: Path, storage: str, records, feedback_type=None) -> None:
                 connections[name] = feedback_type["connect"](writer, "/" + name)
             else:
                 connections[name] = writer.add_connection(
-                    "/" + name, msgtype, typestore=store,
-                    offered_qos_profiles=[_bag_qos(profiles[name])])
-        data = (feedback_type["serialize"](msg) if name == topics.FEEDBACK and feedback_type
-                else serialize_message(msg))
+                    "/" + name,
+                    msgtype,
+                    typestore=store,
+                    offered_qos_profiles=[_bag_qos(profiles[name])],
+                )
+        data = (
+            feedback_type["serialize"](msg)
+            if name == topics.FEEDBACK and feedback_type
+            else serialize_message(msg)
+        )
         writer.write(connections[name], stamp, data)
         _flush(writer)  # as the recorder does every second: one MCAP chunk per message here
     writer.close()
@@ -201,7 +256,8 @@ def test_replay_reproduces_selections_and_compass_exactly(tmp_path, storage, cap
     selections = [m.message for m in output.messages if m.topic == "/selection"]
     compasses = [m.message for m in output.messages if m.topic == "/compass"]
     assert [(s.selected_id, int(s.compass_version)) for s in selections] == [
-        truth["selections"][s.request_id] for s in selections]
+        truth["selections"][s.request_id] for s in selections
+    ]
     assert len(selections) == len(truth["selections"])
     assert [int(c.version) for c in compasses] == sorted(truth["means"])
 
@@ -226,15 +282,32 @@ def test_receive_order_alone_would_not_reproduce(tmp_path, storage):
 def test_what_if_reports_agreement_not_exactness(tmp_path, storage, capsys):
     truth = build_session(tmp_path / "run", storage, n_requests=6)
     out = tmp_path / "whatif"
-    code, stdout, _ = run_replay([str(tmp_path / "run" / "bag"), "--out", str(out),
-                                  "--set", "lambda_info=0.5", "--set", "information_mode=seek",
-                                  "--set", "gamma=0.9", "--set", "n_particles=16"], capsys)
+    code, stdout, _ = run_replay(
+        [
+            str(tmp_path / "run" / "bag"),
+            "--out",
+            str(out),
+            "--set",
+            "lambda_info=0.5",
+            "--set",
+            "information_mode=seek",
+            "--set",
+            "gamma=0.9",
+            "--set",
+            "n_particles=16",
+        ],
+        capsys,
+    )
     assert code == 0
     assert "what if lambda_info=0.5, information_mode=seek, gamma=0.9, n_particles=16" in stdout
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["mode"] == "what_if"
-    assert metrics["parameters"]["what_if"] == {"lambda_info": 0.5, "information_mode": "seek",
-                                                "gamma": 0.9, "n_particles": 16}
+    assert metrics["parameters"]["what_if"] == {
+        "lambda_info": 0.5,
+        "information_mode": "seek",
+        "gamma": 0.9,
+        "n_particles": 16,
+    }
     assert metrics["parameters"]["selector"]["information_mode"] == "seek"
     sel = metrics["selections"]
     assert sel["compared_with_recorded"] == len(truth["selections"])
@@ -248,25 +321,31 @@ def test_explicit_params_file_wins_and_bad_override_is_refused(tmp_path, capsys)
     build_session(tmp_path / "run", "mcap", n_requests=3)
     other = tmp_path / "other.yaml"
     other.write_text(yaml.safe_dump(params_document(lambda_align=3.0)))
-    code, stdout, stderr = run_replay([str(tmp_path / "run" / "bag"), "--out",
-                                       str(tmp_path / "o1"), "--params", str(other)], capsys)
+    code, stdout, stderr = run_replay(
+        [str(tmp_path / "run" / "bag"), "--out", str(tmp_path / "o1"), "--params", str(other)],
+        capsys,
+    )
     assert "other.yaml (--params)" in stdout
     assert "recorded selections were made with other parameters" in stderr
     assert "lambda_align 1 (replay: 3)" in stderr
     assert code == 1  # a faithful replay with the wrong parameters does not reproduce
-    code, _, stderr = run_replay([str(tmp_path / "run" / "bag"), "--out", str(tmp_path / "o2"),
-                                  "--set", "no_such_knob=1"], capsys)
+    code, _, stderr = run_replay(
+        [str(tmp_path / "run" / "bag"), "--out", str(tmp_path / "o2"), "--set", "no_such_knob=1"],
+        capsys,
+    )
     assert code == 2 and "unknown parameter(s) ['no_such_knob']" in stderr
-    code, _, stderr = run_replay([str(tmp_path / "run" / "bag"), "--out", str(tmp_path / "o3"),
-                                  "--set", "gamma=7"], capsys)
+    code, _, stderr = run_replay(
+        [str(tmp_path / "run" / "bag"), "--out", str(tmp_path / "o3"), "--set", "gamma=7"], capsys
+    )
     assert code == 2 and "gamma must be in (0.0, 1.0]" in stderr
 
 
 def test_default_parameters_are_named_when_nothing_is_beside_the_bag(tmp_path, capsys):
     build_session(tmp_path / "run", "sqlite3", n_requests=2)
     (tmp_path / "run" / "params.yaml").unlink()
-    code, stdout, stderr = run_replay([str(tmp_path / "run" / "bag"), "--out",
-                                       str(tmp_path / "o")], capsys)
+    code, stdout, stderr = run_replay(
+        [str(tmp_path / "run" / "bag"), "--out", str(tmp_path / "o")], capsys
+    )
     assert "package default; no params.yaml beside the bag" in stdout
     # The package's dimensions (F=8) do not fit this session's (F=3): clear, not a traceback.
     assert "Traceback" not in stderr

@@ -1,12 +1,20 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Baselines (``doc/design.md`` §9) behind the learner interface."""
+
 import json
 
 import numpy as np
 import pytest
 
 from core_helpers import M, assert_on_simplex, random_event, small_config
-from moral_compass_ros.core import (ContextualAggregationLearner, DynamicValueLearner, FeedbackEvent, MonistLearner,
-                                    ReweightingLearner)
+from moral_compass_ros.core import (
+    ContextualAggregationLearner,
+    DynamicValueLearner,
+    FeedbackEvent,
+    MonistLearner,
+    ReweightingLearner,
+)
 
 
 def _batch(rng, b=5):
@@ -14,10 +22,15 @@ def _batch(rng, b=5):
     return profiles.copy(), rng.normal(size=2), profiles
 
 
-@pytest.mark.parametrize("factory", [
-    lambda c: MonistLearner(c), lambda c: MonistLearner(c, np.array([0.6, 0.1, 0.1, 0.1, 0.1])),
-    ContextualAggregationLearner, ReweightingLearner,
-])
+@pytest.mark.parametrize(
+    "factory",
+    [
+        lambda c: MonistLearner(c),
+        lambda c: MonistLearner(c, np.array([0.6, 0.1, 0.1, 0.1, 0.1])),
+        ContextualAggregationLearner,
+        ReweightingLearner,
+    ],
+)
 def test_common_interface_idempotency_and_state_round_trip(factory):
     config = small_config()
     learner = factory(config)
@@ -36,8 +49,11 @@ def test_common_interface_idempotency_and_state_round_trip(factory):
     restored = type(learner).from_state_dict(config, state)
     if hasattr(learner, "reset_warm_start"):  # the restored one starts its solves cold too
         learner.reset_warm_start()
-    np.testing.assert_allclose(restored.score(features, context, value_hints=hints).total,
-                               learner.score(features, context, value_hints=hints).total, atol=1e-9)
+    np.testing.assert_allclose(
+        restored.score(features, context, value_hints=hints).total,
+        learner.score(features, context, value_hints=hints).total,
+        atol=1e-9,
+    )
     with pytest.raises(ValueError, match="empty candidate set"):
         learner.score(features[:0], context)
 
@@ -47,12 +63,20 @@ def test_monist_ignores_value_feedback():
     learner = MonistLearner(config, np.array([0.6, 0.1, 0.1, 0.1, 0.1]))
     features, context, hints = _batch(np.random.default_rng(2))
     before = learner.score(features, context, value_hints=hints)
-    event = FeedbackEvent(feedback_id="x", action_id="a", features=hints[0], context=context, approved=False,
-                          value_hint=hints[0])
+    event = FeedbackEvent(
+        feedback_id="x",
+        action_id="a",
+        features=hints[0],
+        context=context,
+        approved=False,
+        value_hint=hints[0],
+    )
     learner.update(event)
     after = learner.score(features, context, value_hints=hints)
     np.testing.assert_array_equal(before.alignment, after.alignment)
-    np.testing.assert_allclose(after.alignment, hints @ np.array([0.6, 0.1, 0.1, 0.1, 0.1]), atol=0.05)
+    np.testing.assert_allclose(
+        after.alignment, hints @ np.array([0.6, 0.1, 0.1, 0.1, 0.1]), atol=0.05
+    )
     np.testing.assert_array_equal(after.info_gain, 0.0)
 
 
@@ -63,8 +87,16 @@ def test_contextual_aggregation_profile_moves_toward_approved_value():
     start = learner.compass.mean.copy()
     for i in range(40):
         profile = rng.dirichlet(np.ones(M))
-        learner.update(FeedbackEvent(feedback_id=str(i), action_id="a", features=profile, context=np.zeros(2),
-                                     approved=bool(profile[0] > 0.3), value_hint=profile))
+        learner.update(
+            FeedbackEvent(
+                feedback_id=str(i),
+                action_id="a",
+                features=profile,
+                context=np.zeros(2),
+                approved=bool(profile[0] > 0.3),
+                value_hint=profile,
+            )
+        )
     assert learner.compass.mean[0] > start[0] + 0.05  # the "care" weight of c grew
     assert learner.compass.n_particles == 1  # a point estimate
 

@@ -1,4 +1,7 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Value space and compass: simplex checks, summaries, resampling (``doc/design.md`` §1, §7)."""
+
 import math
 
 import numpy as np
@@ -12,7 +15,11 @@ from moral_compass_ros.core import DEFAULT_VALUE_NAMES, Compass, SimplexError, V
 
 def test_default_value_names_and_dim():
     space = ValueSpace()
-    assert space.names == DEFAULT_VALUE_NAMES == ("care", "fairness", "loyalty", "authority", "sanctity")
+    assert (
+        space.names
+        == DEFAULT_VALUE_NAMES
+        == ("care", "fairness", "loyalty", "authority", "sanctity")
+    )
     assert space.dim == 5
     np.testing.assert_allclose(space.center, np.full(5, 0.2))
 
@@ -23,12 +30,15 @@ def test_value_space_rejects_bad_names(names):
         ValueSpace(names)
 
 
-@pytest.mark.parametrize("theta, fragment", [
-    (np.array([0.5, 0.5, 0.0, 0.0]), "last axis"),
-    (np.array([0.6, 0.5, -0.1, 0.0, 0.0]), "negative"),
-    (np.array([0.5, 0.4, 0.0, 0.0, 0.0]), "sum to 1"),
-    (np.array([np.nan, 1.0, 0.0, 0.0, 0.0]), "NaN"),
-])
+@pytest.mark.parametrize(
+    "theta, fragment",
+    [
+        (np.array([0.5, 0.5, 0.0, 0.0]), "last axis"),
+        (np.array([0.6, 0.5, -0.1, 0.0, 0.0]), "negative"),
+        (np.array([0.5, 0.4, 0.0, 0.0, 0.0]), "sum to 1"),
+        (np.array([np.nan, 1.0, 0.0, 0.0, 0.0]), "NaN"),
+    ],
+)
 def test_off_simplex_theta_raises_simplex_error(theta, fragment):
     with pytest.raises(SimplexError, match=fragment):
         ValueSpace().check(theta)
@@ -62,14 +72,17 @@ def test_compass_is_immutable_and_round_trips():
     assert_on_simplex(q.particles)
 
 
-@pytest.mark.parametrize("particles, weights, fragment", [
-    (np.full((3, 5), 0.2), np.array([0.5, 0.6, -0.1]), ">= 0"),
-    (np.full((3, 5), 0.2), np.array([0.5, 0.5, 0.5]), "sum to 1"),
-    (np.full((3, 5), 0.2), np.array([np.nan, 0.5, 0.5]), "NaN"),
-    (np.full((3, 5), 0.2), np.array([0.5, 0.5]), "shape"),
-    (np.full((0, 5), 0.2), np.zeros(0), "shape"),
-    (np.array([[0.5, 0.6, -0.1, 0, 0]] * 2), np.array([0.5, 0.5]), "negative"),
-])
+@pytest.mark.parametrize(
+    "particles, weights, fragment",
+    [
+        (np.full((3, 5), 0.2), np.array([0.5, 0.6, -0.1]), ">= 0"),
+        (np.full((3, 5), 0.2), np.array([0.5, 0.5, 0.5]), "sum to 1"),
+        (np.full((3, 5), 0.2), np.array([np.nan, 0.5, 0.5]), "NaN"),
+        (np.full((3, 5), 0.2), np.array([0.5, 0.5]), "shape"),
+        (np.full((0, 5), 0.2), np.zeros(0), "shape"),
+        (np.array([[0.5, 0.6, -0.1, 0, 0]] * 2), np.array([0.5, 0.5]), "negative"),
+    ],
+)
 def test_compass_rejects_bad_arrays(particles, weights, fragment):
     with pytest.raises(ValueError, match=fragment):
         Compass(particles, weights)
@@ -83,8 +96,11 @@ def test_prior_is_deterministic_for_a_seed():
 
 
 @settings(max_examples=40, deadline=None)
-@given(st.integers(min_value=1, max_value=60), st.integers(min_value=0, max_value=2**32 - 1),
-       st.floats(min_value=0.05, max_value=5.0))
+@given(
+    st.integers(min_value=1, max_value=60),
+    st.integers(min_value=0, max_value=2**32 - 1),
+    st.floats(min_value=0.05, max_value=5.0),
+)
 def test_systematic_resampling_counts_and_simplex(n, seed, spread):
     """Without jitter, systematic resampling gives each particle floor/ceil(N w_i) copies."""
     rng = np.random.default_rng(seed)
@@ -124,7 +140,9 @@ def test_resample_rejects_bad_arguments():
 
 
 def _dirichlet_target(alpha):
-    return lambda theta: ((alpha - 1.0) * np.log(np.maximum(theta, 1e-300))).sum(axis=1)  # log Dir(θ; α) + c
+    return lambda theta: ((alpha - 1.0) * np.log(np.maximum(theta, 1e-300))).sum(
+        axis=1
+    )  # log Dir(θ; α) + c
 
 
 def test_a_move_leaves_its_target_invariant_and_pulls_a_cloud_toward_it():

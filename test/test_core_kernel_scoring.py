@@ -1,5 +1,8 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """The kernel-domain Step 1 path against POT on random inputs; warm starts and the
 POT fallback give the same alignment and the same chosen action."""
+
 import numpy as np
 import ot
 import pytest
@@ -7,14 +10,23 @@ import torch
 
 from core_helpers import random_event, small_config
 from moral_compass_ros.core import DynamicValueLearner
-from moral_compass_ros.core.sinkhorn import (_dual_value, averaged_potentials, divergence_to_clouds, entropic_transport,
-                                             ground_cost, symmetric_potential, transport_gradients)
+from moral_compass_ros.core.sinkhorn import (
+    _dual_value,
+    averaged_potentials,
+    divergence_to_clouds,
+    entropic_transport,
+    ground_cost,
+    symmetric_potential,
+    transport_gradients,
+)
 
 
 def _pot_value(x, a, y, b, eps, cost):
     if cost == "hellinger":
         x, y = np.sqrt(x), np.sqrt(y)
-    return float(ot.solve(ot.dist(x, y), a, b, reg=eps, reg_type="KL", max_iter=200_000, tol=1e-12).value)
+    return float(
+        ot.solve(ot.dist(x, y), a, b, reg=eps, reg_type="KL", max_iter=200_000, tol=1e-12).value
+    )
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -27,12 +39,23 @@ def test_divergence_to_clouds_matches_pot_one_cloud_at_a_time(seed, cost):
     w = rng.dirichlet(np.full(n, 2.0))
     samples = rng.dirichlet(np.full(5, 3.0), size=(batch, k))
     ot_xx = torch.tensor([_pot_value(theta, w, theta, w, eps, cost)])
-    ours, _, info = divergence_to_clouds(torch.from_numpy(theta), torch.from_numpy(w), torch.from_numpy(samples),
-                                         eps, cost, ot_xx=ot_xx, tol=1e-11, max_iter=100_000)
+    ours, _, info = divergence_to_clouds(
+        torch.from_numpy(theta),
+        torch.from_numpy(w),
+        torch.from_numpy(samples),
+        eps,
+        cost,
+        ot_xx=ot_xx,
+        tol=1e-11,
+        max_iter=100_000,
+    )
     u = np.full(k, 1.0 / k)
     for i in range(batch):
-        expected = (_pot_value(theta, w, samples[i], u, eps, cost) - 0.5 * float(ot_xx)
-                    - 0.5 * _pot_value(samples[i], u, samples[i], u, eps, cost))
+        expected = (
+            _pot_value(theta, w, samples[i], u, eps, cost)
+            - 0.5 * float(ot_xx)
+            - 0.5 * _pot_value(samples[i], u, samples[i], u, eps, cost)
+        )
         assert float(ours[i]) == pytest.approx(expected, abs=1e-7, rel=1e-6)
     assert info["error_cross"] < 1e-11 and info["error_self"] < 1e-11
 
@@ -43,7 +66,12 @@ def _clouds(seed, n=30, k=25, symmetric=False):
     a = torch.from_numpy(rng.dirichlet(np.full(n, 2.0)))
     if symmetric:
         return x, a, None, None
-    return x, a, torch.from_numpy(rng.dirichlet(np.ones(5), size=k)), torch.from_numpy(rng.dirichlet(np.full(k, 2.0)))
+    return (
+        x,
+        a,
+        torch.from_numpy(rng.dirichlet(np.ones(5), size=k)),
+        torch.from_numpy(rng.dirichlet(np.full(k, 2.0))),
+    )
 
 
 @pytest.mark.parametrize("seed", range(3))
@@ -62,8 +90,12 @@ def test_entropic_transport_kernel_and_log_domain_agree_with_pot(seed, cost, sym
     assert float(kernel.value) == pytest.approx(expected, abs=1e-9)
     assert float(log.value) == pytest.approx(expected, abs=1e-9)
     np.testing.assert_allclose(kernel.grad_x.numpy(), log.grad_x.numpy(), rtol=0, atol=1e-8)
-    np.testing.assert_allclose((kernel.grad_a - kernel.grad_a.mean()).numpy(),
-                               (log.grad_a - log.grad_a.mean()).numpy(), rtol=0, atol=1e-8)
+    np.testing.assert_allclose(
+        (kernel.grad_a - kernel.grad_a.mean()).numpy(),
+        (log.grad_a - log.grad_a.mean()).numpy(),
+        rtol=0,
+        atol=1e-8,
+    )
 
 
 @pytest.mark.parametrize("cost", ["sqeuclidean", "hellinger"])
@@ -76,7 +108,9 @@ def test_entropic_transport_gradients_equal_autograd_at_its_potentials(cost, sym
     assert result.iterations > 0
     xg, ag = x.clone().requires_grad_(True), a.clone().requires_grad_(True)
     yg, bg = (xg, ag) if symmetric else (y, b)
-    value = _dual_value(ground_cost(xg, yg, cost), ag[None], bg[None], result.f[None], result.g[None], 0.05)
+    value = _dual_value(
+        ground_cost(xg, yg, cost), ag[None], bg[None], result.f[None], result.g[None], 0.05
+    )
     expected_x, expected_a = torch.autograd.grad(value.sum(), [xg, ag])
     np.testing.assert_allclose(result.grad_x.numpy(), expected_x.numpy(), rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(result.grad_a.numpy(), expected_a.numpy(), rtol=1e-9, atol=1e-12)
@@ -93,12 +127,23 @@ def test_entropic_transport_warm_start_converges_faster_to_the_same_answer(symme
         y = torch.clamp(y, min=1e-6)
         y = y / y.sum(1, keepdim=True)
     first = entropic_transport(x, a, y, b, 0.05, tol=1e-8, max_iter=50_000)
-    moved = torch.clamp(x * torch.exp(0.01 * torch.from_numpy(np.random.default_rng(8).normal(size=x.shape))), min=1e-9)
+    moved = torch.clamp(
+        x * torch.exp(0.01 * torch.from_numpy(np.random.default_rng(8).normal(size=x.shape))),
+        min=1e-9,
+    )
     moved = moved / moved.sum(1, keepdim=True)
     y2, b2 = (None, None) if symmetric else (y, b)
     cold = entropic_transport(moved, a, y2, b2, 0.05, tol=1e-8, max_iter=50_000)
-    warm = entropic_transport(moved, a, y2, b2, 0.05, tol=1e-8, max_iter=50_000,
-                              init=first.f if symmetric else (first.f, first.g))
+    warm = entropic_transport(
+        moved,
+        a,
+        y2,
+        b2,
+        0.05,
+        tol=1e-8,
+        max_iter=50_000,
+        init=first.f if symmetric else (first.f, first.g),
+    )
     assert float(warm.value) == pytest.approx(float(cold.value), abs=1e-9)
     assert warm.iterations < cold.iterations
 
@@ -108,8 +153,9 @@ def test_entropic_transport_takes_the_log_domain_where_the_kernel_underflows():
     x, a, y, b = _clouds(9)
     result = entropic_transport(x, a, y, b, 0.004, tol=1e-9, max_iter=50_000)
     assert result.iterations == -1
-    assert float(result.value) == pytest.approx(_pot_value(x.numpy(), a.numpy(), y.numpy(), b.numpy(), 0.004,
-                                                           "sqeuclidean"), abs=1e-7)
+    assert float(result.value) == pytest.approx(
+        _pot_value(x.numpy(), a.numpy(), y.numpy(), b.numpy(), 0.004, "sqeuclidean"), abs=1e-7
+    )
 
 
 def _trained(seed=4):
@@ -163,12 +209,22 @@ def test_float32_path_at_the_default_tolerance_matches_a_tight_float64_pot_solve
     w = rng.dirichlet(np.full(n, 2.0))
     samples = rng.dirichlet(rng.uniform(0.5, 10.0, size=5), size=(batch, k))
     ot_xx = torch.tensor([_pot_value(theta, w, theta, w, eps, "sqeuclidean")])
-    ours, _, info = divergence_to_clouds(torch.from_numpy(theta), torch.from_numpy(w),
-                                         torch.from_numpy(samples), eps, ot_xx=ot_xx, tol=1e-3)
+    ours, _, info = divergence_to_clouds(
+        torch.from_numpy(theta),
+        torch.from_numpy(w),
+        torch.from_numpy(samples),
+        eps,
+        ot_xx=ot_xx,
+        tol=1e-3,
+    )
     assert info["dtype"] == "float32" and ours.dtype == torch.float64
     u = np.full(k, 1.0 / k)
-    expected = [_pot_value(theta, w, samples[i], u, eps, "sqeuclidean") - 0.5 * float(ot_xx)
-                - 0.5 * _pot_value(samples[i], u, samples[i], u, eps, "sqeuclidean") for i in range(batch)]
+    expected = [
+        _pot_value(theta, w, samples[i], u, eps, "sqeuclidean")
+        - 0.5 * float(ot_xx)
+        - 0.5 * _pot_value(samples[i], u, samples[i], u, eps, "sqeuclidean")
+        for i in range(batch)
+    ]
     np.testing.assert_allclose(ours.numpy(), expected, rtol=1e-5, atol=1e-6)
 
 
@@ -211,8 +267,9 @@ def test_transport_gradients_equal_autograd_of_the_dual_value(cost, symmetric, e
     value = _dual_value(cost_matrix[None], a[None], b[None], f[None], g[None], eps)
     expected_x, expected_a = torch.autograd.grad(value.sum(), [x, a])
     with torch.no_grad():
-        grad_x, grad_a = transport_gradients(cost_matrix, x, a, y, b, f, g, eps, cost,
-                                             symmetric=symmetric)
+        grad_x, grad_a = transport_gradients(
+            cost_matrix, x, a, y, b, f, g, eps, cost, symmetric=symmetric
+        )
     np.testing.assert_allclose(grad_x.numpy(), expected_x.numpy(), rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(grad_a.numpy(), expected_a.numpy(), rtol=1e-9, atol=1e-12)
 
@@ -224,7 +281,9 @@ def test_many_warm_started_decisions_stay_finite_on_the_kernel_path():
     learner = DynamicValueLearner(config)
     for i in range(300):
         rng = np.random.default_rng(i)
-        scores = learner.score(rng.normal(size=(5, config.feature_dim)), rng.normal(size=config.context_dim))
+        scores = learner.score(
+            rng.normal(size=(5, config.feature_dim)), rng.normal(size=config.context_dim)
+        )
         assert np.isfinite(scores.total).all()
         assert learner.last_score_info["solver"] == "kernel"
     log_u = learner._score_warm[1]  # (B, N): every candidate row
@@ -254,9 +313,13 @@ def test_candidates_in_chunks_give_the_values_of_one_batch(monkeypatch):
     theta = torch.from_numpy(rng.dirichlet(np.ones(5), size=50))
     w = torch.from_numpy(rng.dirichlet(np.full(50, 2.0)))
     samples = torch.from_numpy(rng.dirichlet(np.full(5, 3.0), size=(7, 16)))
-    ot_xx = torch.tensor([_pot_value(theta.numpy(), w.numpy(), theta.numpy(), w.numpy(), 0.05, "sqeuclidean")])
+    ot_xx = torch.tensor(
+        [_pot_value(theta.numpy(), w.numpy(), theta.numpy(), w.numpy(), 0.05, "sqeuclidean")]
+    )
     whole, _, _ = divergence_to_clouds(theta, w, samples, 0.05, ot_xx=ot_xx, tol=1e-6)
-    monkeypatch.setattr(sinkhorn, "_KERNEL_CHUNK_BYTES", 2 * 50 * 16 * 4)  # 2 candidates per chunk, 4 chunks
+    monkeypatch.setattr(
+        sinkhorn, "_KERNEL_CHUNK_BYTES", 2 * 50 * 16 * 4
+    )  # 2 candidates per chunk, 4 chunks
     chunked, _, _ = divergence_to_clouds(theta, w, samples, 0.05, ot_xx=ot_xx, tol=1e-6)
     np.testing.assert_array_equal(chunked.numpy(), whole.numpy())
 
@@ -282,11 +345,20 @@ def test_a_slowly_mixing_problem_is_over_relaxed_to_the_same_answer_in_fewer_ite
         if np.abs(u * row_sums - a).sum() < 1e-9:
             break
         u = a / row_sums
-    result = entropic_transport(torch.from_numpy(x), torch.from_numpy(a), torch.from_numpy(y), torch.from_numpy(b),
-                                0.05, tol=1e-9, max_iter=100_000)
+    result = entropic_transport(
+        torch.from_numpy(x),
+        torch.from_numpy(a),
+        torch.from_numpy(y),
+        torch.from_numpy(b),
+        0.05,
+        tol=1e-9,
+        max_iter=100_000,
+    )
     assert plain_iterations > 150
     assert result.iterations < plain_iterations / 2
-    assert float(result.value) == pytest.approx(_pot_value(x, a, y, b, 0.05, "sqeuclidean"), abs=1e-9)
+    assert float(result.value) == pytest.approx(
+        _pot_value(x, a, y, b, 0.05, "sqeuclidean"), abs=1e-9
+    )
 
 
 def test_a_long_run_of_updates_never_stops_a_solve_at_the_iteration_cap(monkeypatch):
@@ -304,8 +376,16 @@ def test_a_long_run_of_updates_never_stops_a_solve_at_the_iteration_cap(monkeypa
 
     # ε = 0.02 (below the default): at the default ε this workload's solves now all mix within
     # 40 iterations, and the test needs slowly mixing ones
-    config = LearnerConfig(feature_dim=8, context_dim=3, n_particles=32, n_fingerprint_samples=8,
-                           replay_window=4, gradient_steps=1, proximal_steps=1, epsilon=0.02)
+    config = LearnerConfig(
+        feature_dim=8,
+        context_dim=3,
+        n_particles=32,
+        n_fingerprint_samples=8,
+        replay_window=4,
+        gradient_steps=1,
+        proximal_steps=1,
+        epsilon=0.02,
+    )
     learner = DynamicValueLearner(config)
     slow = []
     solve = learner_module.entropic_transport
@@ -313,8 +393,16 @@ def test_a_long_run_of_updates_never_stops_a_solve_at_the_iteration_cap(monkeypa
     def recording(x, a, y, b, epsilon, cost, **kwargs):
         result = solve(x, a, y, b, epsilon, cost, **kwargs)
         if result.iterations > 100 and y is not None:
-            slow.append((result.iterations, x.detach().numpy().copy(), a.detach().numpy().copy(),
-                         y.detach().numpy().copy(), b.detach().numpy().copy(), float(result.value)))
+            slow.append(
+                (
+                    result.iterations,
+                    x.detach().numpy().copy(),
+                    a.detach().numpy().copy(),
+                    y.detach().numpy().copy(),
+                    b.detach().numpy().copy(),
+                    float(result.value),
+                )
+            )
         return result
 
     monkeypatch.setattr(learner_module, "entropic_transport", recording)
@@ -322,11 +410,19 @@ def test_a_long_run_of_updates_never_stops_a_solve_at_the_iteration_cap(monkeypa
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)  # a capped solve warns: fail on it
         for i in range(1000):
-            learner.update(FeedbackEvent(
-                feedback_id=f"ev-{i:05d}", action_id=f"a{int(rng.integers(0, 6))}",
-                features=rng.normal(size=8), context=rng.normal(size=3), approved=bool(rng.random() < 0.6),
-                task_reward=float(rng.normal()) if i % 4 == 1 else math.nan,
-                value_hint=rng.dirichlet(np.ones(5)) if i % 5 == 3 else np.zeros(0)))
+            learner.update(
+                FeedbackEvent(
+                    feedback_id=f"ev-{i:05d}",
+                    action_id=f"a{int(rng.integers(0, 6))}",
+                    features=rng.normal(size=8),
+                    context=rng.normal(size=3),
+                    approved=bool(rng.random() < 0.6),
+                    task_reward=float(rng.normal()) if i % 4 == 1 else math.nan,
+                    value_hint=rng.dirichlet(np.ones(5)) if i % 5 == 3 else np.zeros(0),
+                )
+            )
     assert slow, "the workload no longer has a slowly mixing solve; the test checks nothing"
     for _, x, a, y, b, value in sorted(slow, key=lambda s: -s[0])[:3]:
-        assert value == pytest.approx(_pot_value(x, a, y, b, config.epsilon, config.cost), abs=1e-8)
+        assert value == pytest.approx(
+            _pot_value(x, a, y, b, config.epsilon, config.cost), abs=1e-8
+        )

@@ -1,4 +1,8 @@
-"""DynamicValueLearner: scoring terms, invariants, determinism, idempotency, rejection (``doc/design.md`` §3–§7)."""
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
+"""DynamicValueLearner: scoring terms, invariants, determinism, idempotency, rejection
+(``doc/design.md`` §3–§7)."""
+
 import json
 import subprocess
 import sys
@@ -11,8 +15,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from core_helpers import M, assert_on_simplex, random_event, small_config
-from moral_compass_ros.core import (Compass, DynamicValueLearner, FeedbackEvent, LearnerConfig, SimplexError,
-                                    sinkhorn_divergence)
+from moral_compass_ros.core import (
+    Compass,
+    DynamicValueLearner,
+    FeedbackEvent,
+    LearnerConfig,
+    SimplexError,
+    sinkhorn_divergence,
+)
 
 
 def _candidates(rng, b=6, config=None):
@@ -32,7 +42,8 @@ def _run(config, events):
 
 # ---------------------------------------------------------------------------------------- Step 1
 def test_information_gain_equals_brute_force_mutual_information():
-    """IG = Σ_y p(y) KL(q^y ‖ q), enumerated the long way from ℓ computed independently in numpy."""
+    """IG = Σ_y p(y) KL(q^y ‖ q), enumerated the long way from ℓ computed independently in
+    numpy."""
     config = small_config(n_particles=40)
     learner = _run(config, [random_event(np.random.default_rng(0), i, config) for i in range(3)])
     rng = np.random.default_rng(1)
@@ -42,21 +53,29 @@ def test_information_gain_equals_brute_force_mutual_information():
     params = learner.model_parameters()
     beta = float(params["likelihood.slope"])
     tau = float(params["likelihood.offset"]) / beta
-    shift = (float(params["likelihood.task_weight"]) * scores.reward_mean
-             + np.concatenate([features, np.tile(context, (5, 1))], axis=1) @ params["likelihood.residual"])
+    shift = (
+        float(params["likelihood.task_weight"]) * scores.reward_mean
+        + np.concatenate([features, np.tile(context, (5, 1))], axis=1)
+        @ params["likelihood.residual"]
+    )
     with torch.no_grad():
-        alpha = learner._fingerprint.concentration(torch.from_numpy(features), torch.from_numpy(context),
-                                                   torch.from_numpy(hints)).numpy()
+        alpha = learner._fingerprint.concentration(
+            torch.from_numpy(features), torch.from_numpy(context), torch.from_numpy(hints)
+        ).numpy()
     theta, w = learner.compass.to_arrays()
     for b in range(5):
         mean = alpha[b] / alpha[b].sum()
-        distance = np.sum((theta - mean) ** 2, axis=1) + (1 - mean @ mean) / (alpha[b].sum() + 1)  # D(θ_i, a)
+        distance = np.sum((theta - mean) ** 2, axis=1) + (1 - mean @ mean) / (
+            alpha[b].sum() + 1
+        )  # D(θ_i, a)
         like1 = 1.0 / (1.0 + np.exp(-(beta * (tau - distance) + shift[b])))
         mutual_information = 0.0
         for like in (like1, 1.0 - like1):  # enumerate y ∈ {1, 0}
             p_y = np.sum(w * like)
             posterior = w * like / p_y
-            mutual_information += p_y * np.sum(posterior * np.log(posterior / w))  # p(y) KL(q^y ‖ q)
+            mutual_information += p_y * np.sum(
+                posterior * np.log(posterior / w)
+            )  # p(y) KL(q^y ‖ q)
         assert scores.info_gain[b] == pytest.approx(mutual_information, abs=1e-10)
         assert scores.predicted_approval[b] == pytest.approx(np.sum(w * like1), abs=1e-12)
 
@@ -68,18 +87,28 @@ def test_scores_combine_terms_as_specified():
     features, context, hints = _candidates(rng, 7, config)
     reward_mean = rng.normal(size=7)
     scores = learner.score(features, context, reward_mean=reward_mean, value_hints=hints)
-    expected = 0.7 * scores.task_term + 1.3 * scores.alignment + scores.residual - 0.4 * scores.info_gain
+    expected = (
+        0.7 * scores.task_term + 1.3 * scores.alignment + scores.residual - 0.4 * scores.info_gain
+    )
     np.testing.assert_allclose(scores.total, expected, atol=1e-12)
     assert scores.selected == int(np.argmax(expected))
-    np.testing.assert_allclose(scores.task_cost, -scores.reward_mean + scores.wasserstein_radius * config.lipschitz)
-    np.testing.assert_allclose(scores.wasserstein_radius, config.rho0 / np.sqrt(1 + scores.evidence))
+    np.testing.assert_allclose(
+        scores.task_cost, -scores.reward_mean + scores.wasserstein_radius * config.lipschitz
+    )
+    np.testing.assert_allclose(
+        scores.wasserstein_radius, config.rho0 / np.sqrt(1 + scores.evidence)
+    )
     assert scores.version == 0 and scores.epsilon == config.epsilon
     assert scores.lambdas == {"task": 0.7, "align": 1.3, "info": 0.4}
     assert_on_simplex(scores.fingerprint_mean)
     seek = DynamicValueLearner(config.replace(information_mode="seek")).score(
-        features, context, reward_mean=reward_mean, value_hints=hints)
-    np.testing.assert_allclose(seek.total, 0.7 * seek.task_term + 1.3 * seek.alignment + seek.residual
-                               + 0.4 * seek.info_gain, atol=1e-12)
+        features, context, reward_mean=reward_mean, value_hints=hints
+    )
+    np.testing.assert_allclose(
+        seek.total,
+        0.7 * seek.task_term + 1.3 * seek.alignment + seek.residual + 0.4 * seek.info_gain,
+        atol=1e-12,
+    )
 
 
 def test_alignment_is_the_log_odds_of_the_sinkhorn_divergence_to_the_fingerprint_samples():
@@ -90,26 +119,37 @@ def test_alignment_is_the_log_odds_of_the_sinkhorn_divergence_to_the_fingerprint
     samples = learner.fingerprint_samples(features, context, value_hints=hints)
     theta, w = learner.compass.to_arrays()
     uniform = np.full(samples.shape[:2], 1.0 / samples.shape[1])
-    np.testing.assert_allclose(scores.divergence, sinkhorn_divergence(theta, w, samples, uniform, config.epsilon),
-                               atol=1e-9)
+    np.testing.assert_allclose(
+        scores.divergence,
+        sinkhorn_divergence(theta, w, samples, uniform, config.epsilon),
+        atol=1e-9,
+    )
     assert np.all(scores.divergence >= -1e-10)
     # Align = β(τ − S_ε) in log-odds, with the likelihood's β and τ
-    np.testing.assert_allclose(scores.alignment, config.beta_init * (config.tau_init - scores.divergence), atol=1e-9)
+    np.testing.assert_allclose(
+        scores.alignment, config.beta_init * (config.tau_init - scores.divergence), atol=1e-9
+    )
 
 
 def test_planner_reward_seeds_the_task_model():
     config = small_config(task_prior_std=10.0, planner_reward_std=0.5)
     learner = DynamicValueLearner(config)
     features, context, _ = _candidates(np.random.default_rng(4), 3, config)
-    scores = learner.score(features, context, reward_mean=[2.0, np.nan, -1.0], reward_std=[0.1, np.nan, np.nan])
+    scores = learner.score(
+        features, context, reward_mean=[2.0, np.nan, -1.0], reward_std=[0.1, np.nan, np.nan]
+    )
     prior = learner.score(features, context)
     # a confident planner estimate dominates a vague prior; NaN = no estimate
     assert scores.reward_mean[0] == pytest.approx(2.0, abs=0.01)
     assert scores.reward_mean[1] == pytest.approx(prior.reward_mean[1])
     var_model = prior.reward_std[2] ** 2
-    expected = (prior.reward_mean[2] / var_model - 1.0 / 0.25) / (1 / var_model + 1 / 0.25)  # precision-weighted
+    expected = (prior.reward_mean[2] / var_model - 1.0 / 0.25) / (
+        1 / var_model + 1 / 0.25
+    )  # precision-weighted
     assert scores.reward_mean[2] == pytest.approx(expected)
-    assert scores.evidence[0] == pytest.approx(prior.evidence[0] + 1.0 / 0.01)  # σ_n²/ŝ² pseudo-observations
+    assert scores.evidence[0] == pytest.approx(
+        prior.evidence[0] + 1.0 / 0.01
+    )  # σ_n²/ŝ² pseudo-observations
 
 
 def test_task_model_learns_observed_rewards_and_evidence_grows():
@@ -119,26 +159,43 @@ def test_task_model_learns_observed_rewards_and_evidence_grows():
     features, context, _ = _candidates(rng, 1, config)
     before = learner.score(features, context)
     for i in range(20):
-        learner.update(FeedbackEvent(feedback_id=f"r{i}", action_id="a", features=features[0], context=context,
-                                     approved=True, task_reward=3.0))
+        learner.update(
+            FeedbackEvent(
+                feedback_id=f"r{i}",
+                action_id="a",
+                features=features[0],
+                context=context,
+                approved=True,
+                task_reward=3.0,
+            )
+        )
     after = learner.score(features, context)
     assert after.reward_mean[0] == pytest.approx(3.0, abs=0.05)
     assert after.evidence[0] > before.evidence[0] + 15
     assert after.wasserstein_radius[0] < before.wasserstein_radius[0]
 
 
-@pytest.mark.parametrize("call, fragment", [
-    (lambda l, f, c: l.score(f[:0], c), "empty candidate set"),
-    (lambda l, f, c: l.score(f[:, :-1], c), "features must have shape"),
-    (lambda l, f, c: l.score(f[0], c), "2-D"),
-    (lambda l, f, c: l.score(np.where(f > 0.3, np.nan, f), c), "NaN"),
-    (lambda l, f, c: l.score(f, np.append(c, 1.0)), "context must have shape"),
-    (lambda l, f, c: l.score(f, c * np.inf), "NaN or inf"),
-    (lambda l, f, c: l.score(f, c, reward_mean=np.ones(2)), "reward_mean must have shape"),
-    (lambda l, f, c: l.score(f, c, reward_mean=np.ones(6), reward_std=-np.ones(6)), "reward_std"),
-    (lambda l, f, c: l.score(f, c, value_hints=np.full((6, M), 0.3)), "sum to 1"),
-    (lambda l, f, c: l.score(f, c, value_hints=np.full((6, M - 1), 0.25)), "value_hints must have shape"),
-])
+@pytest.mark.parametrize(
+    "call, fragment",
+    [
+        (lambda lr, f, c: lr.score(f[:0], c), "empty candidate set"),
+        (lambda lr, f, c: lr.score(f[:, :-1], c), "features must have shape"),
+        (lambda lr, f, c: lr.score(f[0], c), "2-D"),
+        (lambda lr, f, c: lr.score(np.where(f > 0.3, np.nan, f), c), "NaN"),
+        (lambda lr, f, c: lr.score(f, np.append(c, 1.0)), "context must have shape"),
+        (lambda lr, f, c: lr.score(f, c * np.inf), "NaN or inf"),
+        (lambda lr, f, c: lr.score(f, c, reward_mean=np.ones(2)), "reward_mean must have shape"),
+        (
+            lambda lr, f, c: lr.score(f, c, reward_mean=np.ones(6), reward_std=-np.ones(6)),
+            "reward_std",
+        ),
+        (lambda lr, f, c: lr.score(f, c, value_hints=np.full((6, M), 0.3)), "sum to 1"),
+        (
+            lambda lr, f, c: lr.score(f, c, value_hints=np.full((6, M - 1), 0.25)),
+            "value_hints must have shape",
+        ),
+    ],
+)
 def test_bad_candidate_inputs_raise_value_errors(call, fragment):
     config = small_config()
     learner = DynamicValueLearner(config)
@@ -149,10 +206,16 @@ def test_bad_candidate_inputs_raise_value_errors(call, fragment):
 
 # ---------------------------------------------------------------------------------------- updates
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(seed=st.integers(0, 2**31), n_events=st.integers(1, 6), ess=st.sampled_from([0.0, 0.9, 1.0]),
-       rule=st.sampled_from(["proximal", "reweight"]))
+@given(
+    seed=st.integers(0, 2**31),
+    n_events=st.integers(1, 6),
+    ess=st.sampled_from([0.0, 0.9, 1.0]),
+    rule=st.sampled_from(["proximal", "reweight"]),
+)
 def test_every_theta_stays_on_the_simplex(seed, n_events, ess, rule):
-    config = small_config(n_particles=16, ess_threshold=ess, update_rule=rule, proximal_lr=0.05, seed=seed % 1000)
+    config = small_config(
+        n_particles=16, ess_threshold=ess, update_rule=rule, proximal_lr=0.05, seed=seed % 1000
+    )
     learner = DynamicValueLearner(config)
     rng = np.random.default_rng(seed)
     for i in range(n_events):
@@ -166,7 +229,9 @@ def test_every_theta_stays_on_the_simplex(seed, n_events, ess, rule):
 
 @pytest.mark.parametrize("move_steps", [0, 2])
 def test_a_resampling_is_followed_by_the_configured_moves(move_steps):
-    config = small_config(n_particles=64, ess_threshold=1.0, move_steps=move_steps)  # resample every answer
+    config = small_config(
+        n_particles=64, ess_threshold=1.0, move_steps=move_steps
+    )  # resample every answer
     learner = DynamicValueLearner(config)
     rng = np.random.default_rng(0)
     rates = []
@@ -186,8 +251,15 @@ def test_a_resampling_is_followed_by_the_configured_moves(move_steps):
 def test_small_step_moves_alignment_in_the_direction_of_the_answer(approved, seed):
     """After y=1 the alignment with the executed action does not decrease; after y=0 it does not
     increase (one small proximal step, w and ψ frozen, no resampling, same fingerprint samples)."""
-    config = small_config(n_particles=48, n_fingerprint_samples=32, seed=seed, gradient_steps=0,
-                          proximal_steps=1, proximal_lr=0.005, ess_threshold=0.0)
+    config = small_config(
+        n_particles=48,
+        n_fingerprint_samples=32,
+        seed=seed,
+        gradient_steps=0,
+        proximal_steps=1,
+        proximal_lr=0.005,
+        ess_threshold=0.0,
+    )
     learner = DynamicValueLearner(config)
     rng = np.random.default_rng(100 + seed)
     features, context, hints = _candidates(rng, 1, config)
@@ -195,8 +267,16 @@ def test_small_step_moves_alignment_in_the_direction_of_the_answer(approved, see
     uniform = np.full(samples.shape[:2], 1.0 / samples.shape[1])
     theta0, w0 = learner.compass.to_arrays()
     before = -sinkhorn_divergence(theta0, w0, samples, uniform, config.epsilon)[0]
-    result = learner.update(FeedbackEvent(feedback_id="x", action_id="a", features=features[0], context=context,
-                                          approved=approved, value_hint=hints[0]))
+    result = learner.update(
+        FeedbackEvent(
+            feedback_id="x",
+            action_id="a",
+            features=features[0],
+            context=context,
+            approved=approved,
+            value_hint=hints[0],
+        )
+    )
     assert result.applied and result.compass_moved > 0
     theta1, w1 = learner.compass.to_arrays()
     after = -sinkhorn_divergence(theta1, w1, samples, uniform, config.epsilon)[0]
@@ -212,7 +292,9 @@ def test_determinism_and_state_dict_restore_to_1e9():
     events = [random_event(rng, i, config) for i in range(6)]
     first = _run(config, events)
     second = _run(config, events)
-    np.testing.assert_allclose(first.compass.particles, second.compass.particles, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(
+        first.compass.particles, second.compass.particles, rtol=0, atol=1e-9
+    )
     np.testing.assert_allclose(first.compass.weights, second.compass.weights, rtol=0, atol=1e-9)
     partial = _run(config, events[:3])
     state = partial.state_dict()
@@ -221,7 +303,9 @@ def test_determinism_and_state_dict_restore_to_1e9():
     assert restored.version == 3
     for event in events[3:]:
         restored.update(event)
-    np.testing.assert_allclose(restored.compass.particles, first.compass.particles, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(
+        restored.compass.particles, first.compass.particles, rtol=0, atol=1e-9
+    )
     np.testing.assert_allclose(restored.compass.weights, first.compass.weights, rtol=0, atol=1e-9)
     for key, value in first.model_parameters().items():
         np.testing.assert_allclose(restored.model_parameters()[key], value, rtol=0, atol=1e-9)
@@ -286,7 +370,11 @@ def test_non_finite_step_is_rejected_and_state_restored(monkeypatch):
     monkeypatch.setattr(DynamicValueLearner, "_step_compass_proximal", broken)
     event = random_event(np.random.default_rng(13), 99, config)
     result = learner.update(event)
-    assert not result.applied and result.reason.startswith("rejected") and "non-finite" in result.reason
+    assert (
+        not result.applied
+        and result.reason.startswith("rejected")
+        and "non-finite" in result.reason
+    )
     assert result.version == 2
     _assert_same_state(before, _model_state(learner))
     assert learner.rejected == [("fb-99", result.reason)]
@@ -296,30 +384,45 @@ def test_non_finite_step_is_rejected_and_state_restored(monkeypatch):
 
 
 def test_non_finite_likelihood_in_step_2_is_rejected(monkeypatch):
-    """A NaN expected cost (e.g. a broken fingerprint) makes Step 2 non-finite: rejected, rolled back."""
+    """A NaN expected cost (e.g. a broken fingerprint) makes Step 2 non-finite: rejected, rolled
+    back."""
     import moral_compass_ros.core.learner as learner_module
 
     config = small_config()
     learner = DynamicValueLearner(config)
     before = _model_state(learner)
-    monkeypatch.setattr(learner_module, "expected_cost_to_dirichlet", lambda theta, alpha, cost: torch.full(
-        (alpha.shape[0], theta.shape[0]), torch.nan, dtype=torch.float64))
+    monkeypatch.setattr(
+        learner_module,
+        "expected_cost_to_dirichlet",
+        lambda theta, alpha, cost: torch.full(
+            (alpha.shape[0], theta.shape[0]), torch.nan, dtype=torch.float64
+        ),
+    )
     result = learner.update(random_event(np.random.default_rng(15), 0, config))
     assert not result.applied and "non-finite value in Step 2" in result.reason
     _assert_same_state(before, _model_state(learner))
     assert_on_simplex(learner.compass.particles)
 
 
-@pytest.mark.parametrize("changes, fragment", [
-    (dict(features=np.ones(3)), "features must have shape"),
-    (dict(context=np.ones(5)), "context must have shape"),
-    (dict(value_hint=np.full(M, 0.3)), "sum to 1"),
-    (dict(value_hint=np.ones(2) / 2), "value_hint must be empty"),
-])
+@pytest.mark.parametrize(
+    "changes, fragment",
+    [
+        (dict(features=np.ones(3)), "features must have shape"),
+        (dict(context=np.ones(5)), "context must have shape"),
+        (dict(value_hint=np.full(M, 0.3)), "sum to 1"),
+        (dict(value_hint=np.ones(2) / 2), "value_hint must be empty"),
+    ],
+)
 def test_bad_events_raise_and_are_not_counted(changes, fragment):
     config = small_config()
     learner = DynamicValueLearner(config)
-    fields = dict(feedback_id="bad", action_id="a", features=np.full(M, 0.2), context=np.zeros(2), approved=True)
+    fields = dict(
+        feedback_id="bad",
+        action_id="a",
+        features=np.full(M, 0.2),
+        context=np.zeros(2),
+        approved=True,
+    )
     fields.update(changes)
     with pytest.raises(ValueError, match=fragment):
         learner.update(FeedbackEvent(**fields))
@@ -330,9 +433,22 @@ def test_bad_events_raise_and_are_not_counted(changes, fragment):
 
 def test_feedback_event_rejects_negative_weight_and_nan_features():
     with pytest.raises(ValueError, match="weight"):
-        FeedbackEvent(feedback_id="a", action_id="b", features=np.ones(2), context=np.ones(1), approved=True, weight=-1.0)
+        FeedbackEvent(
+            feedback_id="a",
+            action_id="b",
+            features=np.ones(2),
+            context=np.ones(1),
+            approved=True,
+            weight=-1.0,
+        )
     with pytest.raises(ValueError, match="NaN"):
-        FeedbackEvent(feedback_id="a", action_id="b", features=np.array([np.nan]), context=np.ones(1), approved=True)
+        FeedbackEvent(
+            feedback_id="a",
+            action_id="b",
+            features=np.array([np.nan]),
+            context=np.ones(1),
+            approved=True,
+        )
 
 
 def test_set_compass_checks_dimension_and_off_simplex_is_rejected():
@@ -344,12 +460,27 @@ def test_set_compass_checks_dimension_and_off_simplex_is_rejected():
 
 
 # ---------------------------------------------------------------------------------------- config
-@pytest.mark.parametrize("field, value", [
-    ("n_particles", 0), ("epsilon", 0.0), ("epsilon", float("nan")), ("gamma", 0.0), ("gamma", 1.5),
-    ("cost", "l1"), ("information_mode", "explore"), ("ess_threshold", 1.5), ("seed", -1), ("nu", 0.0),
-    ("lambda_info", -1.0), ("update_rule", "gradient"), ("value_names", ("care",)), ("feature_dim", 2.5),
-    ("jitter_concentration", 0.0), ("replay_window", 0),
-])
+@pytest.mark.parametrize(
+    "field, value",
+    [
+        ("n_particles", 0),
+        ("epsilon", 0.0),
+        ("epsilon", float("nan")),
+        ("gamma", 0.0),
+        ("gamma", 1.5),
+        ("cost", "l1"),
+        ("information_mode", "explore"),
+        ("ess_threshold", 1.5),
+        ("seed", -1),
+        ("nu", 0.0),
+        ("lambda_info", -1.0),
+        ("update_rule", "gradient"),
+        ("value_names", ("care",)),
+        ("feature_dim", 2.5),
+        ("jitter_concentration", 0.0),
+        ("replay_window", 0),
+    ],
+)
 def test_bad_config_values_name_the_field(field, value):
     with pytest.raises(ValueError, match=field):
         LearnerConfig(**{field: value})
@@ -363,8 +494,16 @@ def test_config_from_dict_rejects_unknown_keys_and_round_trips():
 
 
 def test_core_imports_without_rclpy():
-    code = "import sys, moral_compass_ros.core; assert 'rclpy' not in sys.modules, 'rclpy imported'"
+    code = (
+        "import sys, moral_compass_ros.core; assert 'rclpy' not in sys.modules, 'rclpy imported'"
+    )
     root = str(Path(__file__).resolve().parents[1])
-    result = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True,
-                            env={"PYTHONPATH": root, "PATH": "/usr/bin:/bin"}, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": root, "PATH": "/usr/bin:/bin"},
+        timeout=120,
+    )
     assert result.returncode == 0, result.stderr

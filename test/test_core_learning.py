@@ -1,4 +1,8 @@
-"""A compass learning from a simulated person with a fixed hidden value profile (``doc/design.md`` §7)."""
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
+"""A compass learning from a simulated person with a fixed hidden value profile (``doc/design.md``
+§7)."""
+
 import numpy as np
 
 from moral_compass_ros.core import DynamicValueLearner, FeedbackEvent, LearnerConfig
@@ -10,7 +14,8 @@ SEEDS = (0, 1, 2, 3)
 
 class SimulatedPerson:
     """Holds a hidden profile θ*; approves action a with probability σ(β(τ − ‖θ* − fp(a)‖²)),
-    where fp(a) is the action's true value fingerprint (encoded in its features and sent as hint)."""
+    where fp(a) is the action's true value fingerprint (encoded in its features and sent as
+    hint)."""
 
     def __init__(self, rng: np.random.Generator) -> None:
         self.rng = rng
@@ -25,16 +30,32 @@ class SimulatedPerson:
 
 
 def _learn(seed: int) -> float:
-    config = LearnerConfig(feature_dim=5, context_dim=2, n_particles=64, n_fingerprint_samples=16, seed=seed,
-                           gamma=1.0, beta_init=BETA, tau_init=TAU, hint_strength=100.0)
+    config = LearnerConfig(
+        feature_dim=5,
+        context_dim=2,
+        n_particles=64,
+        n_fingerprint_samples=16,
+        seed=seed,
+        gamma=1.0,
+        beta_init=BETA,
+        tau_init=TAU,
+        hint_strength=100.0,
+    )
     learner = DynamicValueLearner(config)
     person = SimulatedPerson(np.random.default_rng(1000 + seed))
     start = np.linalg.norm(learner.compass.mean - person.profile)
     for k in range(N_ANSWERS):
         fingerprint = person.action()
-        result = learner.update(FeedbackEvent(
-            feedback_id=f"{seed}-{k}", action_id=f"a{k}", features=fingerprint, context=np.zeros(2),
-            approved=person.answer(fingerprint), value_hint=fingerprint))
+        result = learner.update(
+            FeedbackEvent(
+                feedback_id=f"{seed}-{k}",
+                action_id=f"a{k}",
+                features=fingerprint,
+                context=np.zeros(2),
+                approved=person.answer(fingerprint),
+                value_hint=fingerprint,
+            )
+        )
         assert result.applied, result.reason
     return float(np.linalg.norm(learner.compass.mean - person.profile) / start)
 

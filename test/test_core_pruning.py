@@ -1,5 +1,8 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Candidate pruning in Step 1 (``prune_candidates``): the bound is a bound, and the
 selection never changes."""
+
 import numpy as np
 import pytest
 import torch
@@ -19,9 +22,12 @@ def test_the_mean_distance_bounds_the_sinkhorn_divergence_from_below(seed, cost)
     samples = rng.dirichlet(np.full(5, float(rng.uniform(0.5, 5.0))), size=(6, 20))
     uniform = np.full((6, 20), 1 / 20)
     for eps in (0.02, 0.05, 0.5):
-        exact = sinkhorn_divergence(theta, w, samples, uniform, eps, cost, tol=1e-11, max_iter=100_000)
-        bound = divergence_lower_bound(torch.from_numpy(theta), torch.from_numpy(w), torch.from_numpy(samples),
-                                       cost).numpy()
+        exact = sinkhorn_divergence(
+            theta, w, samples, uniform, eps, cost, tol=1e-11, max_iter=100_000
+        )
+        bound = divergence_lower_bound(
+            torch.from_numpy(theta), torch.from_numpy(w), torch.from_numpy(samples), cost
+        ).numpy()
         assert np.all(bound >= 0.0)
         assert np.all(bound <= exact + 1e-9), (eps, bound, exact)
     assert np.all(bound > 0.1 * exact)  # informative, not trivially 0
@@ -29,7 +35,10 @@ def test_the_mean_distance_bounds_the_sinkhorn_divergence_from_below(seed, cost)
 
 def _pair(seed, **changes):
     config = small_config(seed=seed, **changes)
-    exact, pruned = DynamicValueLearner(config), DynamicValueLearner(config.replace(prune_candidates=True))
+    exact, pruned = (
+        DynamicValueLearner(config),
+        DynamicValueLearner(config.replace(prune_candidates=True)),
+    )
     rng = np.random.default_rng(seed)
     for i in range(4):
         event = random_event(rng, i, config)
@@ -58,9 +67,12 @@ def test_pruning_keeps_the_selection_and_flags_every_bound(seed, cost):
         assert not fast.alignment_is_bound[fast.selected]
         computed = ~fast.alignment_is_bound
         np.testing.assert_array_equal(fast.alignment[computed], full.alignment[computed])
-        # a bound is a bound: above the exact alignment, total above the exact total, below the winner
+        # a bound is a bound: above the exact alignment, total above the exact total, below the
+        # winner
         assert np.all(fast.alignment[~computed] >= full.alignment[~computed] - 1e-7)
-        could_win = ~computed if eligible is None else ~computed & eligible  # vetoed ones keep their bound
+        could_win = (
+            ~computed if eligible is None else ~computed & eligible
+        )  # vetoed ones keep their bound
         assert np.all(fast.total[could_win] < fast.total[fast.selected])
         np.testing.assert_array_equal(fast.info_gain, full.info_gain)
         assert not full.alignment_is_bound.any()
@@ -91,7 +103,19 @@ def test_the_selection_message_says_which_alignments_are_bounds():
     reward = np.linspace(3.0, 0.0, b)
     scores = pruned.score(features, context, reward, np.full(b, 0.3))
     assert scores.alignment_is_bound.any()
-    batch = CandidateBatch("r", tuple(f"a{i}" for i in range(b)), tuple("" for _ in range(b)), features, context,
-                           reward, np.full(b, 0.3), np.full((b, config.n_values), np.nan))
-    msg = selection_to_msg(batch, scores, scores.selected, np.zeros(b, dtype=bool), "avoid", "", 1.0)
-    np.testing.assert_array_equal([s.alignment_is_bound for s in msg.scores], scores.alignment_is_bound)
+    batch = CandidateBatch(
+        "r",
+        tuple(f"a{i}" for i in range(b)),
+        tuple("" for _ in range(b)),
+        features,
+        context,
+        reward,
+        np.full(b, 0.3),
+        np.full((b, config.n_values), np.nan),
+    )
+    msg = selection_to_msg(
+        batch, scores, scores.selected, np.zeros(b, dtype=bool), "avoid", "", 1.0
+    )
+    np.testing.assert_array_equal(
+        [s.alignment_is_bound for s in msg.scores], scores.alignment_is_bound
+    )

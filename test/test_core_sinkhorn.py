@@ -1,4 +1,8 @@
-"""Debiased Sinkhorn divergence (``doc/design.md`` §2): sign, identity, symmetry, agreement with POT, gradients."""
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
+"""Debiased Sinkhorn divergence (``doc/design.md`` §2): sign, identity, symmetry, agreement with
+POT, gradients."""
+
 import warnings
 
 import numpy as np
@@ -10,7 +14,12 @@ from hypothesis import strategies as st
 
 from moral_compass_ros.core import sinkhorn_divergence
 from moral_compass_ros.core.fingerprint import sample_dirichlet
-from moral_compass_ros.core.sinkhorn import entropic_ot, entropic_ot_self, expected_cost_to_dirichlet, ground_cost
+from moral_compass_ros.core.sinkhorn import (
+    entropic_ot,
+    entropic_ot_self,
+    expected_cost_to_dirichlet,
+    ground_cost,
+)
 
 
 def _cloud(rng, n, m=5, spread=1.0):
@@ -26,34 +35,50 @@ def _pot_entropic_ot(x, a, y, b, eps, cost="sqeuclidean"):
     if cost == "hellinger":
         x, y = np.sqrt(x), np.sqrt(y)
     cost_matrix = ot.dist(x, y)
-    plan = ot.sinkhorn(a, b, cost_matrix, eps, method="sinkhorn", numItermax=200_000, stopThr=1e-11)
+    plan = ot.sinkhorn(
+        a, b, cost_matrix, eps, method="sinkhorn", numItermax=200_000, stopThr=1e-11
+    )
     positive = plan > 0
     kl = np.sum(plan[positive] * np.log(plan[positive] / np.outer(a, b)[positive]))
     return float(np.sum(plan * cost_matrix) + eps * kl)
 
 
 def _pot_divergence(x, a, y, b, eps, cost="sqeuclidean"):
-    return (_pot_entropic_ot(x, a, y, b, eps, cost) - 0.5 * _pot_entropic_ot(x, a, x, a, eps, cost)
-            - 0.5 * _pot_entropic_ot(y, b, y, b, eps, cost))
+    return (
+        _pot_entropic_ot(x, a, y, b, eps, cost)
+        - 0.5 * _pot_entropic_ot(x, a, x, a, eps, cost)
+        - 0.5 * _pot_entropic_ot(y, b, y, b, eps, cost)
+    )
 
 
 @settings(max_examples=10, deadline=None)
-@given(seed=st.integers(0, 2**31), n=st.integers(2, 24), k=st.integers(2, 16),
-       eps=st.sampled_from([0.03, 0.05, 0.2]), cost=st.sampled_from(["sqeuclidean", "hellinger"]),
-       spread=st.sampled_from([0.5, 1.0, 5.0]))
+@given(
+    seed=st.integers(0, 2**31),
+    n=st.integers(2, 24),
+    k=st.integers(2, 16),
+    eps=st.sampled_from([0.03, 0.05, 0.2]),
+    cost=st.sampled_from(["sqeuclidean", "hellinger"]),
+    spread=st.sampled_from([0.5, 1.0, 5.0]),
+)
 def test_divergence_matches_independent_pot_and_is_nonnegative(seed, n, k, eps, cost, spread):
     rng = np.random.default_rng(seed)
     x, a = _cloud(rng, n, spread=spread)
     batch = [_cloud(rng, k, spread=spread) for _ in range(3)]
     y = np.stack([p for p, _ in batch])
     b = np.stack([w for _, w in batch])
-    values = sinkhorn_divergence(x, a, y, b, eps, cost, max_iter=20000)  # near-degenerate plans converge slowly
+    values = sinkhorn_divergence(
+        x, a, y, b, eps, cost, max_iter=20000
+    )  # near-degenerate plans converge slowly
     averaged = sinkhorn_divergence(x, a, y, b, eps, cost, max_iter=20000, cross_solver="averaged")
     np.testing.assert_allclose(averaged, values, rtol=0, atol=1e-7)
     assert values.shape == (3,)
     self_x = _pot_entropic_ot(x, a, x, a, eps, cost)
-    reference = [_pot_entropic_ot(x, a, y[i], b[i], eps, cost) - 0.5 * self_x
-                 - 0.5 * _pot_entropic_ot(y[i], b[i], y[i], b[i], eps, cost) for i in range(3)]
+    reference = [
+        _pot_entropic_ot(x, a, y[i], b[i], eps, cost)
+        - 0.5 * self_x
+        - 0.5 * _pot_entropic_ot(y[i], b[i], y[i], b[i], eps, cost)
+        for i in range(3)
+    ]
     np.testing.assert_allclose(values, reference, rtol=0, atol=1e-6)
     assert np.all(values >= -1e-10)
 
@@ -61,8 +86,18 @@ def test_divergence_matches_independent_pot_and_is_nonnegative(seed, n, k, eps, 
 def test_near_degenerate_plan_converges_with_enough_iterations():
     """Regression: two near-vertex 2-point clouds at ε = 0.02 need ~5000 Sinkhorn iterations;
     1000 warn (not silently wrong), 20000 match the independent POT value."""
-    x = np.array([[1.778e-3, 0.18617, 0.27508, 2.7e-8, 0.5369742], [0.2391919, 0.6966315, 0.0404593, 7.579e-4, 0.0229594]])
-    y = np.array([[4.6228e-3, 1.59190e-2, 0.8513198, 3.2e-7, 0.1281377], [0.9258045, 1.0e-6, 1.80930e-3, 7.23727e-2, 1.2458e-5]])
+    x = np.array(
+        [
+            [1.778e-3, 0.18617, 0.27508, 2.7e-8, 0.5369742],
+            [0.2391919, 0.6966315, 0.0404593, 7.579e-4, 0.0229594],
+        ]
+    )
+    y = np.array(
+        [
+            [4.6228e-3, 1.59190e-2, 0.8513198, 3.2e-7, 0.1281377],
+            [0.9258045, 1.0e-6, 1.80930e-3, 7.23727e-2, 1.2458e-5],
+        ]
+    )
     x /= x.sum(1, keepdims=True)
     y /= y.sum(1, keepdims=True)
     a, b = np.array([0.33420918, 0.66579082]), np.array([0.32851216, 0.67148784])
@@ -99,7 +134,11 @@ def test_symmetric_self_transport_matches_pot(seed, n, eps):
 
 
 @settings(max_examples=20, deadline=None)
-@given(seed=st.integers(0, 2**31), n=st.integers(1, 40), cost=st.sampled_from(["sqeuclidean", "hellinger"]))
+@given(
+    seed=st.integers(0, 2**31),
+    n=st.integers(1, 40),
+    cost=st.sampled_from(["sqeuclidean", "hellinger"]),
+)
 def test_divergence_of_a_measure_with_itself_is_zero(seed, n, cost):
     rng = np.random.default_rng(seed)
     x, a = _cloud(rng, n)
@@ -134,13 +173,16 @@ def test_cached_self_term_and_torch_inputs_agree():
     plain = sinkhorn_divergence(x, a, y, b, 0.05)
     xt, at = torch.from_numpy(x), torch.from_numpy(a)
     self_term = entropic_ot(ground_cost(xt, xt), at[None], at[None], 0.05)
-    cached = sinkhorn_divergence(xt, at, torch.from_numpy(y), torch.from_numpy(b), 0.05, ot_xx=self_term)
+    cached = sinkhorn_divergence(
+        xt, at, torch.from_numpy(y), torch.from_numpy(b), 0.05, ot_xx=self_term
+    )
     assert isinstance(cached, torch.Tensor)
     np.testing.assert_allclose(cached.numpy(), plain, atol=1e-12)
 
 
 def test_envelope_gradients_match_finite_differences():
-    """d S_ε / d(points, weights logits) from the detached-potential dual equals central differences."""
+    """d S_ε / d(points, weights logits) from the detached-potential dual equals central
+    differences."""
     rng = np.random.default_rng(6)
     x, a = _cloud(rng, 8)
     y, b = _cloud(rng, 6)
@@ -148,21 +190,34 @@ def test_envelope_gradients_match_finite_differences():
     weight_logits = torch.tensor(np.log(a), requires_grad=True)
 
     def divergence(z, zeta):
-        return sinkhorn_divergence(torch.softmax(z, 1), torch.softmax(zeta, 0), torch.from_numpy(y),
-                                   torch.from_numpy(b), 0.05, tol=1e-13, max_iter=20000)[0]
+        return sinkhorn_divergence(
+            torch.softmax(z, 1),
+            torch.softmax(zeta, 0),
+            torch.from_numpy(y),
+            torch.from_numpy(b),
+            0.05,
+            tol=1e-13,
+            max_iter=20000,
+        )[0]
 
     value = divergence(logits, weight_logits)
     grad_z, grad_zeta = torch.autograd.grad(value, [logits, weight_logits])
     h = 1e-6
-    for (i, j) in [(0, 0), (3, 2), (7, 4)]:
+    for i, j in [(0, 0), (3, 2), (7, 4)]:
         bump = torch.zeros_like(logits)
         bump[i, j] = h
-        fd = (divergence(logits.detach() + bump, weight_logits.detach()) - divergence(logits.detach() - bump, weight_logits.detach())) / (2 * h)
+        fd = (
+            divergence(logits.detach() + bump, weight_logits.detach())
+            - divergence(logits.detach() - bump, weight_logits.detach())
+        ) / (2 * h)
         assert float(grad_z[i, j]) == pytest.approx(float(fd), abs=1e-6)
     for i in [0, 5]:
         bump = torch.zeros_like(weight_logits)
         bump[i] = h
-        fd = (divergence(logits.detach(), weight_logits.detach() + bump) - divergence(logits.detach(), weight_logits.detach() - bump)) / (2 * h)
+        fd = (
+            divergence(logits.detach(), weight_logits.detach() + bump)
+            - divergence(logits.detach(), weight_logits.detach() - bump)
+        ) / (2 * h)
         assert float(grad_zeta[i]) == pytest.approx(float(fd), abs=1e-6)
 
 
@@ -195,20 +250,34 @@ def test_non_convergence_warns():
         sinkhorn_divergence(x, a, y[None], b[None], 0.01, max_iter=2, tol=1e-14)
 
 
-@pytest.mark.parametrize("kwargs, fragment", [
-    (dict(a=np.array([0.5, 0.6, -0.1])), ">= 0"),
-    (dict(a=np.array([0.5, 0.6, 0.1])), "sum to 1"),
-    (dict(x=np.full((3, 4), 0.25)), "dimension"),
-    (dict(y=np.full((2, 2, 5), np.nan)), "NaN"),
-    (dict(b=np.full((2, 3), 1 / 3)), "weights must have shape"),
-])
+@pytest.mark.parametrize(
+    "kwargs, fragment",
+    [
+        (dict(a=np.array([0.5, 0.6, -0.1])), ">= 0"),
+        (dict(a=np.array([0.5, 0.6, 0.1])), "sum to 1"),
+        (dict(x=np.full((3, 4), 0.25)), "dimension"),
+        (dict(y=np.full((2, 2, 5), np.nan)), "NaN"),
+        (dict(b=np.full((2, 3), 1 / 3)), "weights must have shape"),
+    ],
+)
 def test_bad_inputs_raise(kwargs, fragment):
-    args = dict(x=np.full((3, 5), 0.2), a=np.full(3, 1 / 3), y=np.full((2, 2, 5), 0.2), b=np.full((2, 2), 0.5))
+    args = dict(
+        x=np.full((3, 5), 0.2),
+        a=np.full(3, 1 / 3),
+        y=np.full((2, 2, 5), 0.2),
+        b=np.full((2, 2), 0.5),
+    )
     args.update(kwargs)
     with pytest.raises(ValueError, match=fragment):
         sinkhorn_divergence(args["x"], args["a"], args["y"], args["b"], 0.05)
     with pytest.raises(ValueError, match="epsilon"):
-        sinkhorn_divergence(np.full((3, 5), 0.2), np.full(3, 1 / 3), np.full((2, 2, 5), 0.2), np.full((2, 2), 0.5), 0.0)
+        sinkhorn_divergence(
+            np.full((3, 5), 0.2),
+            np.full(3, 1 / 3),
+            np.full((2, 2, 5), 0.2),
+            np.full((2, 2), 0.5),
+            0.0,
+        )
 
 
 @pytest.mark.parametrize("cost", ["sqeuclidean", "hellinger"])
@@ -216,7 +285,9 @@ def test_expected_cost_closed_form_matches_monte_carlo(cost):
     """D(θ, a) = E_{θ'~Dir(α)} c(θ, θ') in closed form equals the mean over many samples."""
     rng = np.random.default_rng(11)
     theta = torch.from_numpy(rng.dirichlet(np.ones(5), size=6))
-    alpha = torch.tensor([[0.5, 1.0, 2.0, 3.0, 0.7], [10.0, 2.0, 2.0, 1.0, 1.0]], dtype=torch.float64)
+    alpha = torch.tensor(
+        [[0.5, 1.0, 2.0, 3.0, 0.7], [10.0, 2.0, 2.0, 1.0, 1.0]], dtype=torch.float64
+    )
     exact = expected_cost_to_dirichlet(theta, alpha, cost)
     samples = sample_dirichlet(alpha, 200_000, torch.Generator().manual_seed(0))  # (2, K, 5)
     monte_carlo = torch.stack([ground_cost(theta, samples[i], cost)[0].mean(1) for i in range(2)])

@@ -1,3 +1,5 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """The main job end to end: ``moral-compass demo`` (full node graph, simulated planner and
 people, a bag, the report), then ``moral-compass replay`` of its bag.
 
@@ -5,6 +7,7 @@ A short episode (10 answers) of the same code path as ``make demo``: every answe
 acknowledged, the report and metrics exist, the bag holds every candidate set and the compass
 from the prior (version 0) on, and the replay reproduces every selection and compass version.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,12 +22,15 @@ ANSWERS = 10
 
 
 def test_demo_runs_the_graph_and_its_bag_replays_exactly(tmp_path, capsys):
-    code = demo.main(["--answers", str(ANSWERS), "--duration", "180", "--runs-dir",
-                      str(tmp_path / "runs")])
+    code = demo.main(
+        ["--answers", str(ANSWERS), "--duration", "180", "--runs-dir", str(tmp_path / "runs")]
+    )
     out = capsys.readouterr().out
     run = (tmp_path / "runs" / "latest").resolve()
-    logs = "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-1500:]}"
-                     for p in sorted((run / "logs").glob("*.log")))
+    logs = "\n".join(
+        f"--- {p.name}\n{p.read_text(errors='replace')[-1500:]}"
+        for p in sorted((run / "logs").glob("*.log"))
+    )
     assert code == 0, out + logs
     assert f"demo: {ANSWERS} answers" in out
     assert (run / "report.html").stat().st_size > 10_000

@@ -1,4 +1,7 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Metric functions of ``moral-compass eval`` against hand-computed cases (no torch, no ROS)."""
+
 import math
 
 import numpy as np
@@ -8,7 +11,9 @@ from moral_compass_ros.tools import _eval_metrics as em
 
 
 def test_ratio_to_oracle_divides_and_validates():
-    np.testing.assert_allclose(em.ratio_to_oracle([0.2, 0.5, 0.0], [0.4, 0.5, 0.0]), [0.5, 1.0, 0.0])
+    np.testing.assert_allclose(
+        em.ratio_to_oracle([0.2, 0.5, 0.0], [0.4, 0.5, 0.0]), [0.5, 1.0, 0.0]
+    )
     with pytest.raises(ValueError, match="equal length"):
         em.ratio_to_oracle([0.1, 0.2], [0.3])
     with pytest.raises(ValueError, match="probabilities"):
@@ -64,14 +69,23 @@ def test_cosine_hand_computed():
 
 
 def test_approval_rate_last_drops_skips():
-    assert em.approval_rate_last([False] * 10 + [True, None, False, True], last=4) == pytest.approx(2 / 3)
+    assert em.approval_rate_last(
+        [False] * 10 + [True, None, False, True], last=4
+    ) == pytest.approx(2 / 3)
     assert em.approval_rate_last([None, None], last=20) is None
 
 
 def test_summarise_treats_censored_as_infinite():
     s = em.summarise([10, 12, None, None, 20], censored_as_inf=True)
     # sorted [10, 12, 20, inf, inf]: q25 = 12, median = 20, q75 = inf -> None
-    assert (s["n"], s["n_valid"], s["q25"], s["median"], s["q75"], s["mean"]) == (5, 3, 12, 20, None, None)
+    assert (s["n"], s["n_valid"], s["q25"], s["median"], s["q75"], s["mean"]) == (
+        5,
+        3,
+        12,
+        20,
+        None,
+        None,
+    )
     t = em.summarise([1.0, None, 3.0])
     assert (t["n"], t["n_valid"], t["median"], t["mean"]) == (3, 2, 2.0, 2.0)
     assert em.summarise([])["median"] is None
@@ -93,10 +107,19 @@ def test_the_report_the_evaluation_and_the_replay_share_one_calibration_rule():
     # 0.05 and 0.15 fall in different bins of ten: ECE = ½·|1 − 0.05| + ½·|0 − 0.15| = 0.55
     # (one bin of five would give |½ − 0.1| = 0.4)
     predicted, approved = [0.05, 0.15], [True, False]
-    assert approval_quality(np.array(predicted), np.array(approved, dtype=float))["ece"] == pytest.approx(0.55)
+    assert approval_quality(np.array(predicted), np.array(approved, dtype=float))[
+        "ece"
+    ] == pytest.approx(0.55)
     assert em.ece(predicted, approved) == pytest.approx(0.55)
-    truth = [{"approved": a, "predicted_approval": p, "p_approve_selected": 0.5, "p_approve_oracle": 1.0}
-             for p, a in zip(predicted, approved)]
+    truth = [
+        {
+            "approved": a,
+            "predicted_approval": p,
+            "p_approve_selected": 0.5,
+            "p_approve_oracle": 1.0,
+        }
+        for p, a in zip(predicted, approved)
+    ]
     demo = compute_metrics({}, truth)
     assert demo["ece_predicted_approval"] == pytest.approx(0.55)
-    assert demo["brier_predicted_approval"] == pytest.approx((0.95 ** 2 + 0.15 ** 2) / 2)
+    assert demo["brier_predicted_approval"] == pytest.approx((0.95**2 + 0.15**2) / 2)

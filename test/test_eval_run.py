@@ -1,4 +1,7 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """``moral-compass eval``: episodes, bounds, determinism and the CLI outputs (small settings)."""
+
 import json
 import os
 import subprocess
@@ -12,8 +15,13 @@ from moral_compass_ros.tools import evaluate
 
 
 def _task(method, scenario="fixed_profile", seed=0, answers=20):
-    return {"method": method, "scenario": scenario, "seed": seed, "n_answers": answers,
-            "learner": dict(evaluate.QUICK_LEARNER)}
+    return {
+        "method": method,
+        "scenario": scenario,
+        "seed": seed,
+        "n_answers": answers,
+        "learner": dict(evaluate.QUICK_LEARNER),
+    }
 
 
 def test_oracle_reaches_ratio_one_and_random_stays_below():
@@ -42,7 +50,10 @@ def test_learner_episode_records_every_query():
 def test_scenario_overrides_scale_drift_points():
     assert evaluate.scenario_overrides("gradual_drift", None) == {}
     assert evaluate.scenario_overrides("gradual_drift", 45) == {
-        "n_answers": 45, "drift_start": 15, "drift_end": 30}
+        "n_answers": 45,
+        "drift_start": 15,
+        "drift_end": 30,
+    }
     with pytest.raises(ValueError, match="unknown scenario"):
         evaluate.scenario_overrides("nope", 10)
 
@@ -58,9 +69,23 @@ def _strip_timings(document: dict) -> dict:
 
 
 def test_same_seeds_give_identical_metrics_and_resume_reuses(tmp_path):
-    argv = ["--quick", "--seeds", "2", "--answers", "12", "--workers", "1",
-            "--methods", "dvs_avoid", "dognin", "random", "oracle",
-            "--scenarios", "fixed_profile", "abrupt_drift"]
+    argv = [
+        "--quick",
+        "--seeds",
+        "2",
+        "--answers",
+        "12",
+        "--workers",
+        "1",
+        "--methods",
+        "dvs_avoid",
+        "dognin",
+        "random",
+        "oracle",
+        "--scenarios",
+        "fixed_profile",
+        "abrupt_drift",
+    ]
     documents = []
     for name in ("a", "b"):
         assert evaluate.main(["--out", str(tmp_path / name), *argv]) == 0
@@ -76,10 +101,30 @@ def test_same_seeds_give_identical_metrics_and_resume_reuses(tmp_path):
 def test_quick_cli_writes_metrics_summary_and_plots(tmp_path):
     out = tmp_path / "eval"
     done = subprocess.run(
-        [sys.executable, "-m", "moral_compass_ros.tools.cli", "eval", "--out", str(out),
-         "--quick", "--seeds", "1", "--answers", "12", "--workers", "2",
-         "--scenarios", "fixed_profile", "abrupt_drift", "two_operators"],
-        capture_output=True, text=True, timeout=300, env=dict(os.environ))
+        [
+            sys.executable,
+            "-m",
+            "moral_compass_ros.tools.cli",
+            "eval",
+            "--out",
+            str(out),
+            "--quick",
+            "--seeds",
+            "1",
+            "--answers",
+            "12",
+            "--workers",
+            "2",
+            "--scenarios",
+            "fixed_profile",
+            "abrupt_drift",
+            "two_operators",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=dict(os.environ),
+    )
     assert done.returncode == 0, done.stderr
     n_episodes = len(evaluate.METHODS) * 3
     assert f"eval {n_episodes}/{n_episodes} episodes" in done.stderr

@@ -1,3 +1,5 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """An answer may reach the feedback node before the selection it names.
 
 The planner (or a person's UI) hears the ``ActionSelection`` and answers on ``feedback/raw``;
@@ -5,6 +7,7 @@ the feedback node hears the same selection on its own subscription, which on a b
 be later. The answer must then wait for its selection and be delivered exactly once -- not
 refused as "unknown" and lost.
 """
+
 from __future__ import annotations
 
 import math
@@ -20,15 +23,24 @@ pytestmark = pytest.mark.ros
 
 
 def raw(request_id: str, action_id: str = "") -> HumanFeedback:
-    msg = HumanFeedback(request_id=request_id, approved=True, task_reward=math.nan,
-                        source="topic", operator_id="alice")
+    msg = HumanFeedback(
+        request_id=request_id,
+        approved=True,
+        task_reward=math.nan,
+        source="topic",
+        operator_id="alice",
+    )
     msg.action.id = action_id
     return msg
 
 
 def selection(request_id: str, action_id: str) -> ActionSelection:
-    return ActionSelection(request_id=request_id, selected_id=action_id, context=[0.0] * 3,
-                           selected=CandidateAction(id=action_id, features=[0.2] * 8))
+    return ActionSelection(
+        request_id=request_id,
+        selected_id=action_id,
+        context=[0.0] * 3,
+        selected=CandidateAction(id=action_id, features=[0.2] * 8),
+    )
 
 
 def _published(harness) -> list:
@@ -56,8 +68,10 @@ def test_an_answer_that_arrives_before_its_selection_is_delivered_once_it_arrive
 
 
 def test_answers_waiting_for_a_selection_are_bounded_and_the_oldest_refused():
-    params = [Parameter("unknown_request_wait_s", value=60.0),
-              Parameter("selection_memory", value=3)]
+    params = [
+        Parameter("unknown_request_wait_s", value=60.0),
+        Parameter("selection_memory", value=3),
+    ]
     with in_process(FeedbackNode, params) as h:
         for i in range(5):
             h.node._on_raw_feedback(raw(f"ghost-{i}"))

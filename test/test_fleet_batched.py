@@ -1,4 +1,8 @@
-"""``moral-compass fleet``: the batched fleet simulation, its outputs, and the shared-support S_ε."""
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
+"""``moral-compass fleet``: the batched fleet simulation, its outputs, and the shared-support
+S_ε."""
+
 import json
 
 import numpy as np
@@ -17,10 +21,13 @@ def test_shared_support_divergence_agrees_with_the_package_definition(cost):
         b = rng.dirichlet(np.full(k, alpha), size=7)
         a = b.mean(axis=0)
         ours = shared_support_divergence(support, a, b, 0.05, cost=cost)
-        reference = sinkhorn_divergence(support.copy(), a, support.copy(), b, 0.05, cost, max_iter=20000)
+        reference = sinkhorn_divergence(
+            support.copy(), a, support.copy(), b, 0.05, cost, max_iter=20000
+        )
         np.testing.assert_allclose(ours, reference, rtol=1e-6, atol=1e-9)
-    np.testing.assert_allclose(shared_support_divergence(support, b[0], b[:1], 0.05), 0.0,
-                               atol=1e-9)
+    np.testing.assert_allclose(
+        shared_support_divergence(support, b[0], b[:1], 0.05), 0.0, atol=1e-9
+    )
 
 
 def test_same_seed_same_fleet():
@@ -47,9 +54,25 @@ def test_pull_with_nu_zero_is_no_pull_and_pull_reduces_diversity():
 
 def test_fleet_command_writes_json_plots_and_cost_table(tmp_path):
     out = tmp_path / "fleet"
-    code = cli.main(["fleet", "--robots", "12", "--answers", "10", "--particles", "32",
-                     "--social-pull", "1.5", "--scaling", "5,20", "--scaling-answers", "5",
-                     "--out", str(out)])
+    code = cli.main(
+        [
+            "fleet",
+            "--robots",
+            "12",
+            "--answers",
+            "10",
+            "--particles",
+            "32",
+            "--social-pull",
+            "1.5",
+            "--scaling",
+            "5,20",
+            "--scaling-answers",
+            "5",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 0
     result = json.loads((out / "fleet.json").read_text())
     assert result["command"].startswith("moral-compass fleet --robots 12")

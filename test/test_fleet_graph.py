@@ -1,5 +1,8 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """``moral-compass fleet --mode graph``: two real namespaced robot graphs + population_node over
 loopback DDS (this worker's domain), with social pull on."""
+
 import json
 
 import pytest
@@ -11,10 +14,26 @@ pytestmark = pytest.mark.ros
 
 def test_two_robot_graphs_and_the_population_node(tmp_path):
     out = tmp_path / "fleet"
-    code = fleet.main(["--robots", "2", "--mode", "graph", "--answers", "3",
-                       "--social-pull", "1.0", "--timeout", "240", "--out", str(out)])
-    logs = "\n".join(f"--- {p}\n{p.read_text(errors='replace')[-1500:]}"
-                     for p in sorted((out / "logs").rglob("*.log")))
+    code = fleet.main(
+        [
+            "--robots",
+            "2",
+            "--mode",
+            "graph",
+            "--answers",
+            "3",
+            "--social-pull",
+            "1.0",
+            "--timeout",
+            "240",
+            "--out",
+            str(out),
+        ]
+    )
+    logs = "\n".join(
+        f"--- {p}\n{p.read_text(errors='replace')[-1500:]}"
+        for p in sorted((out / "logs").rglob("*.log"))
+    )
     assert code == 0, logs
     result = json.loads((out / "fleet.json").read_text())
     series = result["graph"]

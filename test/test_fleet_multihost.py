@@ -1,3 +1,5 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Multi-host fleet over DDS: robots and population_node in separate network namespaces.
 
 Topology (all made by this test, all deleted at the end even on failure)::
@@ -12,6 +14,7 @@ across hosts uses only the explicit peer list. The addresses exist only inside n
 test created, so no packet can leave them. The test asserts that population_node, on its own
 host, averages both robots' compasses (the 1/N mixture of their clouds).
 """
+
 from __future__ import annotations
 
 import json
@@ -20,7 +23,6 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
 import uuid
 
 import numpy as np
@@ -106,8 +108,21 @@ class Namespaces:
             inside, port = f"eth{i}", f"p{self.tag}{i}"
             # created inside the host namespace with its peer inside the switch: the root
             # namespace never holds either end
-            self._must("ip", "-n", host, "link", "add", inside, "type", "veth", "peer", "name",
-                       port, "netns", self.switch)
+            self._must(
+                "ip",
+                "-n",
+                host,
+                "link",
+                "add",
+                inside,
+                "type",
+                "veth",
+                "peer",
+                "name",
+                port,
+                "netns",
+                self.switch,
+            )
             self._must("ip", "-n", self.switch, "link", "set", port, "master", "br0")
             self._must("ip", "-n", self.switch, "link", "set", port, "up")
             self._must("ip", "-n", host, "addr", "add", f"{address}/24", "dev", inside)
@@ -139,15 +154,25 @@ def _netns_unavailable() -> str | None:
 
 def _dds_env(domain_id: int, peers: list[str]) -> dict:
     env = dict(os.environ)
-    env.update(ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST", ROS_STATIC_PEERS=";".join(peers),
-               ROS_DOMAIN_ID=str(domain_id), PYTHONUNBUFFERED="1")
+    env.update(
+        ROS_AUTOMATIC_DISCOVERY_RANGE="LOCALHOST",
+        ROS_STATIC_PEERS=";".join(peers),
+        ROS_DOMAIN_ID=str(domain_id),
+        PYTHONUNBUFFERED="1",
+    )
     env.pop("ROS_LOCALHOST_ONLY", None)
     return env
 
 
 def _start(netns: str, command: list[str], env: dict, log) -> subprocess.Popen:
-    return subprocess.Popen(["ip", "netns", "exec", netns, *command], env=env, stdout=log,
-                            stderr=subprocess.STDOUT, cwd=REPO_ROOT, start_new_session=True)
+    return subprocess.Popen(
+        ["ip", "netns", "exec", netns, *command],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=REPO_ROOT,
+        start_new_session=True,
+    )
 
 
 def _stop(procs: list[subprocess.Popen]) -> None:
@@ -176,39 +201,70 @@ def test_population_node_averages_robots_on_other_hosts(tmp_path, domain_id):
         robot_ips, population_ip = nets.addresses[:2], nets.addresses[2]
         compass_node = next(n for n in GRAPH_NODES if n.name == "compass_node")
         for i, host in enumerate(robot_hosts):
-            runner = GraphRunner([compass_node], namespace=f"robot_{i + 1}", overrides={
-                "state_dir": str(tmp_path / f"state_{i + 1}"), "n_particles": PARTICLES,
-                "n_fingerprint_samples": 8, "seed": 100 + i})
+            runner = GraphRunner(
+                [compass_node],
+                namespace=f"robot_{i + 1}",
+                overrides={
+                    "state_dir": str(tmp_path / f"state_{i + 1}"),
+                    "n_particles": PARTICLES,
+                    "n_fingerprint_samples": 8,
+                    "seed": 100 + i,
+                },
+            )
             with open(logs / f"robot_{i + 1}.log", "wb") as log:
-                procs.append(_start(host, runner.command(compass_node),
-                                    _dds_env(domain_id, [population_ip]), log))
-        population = GraphRunner([POPULATION_NODE], overrides={
-            "robots": ["robot_1", "robot_2"], "publish_period_s": 0.5})
+                procs.append(
+                    _start(
+                        host,
+                        runner.command(compass_node),
+                        _dds_env(domain_id, [population_ip]),
+                        log,
+                    )
+                )
+        population = GraphRunner(
+            [POPULATION_NODE],
+            overrides={"robots": ["robot_1", "robot_2"], "publish_period_s": 0.5},
+        )
         with open(logs / "population.log", "wb") as log:
-            procs.append(_start(population_host, population.command(POPULATION_NODE),
-                                _dds_env(domain_id, robot_ips), log))
+            procs.append(
+                _start(
+                    population_host,
+                    population.command(POPULATION_NODE),
+                    _dds_env(domain_id, robot_ips),
+                    log,
+                )
+            )
         probe = subprocess.run(
             ["ip", "netns", "exec", population_host, sys.executable, "-c", PROBE, "120"],
-            env=_dds_env(domain_id, robot_ips), capture_output=True, text=True, timeout=180,
-            cwd=REPO_ROOT)
-        lines = [l for l in probe.stdout.splitlines() if l.startswith("RESULT ")]
-        node_logs = "\n".join(f"--- {p.name}\n{p.read_text(errors='replace')[-2000:]}"
-                              for p in sorted(logs.glob("*.log")))
+            env=_dds_env(domain_id, robot_ips),
+            capture_output=True,
+            text=True,
+            timeout=180,
+            cwd=REPO_ROOT,
+        )
+        lines = [line for line in probe.stdout.splitlines() if line.startswith("RESULT ")]
+        node_logs = "\n".join(
+            f"--- {p.name}\n{p.read_text(errors='replace')[-2000:]}"
+            for p in sorted(logs.glob("*.log"))
+        )
         assert lines, f"probe printed no result:\n{probe.stdout}\n{probe.stderr}\n{node_logs}"
-        result = json.loads(lines[-1][len("RESULT "):])
+        result = json.loads(lines[-1][len("RESULT ") :])
         status = result["status"]
-        assert status is not None and status["robots"] == ["robot_1", "robot_2"], \
+        assert status is not None and status["robots"] == ["robot_1", "robot_2"], (
             f"population node did not average both robots: {status}\n{node_logs}"
+        )
         assert result["robot_1"] and result["robot_2"], node_logs
         # The average is the 1/N mixture of the two clouds: concatenated particles, weights/2.
         expected_particles = result["robot_1"]["particles"] + result["robot_2"]["particles"]
-        expected_weights = np.concatenate([result["robot_1"]["weights"],
-                                           result["robot_2"]["weights"]]) / 2
+        expected_weights = (
+            np.concatenate([result["robot_1"]["weights"], result["robot_2"]["weights"]]) / 2
+        )
         np.testing.assert_allclose(status["particles"], expected_particles, atol=0)
         np.testing.assert_allclose(status["weights"], expected_weights, atol=1e-15)
-        np.testing.assert_allclose(status["mean"], (np.array(result["robot_1"]["mean"])
-                                                    + np.array(result["robot_2"]["mean"])) / 2,
-                                   atol=1e-12)
+        np.testing.assert_allclose(
+            status["mean"],
+            (np.array(result["robot_1"]["mean"]) + np.array(result["robot_2"]["mean"])) / 2,
+            atol=1e-12,
+        )
         assert status["versions"] == [result["robot_1"]["version"], result["robot_2"]["version"]]
         assert len(status["distances"]) == 2 and min(status["distances"]) > 0
         # robots with different seeds hold different priors, so the fleet is diverse

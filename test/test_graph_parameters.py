@@ -1,3 +1,5 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Parameter sections reach their node in every namespace, and the runner's overrides win.
 
 A section keyed by the plain node name matches only the root namespace: rcl skips it on a
@@ -5,6 +7,7 @@ robot launched with ``namespace:=robot_1``, without a word. The shipped files ke
 section ``/**/<name>``; these tests start a real node in a namespace and ask it, over its
 parameter service, what it got.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -29,7 +32,9 @@ def _get_parameters(context, fully_qualified_node: str, names: list[str]) -> dic
     executor.add_node(probe)
     try:
         client = probe.create_client(GetParameters, f"{fully_qualified_node}/get_parameters")
-        assert spin_until(executor, client.service_is_ready, 60.0), f"{fully_qualified_node} never came up"
+        assert spin_until(executor, client.service_is_ready, 60.0), (
+            f"{fully_qualified_node} never came up"
+        )
         future = client.call_async(GetParameters.Request(names=names))
         assert spin_until(executor, future.done, 30.0), "no answer from get_parameters"
         values = {}
@@ -47,18 +52,30 @@ def _get_parameters(context, fully_qualified_node: str, names: list[str]) -> dic
 
 
 @pytest.mark.parametrize("namespace", ["", "robot_7"])
-def test_a_node_reads_its_own_section_in_any_namespace_and_runner_overrides_win(tmp_path, namespace):
+def test_a_node_reads_its_own_section_in_any_namespace_and_runner_overrides_win(
+    tmp_path, namespace
+):
     params = yaml.safe_load((REPO_ROOT / "config" / "moral_compass.yaml").read_text())
     section = node_parameters(params, "visualization_node")
     section["max_particles"] = 7  # declared default 0
     section["scale"] = 1.5  # the runner's override below must beat the node's own section
     path = tmp_path / "params.yaml"
     path.write_text(yaml.safe_dump(params))
-    with ros_context() as context, GraphRunner([VISUALIZATION], namespace=namespace, params_files=[path],
-                                               overrides={"scale": 2.5}, log_dir=tmp_path / "logs") as runner:
+    with (
+        ros_context() as context,
+        GraphRunner(
+            [VISUALIZATION],
+            namespace=namespace,
+            params_files=[path],
+            overrides={"scale": 2.5},
+            log_dir=tmp_path / "logs",
+        ) as runner,
+    ):
         runner.start()
         prefix = f"/{namespace}" if namespace else ""
-        values = _get_parameters(context, f"{prefix}/visualization_node", ["max_particles", "scale"])
+        values = _get_parameters(
+            context, f"{prefix}/visualization_node", ["max_particles", "scale"]
+        )
         assert not runner.dead(), runner.dead()
     assert values == {"max_particles": 7, "scale": 2.5}
 
@@ -75,7 +92,10 @@ def test_every_shipped_node_section_matches_every_namespace():
 
 def test_node_parameters_finds_any_spelling_of_a_section_and_adds_a_missing_one():
     for key in ("compass_node", "/compass_node", "/**/compass_node"):
-        document = {"/**": {"ros__parameters": {"seed": 1}}, key: {"ros__parameters": {"snapshot_every": 3}}}
+        document = {
+            "/**": {"ros__parameters": {"seed": 1}},
+            key: {"ros__parameters": {"snapshot_every": 3}},
+        }
         assert names_node(key, "compass_node")
         node_parameters(document, "compass_node")["state_dir"] = "/tmp/x"
         assert document[key]["ros__parameters"] == {"snapshot_every": 3, "state_dir": "/tmp/x"}

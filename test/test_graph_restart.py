@@ -1,4 +1,7 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """A restarted compass node comes back to exactly the state it had (separate processes)."""
+
 import numpy as np
 import pytest
 
@@ -15,8 +18,9 @@ def test_compass_node_restart_restores_version_and_particles(tmp_path):
             before = probe.latest_version()
             assert probe.wait_feedback_node_saw(f"r{i}"), node_logs(tmp_path)
             probe.press(i % 2)
-            assert probe.spin_until(lambda: probe.latest_version() == before + 1), \
-                node_logs(tmp_path)
+            assert probe.spin_until(lambda: probe.latest_version() == before + 1), node_logs(
+                tmp_path
+            )
             probe.spin_for(0.1)
         before = max(probe.compasses, key=lambda c: c.version)
         runner.kill("compass_node")

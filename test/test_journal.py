@@ -1,4 +1,7 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Durable feedback journal and snapshot store: round trips, crash recovery, failures."""
+
 import errno
 import json
 import math
@@ -14,18 +17,36 @@ import pytest
 
 from moral_compass_ros.core.events import FeedbackEvent
 from moral_compass_ros.core.journal import (
-    DuplicateEventError, FeedbackJournal, JournalCorruptError, JournalDiskFullError,
-    JournalError, JournalLockedError, JournalTornTailWarning, JournalUnwritableError,
-    JournalWriteError, SnapshotCorruptError, SnapshotStore)
+    DuplicateEventError,
+    FeedbackJournal,
+    JournalCorruptError,
+    JournalDiskFullError,
+    JournalError,
+    JournalLockedError,
+    JournalTornTailWarning,
+    JournalUnwritableError,
+    JournalWriteError,
+    SnapshotCorruptError,
+    SnapshotStore,
+)
 
 
 def make_event(i: int, **overrides) -> FeedbackEvent:
     rng = np.random.default_rng(i)
     kwargs = dict(
-        feedback_id=f"fb-{i}", action_id=f"a-{i}", features=rng.standard_normal(4),
-        context=rng.standard_normal(2), approved=bool(i % 2), task_reward=float(i) / 3,
-        value_hint=rng.dirichlet(np.ones(5)), weight=0.5, operator="alice", source="sim",
-        stamp=1.7e9 + i / 7, responses=np.array([0.25]))
+        feedback_id=f"fb-{i}",
+        action_id=f"a-{i}",
+        features=rng.standard_normal(4),
+        context=rng.standard_normal(2),
+        approved=bool(i % 2),
+        task_reward=float(i) / 3,
+        value_hint=rng.dirichlet(np.ones(5)),
+        weight=0.5,
+        operator="alice",
+        source="sim",
+        stamp=1.7e9 + i / 7,
+        responses=np.array([0.25]),
+    )
     kwargs.update(overrides)
     return FeedbackEvent(**kwargs)
 
@@ -36,8 +57,9 @@ def assert_events_equal(a: FeedbackEvent, b: FeedbackEvent) -> None:
         assert getattr(a, name).dtype == getattr(b, name).dtype == np.float64
     for name in ("feedback_id", "action_id", "approved", "weight", "operator", "source", "stamp"):
         assert getattr(a, name) == getattr(b, name), name
-    assert (math.isnan(a.task_reward) and math.isnan(b.task_reward)) or \
-        a.task_reward == b.task_reward
+    assert (
+        math.isnan(a.task_reward) and math.isnan(b.task_reward)
+    ) or a.task_reward == b.task_reward
 
 
 def lines(path: Path):
@@ -47,10 +69,17 @@ def lines(path: Path):
 # ---------------------------------------------------------------------------------- journal
 def test_round_trip_including_nan_reward_and_empty_hints(tmp_path):
     path = tmp_path / "journal.jsonl"
-    events = [make_event(0), make_event(1, task_reward=math.nan),
-              make_event(2, value_hint=np.zeros(0), responses=np.zeros(0)),
-              make_event(3, features=np.array([1e-310, -0.0, 1 / 3, 2.0 ** 60]),
-                         responses=np.array([math.nan]), operator="zoë")]
+    events = [
+        make_event(0),
+        make_event(1, task_reward=math.nan),
+        make_event(2, value_hint=np.zeros(0), responses=np.zeros(0)),
+        make_event(
+            3,
+            features=np.array([1e-310, -0.0, 1 / 3, 2.0**60]),
+            responses=np.array([math.nan]),
+            operator="zoë",
+        ),
+    ]
     with FeedbackJournal(path) as j:
         assert [j.append(e) for e in events] == [1, 2, 3, 4]
         assert len(j) == 4 and j.last_seq == 4
@@ -79,8 +108,9 @@ def test_line_format_matches_the_documented_spec(tmp_path):
     for n, line in enumerate(raw.splitlines(), start=1):
         record = json.loads(line)
         assert list(record) == ["seq", "crc32", "event"] and record["seq"] == n
-        canonical = json.dumps({"seq": record["seq"], "event": record["event"]},
-                               sort_keys=True, separators=(",", ":"))
+        canonical = json.dumps(
+            {"seq": record["seq"], "event": record["event"]}, sort_keys=True, separators=(",", ":")
+        )
         assert record["crc32"] == zlib.crc32(canonical.encode())
         extra = {"task_reward": math.nan} if n == 1 else {}
         assert record["event"] == make_event(n - 1, **extra).to_dict()
@@ -119,11 +149,14 @@ def test_torn_last_line_is_reported_truncated_and_append_continues(tmp_path):
         assert [s for s, _ in FeedbackJournal(path, readonly=True).read()] == [1, 2, 3, 4]
 
 
-@pytest.mark.parametrize("tail", [
-    b"\x00\x00\x00\x00",                 # zero-filled blocks after a power loss
-    b'{"seq":4,"crc32":1,"event":{}}\n',  # complete line with a bad CRC
-    None,                                # a valid line whose newline never made it
-])
+@pytest.mark.parametrize(
+    "tail",
+    [
+        b"\x00\x00\x00\x00",  # zero-filled blocks after a power loss
+        b'{"seq":4,"crc32":1,"event":{}}\n',  # complete line with a bad CRC
+        None,  # a valid line whose newline never made it
+    ],
+)
 def test_other_torn_tails_are_discarded(tmp_path, tail):
     path = tmp_path / "j.jsonl"
     with FeedbackJournal(path) as j:
@@ -273,9 +306,13 @@ def _append_forever(path: Path, ack_fd: int, slow_disk: bool) -> None:
     os.write(ack_fd, b"ready\n")
     while True:
         big = i % 4 == 0  # every 4th line is ~80 kB (20 pages), so that a kill can tear it
-        event = FeedbackEvent(feedback_id=f"ev-{i}", action_id="a",
-                              features=np.full(4000 if big else 4, i / 7),
-                              context=np.zeros(2), approved=bool(i % 2))
+        event = FeedbackEvent(
+            feedback_id=f"ev-{i}",
+            action_id="a",
+            features=np.full(4000 if big else 4, i / 7),
+            context=np.zeros(2),
+            approved=bool(i % 2),
+        )
         seq = journal.append(event)
         os.write(ack_fd, f"{seq}\n".encode())  # acknowledged: durable from here on
         i += 1
@@ -304,8 +341,9 @@ def _run_and_kill(path: Path, n_acks: int, slow_disk: bool = False) -> set:
     with os.fdopen(read_fd, "rb") as acks:
         assert acks.readline() == b"ready\n"
         seen = []
-        while sum(line[:1].isdigit() for line in seen) < n_acks or \
-                (slow_disk and seen[-1] != b"mid\n"):
+        while sum(line[:1].isdigit() for line in seen) < n_acks or (
+            slow_disk and seen[-1] != b"mid\n"
+        ):
             seen.append(acks.readline())
             assert seen[-1].endswith(b"\n"), seen  # the child is alive until the kill
         os.kill(pid, signal.SIGKILL)
@@ -317,8 +355,7 @@ def _run_and_kill(path: Path, n_acks: int, slow_disk: bool = False) -> set:
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 @pytest.mark.parametrize("slow_disk", [False, True], ids=["normal-writes", "short-writes"])
-def test_sigkill_at_random_points_never_corrupts_or_loses_acknowledged_events(tmp_path,
-                                                                              slow_disk):
+def test_sigkill_at_random_points_never_corrupts_or_loses_acknowledged_events(tmp_path, slow_disk):
     path = tmp_path / "kill" / "journal.jsonl"
     rng = np.random.default_rng(2024)
     acknowledged = set()
@@ -351,15 +388,18 @@ def nested_state(seed: int = 0) -> dict:
     return {
         "particles": rng.dirichlet(np.ones(5), size=64),
         "weights": rng.random(64) / 64,
-        "model": {"layers": [rng.standard_normal((8, 4)).astype(np.float32),
-                             rng.standard_normal(4)],
-                  "beta": np.float64(3.25), "step": np.int64(17), "flag": np.bool_(True)},
+        "model": {
+            "layers": [rng.standard_normal((8, 4)).astype(np.float32), rng.standard_normal(4)],
+            "beta": np.float64(3.25),
+            "step": np.int64(17),
+            "flag": np.bool_(True),
+        },
         "counts": np.arange(10, dtype=np.uint16),
         "empty": np.zeros((0, 5)),
         "names": np.array(["care", "fairness"]),
-        "specials": [math.nan, math.inf, -0.0, 1 / 3, 2 ** 80, None, True, "x"],
+        "specials": [math.nan, math.inf, -0.0, 1 / 3, 2**80, None, True, "x"],
         "pair": (1, 2.5),
-        "rng_state": {"bit_generator": "PCG64", "state": {"state": 2 ** 127 + 5, "inc": 3}},
+        "rng_state": {"bit_generator": "PCG64", "state": {"state": 2**127 + 5, "inc": 3}},
     }
 
 
@@ -377,8 +417,10 @@ def assert_state_equal(a, b):
         assert a.dtype == b.dtype and np.shape(a) == np.shape(b)
         np.testing.assert_array_equal(a, b)
         if a.dtype.kind == "f":  # bit-exact, signed zeros and NaN payloads included
-            np.testing.assert_array_equal(np.asarray(a).view(f"u{a.dtype.itemsize}"),
-                                          np.asarray(b).view(f"u{b.dtype.itemsize}"))
+            np.testing.assert_array_equal(
+                np.asarray(a).view(f"u{a.dtype.itemsize}"),
+                np.asarray(b).view(f"u{b.dtype.itemsize}"),
+            )
     elif isinstance(a, float) and math.isnan(a):
         assert math.isnan(b)
     else:
@@ -399,8 +441,10 @@ def test_snapshot_keeps_last_two_and_rejects_older_seq(tmp_path):
     store = SnapshotStore(tmp_path)
     for seq in (1, 5, 9):
         store.save({"seq": seq}, seq)
-    assert [p.name for p in store.paths()] == ["snapshot-000000000009.npz",
-                                               "snapshot-000000000005.npz"]
+    assert [p.name for p in store.paths()] == [
+        "snapshot-000000000009.npz",
+        "snapshot-000000000005.npz",
+    ]
     assert not list(tmp_path.glob("*.tmp")) and not list(tmp_path.glob(".*.tmp"))
     with pytest.raises(ValueError, match="older"):
         store.save({"seq": 3}, 3)
@@ -421,8 +465,10 @@ def test_corrupt_newest_snapshot_falls_back_to_previous(tmp_path):
     assert store.skipped and store.skipped[0][0] == str(newest)
     assert not newest.exists() and newest.with_name(newest.name + ".corrupt").exists()
     store.save(nested_state(3), 30)  # the good previous snapshot survives the pruning
-    assert [p.name for p in store.paths()] == ["snapshot-000000000030.npz",
-                                               "snapshot-000000000010.npz"]
+    assert [p.name for p in store.paths()] == [
+        "snapshot-000000000030.npz",
+        "snapshot-000000000010.npz",
+    ]
 
 
 def test_all_snapshots_corrupt_raises(tmp_path):

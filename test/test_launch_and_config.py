@@ -1,4 +1,7 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """The launch file, the package's runner, the executables and the config agree."""
+
 import dataclasses
 import importlib
 import importlib.util
@@ -32,8 +35,10 @@ def _load_launch_description(monkeypatch):
     modules = {
         "launch": {"LaunchDescription": _Recorded},
         "launch.actions": {"DeclareLaunchArgument": _Recorded, "Shutdown": _Shutdown},
-        "launch.substitutions": {"LaunchConfiguration": _Recorded,
-                                 "PathJoinSubstitution": _Recorded},
+        "launch.substitutions": {
+            "LaunchConfiguration": _Recorded,
+            "PathJoinSubstitution": _Recorded,
+        },
         "launch_ros.actions": {"Node": _Recorded},
         "launch_ros.substitutions": {"FindPackageShare": _Recorded},
         "launch_ros": {},
@@ -43,8 +48,9 @@ def _load_launch_description(monkeypatch):
         for attr, value in attrs.items():
             setattr(module, attr, value)
         monkeypatch.setitem(sys.modules, name, module)
-    spec = importlib.util.spec_from_file_location("launch_file", ROOT / "launch" /
-                                                  "moral_compass.launch.py")
+    spec = importlib.util.spec_from_file_location(
+        "launch_file", ROOT / "launch" / "moral_compass.launch.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.generate_launch_description()
@@ -55,8 +61,9 @@ def test_launch_file_starts_exactly_the_runner_nodes(monkeypatch):
     entities = description.args[0]
     nodes = [e for e in entities if "executable" in e.kwargs]
     arguments = {e.args[0]: e.kwargs for e in entities if "executable" not in e.kwargs}
-    assert [(n.kwargs["executable"], n.kwargs["name"]) for n in nodes] == \
-        [(g.executable, g.name) for g in GRAPH_NODES]
+    assert [(n.kwargs["executable"], n.kwargs["name"]) for n in nodes] == [
+        (g.executable, g.name) for g in GRAPH_NODES
+    ]
     for node in nodes:
         assert node.kwargs["package"] == "moral_compass_ros"
         assert node.kwargs["namespace"].args == ("namespace",)
@@ -67,8 +74,11 @@ def test_launch_file_starts_exactly_the_runner_nodes(monkeypatch):
 
 
 def test_launch_shuts_down_when_a_required_node_exits(monkeypatch):
-    nodes = {e.kwargs["name"]: e.kwargs for e in _load_launch_description(monkeypatch).args[0]
-             if "executable" in e.kwargs}
+    nodes = {
+        e.kwargs["name"]: e.kwargs
+        for e in _load_launch_description(monkeypatch).args[0]
+        if "executable" in e.kwargs
+    }
     assert {g.name for g in GRAPH_NODES if g.required} == {"compass_node", "action_selector_node"}
     for node in GRAPH_NODES:
         on_exit = nodes[node.name]["on_exit"]
@@ -81,8 +91,12 @@ def test_launch_shuts_down_when_a_required_node_exits(monkeypatch):
 
 def test_runner_command_uses_the_same_node_names_and_params():
     runner = GraphRunner.__new__(GraphRunner)  # no processes: only the command line
-    runner.namespace, runner.params_files, runner.log_level, runner.overrides = \
-        "robot_1", ("p.yaml",), "info", {}
+    runner.namespace, runner.params_files, runner.log_level, runner.overrides = (
+        "robot_1",
+        ("p.yaml",),
+        "info",
+        {},
+    )
     for node in GRAPH_NODES:
         command = runner.command(node)
         assert command[1:3] == ["-m", node.module]
@@ -104,29 +118,38 @@ def _declared_parameters(module_name: str) -> dict:
     specs = list(module.NODE_SPECS)
     if module_name.endswith("feedback_node"):
         from moral_compass_ros.web.tablet_bridge import TABLET_SPECS
+
         specs += TABLET_SPECS
     if module_name.endswith("compass_node"):
         from moral_compass_ros.nodes._social_pull import SOCIAL_PULL_SPECS
+
         specs += SOCIAL_PULL_SPECS
     return {spec.name: spec.default for spec in specs}
 
 
-
-
 def test_config_documents_every_parameter_and_nothing_else():
     from moral_compass_ros.core.config import LearnerConfig
+
     text = (ROOT / "config" / "moral_compass.yaml").read_text()
     config = yaml.safe_load(text)
-    learner_defaults = {f.name: list(f.default) if isinstance(f.default, tuple) else f.default
-                        for f in dataclasses.fields(LearnerConfig)}
+    learner_defaults = {
+        f.name: list(f.default) if isinstance(f.default, tuple) else f.default
+        for f in dataclasses.fields(LearnerConfig)
+    }
     # one set of defaults: a params file that leaves a key out changes nothing
     assert config["/**"]["ros__parameters"] == learner_defaults
-    LearnerConfig(**{k: tuple(v) if isinstance(v, list) else v
-                     for k, v in config["/**"]["ros__parameters"].items()})  # valid as shipped
+    LearnerConfig(
+        **{
+            k: tuple(v) if isinstance(v, list) else v
+            for k, v in config["/**"]["ros__parameters"].items()
+        }
+    )  # valid as shipped
     for node in GRAPH_NODES:
         declared = _declared_parameters(node.module)
         in_file = config.get(node_key(node.name), {}).get("ros__parameters", {})
-        assert set(in_file) == set(declared), f"{node.name}: {sorted(in_file)} != {sorted(declared)}"
+        assert set(in_file) == set(declared), (
+            f"{node.name}: {sorted(in_file)} != {sorted(declared)}"
+        )
         assert in_file == declared, f"{node.name}: the shipped values are not the code defaults"
     # every key is preceded by a comment line
     lines = text.splitlines()

@@ -1,4 +1,7 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Learning that works (design §10): the bounds, the likelihood fit, the library, the lexicon."""
+
 from __future__ import annotations
 
 import math
@@ -8,8 +11,13 @@ import pytest
 import torch
 from core_helpers import random_event, small_config
 
-from moral_compass_ros.core import (DynamicValueLearner, FeedbackEvent, FingerprintLibrary, LearnerConfig,
-                                    LogisticLearner)
+from moral_compass_ros.core import (
+    DynamicValueLearner,
+    FeedbackEvent,
+    FingerprintLibrary,
+    LearnerConfig,
+    LogisticLearner,
+)
 from moral_compass_ros.core.learner_store import LearnerStore
 from moral_compass_ros.core.likelihood import LikelihoodModel
 from moral_compass_ros.sim import IdealLearner, make_scenario
@@ -26,10 +34,12 @@ def test_ideal_learner_equals_exact_grid_posterior():
     rng = np.random.default_rng(7)
     alphas = [np.array([1.0, 5.0]), np.array([5.0, 1.0])]
     beta, tau, reward_weight, mistake = 30.0, 0.3, 0.05, 0.1
-    ideal = IdealLearner(alphas, beta, tau, reward_weight, mistake_prob=mistake, n_particles=40000, seed=3)
+    ideal = IdealLearner(
+        alphas, beta, tau, reward_weight, mistake_prob=mistake, n_particles=40000, seed=3
+    )
     x = np.linspace(0.0, 1.0, 4001)[1:-1]
     grid = np.stack([x, 1.0 - x], axis=1)
-    log_post = np.log((1 - x) ** 4 + x ** 4)  # equal mixture of Beta(1, 5) and Beta(5, 1) densities
+    log_post = np.log((1 - x) ** 4 + x**4)  # equal mixture of Beta(1, 5) and Beta(5, 1) densities
 
     def approve(theta, fp, reward):
         p = _sigmoid(beta * (tau - ((theta - fp) ** 2).sum(-1) + reward_weight * reward))
@@ -66,8 +76,12 @@ def test_likelihood_fit_reaches_the_map():
     params = [model.slope, model.offset, model.task_weight, model.residual]
     logits = model.logits(cost, task, inputs)
     sign = torch.where(approved, 1.0, -1.0).to(torch.float64)[:, None]
-    objective = (omega[:, None] * weights[None, :] * torch.nn.functional.logsigmoid(sign * logits)).sum()
-    theta = torch.cat([model.slope[None], model.offset[None], model.task_weight[None], model.residual])
+    objective = (
+        omega[:, None] * weights[None, :] * torch.nn.functional.logsigmoid(sign * logits)
+    ).sum()
+    theta = torch.cat(
+        [model.slope[None], model.offset[None], model.task_weight[None], model.residual]
+    )
     objective = objective - 0.5 * (model._prior_precision * (theta - model._prior_mean) ** 2).sum()
     grads = torch.autograd.grad(objective, params)
     flat = torch.cat([g.reshape(-1) for g in grads])
@@ -91,8 +105,17 @@ def test_residual_makes_dvs_match_logistic_regression(residual_prior_std):
     """Answers from a logistic model of the features, no value structure, no hints: DVS's
     residual term predicts as the logistic regression does (and without it, DVS cannot)."""
     truth, features, approved = _logistic_world(0, 150)
-    base = dict(feature_dim=4, context_dim=0, n_particles=64, n_fingerprint_samples=8, proximal_steps=1,
-                lr_psi=0.0, gamma=1.0, replay_window=150, seed=0)
+    base = dict(
+        feature_dim=4,
+        context_dim=0,
+        n_particles=64,
+        n_fingerprint_samples=8,
+        proximal_steps=1,
+        lr_psi=0.0,
+        gamma=1.0,
+        replay_window=150,
+        seed=0,
+    )
     dvs = DynamicValueLearner(LearnerConfig(**base, residual_prior_std=residual_prior_std))
     without = DynamicValueLearner(LearnerConfig(**base, residual_prior_std=1e-6))
     logistic = LogisticLearner(LearnerConfig(**base, residual_prior_std=residual_prior_std))
@@ -115,20 +138,35 @@ def test_known_fingerprints_compass_reaches_true_profile():
     the person's profile (cosine ≥ 0.95). (Whether the 90 % credible region covers it is a
     property over many seeds: ``moral-compass eval`` reports it.)"""
     scenario = make_scenario("fixed_profile", seed=4, hint_noise=0.0)
-    config = LearnerConfig(feature_dim=8, context_dim=3, n_particles=256, n_fingerprint_samples=16, seed=4)
+    config = LearnerConfig(
+        feature_dim=8, context_dim=3, n_particles=256, n_fingerprint_samples=16, seed=4
+    )
     learner = DynamicValueLearner(config)
     start = learner.compass.mean
     np.testing.assert_allclose(start, 0.2, atol=0.03)
     truth = scenario.true_profile()
     for t in range(60):
         cs = scenario.propose()
-        scores = learner.score(np.array(cs.features), np.array(cs.context), np.array(cs.reward_mean),
-                               np.array(cs.reward_std), np.array(cs.value_hints))
+        scores = learner.score(
+            np.array(cs.features),
+            np.array(cs.context),
+            np.array(cs.reward_mean),
+            np.array(cs.reward_std),
+            np.array(cs.value_hints),
+        )
         index = scores.selected if t % 2 else t % len(cs)  # half the answers to fixed picks
         response = scenario.respond(cs, index)
-        result = learner.update(FeedbackEvent(
-            f"f{t}", cs.ids[index], np.array(cs.features[index]), np.array(cs.context), bool(response.approved),
-            task_reward=response.task_reward, value_hint=np.array(cs.value_hints[index])))
+        result = learner.update(
+            FeedbackEvent(
+                f"f{t}",
+                cs.ids[index],
+                np.array(cs.features[index]),
+                np.array(cs.context),
+                bool(response.approved),
+                task_reward=response.task_reward,
+                value_hint=np.array(cs.value_hints[index]),
+            )
+        )
         assert result.applied
     mean = learner.compass.mean
     cosine = mean @ truth / (np.linalg.norm(mean) * np.linalg.norm(truth))
@@ -138,31 +176,54 @@ def test_known_fingerprints_compass_reaches_true_profile():
 
 
 def test_scores_are_in_log_odds_and_add_up():
-    config = LearnerConfig(feature_dim=3, context_dim=1, n_particles=32, n_fingerprint_samples=8,
-                           information_mode="seek", seed=1)
+    config = LearnerConfig(
+        feature_dim=3,
+        context_dim=1,
+        n_particles=32,
+        n_fingerprint_samples=8,
+        information_mode="seek",
+        seed=1,
+    )
     learner = DynamicValueLearner(config)
     rng = np.random.default_rng(2)
     hints = rng.dirichlet(np.ones(5), size=4)
     hints[3] = np.nan
-    scores = learner.score(rng.normal(size=(4, 3)), rng.normal(size=1), rng.normal(size=4), np.full(4, 0.5),
-                           hints, hint_sources=("hint", "library", "hint", "hint"))
-    expected = (config.lambda_task * scores.task_term + config.lambda_align * scores.alignment
-                + scores.residual + config.lambda_info * scores.info_gain)
+    scores = learner.score(
+        rng.normal(size=(4, 3)),
+        rng.normal(size=1),
+        rng.normal(size=4),
+        np.full(4, 0.5),
+        hints,
+        hint_sources=("hint", "library", "hint", "hint"),
+    )
+    expected = (
+        config.lambda_task * scores.task_term
+        + config.lambda_align * scores.alignment
+        + scores.residual
+        + config.lambda_info * scores.info_gain
+    )
     np.testing.assert_allclose(scores.total, expected, rtol=0, atol=1e-12)
-    np.testing.assert_allclose(scores.alignment, config.beta_init * (config.tau_init - scores.divergence), atol=1e-9)
+    np.testing.assert_allclose(
+        scores.alignment, config.beta_init * (config.tau_init - scores.divergence), atol=1e-9
+    )
     assert scores.fingerprint_source == ("hint", "library", "hint", "learned")
 
 
 def test_fingerprint_library_order_and_errors(tmp_path):
     names = ("care", "fairness", "loyalty")
-    library = FingerprintLibrary.from_entries(names, [
-        {"pattern": "*gently", "profile": [2, 1, 1]},
-        {"label": "wave gently", "profile": [0, 0, 1]},
-        {"id": "a1", "profile": [0, 1, 0]},
-    ])
+    library = FingerprintLibrary.from_entries(
+        names,
+        [
+            {"pattern": "*gently", "profile": [2, 1, 1]},
+            {"label": "wave gently", "profile": [0, 0, 1]},
+            {"id": "a1", "profile": [0, 1, 0]},
+        ],
+    )
     hints = np.full((4, 3), np.nan)
     hints[3] = [1 / 3] * 3
-    out, sources = library.resolve(["a1", "a2", "a3", "a4"], ["wave gently", "wave gently", "lift", "x"], hints)
+    out, sources = library.resolve(
+        ["a1", "a2", "a3", "a4"], ["wave gently", "wave gently", "lift", "x"], hints
+    )
     np.testing.assert_allclose(out[0], [0, 1, 0])
     np.testing.assert_allclose(out[1], [0, 0, 1])
     assert np.isnan(out[2]).all()
@@ -184,28 +245,44 @@ def test_fingerprint_library_order_and_errors(tmp_path):
 def test_shipped_library_loads():
     from moral_compass_ros.graph import config_file
 
-    library = FingerprintLibrary.load(config_file("fingerprint_library.yaml"),
-                                      ("care", "fairness", "loyalty", "authority", "sanctity"))
+    library = FingerprintLibrary.load(
+        config_file("fingerprint_library.yaml"),
+        ("care", "fairness", "loyalty", "authority", "sanctity"),
+    )
     assert library.lookup("x", "fetch the part quickly, gently")[0] > 0.5
 
 
 def test_lexicon_reader_and_planner(tmp_path):
     """The eMFD reader and the lexicon planner on a small table in the eMFD's format."""
-    header = "word," + ",".join(f"{k}_p" for k in ("care", "fairness", "loyalty", "authority", "sanctity")) + "," \
+    header = (
+        "word,"
+        + ",".join(f"{k}_p" for k in ("care", "fairness", "loyalty", "authority", "sanctity"))
+        + ","
         + ",".join(f"{k}_sent" for k in ("care", "fairness", "loyalty", "authority", "sanctity"))
-    rows = [f"w{i}," + ",".join(str(v) for v in np.random.default_rng(i).uniform(0, 0.5, 10)) for i in range(12)]
+    )
+    rows = [
+        f"w{i}," + ",".join(str(v) for v in np.random.default_rng(i).uniform(0, 0.5, 10))
+        for i in range(12)
+    ]
     rows.append("empty,0,0,0,0,0,0,0,0,0,0")
     path = tmp_path / "emfd_scoring.csv"
     path.write_text("\n".join([header] + rows) + "\n")
     words, fingerprints, sentiment = load_emfd(path)
     assert len(words) == 12 and "empty" not in words
     np.testing.assert_allclose(fingerprints.sum(1), 1.0, atol=1e-12)
-    planner = LexiconPlanner(words, fingerprints, sentiment, ("care", "fairness", "loyalty", "authority", "sanctity"),
-                             seed=1)
+    planner = LexiconPlanner(
+        words,
+        fingerprints,
+        sentiment,
+        ("care", "fairness", "loyalty", "authority", "sanctity"),
+        seed=1,
+    )
     cs = planner.propose()
     index = [words.index(label.split(": ")[1]) for label in cs.labels]
     np.testing.assert_allclose(cs.true_fingerprint, fingerprints[index])
-    np.testing.assert_allclose(cs.features[:, :5], sentiment[index])  # indirect: sentiment, not the ratings
+    np.testing.assert_allclose(
+        cs.features[:, :5], sentiment[index]
+    )  # indirect: sentiment, not the ratings
     assert cs.features.shape == (6, 8)
     (tmp_path / "bad.csv").write_text("word,care_p\nx,1\n")
     with pytest.raises(ValueError, match="missing columns"):
@@ -221,7 +298,8 @@ def test_credible_ball():
 
 
 def test_library_command_writes_the_shipped_library(tmp_path):
-    """``moral-compass library --from sim`` reproduces config/fingerprint_library.yaml's entries."""
+    """``moral-compass library --from sim`` reproduces config/fingerprint_library.yaml's
+    entries."""
     import yaml
 
     from moral_compass_ros.graph import config_file
@@ -241,17 +319,35 @@ def test_change_points_let_the_compass_follow_an_abrupt_change():
     hazard the compass ends closer to the second person than without one."""
     rng = np.random.default_rng(5)
     first, second = np.array([0.7, 0.1, 0.1, 0.05, 0.05]), np.array([0.05, 0.05, 0.1, 0.1, 0.7])
-    base = dict(feature_dim=2, context_dim=0, n_particles=128, n_fingerprint_samples=8, proximal_steps=1, seed=2)
-    learners = {h: DynamicValueLearner(LearnerConfig(**base, change_hazard=h)) for h in (0.0, 0.05)}
+    base = dict(
+        feature_dim=2,
+        context_dim=0,
+        n_particles=128,
+        n_fingerprint_samples=8,
+        proximal_steps=1,
+        seed=2,
+    )
+    learners = {
+        h: DynamicValueLearner(LearnerConfig(**base, change_hazard=h)) for h in (0.0, 0.05)
+    }
     for t in range(70):
         truth = first if t < 40 else second
         hint = rng.dirichlet(np.ones(5) * 0.7)
         approved = rng.random() < _sigmoid(30.0 * (0.3 - np.sum((truth - hint) ** 2)))
-        event = FeedbackEvent(f"c{t}", f"a{t}", rng.normal(size=2), np.zeros(0), bool(approved),
-                              task_reward=0.0, value_hint=hint)
+        event = FeedbackEvent(
+            f"c{t}",
+            f"a{t}",
+            rng.normal(size=2),
+            np.zeros(0),
+            bool(approved),
+            task_reward=0.0,
+            value_hint=hint,
+        )
         for learner in learners.values():
             assert learner.update(event).applied
-    distance = {h: np.linalg.norm(learner.compass.mean - second) for h, learner in learners.items()}
+    distance = {
+        h: np.linalg.norm(learner.compass.mean - second) for h, learner in learners.items()
+    }
     assert distance[0.05] < distance[0.0], distance
 
 
@@ -270,10 +366,14 @@ def test_a_snapshot_of_the_previous_state_format_is_replaced_by_a_journal_replay
     old = direct.state_dict()
     old["format"] = 1  # what the previous release wrote
     store.snapshots.save(old, store.journal.last_seq)
-    learner, report = store.restore(lambda: DynamicValueLearner(config),
-                                    lambda state: DynamicValueLearner.from_state_dict(config, state))
+    learner, report = store.restore(
+        lambda: DynamicValueLearner(config),
+        lambda state: DynamicValueLearner.from_state_dict(config, state),
+    )
     assert report.replayed == len(events) and report.snapshot_seq == 0
     assert any("replaying the whole journal" in w for w in report.warnings)
-    np.testing.assert_allclose(learner.compass.particles, direct.compass.particles, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(
+        learner.compass.particles, direct.compass.particles, rtol=0, atol=1e-9
+    )
     assert learner.version == direct.version
     store.close()

@@ -1,4 +1,7 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """The legitimacy policy and the pluralism measures, against cases with known answers."""
+
 import math
 
 import numpy as np
@@ -16,21 +19,30 @@ from moral_compass_ros.core.pluralism import (
 )
 
 POLICY = {
-    "sources": {"joy": {"allowed": True, "weight": 1.0}, "tablet": {"allowed": True, "weight": 0.5},
-                "topic": {"allowed": False}},
-    "operators": {"*": {"allowed": True, "weight": 0.8}, "visitor": {"allowed": False},
-                  "lead": {"allowed": True, "weight": 1.0}},
+    "sources": {
+        "joy": {"allowed": True, "weight": 1.0},
+        "tablet": {"allowed": True, "weight": 0.5},
+        "topic": {"allowed": False},
+    },
+    "operators": {
+        "*": {"allowed": True, "weight": 0.8},
+        "visitor": {"allowed": False},
+        "lead": {"allowed": True, "weight": 1.0},
+    },
 }
 
 
-@pytest.mark.parametrize("source, operator, allowed, weight", [
-    ("joy", "lead", True, 1.0),
-    ("tablet", "lead", True, 0.5),
-    ("tablet", "someone", True, 0.4),
-    ("joy", "visitor", False, 0.0),
-    ("topic", "lead", False, 0.0),
-    ("unlisted_source", "lead", False, 0.0),
-])
+@pytest.mark.parametrize(
+    "source, operator, allowed, weight",
+    [
+        ("joy", "lead", True, 1.0),
+        ("tablet", "lead", True, 0.5),
+        ("tablet", "someone", True, 0.4),
+        ("joy", "visitor", False, 0.0),
+        ("topic", "lead", False, 0.0),
+        ("unlisted_source", "lead", False, 0.0),
+    ],
+)
 def test_policy_decisions(source, operator, allowed, weight):
     decision = LegitimacyPolicy.from_dict(POLICY).decide(source, operator)
     assert decision.allowed is allowed
@@ -39,23 +51,42 @@ def test_policy_decisions(source, operator, allowed, weight):
 
 
 def test_without_a_wildcard_only_listed_operators_may_answer():
-    policy = LegitimacyPolicy.from_dict({"sources": {"*": {"allowed": True}},
-                                         "operators": {"alice": {"allowed": True}}})
+    policy = LegitimacyPolicy.from_dict(
+        {"sources": {"*": {"allowed": True}}, "operators": {"alice": {"allowed": True}}}
+    )
     assert policy.decide("joy", "alice").allowed
     assert "bob" in policy.decide("joy", "bob").reason
 
 
-@pytest.mark.parametrize("bad, message", [
-    ({"operators": {"*": {"allowed": True}}}, "sources"),
-    ({"sources": {"joy": {"allowed": "yes"}}, "operators": {"*": {"allowed": True}}},
-     "sources.joy.allowed"),
-    ({"sources": {"joy": {"allowed": True, "weight": 2}}, "operators": {"*": {"allowed": True}}},
-     "sources.joy.weight"),
-    ({"sources": {"joy": {"allowed": True}}, "operators": {"*": {"allowed": True}}, "x": 1},
-     "unknown policy keys"),
-    ({"sources": {"joy": {"allowed": True}}, "operators": {"*": {"allowed": True}},
-      "quorum": {"enabled": True, "min_operators": 0}}, "min_operators"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        ({"operators": {"*": {"allowed": True}}}, "sources"),
+        (
+            {"sources": {"joy": {"allowed": "yes"}}, "operators": {"*": {"allowed": True}}},
+            "sources.joy.allowed",
+        ),
+        (
+            {
+                "sources": {"joy": {"allowed": True, "weight": 2}},
+                "operators": {"*": {"allowed": True}},
+            },
+            "sources.joy.weight",
+        ),
+        (
+            {"sources": {"joy": {"allowed": True}}, "operators": {"*": {"allowed": True}}, "x": 1},
+            "unknown policy keys",
+        ),
+        (
+            {
+                "sources": {"joy": {"allowed": True}},
+                "operators": {"*": {"allowed": True}},
+                "quorum": {"enabled": True, "min_operators": 0},
+            },
+            "min_operators",
+        ),
+    ],
+)
 def test_malformed_policies_name_the_entry(bad, message):
     with pytest.raises(PolicyError, match=message):
         LegitimacyPolicy.from_dict(bad)
@@ -63,6 +94,7 @@ def test_malformed_policies_name_the_entry(bad, message):
 
 def test_shipped_policy_is_valid():
     from ros_helpers import REPO_ROOT
+
     policy = LegitimacyPolicy.load(REPO_ROOT / "config" / "legitimacy.yaml")
     assert not policy.decide("joy", "visitor").allowed
     assert policy.decide("sim", "operator_0").allowed
@@ -81,14 +113,21 @@ def test_effective_number_known_cases():
         effective_number(np.array([-1.0, 2.0]))
 
 
-CONFIG = LearnerConfig(feature_dim=3, context_dim=2, n_particles=48, n_fingerprint_samples=8,
-                       seed=3)
+CONFIG = LearnerConfig(
+    feature_dim=3, context_dim=2, n_particles=48, n_fingerprint_samples=8, seed=3
+)
 
 
 def _event(i, operator, approved, features):
-    return FeedbackEvent(feedback_id=f"{operator}-{i}", action_id=f"a{i}",
-                         features=np.asarray(features, dtype=float), context=np.zeros(2),
-                         approved=approved, operator=operator, source="sim")
+    return FeedbackEvent(
+        feedback_id=f"{operator}-{i}",
+        action_id=f"a{i}",
+        features=np.asarray(features, dtype=float),
+        context=np.zeros(2),
+        approved=approved,
+        operator=operator,
+        source="sim",
+    )
 
 
 def test_identical_answers_from_two_operators_show_no_disagreement():
@@ -99,8 +138,9 @@ def test_identical_answers_from_two_operators_show_no_disagreement():
         model.update(_event(i, "alice", approved, features))
         model.update(_event(i, "bob", approved, features))
     measures = model.measures()
-    np.testing.assert_allclose(measures["operator_means"]["alice"],
-                               measures["operator_means"]["bob"], atol=1e-12)
+    np.testing.assert_allclose(
+        measures["operator_means"]["alice"], measures["operator_means"]["bob"], atol=1e-12
+    )
     assert abs(measures["disagreement"]) < 1e-8
     assert measures["operator_events"] == {"alice": 2, "bob": 2}
 
@@ -128,8 +168,11 @@ def test_compass_model_state_round_trip_is_exact():
     event = _event(9, "alice", True, rng.normal(size=3))
     model.update(event)
     restored.update(event)
-    np.testing.assert_allclose(restored.learner.compass.particles,
-                               model.learner.compass.particles, atol=1e-9)
-    assert restored.measures()["movement_share"] == pytest.approx(model.measures()["movement_share"])
+    np.testing.assert_allclose(
+        restored.learner.compass.particles, model.learner.compass.particles, atol=1e-9
+    )
+    assert restored.measures()["movement_share"] == pytest.approx(
+        model.measures()["movement_share"]
+    )
     with pytest.raises(ValueError, match="per_operator"):
         CompassModel.from_state_dict(CONFIG, model.state_dict(), per_operator=False)

@@ -1,5 +1,8 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Nodes stop cleanly however many SIGINTs arrive (``ros2 launch`` forwards one, a process-group
 signal from a terminal or ``timeout -s INT`` sends another)."""
+
 import signal
 import subprocess
 import time
@@ -10,9 +13,16 @@ from ros_helpers import start_python
 
 def test_repeated_sigint_gives_exit_code_0_and_no_traceback(tmp_path):
     # the compass node: the one with a journal to close while the signals keep coming
-    proc = start_python(["-m", "moral_compass_ros.nodes.compass_node", "--ros-args",
-                         "-p", f"state_dir:={tmp_path / 'state'}"],
-                        ROS_HOME=str(tmp_path / "ros_home"))
+    proc = start_python(
+        [
+            "-m",
+            "moral_compass_ros.nodes.compass_node",
+            "--ros-args",
+            "-p",
+            f"state_dir:={tmp_path / 'state'}",
+        ],
+        ROS_HOME=str(tmp_path / "ros_home"),
+    )
     output = []
     for line in proc.stdout:
         output.append(line)
@@ -37,8 +47,10 @@ def test_repeated_sigint_gives_exit_code_0_and_no_traceback(tmp_path):
 
 def test_sigint_while_the_executable_is_still_importing_is_a_clean_stop(tmp_path):
     # what ros2 launch does to the other nodes when a required one exits at start-up
-    proc = start_python(["bin/compass_node", "--ros-args", "-p",
-                         f"state_dir:={tmp_path / 'state'}"], ROS_HOME=str(tmp_path / "ros_home"))
+    proc = start_python(
+        ["bin/compass_node", "--ros-args", "-p", f"state_dir:={tmp_path / 'state'}"],
+        ROS_HOME=str(tmp_path / "ros_home"),
+    )
     maps = Path(f"/proc/{proc.pid}/maps")
     while proc.poll() is None and "libtorch" not in maps.read_text():
         time.sleep(0.01)  # imports under way: torch is being loaded, the node not yet built

@@ -1,8 +1,11 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Operator input as robots deliver it: latched selections after a restart, held buttons,
 bouncing buttons and corrections (feedback_node).
 
 Each test counts what the node sent; none depends on how fast the machine is.
 """
+
 from __future__ import annotations
 
 import math
@@ -20,16 +23,25 @@ pytestmark = pytest.mark.ros
 
 def selection(node, request_id: str = "r1", age_s: float = 0.0) -> ActionSelection:
     """A selection stamped ``age_s`` seconds ago by the node's clock."""
-    msg = ActionSelection(request_id=request_id, selected_id=f"{request_id}-a0", context=[0.0] * 3,
-                          selected=CandidateAction(id=f"{request_id}-a0", features=[0.2] * 8))
+    msg = ActionSelection(
+        request_id=request_id,
+        selected_id=f"{request_id}-a0",
+        context=[0.0] * 3,
+        selected=CandidateAction(id=f"{request_id}-a0", features=[0.2] * 8),
+    )
     stamp_ns = node.get_clock().now().nanoseconds - int(age_s * 1e9)
     msg.header.stamp.sec, msg.header.stamp.nanosec = divmod(stamp_ns, 10**9)
     return msg
 
 
 def raw(request_id: str = "r1", approved: bool = True, operator: str = "alice") -> HumanFeedback:
-    return HumanFeedback(request_id=request_id, approved=approved, task_reward=math.nan,
-                         source="topic", operator_id=operator)
+    return HumanFeedback(
+        request_id=request_id,
+        approved=approved,
+        task_reward=math.nan,
+        source="topic",
+        operator_id=operator,
+    )
 
 
 def joy(*pressed: int, n_buttons: int = 11) -> Joy:
@@ -74,8 +86,9 @@ def test_a_change_of_button_count_does_not_turn_a_held_button_into_a_press():
 
 
 def test_one_answer_per_selection_and_operator_and_chatter_is_a_warning():
-    with in_process(FeedbackNode, [Parameter("debounce_s", value=0.0),
-                                   Parameter("max_rate_hz", value=1000.0)]) as h:
+    with in_process(
+        FeedbackNode, [Parameter("debounce_s", value=0.0), Parameter("max_rate_hz", value=1000.0)]
+    ) as h:
         h.node._on_selection(selection(h.node))
         for _ in range(5):  # a bouncing button: release/press pairs
             h.node._on_joy(joy())
@@ -83,8 +96,10 @@ def test_one_answer_per_selection_and_operator_and_chatter_is_a_warning():
         for _ in range(5):
             h.node._on_raw_feedback(raw(approved=False, operator="joy_operator"))
         h.node._on_raw_feedback(raw(operator="bob"))  # another operator may answer too
-        assert [(f.operator_id, f.approved) for f in sent(h)] == [("joy_operator", True),
-                                                                   ("bob", True)]
+        assert [(f.operator_id, f.approved) for f in sent(h)] == [
+            ("joy_operator", True),
+            ("bob", True),
+        ]
         assert h.health.counts["rejected.chatter"] == 9
         assert "already answered request 'r1'" in h.health.last_problem
         assert h.diagnostic_with("one answer per selection") is not None

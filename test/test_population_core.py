@@ -1,4 +1,8 @@
-"""Population extension core (``doc/design.md`` §8): average, drift and social pull against known answers."""
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
+"""Population extension core (``doc/design.md`` §8): average, drift and social pull against known
+answers."""
+
 import numpy as np
 import ot
 import pytest
@@ -37,8 +41,9 @@ def s_eps(p, q):
 
 
 # ----------------------------------------------------------------------------- kappa
-@pytest.mark.parametrize("nu, kappa", [(0.0, 0.0), (0.5, 0.5), (1.0, 2 / 3), (1.5, 0.75),
-                                       (np.inf, 1.0)])
+@pytest.mark.parametrize(
+    "nu, kappa", [(0.0, 0.0), (0.5, 0.5), (1.0, 2 / 3), (1.5, 0.75), (np.inf, 1.0)]
+)
 def test_kappa_closed_form(nu, kappa):
     assert kappa_from_nu(nu) == pytest.approx(kappa, abs=1e-15)
 
@@ -85,8 +90,7 @@ def test_average_mean_is_the_mean_of_means_and_weights_are_divided_by_n():
     assert average.n_particles == 37
     np.testing.assert_allclose(average.weights.sum(), 1.0, atol=1e-12)
     np.testing.assert_allclose(average.weights[:10], clouds[0].weights / 3, atol=1e-15)
-    np.testing.assert_allclose(average.mean, np.mean([c.mean for c in clouds], axis=0),
-                               atol=1e-12)
+    np.testing.assert_allclose(average.mean, np.mean([c.mean for c in clouds], axis=0), atol=1e-12)
 
 
 def test_average_weights_on_a_common_support():
@@ -200,13 +204,15 @@ def test_pull_on_a_common_support_is_the_exact_geometric_mixture():
     nu = 1.0
     kappa = kappa_from_nu(nu)
     result = social_pull(own, population, kappa)
-    expected = population.weights ** kappa * own.weights ** (1 - kappa)
+    expected = population.weights**kappa * own.weights ** (1 - kappa)
     np.testing.assert_allclose(result.compass.weights, expected / expected.sum(), rtol=1e-12)
     # κ → 1: the population compass itself
-    np.testing.assert_allclose(social_pull(own, population, 1.0).compass.weights,
-                               population.weights, rtol=1e-12)
-    np.testing.assert_allclose(social_pull(own, population, 1 - 1e-9).compass.weights,
-                               population.weights, rtol=1e-6)
+    np.testing.assert_allclose(
+        social_pull(own, population, 1.0).compass.weights, population.weights, rtol=1e-12
+    )
+    np.testing.assert_allclose(
+        social_pull(own, population, 1 - 1e-9).compass.weights, population.weights, rtol=1e-6
+    )
 
 
 def test_pull_across_supports_moves_towards_the_population_monotonically():
@@ -233,12 +239,16 @@ def test_common_support_uses_pot_free_support_barycenter():
     population = cloud(rng, 30, [1, 4, 1])
     support, own_w, pop_w = common_support(own, population, 0.5)
     expected = ot.lp.free_support_barycenter(
-        [own.particles, population.particles], [own.weights, population.weights],
-        X_init=own.particles.copy(), b=own.weights.copy(), weights=np.array([0.5, 0.5]),
-        numItermax=20, stopThr=1e-7)
+        [own.particles, population.particles],
+        [own.weights, population.weights],
+        X_init=own.particles.copy(),
+        b=own.weights.copy(),
+        weights=np.array([0.5, 0.5]),
+        numItermax=20,
+        stopThr=1e-7,
+    )
     expected = np.clip(expected, 0, None)
-    np.testing.assert_allclose(support, expected / expected.sum(axis=1, keepdims=True),
-                               atol=1e-12)
+    np.testing.assert_allclose(support, expected / expected.sum(axis=1, keepdims=True), atol=1e-12)
     np.testing.assert_allclose([own_w.sum(), pop_w.sum()], 1.0, atol=1e-12)
 
 
@@ -262,8 +272,13 @@ def test_core_population_does_not_import_rclpy():
     import ast
 
     import moral_compass_ros.core.population as module
+
     tree = ast.parse(open(module.__file__).read())
-    imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import)
-                for alias in node.names}
+    imported = {
+        alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import)
+        for alias in node.names
+    }
     imported |= {node.module or "" for node in ast.walk(tree) if isinstance(node, ast.ImportFrom)}
     assert not any(name.split(".")[0] == "rclpy" for name in imported), imported

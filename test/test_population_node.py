@@ -1,4 +1,7 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """population_node and compass_node's social pull, in-process (private rclpy context)."""
+
 import errno
 import math
 import os
@@ -14,7 +17,12 @@ from rclpy.parameter import Parameter
 from moral_compass_ros import topics
 from moral_compass_ros.conversions import compass_from_msg, compass_to_msg
 from moral_compass_ros.core import Compass
-from moral_compass_ros.core.population import average_compass, distances_to_average, kappa_from_nu, social_pull
+from moral_compass_ros.core.population import (
+    average_compass,
+    distances_to_average,
+    kappa_from_nu,
+    social_pull,
+)
 from moral_compass_ros.msg import CandidateAction, HumanFeedback, MoralCompass, PopulationCompass
 from moral_compass_ros.nodes._social_pull import (
     PULL_JOURNAL_NAME,
@@ -34,24 +42,31 @@ NAMES = ["care", "fairness", "loyalty"]
 
 
 def _point_msg(theta, version):
-    return compass_to_msg(Compass(np.array([theta], dtype=float), np.ones(1)), NAMES, version,
-                          0, "")
+    return compass_to_msg(
+        Compass(np.array([theta], dtype=float), np.ones(1)), NAMES, version, 0, ""
+    )
 
 
 def test_population_node_averages_two_robots_and_reports_drift():
     with ros_context() as context:
-        node = PopulationNode(context=context, parameter_overrides=[
-            Parameter("robots", value=["robot_1", "robot_2"]),
-            Parameter("publish_period_s", value=0.1)])
+        node = PopulationNode(
+            context=context,
+            parameter_overrides=[
+                Parameter("robots", value=["robot_1", "robot_2"]),
+                Parameter("publish_period_s", value=0.1),
+            ],
+        )
         probe = rclpy.node.Node("probe", context=context)
         robot_1 = probe.create_publisher(MoralCompass, "/robot_1/compass", STATE_QOS)
         robot_2 = probe.create_publisher(MoralCompass, "/robot_2/compass", STATE_QOS)
         status: list = []
         average: list = []
-        probe.create_subscription(PopulationCompass, "/" + topics.POPULATION_STATUS,
-                                  status.append, STATE_QOS)
-        probe.create_subscription(MoralCompass, "/" + topics.POPULATION_COMPASS, average.append,
-                                  STATE_QOS)
+        probe.create_subscription(
+            PopulationCompass, "/" + topics.POPULATION_STATUS, status.append, STATE_QOS
+        )
+        probe.create_subscription(
+            MoralCompass, "/" + topics.POPULATION_COMPASS, average.append, STATE_QOS
+        )
         executor = SingleThreadedExecutor(context=context)
         executor.add_node(node)
         executor.add_node(probe)
@@ -69,16 +84,18 @@ def test_population_node_averages_two_robots_and_reports_drift():
             # S_eps from a point mass to the mixture of two points at squared distance 2
             assert first.distances[0] == pytest.approx(first.distances[1], rel=1e-6)
             assert first.distances[0] > 0.1
-            assert spin_until(executor, lambda: average and average[-1].version == first.version,
-                              10)
+            assert spin_until(
+                executor, lambda: average and average[-1].version == first.version, 10
+            )
             # robot_2 moves to robot_1's value: the average drifts towards care
             robot_2.publish(_point_msg([1.0, 0.0, 0.0], 8))
             assert spin_until(executor, lambda: status[-1].robot_versions[1] == 8, 20)
             second = status[-1]
             assert second.version > first.version
             assert second.dt > 0
-            np.testing.assert_allclose(np.array(second.mean_velocity) * second.dt,
-                                       [0.5, -0.5, 0.0], atol=1e-12)
+            np.testing.assert_allclose(
+                np.array(second.mean_velocity) * second.dt, [0.5, -0.5, 0.0], atol=1e-12
+            )
             assert second.drift_rate > 0
             np.testing.assert_allclose(second.distances, 0.0, atol=1e-8)
             assert second.diversity == pytest.approx(0.0, abs=1e-8)
@@ -92,13 +109,22 @@ def test_population_node_averages_two_robots_and_reports_drift():
 def test_population_node_measures_with_the_robots_cost(cost):
     points = ([0.7, 0.2, 0.1], [0.1, 0.3, 0.6])
     with ros_context() as context:
-        node = PopulationNode(context=context, parameter_overrides=[
-            Parameter("robots", value=["robot_1", "robot_2"]), Parameter("publish_period_s", value=0.1),
-            Parameter("cost", value=cost)])
+        node = PopulationNode(
+            context=context,
+            parameter_overrides=[
+                Parameter("robots", value=["robot_1", "robot_2"]),
+                Parameter("publish_period_s", value=0.1),
+                Parameter("cost", value=cost),
+            ],
+        )
         probe = rclpy.node.Node("probe", context=context)
         status: list = []
-        probe.create_subscription(PopulationCompass, "/" + topics.POPULATION_STATUS, status.append, STATE_QOS)
-        publishers = [probe.create_publisher(MoralCompass, f"/robot_{i}/compass", STATE_QOS) for i in (1, 2)]
+        probe.create_subscription(
+            PopulationCompass, "/" + topics.POPULATION_STATUS, status.append, STATE_QOS
+        )
+        publishers = [
+            probe.create_publisher(MoralCompass, f"/robot_{i}/compass", STATE_QOS) for i in (1, 2)
+        ]
         executor = SingleThreadedExecutor(context=context)
         executor.add_node(node)
         executor.add_node(probe)
@@ -122,27 +148,40 @@ def test_population_node_refuses_an_unknown_cost():
 
 def _feedback(i: int) -> HumanFeedback:
     return HumanFeedback(
-        feedback_id=f"fb-{i}", request_id="r",
-        action=CandidateAction(id="a", features=[0.1 * i] * 8), context=[0.0] * 3,
-        approved=bool(i % 2), task_reward=math.nan, source=HumanFeedback.SOURCE_SIM,
-        operator_id="alice", weight=1.0)
+        feedback_id=f"fb-{i}",
+        request_id="r",
+        action=CandidateAction(id="a", features=[0.1 * i] * 8),
+        context=[0.0] * 3,
+        approved=bool(i % 2),
+        task_reward=math.nan,
+        source=HumanFeedback.SOURCE_SIM,
+        operator_id="alice",
+        weight=1.0,
+    )
 
 
 def _compass_node(context, tmp_path, enabled=True, nu=1.0):
     policy = tmp_path / "policy.yaml"
     policy.write_text("sources: {'*': {allowed: true}}\noperators: {'*': {allowed: true}}\n")
-    return CompassNode(context=context, parameter_overrides=[
-        Parameter("state_dir", value=str(tmp_path / "state")),
-        Parameter("legitimacy_file", value=str(policy)),
-        Parameter("context_dim", value=3), Parameter("n_particles", value=32),
-        Parameter("n_fingerprint_samples", value=8),
-        Parameter("social_pull_enabled", value=enabled), Parameter("social_pull_nu", value=nu),
-        Parameter("social_pull_period_s", value=0.0)])
+    return CompassNode(
+        context=context,
+        parameter_overrides=[
+            Parameter("state_dir", value=str(tmp_path / "state")),
+            Parameter("legitimacy_file", value=str(policy)),
+            Parameter("context_dim", value=3),
+            Parameter("n_particles", value=32),
+            Parameter("n_fingerprint_samples", value=8),
+            Parameter("social_pull_enabled", value=enabled),
+            Parameter("social_pull_nu", value=nu),
+            Parameter("social_pull_period_s", value=0.0),
+        ],
+    )
 
 
 def test_social_pull_applies_the_formula_journals_it_and_survives_a_restart(tmp_path):
-    population = Compass(np.random.default_rng(0).dirichlet([1, 1, 8, 1, 1], size=48),
-                         np.full(48, 1 / 48))
+    population = Compass(
+        np.random.default_rng(0).dirichlet([1, 1, 8, 1, 1], size=48), np.full(48, 1 / 48)
+    )
     with ros_context() as context:
         node = _compass_node(context, tmp_path, nu=1.0)
         probe = rclpy.node.Node("probe", context=context)
@@ -152,8 +191,13 @@ def test_social_pull_applies_the_formula_journals_it_and_survives_a_restart(tmp_
         executor.add_node(node)
         executor.add_node(probe)
         try:
-            assert spin_until(executor, lambda: feedback.get_subscription_count() > 0 and
-                              pop_pub.get_subscription_count() > 0, 20)
+            assert spin_until(
+                executor,
+                lambda: (
+                    feedback.get_subscription_count() > 0 and pop_pub.get_subscription_count() > 0
+                ),
+                20,
+            )
             feedback.publish(_feedback(1))
             assert spin_until(executor, lambda: node.learner.version == 1, 30)
             before = node.learner.compass
@@ -186,7 +230,9 @@ def _assert_restart_restores(context, tmp_path, version, compass, pulls_replayed
         if pulls_replayed is not None:
             assert restarted._social_pull.replayed == pulls_replayed
         assert restarted.learner.version == version
-        np.testing.assert_allclose(restarted.learner.compass.particles, compass.particles, atol=1e-9)
+        np.testing.assert_allclose(
+            restarted.learner.compass.particles, compass.particles, atol=1e-9
+        )
         np.testing.assert_allclose(restarted.learner.compass.weights, compass.weights, atol=1e-9)
     finally:
         restarted.destroy_node()
@@ -207,8 +253,9 @@ def _run_to_version(context, tmp_path, n_feedback):
 def test_a_pull_journaled_but_not_snapshotted_is_replayed_in_order(tmp_path):
     """Crash after the pull was journaled (before its snapshot), then more feedback: the
     restart must interleave the pull between the right feedback events."""
-    population = Compass(np.random.default_rng(1).dirichlet([8, 1, 1, 1, 1], size=40),
-                         np.full(40, 1 / 40))
+    population = Compass(
+        np.random.default_rng(1).dirichlet([8, 1, 1, 1, 1], size=40), np.full(40, 1 / 40)
+    )
     with ros_context() as context:
         node, probe, feedback, executor = _run_to_version(context, tmp_path, 0)
         try:
@@ -216,9 +263,15 @@ def test_a_pull_journaled_but_not_snapshotted_is_replayed_in_order(tmp_path):
             assert spin_until(executor, lambda: node.learner.version == 1, 30)
             # What SocialPull does on a population compass, minus the snapshot (the "crash"):
             pulled = social_pull(node.learner.compass, population, 0.5).compass
-            PullJournal(tmp_path / "state" / PULL_JOURNAL_NAME).append(PullRecord(
-                after_seq=node._store.journal.last_seq, version_before=node.learner.version,
-                population_version=1, kappa=0.5, compass=pulled))
+            PullJournal(tmp_path / "state" / PULL_JOURNAL_NAME).append(
+                PullRecord(
+                    after_seq=node._store.journal.last_seq,
+                    version_before=node.learner.version,
+                    population_version=1,
+                    kappa=0.5,
+                    compass=pulled,
+                )
+            )
             node.learner.set_compass(pulled, node.learner.version + 1)
             feedback.publish(_feedback(2))
             assert spin_until(executor, lambda: node.learner.version == 3, 30)
@@ -232,10 +285,15 @@ def test_social_pull_is_off_by_default(tmp_path):
     with ros_context() as context:
         policy = tmp_path / "policy.yaml"
         policy.write_text("sources: {'*': {allowed: true}}\noperators: {'*': {allowed: true}}\n")
-        node = CompassNode(context=context, parameter_overrides=[
-            Parameter("state_dir", value=str(tmp_path / "state")),
-            Parameter("legitimacy_file", value=str(policy)),
-            Parameter("context_dim", value=3), Parameter("n_particles", value=16)])
+        node = CompassNode(
+            context=context,
+            parameter_overrides=[
+                Parameter("state_dir", value=str(tmp_path / "state")),
+                Parameter("legitimacy_file", value=str(policy)),
+                Parameter("context_dim", value=3),
+                Parameter("n_particles", value=16),
+            ],
+        )
         try:
             assert node.get_parameter("social_pull_enabled").value is False
             assert node._social_pull._subscription is None
@@ -269,10 +327,19 @@ def test_a_corrupt_middle_line_of_the_pull_journal_stops_the_node_with_exit_code
     (state / PULL_JOURNAL_NAME).write_bytes(b"\n".join(lines))
     before = (state / PULL_JOURNAL_NAME).read_bytes()
     proc = subprocess.run(  # social pull off: the journal is still replayed, so still checked
-        [sys.executable, "-m", "moral_compass_ros.nodes.compass_node", "--ros-args",
-         "-p", f"state_dir:={state}"],
-        env=child_env(ROS_HOME=str(tmp_path / "ros_home")), capture_output=True, text=True,
-        timeout=180)
+        [
+            sys.executable,
+            "-m",
+            "moral_compass_ros.nodes.compass_node",
+            "--ros-args",
+            "-p",
+            f"state_dir:={state}",
+        ],
+        env=child_env(ROS_HOME=str(tmp_path / "ros_home")),
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert "corrupt at line 2" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
     assert (state / PULL_JOURNAL_NAME).read_bytes() == before  # left for a person to inspect
@@ -288,7 +355,7 @@ def test_a_failed_pull_write_is_rolled_back(tmp_path, monkeypatch):
 
     def half_then_full_disk(fd, data, offset):
         if len(data) > 8:
-            return real_pwrite(fd, bytes(data[:len(data) // 2]), offset)
+            return real_pwrite(fd, bytes(data[: len(data) // 2]), offset)
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(os, "pwrite", half_then_full_disk)

@@ -1,19 +1,31 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Pre-training ψ from many people's answers: the fit, its file, the learner loading it, and
 ``moral-compass pretrain`` on journals, bags and the simulator."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from moral_compass_ros.core import (DynamicValueLearner, FeedbackEvent, LearnerConfig, PretrainedFingerprints,
-                                    pretrain_fingerprints)
+from moral_compass_ros.core import (
+    DynamicValueLearner,
+    FeedbackEvent,
+    LearnerConfig,
+    PretrainedFingerprints,
+    pretrain_fingerprints,
+)
 from moral_compass_ros.core.journal import FeedbackJournal
 from moral_compass_ros.tools import pretrain as pretrain_tool
 from moral_compass_ros.tools.evaluate import population_answers
 from test_bag_replay import build_session
 
-SIM = {"value_names": ("care", "fairness", "loyalty", "authority", "sanctity"), "feature_dim": 8,
-       "context_dim": 3, "seed": 0}
+SIM = {
+    "value_names": ("care", "fairness", "loyalty", "authority", "sanctity"),
+    "feature_dim": 8,
+    "context_dim": 3,
+    "seed": 0,
+}
 
 
 @pytest.fixture(scope="module")
@@ -50,10 +62,13 @@ def test_psi_learns_what_actions_mean_from_many_people(fitted, sim_answers, tmp_
     assert fitted.gain > 0.1, fitted  # nats per answer over a near-uniform ψ
     # On *new* people of the same world, a compass with the pre-trained ψ predicts their later
     # answers better than one whose ψ starts untrained.
-    new_people = population_answers("fixed_profile", 0, n_people=26)[len(sim_answers):]
+    new_people = population_answers("fixed_profile", 0, n_people=26)[len(sim_answers) :]
     assert len({e.operator for e in new_people}) == 6
     path = fitted.save(tmp_path / "psi.npz")
-    assert held_out_log_likelihood(str(path), new_people) > held_out_log_likelihood("", new_people) + 0.05
+    assert (
+        held_out_log_likelihood(str(path), new_people)
+        > held_out_log_likelihood("", new_people) + 0.05
+    )
 
 
 def test_the_file_round_trips_and_the_learner_loads_it(fitted, tmp_path):
@@ -70,9 +85,13 @@ def test_the_file_round_trips_and_the_learner_loads_it(fitted, tmp_path):
 def test_a_mismatched_or_bad_file_is_a_clear_error(fitted, tmp_path):
     path = fitted.save(tmp_path / "psi.npz")
     with pytest.raises(ValueError, match="feature_dim=8, the configuration has feature_dim=4"):
-        DynamicValueLearner(LearnerConfig(**{**SIM, "feature_dim": 4}, fingerprint_model=str(path)))
+        DynamicValueLearner(
+            LearnerConfig(**{**SIM, "feature_dim": 4}, fingerprint_model=str(path))
+        )
     with pytest.raises(ValueError, match="fingerprint_hidden=16"):
-        DynamicValueLearner(LearnerConfig(**SIM, fingerprint_hidden=8, fingerprint_model=str(path)))
+        DynamicValueLearner(
+            LearnerConfig(**SIM, fingerprint_hidden=8, fingerprint_model=str(path))
+        )
     (tmp_path / "junk.npz").write_bytes(b"not a zip")
     with pytest.raises(ValueError, match="is not a pre-trained fingerprint model"):
         PretrainedFingerprints.load(tmp_path / "junk.npz")
@@ -87,16 +106,35 @@ def test_one_person_cannot_pre_train(sim_answers):
 
 
 def test_the_command_reads_journals_and_bags(tmp_path, capsys):
-    build_session(tmp_path / "run", "mcap", n_requests=6)  # operator "sim", F=3, C=2, a duplicate each
+    build_session(
+        tmp_path / "run", "mcap", n_requests=6
+    )  # operator "sim", F=3, C=2, a duplicate each
     rng = np.random.default_rng(1)
     with FeedbackJournal(tmp_path / "robot" / "journal.jsonl") as journal:
         for k in range(6):
-            journal.append(FeedbackEvent(feedback_id=f"j{k}", action_id=f"a{k}", features=rng.normal(size=3),
-                                         context=rng.normal(size=2), approved=bool(k % 2), task_reward=0.5,
-                                         operator="alice"))
+            journal.append(
+                FeedbackEvent(
+                    feedback_id=f"j{k}",
+                    action_id=f"a{k}",
+                    features=rng.normal(size=3),
+                    context=rng.normal(size=2),
+                    approved=bool(k % 2),
+                    task_reward=0.5,
+                    operator="alice",
+                )
+            )
     out = tmp_path / "psi.npz"
-    code = pretrain_tool.main([str(tmp_path), "--out", str(out), "--params", str(tmp_path / "run" / "params.yaml"),
-                               "--iterations", "20"])
+    code = pretrain_tool.main(
+        [
+            str(tmp_path),
+            "--out",
+            str(out),
+            "--params",
+            str(tmp_path / "run" / "params.yaml"),
+            "--iterations",
+            "20",
+        ]
+    )
     err = capsys.readouterr().err
     assert code == 0, err
     assert "6 answers from journal" in err and "6 answers from bag" in err  # re-sent answers once
@@ -109,13 +147,28 @@ def test_the_command_refuses_bad_arguments(tmp_path, capsys):
     assert pretrain_tool.main([str(tmp_path / "missing"), "--out", str(tmp_path / "x.npz")]) == 2
     assert "no such file or directory" in capsys.readouterr().err
     assert pretrain_tool.main(["--out", str(tmp_path / "x.npz")]) == 2
-    assert pretrain_tool.main([str(tmp_path), "--out", str(tmp_path / "x.npz")]) == 1  # nothing found
+    assert (
+        pretrain_tool.main([str(tmp_path), "--out", str(tmp_path / "x.npz")]) == 1
+    )  # nothing found
     assert "no answers found" in capsys.readouterr().err
 
 
 def test_the_command_simulates_a_pilot_study(tmp_path, capsys):
     out = tmp_path / "psi.npz"
-    assert pretrain_tool.main(["--from-sim", "fixed_profile", "--people", "3", "--out", str(out),
-                               "--iterations", "10"]) == 0
+    assert (
+        pretrain_tool.main(
+            [
+                "--from-sim",
+                "fixed_profile",
+                "--people",
+                "3",
+                "--out",
+                str(out),
+                "--iterations",
+                "10",
+            ]
+        )
+        == 0
+    )
     assert "simulating 3 people" in capsys.readouterr().err
     assert PretrainedFingerprints.load(out).people == 3

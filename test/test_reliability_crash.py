@@ -1,3 +1,5 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Crash safety: compass_node SIGKILLed at random points during a feedback stream loses nothing
 and applies nothing twice; a torn last journal line is detected and handled.
 
@@ -10,6 +12,7 @@ and sends the next one only then (strict order); the node applies each id at mos
 
 Default: 60 events, 5 kills. ``MC_FULL_RELIABILITY=1``: 1,000 events, 20 kills.
 """
+
 from __future__ import annotations
 
 import random
@@ -49,9 +52,9 @@ pytestmark = pytest.mark.ros
 
 N_EVENTS = count(60, 1000)
 N_KILLS = count(5, 20)
-SNAPSHOT_EVERY = 7          # restarts exercise snapshot + journal tail, not only a replay
-RESEND_S = 0.5              # the sender's re-send period for an unacknowledged answer
-RESTART_TIMEOUT_S = 120.0   # generous: torch import + DDS discovery on a busy machine
+SNAPSHOT_EVERY = 7  # restarts exercise snapshot + journal tail, not only a replay
+RESEND_S = 0.5  # the sender's re-send period for an unacknowledged answer
+RESTART_TIMEOUT_S = 120.0  # generous: torch import + DDS discovery on a busy machine
 COMPASS_NODE = next(n for n in GRAPH_NODES if n.name == "compass_node")
 DONE = (FeedbackAck.STATUS_APPLIED, FeedbackAck.STATUS_DUPLICATE)
 
@@ -72,10 +75,10 @@ class _Sender:
         self.ack_times: list[float] = []
         self.compasses: list[MoralCompass] = []
         self.publisher = self.node.create_publisher(HumanFeedback, topics.FEEDBACK, FEEDBACK_QOS)
-        self.node.create_subscription(FeedbackAck, topics.FEEDBACK_ACK, self._on_ack,
-                                      FEEDBACK_QOS)
-        self.node.create_subscription(MoralCompass, topics.COMPASS, self.compasses.append,
-                                      STATE_QOS)
+        self.node.create_subscription(FeedbackAck, topics.FEEDBACK_ACK, self._on_ack, FEEDBACK_QOS)
+        self.node.create_subscription(
+            MoralCompass, topics.COMPASS, self.compasses.append, STATE_QOS
+        )
 
     def _on_ack(self, msg: FeedbackAck) -> None:
         self.acks.setdefault(msg.feedback_id, []).append(msg.status)
@@ -102,16 +105,24 @@ def test_sigkill_during_a_feedback_stream_loses_nothing_and_applies_nothing_twic
     events = make_events(N_EVENTS, seed=10, context_dim=config.context_dim)
     messages = [event_to_msg(e) for e in events]
     rng = random.Random(20240610)  # seeded: the same kill points every run
-    kill_at = dict(zip(sorted(rng.sample(range(1, N_EVENTS - 1), N_KILLS)),
-                       (rng.uniform(0.0, 1.2) for _ in range(N_KILLS))))
+    kill_at = dict(
+        zip(
+            sorted(rng.sample(range(1, N_EVENTS - 1), N_KILLS)),
+            (rng.uniform(0.0, 1.2) for _ in range(N_KILLS)),
+        )
+    )
     # A kill point is a fraction of the recent acknowledgement latency after the first send,
     # so kills land before reception, during journaling/update, and after the ack alike.
     latencies: list[float] = []
     phases = {"not yet journaled": 0, "journaled, not acknowledged": 0, "acknowledged": 0}
     resends, kill_times, started = 0, [], time.monotonic()
 
-    with ros_context() as context, GraphRunner([COMPASS_NODE], params_files=[params_path],
-                                               log_dir=tmp_path / "logs") as runner:
+    with (
+        ros_context() as context,
+        GraphRunner(
+            [COMPASS_NODE], params_files=[params_path], log_dir=tmp_path / "logs"
+        ) as runner,
+    ):
         sender = _Sender(context)
 
         def kill_and_restart():
@@ -121,9 +132,11 @@ def test_sigkill_during_a_feedback_stream_loses_nothing_and_applies_nothing_twic
 
         try:
             runner.start_node(COMPASS_NODE)
-            assert _spin_until(sender, lambda: sender.compasses and
-                               sender.publisher.get_subscription_count() > 0,
-                               RESTART_TIMEOUT_S), _log_tail(tmp_path)
+            assert _spin_until(
+                sender,
+                lambda: sender.compasses and sender.publisher.get_subscription_count() > 0,
+                RESTART_TIMEOUT_S,
+            ), _log_tail(tmp_path)
             for i, msg in enumerate(messages):
                 fid = msg.feedback_id
                 first = last = time.monotonic()
@@ -142,22 +155,28 @@ def test_sigkill_during_a_feedback_stream_loses_nothing_and_applies_nothing_twic
                         last = now
                     assert now - first < RESTART_TIMEOUT_S, (
                         f"event {i} ({fid}) never acknowledged; exited: {runner.dead()}\n"
-                        f"{_log_tail(tmp_path)}")
+                        f"{_log_tail(tmp_path)}"
+                    )
                 if i not in kill_at and (i - 1) not in kill_at:
                     latencies.append(time.monotonic() - first)
                 if killed_mid:  # which phase the kill hit: the new node's first answer says
                     first_status = sender.acks[fid][0]
-                    phases["journaled, not acknowledged" if first_status ==
-                           FeedbackAck.STATUS_DUPLICATE else "not yet journaled"] += 1
+                    phases[
+                        "journaled, not acknowledged"
+                        if first_status == FeedbackAck.STATUS_DUPLICATE
+                        else "not yet journaled"
+                    ] += 1
                 elif i in kill_at:  # the ack came before the kill point: kill right after it
                     kill_and_restart()
                     phases["acknowledged"] += 1
-            assert _spin_until(sender, lambda: sender.compasses and
-                               sender.compasses[-1].version == N_EVENTS, 60), \
-                f"final version {sender.compasses[-1].version}\n{_log_tail(tmp_path)}"
+            assert _spin_until(
+                sender, lambda: sender.compasses and sender.compasses[-1].version == N_EVENTS, 60
+            ), f"final version {sender.compasses[-1].version}\n{_log_tail(tmp_path)}"
             final = sender.compasses[-1]
-            back_s = [min((t for t in sender.ack_times if t > k), default=float("nan")) - k
-                      for k in kill_times]
+            back_s = [
+                min((t for t in sender.ack_times if t > k), default=float("nan")) - k
+                for k in kill_times
+            ]
         finally:
             sender.close()
     stream_s = time.monotonic() - started
@@ -167,26 +186,29 @@ def test_sigkill_during_a_feedback_stream_loses_nothing_and_applies_nothing_twic
     journaled = [e.feedback_id for _, e in journal.read()]
     assert journaled == [e.feedback_id for e in events]
     statuses = [s for e in events for s in sender.acks[e.feedback_id]]
-    assert all(sender.acks[e.feedback_id].count(FeedbackAck.STATUS_APPLIED) <= 1
-               for e in events)
+    assert all(sender.acks[e.feedback_id].count(FeedbackAck.STATUS_APPLIED) <= 1 for e in events)
     assert FeedbackAck.STATUS_REJECTED not in statuses
     assert final.version == N_EVENTS and final.applied_events == N_EVENTS
 
     # The final compass equals an uninterrupted run of the same events (same conversion).
-    offline = [feedback_from_msg(m, config.feature_dim, config.context_dim,
-                                 len(config.value_names)) for m in messages]
+    offline = [
+        feedback_from_msg(m, config.feature_dim, config.context_dim, len(config.value_names))
+        for m in messages
+    ]
     reference = reference_model(offline, config)
     particles, weights = compass_arrays(reference)
     m = len(config.value_names)
-    np.testing.assert_allclose(np.reshape(final.particles, (-1, m)), particles, rtol=0,
-                               atol=1e-9)
+    np.testing.assert_allclose(np.reshape(final.particles, (-1, m)), particles, rtol=0, atol=1e-9)
     np.testing.assert_allclose(final.weights, weights, rtol=0, atol=1e-9)
     assert reference.version == N_EVENTS
-    print(f"\nRELIABILITY crash: {N_EVENTS} events, {N_KILLS} SIGKILLs "
-          f"(phases {phases}), {resends} re-sends, 0 lost, 0 applied twice, "
-          f"max |particle diff| {np.max(np.abs(np.reshape(final.particles, (-1, m)) - particles)):.1e}, "
-          f"kill-to-next-ack median {np.nanmedian(back_s):.1f} s (max {np.nanmax(back_s):.1f} s), "
-          f"ack latency median {np.median(latencies) * 1e3:.0f} ms, stream {stream_s:.0f} s")
+    print(
+        f"\nRELIABILITY crash: {N_EVENTS} events, {N_KILLS} SIGKILLs "
+        f"(phases {phases}), {resends} re-sends, 0 lost, 0 applied twice, "
+        f"max |particle diff| "
+        f"{np.max(np.abs(np.reshape(final.particles, (-1, m)) - particles)):.1e}, "
+        f"kill-to-next-ack median {np.nanmedian(back_s):.1f} s (max {np.nanmax(back_s):.1f} s), "
+        f"ack latency median {np.median(latencies) * 1e3:.0f} ms, stream {stream_s:.0f} s"
+    )
     assert sum(phases.values()) == N_KILLS
 
 
@@ -214,8 +236,8 @@ def test_a_torn_last_journal_line_is_discarded_with_a_warning_and_the_state_is_r
     (state / "journal.jsonl").write_bytes(complete + torn)
     params = learner_parameters() + [
         Parameter("state_dir", value=str(state)),
-        Parameter("legitimacy_file",
-                                  value=str(REPO_ROOT / "config" / "legitimacy.yaml"))]
+        Parameter("legitimacy_file", value=str(REPO_ROOT / "config" / "legitimacy.yaml")),
+    ]
     with in_process(CompassNode, params) as harness:
         assert harness.health.counts["rejected.restore"] == 1
         assert "torn last line 5" in harness.health.last_problem

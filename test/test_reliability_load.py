@@ -1,3 +1,5 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Load: a feedback flood from an unauthorised source, and candidate sets at 50 Hz.
 
 Both run the real node in its own process over loopback DDS and *report* their figures (run
@@ -9,6 +11,7 @@ stays bounded, and the selector's backlog stays bounded by its QoS depth (no gro
 Default: a 2,000 msg/s flood for 3 s and 50 Hz candidates for 5 s.
 ``MC_FULL_RELIABILITY=1``: 10,000 msg/s for 10 s and 50 Hz for 30 s.
 """
+
 from __future__ import annotations
 
 import json
@@ -39,9 +42,9 @@ from ros_helpers import ros_context, start_python, stop_process
 
 pytestmark = pytest.mark.ros
 
-FLOOD_RATE = count(2000, 10000)       # messages per second
+FLOOD_RATE = count(2000, 10000)  # messages per second
 FLOOD_S = count(3, 10)
-LEGIT_BOUND_S = 60.0                  # generous: the asserted bound on a legitimate answer
+LEGIT_BOUND_S = 60.0  # generous: the asserted bound on a legitimate answer
 CANDIDATE_HZ = 50.0
 CANDIDATE_S = count(5, 30)
 NODES = {n.name: n for n in GRAPH_NODES}
@@ -60,16 +63,21 @@ class _Probe:
         self.selections: list = []
         n = self.node
         self.feedback_pub = n.create_publisher(HumanFeedback, topics.FEEDBACK, FEEDBACK_QOS)
-        self.candidates_pub = n.create_publisher(CandidateActions, topics.CANDIDATES,
-                                                 STREAM_QOS)
-        n.create_subscription(FeedbackAck, topics.FEEDBACK_ACK,
-                              lambda m: self.acks.setdefault(m.feedback_id, []).append(m.status),
-                              FEEDBACK_QOS)
+        self.candidates_pub = n.create_publisher(CandidateActions, topics.CANDIDATES, STREAM_QOS)
+        n.create_subscription(
+            FeedbackAck,
+            topics.FEEDBACK_ACK,
+            lambda m: self.acks.setdefault(m.feedback_id, []).append(m.status),
+            FEEDBACK_QOS,
+        )
         n.create_subscription(MoralCompass, topics.COMPASS, self.compasses.append, STATE_QOS)
         n.create_subscription(Pluralism, topics.PLURALISM, self.pluralism.append, STATE_QOS)
-        n.create_subscription(ActionSelection, topics.SELECTION,
-                              lambda m: self.selections.append((time.monotonic(), m)),
-                              STREAM_QOS)
+        n.create_subscription(
+            ActionSelection,
+            topics.SELECTION,
+            lambda m: self.selections.append((time.monotonic(), m)),
+            STREAM_QOS,
+        )
 
     def spin_until(self, predicate, timeout_s: float) -> bool:
         deadline = time.monotonic() + timeout_s
@@ -101,20 +109,28 @@ def _read_lines(proc, lines: list) -> None:
     def pump():
         for line in proc.stdout:
             lines.append(line)
+
     threading.Thread(target=pump, daemon=True).start()
 
 
 def test_a_flood_from_an_unauthorised_source_changes_nothing(tmp_path):
     params = write_params(tmp_path, **SMALL_LEARNER)
-    legit = [event_to_msg(e) for e in make_events(200, seed=31, prefix="legit",
-                                                  source=HumanFeedback.SOURCE_TOPIC)]
-    with ros_context() as context, GraphRunner([NODES["compass_node"]], params_files=[params],
-                                               log_dir=tmp_path / "logs") as runner:
+    legit = [
+        event_to_msg(e)
+        for e in make_events(200, seed=31, prefix="legit", source=HumanFeedback.SOURCE_TOPIC)
+    ]
+    with (
+        ros_context() as context,
+        GraphRunner(
+            [NODES["compass_node"]], params_files=[params], log_dir=tmp_path / "logs"
+        ) as runner,
+    ):
         runner.start()
         probe = _Probe(context)
         try:
-            assert probe.spin_until(lambda: probe.compasses and
-                                    probe.feedback_pub.get_subscription_count() > 0, 120)
+            assert probe.spin_until(
+                lambda: probe.compasses and probe.feedback_pub.get_subscription_count() > 0, 120
+            )
             baseline = [probe.send_until_acked(legit[i], LEGIT_BOUND_S) for i in range(3)]
             lines: list[str] = []
             flood = start_python(["test/flood_sender.py", str(FLOOD_RATE), str(FLOOD_S)])
@@ -137,33 +153,44 @@ def test_a_flood_from_an_unauthorised_source_changes_nothing(tmp_path):
         finally:
             probe.close()
     journal = FeedbackJournal(tmp_path / "state" / "journal.jsonl", readonly=True)
-    assert [e.feedback_id for _, e in journal.read()] == [m.feedback_id for m in
-                                                            legit[:sent_legit]]
+    assert [e.feedback_id for _, e in journal.read()] == [
+        m.feedback_id for m in legit[:sent_legit]
+    ]
     assert version == sent_legit  # the flood moved nothing; every legitimate answer once
     assert during, "no legitimate answer was sent during the flood"
     assert refused > 0, "the compass node never saw the flood"
     log = (tmp_path / "logs" / "compass_node.log").read_text(errors="replace")
     logged = log.count("may not shape the compass")
     assert logged <= max(60, 0.05 * refused), f"{logged} log lines for {refused} refusals"
-    print(f"\nRELIABILITY flood: {report['sent']} msgs in {report['seconds']:.1f} s "
-          f"({report['sent'] / report['seconds']:.0f}/s asked {FLOOD_RATE}/s) from source "
-          f"'intruder'; compass node refused {refused} (the rest dropped by its keep-last "
-          f"queue), applied 0, logged {logged} lines; legitimate answer delay: baseline "
-          f"median {np.median(baseline) * 1e3:.0f} ms, during the flood median "
-          f"{np.median(during) * 1e3:.0f} ms, max {max(during) * 1e3:.0f} ms over "
-          f"{len(during)} answers (asserted bound {LEGIT_BOUND_S:.0f} s)")
+    print(
+        f"\nRELIABILITY flood: {report['sent']} msgs in {report['seconds']:.1f} s "
+        f"({report['sent'] / report['seconds']:.0f}/s asked {FLOOD_RATE}/s) from source "
+        f"'intruder'; compass node refused {refused} (the rest dropped by its keep-last "
+        f"queue), applied 0, logged {logged} lines; legitimate answer delay: baseline "
+        f"median {np.median(baseline) * 1e3:.0f} ms, during the flood median "
+        f"{np.median(during) * 1e3:.0f} ms, max {max(during) * 1e3:.0f} ms over "
+        f"{len(during)} answers (asserted bound {LEGIT_BOUND_S:.0f} s)"
+    )
 
 
 def test_candidate_sets_at_50_hz_are_served_without_backlog_growth(tmp_path):
     params = write_params(tmp_path, **SMALL_LEARNER)
-    with ros_context() as context, GraphRunner([NODES["action_selector_node"]],
-                                               params_files=[params],
-                                               log_dir=tmp_path / "logs") as runner:
+    with (
+        ros_context() as context,
+        GraphRunner(
+            [NODES["action_selector_node"]], params_files=[params], log_dir=tmp_path / "logs"
+        ) as runner,
+    ):
         runner.start()
         probe = _Probe(context)
         try:
-            assert probe.spin_until(lambda: probe.candidates_pub.get_subscription_count() > 0
-                                    and probe.node.count_publishers(topics.SELECTION) > 0, 120)
+            assert probe.spin_until(
+                lambda: (
+                    probe.candidates_pub.get_subscription_count() > 0
+                    and probe.node.count_publishers(topics.SELECTION) > 0
+                ),
+                120,
+            )
             probe.candidates_pub.publish(_candidates("warm-up"))
             assert probe.spin_until(lambda: probe.selections, 60)
             probe.selections.clear()
@@ -197,17 +224,29 @@ def test_candidate_sets_at_50_hz_are_served_without_backlog_growth(tmp_path):
     bound = 2 * STREAM_QOS.depth + 10
     assert half and np.median(half) <= bound, f"backlog grew: median {np.median(half)} > {bound}"
     assert max(served) >= n - 1 - bound, f"fell behind: last request served {max(served)} of {n}"
-    print(f"\nRELIABILITY candidates: {n} sets at {CANDIDATE_HZ:.0f} Hz for {CANDIDATE_S} s "
-          f"(5 candidates, F=8): served {len(served)}, dropped {n - len(served)} "
-          f"({100 * (n - len(served)) / n:.1f} %), latency p50 {np.median(latencies) * 1e3:.1f} "
-          f"ms p95 {np.percentile(latencies, 95) * 1e3:.1f} ms max "
-          f"{latencies.max() * 1e3:.1f} ms; backlog max first half {max(first, default=0)}, "
-          f"second half {max(half)} (bound {bound})")
+    print(
+        f"\nRELIABILITY candidates: {n} sets at {CANDIDATE_HZ:.0f} Hz for {CANDIDATE_S} s "
+        f"(5 candidates, F=8): served {len(served)}, dropped {n - len(served)} "
+        f"({100 * (n - len(served)) / n:.1f} %), latency p50 {np.median(latencies) * 1e3:.1f} "
+        f"ms p95 {np.percentile(latencies, 95) * 1e3:.1f} ms max "
+        f"{latencies.max() * 1e3:.1f} ms; backlog max first half {max(first, default=0)}, "
+        f"second half {max(half)} (bound {bound})"
+    )
 
 
 def _candidates(request_id: str) -> CandidateActions:
     rng = np.random.default_rng(abs(hash(request_id)) % 2**32)
-    return CandidateActions(request_id=request_id, context=[0.1, 0.2, 0.3], candidates=[
-        CandidateAction(id=f"{request_id}-a{j}", label=f"action {j}",
-                        features=rng.normal(size=8).tolist(), expected_task_reward=1.0,
-                        task_reward_std=0.5) for j in range(5)])
+    return CandidateActions(
+        request_id=request_id,
+        context=[0.1, 0.2, 0.3],
+        candidates=[
+            CandidateAction(
+                id=f"{request_id}-a{j}",
+                label=f"action {j}",
+                features=rng.normal(size=8).tolist(),
+                expected_task_reward=1.0,
+                task_reward_std=0.5,
+            )
+            for j in range(5)
+        ],
+    )

@@ -1,9 +1,12 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Security: replayed and stale tablet requests, tokens out of every log, loopback
 binding, and the legitimacy policy enforced on *every* input path.
 
 The tablet's basic refusals (no session, cross-site, bad CSRF, login rate limit) are in
 ``test_tablet_server.py`` / ``test_tablet_browser.py``; this file adds what they lack.
 """
+
 from __future__ import annotations
 
 import http.client
@@ -51,9 +54,13 @@ def server(caplog):
         presses.append((verdict, request_id, operator_id))
         return PressOutcome(True, f"f{len(presses)}", "")
 
-    srv = TabletServer({"alice": Operator("alice", hash_token(TOKEN))}, on_press,
-                       login_max_failures=3, session_ttl_s=1.0,
-                       logger=logging.getLogger("tablet-security-test"))
+    srv = TabletServer(
+        {"alice": Operator("alice", hash_token(TOKEN))},
+        on_press,
+        login_max_failures=3,
+        session_ttl_s=1.0,
+        logger=logging.getLogger("tablet-security-test"),
+    )
     srv.start()
     srv.presses = presses
     yield srv
@@ -80,9 +87,16 @@ def _request(srv, method, path, body=None, cookie=None, csrf=None):
 
 def _login(srv, operator="alice", token=TOKEN):
     conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
-    conn.request("POST", "/api/login", body=json.dumps({"operator": operator, "token": token}),
-                 headers={"Host": f"127.0.0.1:{srv.port}", "Content-Type": "application/json",
-                          "Origin": f"http://127.0.0.1:{srv.port}"})
+    conn.request(
+        "POST",
+        "/api/login",
+        body=json.dumps({"operator": operator, "token": token}),
+        headers={
+            "Host": f"127.0.0.1:{srv.port}",
+            "Content-Type": "application/json",
+            "Origin": f"http://127.0.0.1:{srv.port}",
+        },
+    )
     response = conn.getresponse()
     response.read()
     assert response.status == 200
@@ -182,24 +196,34 @@ def _tablet_url(log_dir, timeout_s=120.0) -> str:
                 return match.group(2)
         time.sleep(0.1)
     log = log_dir / "feedback_node.log"
-    raise AssertionError("the feedback node never logged its tablet URL:\n" +
-                         (log.read_text()[-3000:] if log.exists() else "(no log)"))
+    raise AssertionError(
+        "the feedback node never logged its tablet URL:\n"
+        + (log.read_text()[-3000:] if log.exists() else "(no log)")
+    )
 
 
 def _tablet_press(port: str, request_id: str) -> int:
-    headers = {"Host": f"127.0.0.1:{port}", "Origin": f"http://127.0.0.1:{port}",
-               "Content-Type": "application/json"}
+    headers = {
+        "Host": f"127.0.0.1:{port}",
+        "Origin": f"http://127.0.0.1:{port}",
+        "Content-Type": "application/json",
+    }
     conn = http.client.HTTPConnection("127.0.0.1", int(port), timeout=30)
-    conn.request("POST", "/api/login", json.dumps({"operator": "visitor",
-                                                   "token": VISITOR_TOKEN}), headers)
+    conn.request(
+        "POST", "/api/login", json.dumps({"operator": "visitor", "token": VISITOR_TOKEN}), headers
+    )
     response = conn.getresponse()
     response.read()
     assert response.status == 200
     cookie = response.getheader("Set-Cookie").split(";")[0]
     conn.request("GET", "/api/session", headers={**headers, "Cookie": cookie})
     csrf = json.loads(conn.getresponse().read())["csrf"]
-    conn.request("POST", "/api/press", json.dumps({"verdict": "up", "request_id": request_id}),
-                 {**headers, "Cookie": cookie, "X-CSRF-Token": csrf})
+    conn.request(
+        "POST",
+        "/api/press",
+        json.dumps({"verdict": "up", "request_id": request_id}),
+        {**headers, "Cookie": cookie, "X-CSRF-Token": csrf},
+    )
     response = conn.getresponse()
     response.read()
     conn.close()
@@ -212,57 +236,92 @@ def test_a_forbidden_operator_cannot_move_the_compass_through_any_input_path(tmp
     compass node refuses all four (one enforcement point), then an allowed answer on the same
     path still gets through (so the refusals are the policy, not a broken path)."""
     operators = tmp_path / "operators.yaml"
-    operators.write_text(f'operators:\n  - id: visitor\n    token_hash: '
-                         f'"{hash_token(VISITOR_TOKEN)}"\n')
+    operators.write_text(
+        f'operators:\n  - id: visitor\n    token_hash: "{hash_token(VISITOR_TOKEN)}"\n'
+    )
     params = write_params(tmp_path, **SMALL_LEARNER)
     # Node-specific YAML keys outrank `-p` (which rcl files under /**): edit the YAML itself.
     config = yaml.safe_load(params.read_text())
     node_parameters(config, "feedback_node").update(
-        tablet_enabled=True, tablet_port=0, tablet_operators_file=str(operators),
-        joy_operator_id="visitor", max_rate_hz=100.0)
+        tablet_enabled=True,
+        tablet_port=0,
+        tablet_operators_file=str(operators),
+        joy_operator_id="visitor",
+        max_rate_hz=100.0,
+    )
     params.write_text(yaml.safe_dump(config))
     nodes = [NODES["compass_node"], NODES["feedback_node"]]
-    with ros_context() as context, GraphRunner(nodes, params_files=[params],
-                                               log_dir=tmp_path / "logs") as runner:
+    with (
+        ros_context() as context,
+        GraphRunner(nodes, params_files=[params], log_dir=tmp_path / "logs") as runner,
+    ):
         runner.start()
         probe = _Probe(context)
         try:
             port = _tablet_url(tmp_path / "logs")
             n = probe.node
-            assert probe.spin_until(lambda: probe.compasses
-                                    and probe.feedback_pub.get_subscription_count() >= 2
-                                    and probe.raw_pub.get_subscription_count() > 0
-                                    and probe.joy_pub.get_subscription_count() > 0
-                                    and n.count_subscribers(topics.SELECTION) >= 2
-                                    and n.count_publishers(topics.FEEDBACK) >= 2, 120)
+            assert probe.spin_until(
+                lambda: (
+                    probe.compasses
+                    and probe.feedback_pub.get_subscription_count() >= 2
+                    and probe.raw_pub.get_subscription_count() > 0
+                    and probe.joy_pub.get_subscription_count() > 0
+                    and n.count_subscribers(topics.SELECTION) >= 2
+                    and n.count_publishers(topics.FEEDBACK) >= 2
+                ),
+                120,
+            )
             version = probe.compasses[-1].version
             # one selection per input path: an operator answers each selection once
             for request_id in ("r-sec-tab", "r-sec", "r-sec-joy"):  # joy answers the latest
                 selection = ActionSelection(
-                    request_id=request_id, selected_id="r-sec-a0", context=[0.1] * 3,
-                    selected=CandidateAction(id="r-sec-a0", label="go", features=[0.3] * 8))
+                    request_id=request_id,
+                    selected_id="r-sec-a0",
+                    context=[0.1] * 3,
+                    selected=CandidateAction(id="r-sec-a0", label="go", features=[0.3] * 8),
+                )
                 probe.selection_pub.publish(selection)
             probe.spin_until(lambda: False, 1.0)  # the feedback node binds answers to it
 
-            probe.joy_pub.publish(Joy(buttons=[0] * 12))                            # 1. joy
+            probe.joy_pub.publish(Joy(buttons=[0] * 12))  # 1. joy
             probe.joy_pub.publish(Joy(buttons=[1] + [0] * 11))
             probe.joy_pub.publish(Joy(buttons=[0] * 12))
-            probe.raw_pub.publish(HumanFeedback(request_id="r-sec", approved=True,  # 2. raw
-                                                task_reward=math.nan, operator_id="visitor"))
-            assert _tablet_press(port, "r-sec-tab") == 200                              # 3. tablet
-            direct = HumanFeedback(feedback_id="direct-visitor", request_id="r-sec",  # 4. direct
-                                   action=selection.selected, context=[0.1] * 3,
-                                   approved=True, task_reward=math.nan, source="sim",
-                                   operator_id="visitor", weight=1.0)
+            probe.raw_pub.publish(
+                HumanFeedback(
+                    request_id="r-sec",
+                    approved=True,  # 2. raw
+                    task_reward=math.nan,
+                    operator_id="visitor",
+                )
+            )
+            assert _tablet_press(port, "r-sec-tab") == 200  # 3. tablet
+            direct = HumanFeedback(
+                feedback_id="direct-visitor",
+                request_id="r-sec",  # 4. direct
+                action=selection.selected,
+                context=[0.1] * 3,
+                approved=True,
+                task_reward=math.nan,
+                source="sim",
+                operator_id="visitor",
+                weight=1.0,
+            )
             probe.feedback_pub.publish(direct)
 
             def refusals():
-                return {f.source for f in probe.feedback
-                        if any(a.feedback_id == f.feedback_id and
-                               a.status == FeedbackAck.STATUS_REJECTED for a in probe.acks)}
-            assert probe.spin_until(lambda: refusals() >= {"joy", "topic", "tablet", "sim"},
-                                    60), (refusals(), [(a.feedback_id, a.reason)
-                                                       for a in probe.acks])
+                return {
+                    f.source
+                    for f in probe.feedback
+                    if any(
+                        a.feedback_id == f.feedback_id and a.status == FeedbackAck.STATUS_REJECTED
+                        for a in probe.acks
+                    )
+                }
+
+            assert probe.spin_until(lambda: refusals() >= {"joy", "topic", "tablet", "sim"}, 60), (
+                refusals(),
+                [(a.feedback_id, a.reason) for a in probe.acks],
+            )
             for ack in probe.acks:
                 assert ack.status == FeedbackAck.STATUS_REJECTED
                 assert "operator 'visitor' may not shape the compass" in ack.reason
@@ -271,8 +330,11 @@ def test_a_forbidden_operator_cannot_move_the_compass_through_any_input_path(tmp
             assert probe.compasses[-1].version == version
 
             # control: an allowed operator on the same raw path moves it (the path works)
-            probe.raw_pub.publish(HumanFeedback(request_id="r-sec", approved=True,
-                                                task_reward=math.nan, operator_id="alice"))
+            probe.raw_pub.publish(
+                HumanFeedback(
+                    request_id="r-sec", approved=True, task_reward=math.nan, operator_id="alice"
+                )
+            )
             assert probe.spin_until(lambda: probe.compasses[-1].version == version + 1, 60)
             assert runner.dead() == {}
         finally:

@@ -1,5 +1,8 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """``moral-compass run``: the robot graph without ``ros2 launch``, its tablet URL on the console,
 and the launch file's rule that the exit of a required node stops the graph."""
+
 import signal
 import subprocess
 import urllib.request
@@ -19,8 +22,11 @@ pytestmark = pytest.mark.ros
 
 
 def _start(tmp_path, *args: str) -> subprocess.Popen:
-    return start_python(["-m", "moral_compass_ros.tools.cli", "run", *args],
-                        ROS_HOME=str(tmp_path / "ros_home"), PYTHONUNBUFFERED="1")
+    return start_python(
+        ["-m", "moral_compass_ros.tools.cli", "run", *args],
+        ROS_HOME=str(tmp_path / "ros_home"),
+        PYTHONUNBUFFERED="1",
+    )
 
 
 def _read_until(proc: subprocess.Popen, marker: str, lines: list[str]) -> bool:
@@ -33,10 +39,19 @@ def _read_until(proc: subprocess.Popen, marker: str, lines: list[str]) -> bool:
 
 def test_run_starts_the_graph_and_prints_the_tablet_url(tmp_path):
     operators = tmp_path / "operators.yaml"
-    operators.write_text('operators:\n  - id: alice\n    token_hash: '
-                         f'"{hash_token("a-long-enough-token")}"\n')
-    proc = _start(tmp_path, "--namespace", "run_test", "--tablet", "--tablet-port", "0",
-                  "--tablet-operators", str(operators))
+    operators.write_text(
+        f'operators:\n  - id: alice\n    token_hash: "{hash_token("a-long-enough-token")}"\n'
+    )
+    proc = _start(
+        tmp_path,
+        "--namespace",
+        "run_test",
+        "--tablet",
+        "--tablet-port",
+        "0",
+        "--tablet-operators",
+        str(operators),
+    )
     lines: list[str] = []
     try:
         assert _read_until(proc, "run: tablet page: ", lines), "".join(lines)
@@ -46,8 +61,9 @@ def test_run_starts_the_graph_and_prints_the_tablet_url(tmp_path):
         with ros_context() as context:
             probe = rclpy.node.Node("run_probe", context=context)
             compasses = []
-            probe.create_subscription(MoralCompass, f"/run_test/{topics.COMPASS}",
-                                      compasses.append, STATE_QOS)
+            probe.create_subscription(
+                MoralCompass, f"/run_test/{topics.COMPASS}", compasses.append, STATE_QOS
+            )
             executor = SingleThreadedExecutor(context=context)
             executor.add_node(probe)
             assert spin_until(executor, lambda: compasses, 60), "".join(lines)
@@ -78,10 +94,13 @@ def test_the_exit_of_a_required_node_stops_the_graph(tmp_path):
     assert "n_particles" in output  # the node's own reason, on the same console
 
 
-@pytest.mark.parametrize("args, message", [
-    (["--params", "/nonexistent.yaml"], "parameter file /nonexistent.yaml does not exist"),
-    (["--tablet-port", "0"], "--tablet-port and --tablet-operators need --tablet"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--params", "/nonexistent.yaml"], "parameter file /nonexistent.yaml does not exist"),
+        (["--tablet-port", "0"], "--tablet-port and --tablet-operators need --tablet"),
+    ],
+)
 def test_bad_arguments_are_refused_with_the_reason(tmp_path, args, message):
     proc = _start(tmp_path, *args)
     output = proc.communicate(timeout=60)[0]

@@ -1,9 +1,18 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Simulated people: response model, B-Pref teacher faults, drift, operator pools."""
+
 import numpy as np
 import pytest
 
 from moral_compass_ros.sim import (
-    AbruptDrift, DirichletProfile, GradualDrift, NoDrift, OperatorPool, SimulatedPerson)
+    AbruptDrift,
+    DirichletProfile,
+    GradualDrift,
+    NoDrift,
+    OperatorPool,
+    SimulatedPerson,
+)
 
 THETA0 = np.array([0.5, 0.2, 0.1, 0.1, 0.1])
 THETA1 = np.array([0.05, 0.05, 0.1, 0.2, 0.6])
@@ -26,13 +35,16 @@ def test_approval_probability_closed_form():
     r = 0.7
     d2 = np.sum((THETA0 - fp) ** 2)
     u = 0.75 * (0.3 - d2) + 0.1 * r
-    np.testing.assert_allclose(person.approval_probability(fp, r), 1 / (1 + np.exp(-20 * u)),
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        person.approval_probability(fp, r), 1 / (1 + np.exp(-20 * u)), rtol=1e-12
+    )
     # vectorised over candidates
     fps = np.vstack([fp, THETA0])
-    np.testing.assert_allclose(person.approval_probability(fps, [r, 0.0]),
-                               [1 / (1 + np.exp(-20 * u)), 1 / (1 + np.exp(-20 * 0.75 * 0.3))],
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        person.approval_probability(fps, [r, 0.0]),
+        [1 / (1 + np.exp(-20 * u)), 1 / (1 + np.exp(-20 * 0.75 * 0.3))],
+        rtol=1e-12,
+    )
 
 
 def test_approval_probability_decreases_with_distance_to_profile():
@@ -54,12 +66,15 @@ def test_myopia_moves_weight_from_values_to_task_reward():
     far = np.eye(5)[4]
     fully_myopic = SimulatedPerson(THETA0, myopia=1.0, reward_weight=0.2)
     # m = 1: values do not matter at all, only the immediate reward
-    np.testing.assert_allclose(fully_myopic.approval_probability(far, 1.0),
-                               fully_myopic.approval_probability(THETA0, 1.0))
+    np.testing.assert_allclose(
+        fully_myopic.approval_probability(far, 1.0), fully_myopic.approval_probability(THETA0, 1.0)
+    )
     considered = SimulatedPerson(THETA0, myopia=0.0, reward_weight=0.2)
     half = SimulatedPerson(THETA0, myopia=0.5, reward_weight=0.2)
-    gap = [float(p.approval_probability(THETA0, 0.0) - p.approval_probability(far, 0.0))
-           for p in (considered, half, fully_myopic)]
+    gap = [
+        float(p.approval_probability(THETA0, 0.0) - p.approval_probability(far, 0.0))
+        for p in (considered, half, fully_myopic)
+    ]
     assert gap[0] > gap[1] > gap[2] == 0.0
 
 
@@ -117,8 +132,9 @@ def test_abrupt_drift_switches_at_the_stated_answer():
     fp = np.full(5, 0.2)
     for t in range(8):
         np.testing.assert_array_equal(person.true_profile(), THETA0 if t < 5 else THETA1)
-        expected_p = float(SimulatedPerson(THETA0 if t < 5 else THETA1)
-                           .approval_probability(fp, 0.0))
+        expected_p = float(
+            SimulatedPerson(THETA0 if t < 5 else THETA1).approval_probability(fp, 0.0)
+        )
         r = person.respond(fp, 0.0, rng)
         assert r.answer_index == t
         np.testing.assert_allclose(r.p_approve, expected_p, rtol=1e-12)
@@ -142,13 +158,14 @@ def test_gradual_drift_interpolates_linearly():
 
 
 def test_no_drift_and_skips_count_as_answers_for_drift_clock():
-    person = SimulatedPerson(THETA0, skip_prob=1.0,
-                             drift=AbruptDrift(at_answer=3, new_profile=THETA1))
+    person = SimulatedPerson(
+        THETA0, skip_prob=1.0, drift=AbruptDrift(at_answer=3, new_profile=THETA1)
+    )
     rng = np.random.default_rng(0)
     for _ in range(3):
         assert person.respond(THETA0, 0.0, rng).approved is None
     np.testing.assert_array_equal(person.true_profile(), THETA1)
-    assert NoDrift().weight(10 ** 6) == 0.0
+    assert NoDrift().weight(10**6) == 0.0
 
 
 def test_dirichlet_profile_is_drawn_per_seed():
@@ -164,8 +181,10 @@ def test_dirichlet_profile_is_drawn_per_seed():
 
 
 def test_operator_pool_round_robin_shifts():
-    persons = [SimulatedPerson(THETA0, operator_id="alice"),
-               SimulatedPerson(THETA1, operator_id="bob")]
+    persons = [
+        SimulatedPerson(THETA0, operator_id="alice"),
+        SimulatedPerson(THETA1, operator_id="bob"),
+    ]
     pool = OperatorPool(persons, schedule="round_robin", turn_length=3, seed=0)
     ids = []
     for _ in range(12):
@@ -183,16 +202,24 @@ def test_operator_pool_random_schedule_is_seeded_and_switches_only_between_shift
 
     a, b, c = run(5), run(5), run(6)
     assert a == b and a != c
-    shifts = [a[i:i + 4] for i in range(0, 400, 4)]
+    shifts = [a[i : i + 4] for i in range(0, 400, 4)]
     assert all(len(set(s)) == 1 for s in shifts)
     counts = np.array([sum(s[0] == f"op{i}" for s in shifts) for i in range(3)])
     assert np.all(np.abs(counts / 100 - 1 / 3) < binomial_tol(1 / 3, 100))
 
 
-@pytest.mark.parametrize("kwargs", [
-    dict(beta=0.0), dict(beta=np.inf), dict(mistake_prob=1.5), dict(skip_prob=-0.1),
-    dict(myopia=2.0), dict(skip_margin=0.6), dict(reward_weight=-1.0),
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(beta=0.0),
+        dict(beta=np.inf),
+        dict(mistake_prob=1.5),
+        dict(skip_prob=-0.1),
+        dict(myopia=2.0),
+        dict(skip_margin=0.6),
+        dict(reward_weight=-1.0),
+    ],
+)
 def test_invalid_person_arguments(kwargs):
     with pytest.raises(ValueError):
         SimulatedPerson(THETA0, **kwargs)
@@ -206,8 +233,9 @@ def test_invalid_profiles_and_pools():
     with pytest.raises(ValueError):
         GradualDrift(start=5, end=5, new_profile=THETA1)
     with pytest.raises(ValueError):
-        OperatorPool([SimulatedPerson(THETA0, operator_id="x"),
-                      SimulatedPerson(THETA1, operator_id="x")])
+        OperatorPool(
+            [SimulatedPerson(THETA0, operator_id="x"), SimulatedPerson(THETA1, operator_id="x")]
+        )
     with pytest.raises(ValueError):
         SimulatedPerson(THETA0).respond(np.ones(3) / 3, 0.0, np.random.default_rng(0))
 

@@ -1,14 +1,28 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Simulated planner: determinism, simplex invariants and the documented generative model."""
+
 import numpy as np
 import pytest
 
 from moral_compass_ros.sim import CandidateSet, MORAL_FOUNDATIONS, SimulatedPlanner
 from moral_compass_ros.sim._planner import (
-    ACTION_VERBS, CONTEXT_AR_COEF, FINGERPRINT_LOGIT_STD, N_TASK_LATENTS)
+    ACTION_VERBS,
+    CONTEXT_AR_COEF,
+    FINGERPRINT_LOGIT_STD,
+    N_TASK_LATENTS,
+)
 from moral_compass_ros.sim._simplex import clr, softmax
 
-ARRAY_FIELDS = ("context", "features", "reward_mean", "reward_std", "true_reward",
-                "true_fingerprint", "value_hints")
+ARRAY_FIELDS = (
+    "context",
+    "features",
+    "reward_mean",
+    "reward_std",
+    "true_reward",
+    "true_fingerprint",
+    "value_hints",
+)
 
 
 def rollout(planner, n):
@@ -86,8 +100,9 @@ def test_candidate_set_is_read_only():
 
 def test_noise_free_features_decode_fingerprint_exactly():
     # F >= M + K: [A | Bz] has orthonormal columns, so A^T phi = clr(fp) and softmax inverts it.
-    p = SimulatedPlanner(MORAL_FOUNDATIONS, feature_dim=5 + N_TASK_LATENTS + 1, seed=4,
-                         feature_noise=0.0)
+    p = SimulatedPlanner(
+        MORAL_FOUNDATIONS, feature_dim=5 + N_TASK_LATENTS + 1, seed=4, feature_noise=0.0
+    )
     emb = np.hstack([p.embedding_values, p.embedding_task])
     np.testing.assert_allclose(emb.T @ emb, np.eye(emb.shape[1]), atol=1e-12)
     cs = p.propose()
@@ -114,8 +129,9 @@ def test_context_is_ar1_and_shifts_fingerprints_as_documented():
     s = np.array([cs.context for cs in sets])
     # lag-1 autocorrelation of a stationary AR(1) is rho (std error ~ sqrt((1 - rho^2) / n))
     lag1 = np.mean(s[1:] * s[:-1], axis=0) / np.mean(s * s, axis=0)
-    np.testing.assert_allclose(lag1, CONTEXT_AR_COEF,
-                               atol=5 * np.sqrt((1 - CONTEXT_AR_COEF ** 2) / len(s)))
+    np.testing.assert_allclose(
+        lag1, CONTEXT_AR_COEF, atol=5 * np.sqrt((1 - CONTEXT_AR_COEF**2) / len(s))
+    )
     assert not np.array_equal(s[0], s[1])
     # clr(fp_b) = centre(G s_t) + centre(sigma_fp xi_b): regress on s to recover centred G
     x = np.repeat(s, 4, axis=0)
@@ -138,13 +154,16 @@ def test_reward_estimate_is_honest():
     assert abs(z.std() - 1.0) < 4 * np.sqrt(0.5 / n)
 
 
-@pytest.mark.parametrize("kwargs", [
-    dict(feature_dim=3),            # < M - 1
-    dict(n_candidates=0),
-    dict(hint_prob=1.5),
-    dict(context_ar=1.0),
-    dict(feature_noise=-1.0),
-])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(feature_dim=3),  # < M - 1
+        dict(n_candidates=0),
+        dict(hint_prob=1.5),
+        dict(context_ar=1.0),
+        dict(feature_noise=-1.0),
+    ],
+)
 def test_invalid_planner_arguments(kwargs):
     with pytest.raises(ValueError):
         SimulatedPlanner(MORAL_FOUNDATIONS, seed=0, **kwargs)

@@ -1,11 +1,20 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Scenario presets (checked against a table), episode determinism, oracle and random bounds."""
+
 import dataclasses
 
 import numpy as np
 import pytest
 
 from moral_compass_ros.sim import (
-    SCENARIO_NAMES, SCENARIOS, Scenario, make_scenario, oracle_choice, random_choice)
+    SCENARIO_NAMES,
+    SCENARIOS,
+    Scenario,
+    make_scenario,
+    oracle_choice,
+    random_choice,
+)
 
 # name: (drift, drift_start, drift_end, n_operators, turn_length, faulty teacher?)
 EXPECTED = {
@@ -23,7 +32,11 @@ def test_presets_match_the_table():
         cfg = SCENARIOS[name]
         assert cfg.name == name
         assert (cfg.drift, cfg.drift_start, cfg.n_operators, cfg.turn_length) == (
-            drift, start, n_ops, turn)
+            drift,
+            start,
+            n_ops,
+            turn,
+        )
         if drift == "gradual":
             assert cfg.drift_end == end
         has_faults = cfg.mistake_prob > 0 and cfg.skip_prob > 0 and cfg.myopia > 0
@@ -35,8 +48,21 @@ def test_presets_match_the_table():
 
 def episode(scenario: Scenario):
     """Run an episode alternating oracle and random choices; return every observable array."""
-    record = {k: [] for k in ("features", "context", "hints", "fp", "reward", "choice",
-                              "answer", "task_reward", "profile", "operator")}
+    record = {
+        k: []
+        for k in (
+            "features",
+            "context",
+            "hints",
+            "fp",
+            "reward",
+            "choice",
+            "answer",
+            "task_reward",
+            "profile",
+            "operator",
+        )
+    }
     i = 0
     while not scenario.done:
         cs = scenario.propose()
@@ -97,8 +123,9 @@ def test_gradual_drift_scenario_moves_between_start_and_end():
     changes = np.flatnonzero(np.any(np.diff(rec["profile"], axis=0) != 0, axis=1)) + 1
     np.testing.assert_array_equal(changes, np.arange(cfg.drift_start + 1, cfg.drift_end + 1))
     mid = (cfg.drift_start + cfg.drift_end) // 2
-    np.testing.assert_allclose(rec["profile"][mid],
-                               0.5 * (rec["profile"][0] + rec["profile"][-1]), atol=1e-12)
+    np.testing.assert_allclose(
+        rec["profile"][mid], 0.5 * (rec["profile"][0] + rec["profile"][-1]), atol=1e-12
+    )
 
 
 def test_two_operators_take_documented_shifts_with_different_values():
@@ -120,12 +147,13 @@ def test_oracle_is_argmax_and_never_worse_than_random_in_expected_approval():
             cs = scenario.propose()
             p = scenario.approval_probabilities(cs)
             person = scenario.current_person
-            np.testing.assert_allclose(p, person.approval_probability(cs.true_fingerprint,
-                                                                      cs.true_reward))
+            np.testing.assert_allclose(
+                p, person.approval_probability(cs.true_fingerprint, cs.true_reward)
+            )
             o = oracle_choice(cs, person)
             assert o == scenario.oracle_choice(cs) == int(np.argmax(p))
-            assert p[o] >= p.mean()                       # vs the random selector's expectation
-            assert p[o] >= p[random_choice(cs, rng)]      # vs any single random draw
+            assert p[o] >= p.mean()  # vs the random selector's expectation
+            assert p[o] >= p[random_choice(cs, rng)]  # vs any single random draw
             gains.append(p[o] - p.mean())
             scenario.respond(cs, o)
     assert np.mean(gains) > 0.2  # the oracle is far above random: there is something to learn

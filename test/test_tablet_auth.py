@@ -1,4 +1,7 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Operator tokens hashed at rest, the operators file, login rate limiting (no ROS, no web)."""
+
 import subprocess
 import sys
 
@@ -30,8 +33,10 @@ def test_hash_roundtrip_salted_and_not_plain():
 
 def test_operators_file(tmp_path):
     path = tmp_path / "operators.yaml"
-    path.write_text(f'operators:\n  - id: alice\n    token_hash: "{hash_token(TOKEN)}"\n'
-                    f'  - id: bob.b\n    name: Bob\n    token_hash: "{hash_token("bob-token-123")}"\n')
+    path.write_text(
+        f'operators:\n  - id: alice\n    token_hash: "{hash_token(TOKEN)}"\n'
+        f'  - id: bob.b\n    name: Bob\n    token_hash: "{hash_token("bob-token-123")}"\n'
+    )
     operators = load_operators(path)
     assert sorted(operators) == ["alice", "bob.b"] and operators["bob.b"].name == "Bob"
     assert authenticate(operators, "alice", TOKEN)
@@ -39,12 +44,15 @@ def test_operators_file(tmp_path):
     assert not authenticate(operators, "mallory", TOKEN)
 
 
-@pytest.mark.parametrize("text, problem", [
-    (f"operators:\n  - id: alice\n    token_hash: {TOKEN}\n", "no valid token_hash"),
-    ("operators:\n  - id: 'a b'\n    token_hash: x\n", "bad id"),
-    ("operators: {alice: x}\n", "must be a list"),
-    ("operators: [\n", "not valid YAML"),
-])
+@pytest.mark.parametrize(
+    "text, problem",
+    [
+        (f"operators:\n  - id: alice\n    token_hash: {TOKEN}\n", "no valid token_hash"),
+        ("operators:\n  - id: 'a b'\n    token_hash: x\n", "bad id"),
+        ("operators: {alice: x}\n", "must be a list"),
+        ("operators: [\n", "not valid YAML"),
+    ],
+)
 def test_bad_operators_files_are_refused(tmp_path, text, problem):
     path = tmp_path / "operators.yaml"
     path.write_text(text)
@@ -56,7 +64,9 @@ def test_bad_operators_files_are_refused(tmp_path, text, problem):
 def test_duplicate_and_missing(tmp_path):
     h = hash_token(TOKEN)
     path = tmp_path / "operators.yaml"
-    path.write_text(f'operators:\n  - {{id: a, token_hash: "{h}"}}\n  - {{id: a, token_hash: "{h}"}}\n')
+    path.write_text(
+        f'operators:\n  - {{id: a, token_hash: "{h}"}}\n  - {{id: a, token_hash: "{h}"}}\n'
+    )
     with pytest.raises(OperatorsFileError, match="twice"):
         load_operators(path)
     with pytest.raises(OperatorsFileError, match="cannot read"):
@@ -65,6 +75,7 @@ def test_duplicate_and_missing(tmp_path):
 
 def test_shipped_operators_file_holds_no_operator():
     from ros_helpers import REPO_ROOT
+
     assert load_operators(REPO_ROOT / "config" / "operators.yaml") == {}
 
 
@@ -84,12 +95,21 @@ def test_login_limiter_window():
 
 
 def test_cli_hash_reads_stdin_and_new_prints_a_ready_operators_file(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "moral_compass_ros.web.auth", "hash"],
-                            input=TOKEN + "\n", capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "moral_compass_ros.web.auth", "hash"],
+        input=TOKEN + "\n",
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     stored = result.stdout.strip()
     assert verify_token(TOKEN, stored) and TOKEN not in result.stdout + result.stderr
-    result = subprocess.run([sys.executable, "-m", "moral_compass_ros.web.auth", "new", "carol"],
-                            capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "moral_compass_ros.web.auth", "new", "carol"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     token = result.stderr.strip().rsplit(" ", 1)[-1]
     assert token not in result.stdout
     operators = tmp_path / "operators.yaml"

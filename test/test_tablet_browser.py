@@ -1,9 +1,12 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """The tablet page in real headless Chromium, served by the real feedback node over loopback.
 
 Playwright drives Debian's ``/usr/bin/chromium`` (never a downloaded browser); the feedback
 node runs as a child process with the tablet enabled on an ephemeral port; this test process
 plays planner, compass node and observer over DDS (private rclpy context, own domain id).
 """
+
 import re
 import threading
 import time
@@ -41,17 +44,31 @@ pytestmark = pytest.mark.ros
 def _compass(version, mean):
     rng = np.random.default_rng(version)
     particles = rng.dirichlet(20 * np.asarray(mean), size=32)
-    return MoralCompass(value_names=NAMES, particles=particles.reshape(-1).tolist(),
-                        weights=[1 / 32] * 32, mean=list(mean), entropy=float(np.log(32)),
-                        effective_sample_size=32.0, version=version, applied_events=version - 1)
+    return MoralCompass(
+        value_names=NAMES,
+        particles=particles.reshape(-1).tolist(),
+        weights=[1 / 32] * 32,
+        mean=list(mean),
+        entropy=float(np.log(32)),
+        effective_sample_size=32.0,
+        version=version,
+        applied_events=version - 1,
+    )
 
 
 def _selection():
-    scores = [ActionScore(id="a0", predicted_approval=0.35, fingerprint_mean=[0.2] * 5),
-              ActionScore(id="a1", predicted_approval=0.72, fingerprint_mean=[0.2] * 5)]
-    return ActionSelection(request_id="r-17", selected_id="a1", scores=scores, context=[0.0] * 3,
-                           selected=CandidateAction(id="a1", label="hand over the cup",
-                                                    features=[0.1] * 8), compass_version=1)
+    scores = [
+        ActionScore(id="a0", predicted_approval=0.35, fingerprint_mean=[0.2] * 5),
+        ActionScore(id="a1", predicted_approval=0.72, fingerprint_mean=[0.2] * 5),
+    ]
+    return ActionSelection(
+        request_id="r-17",
+        selected_id="a1",
+        scores=scores,
+        context=[0.0] * 3,
+        selected=CandidateAction(id="a1", label="hand over the cup", features=[0.1] * 8),
+        compass_version=1,
+    )
 
 
 class _Graph:
@@ -61,11 +78,13 @@ class _Graph:
         self.node = rclpy.node.Node("tablet_browser_test", context=context)
         self.feedback: list[HumanFeedback] = []
         self.compass_pub = self.node.create_publisher(MoralCompass, topics.COMPASS, STATE_QOS)
-        self.selection_pub = self.node.create_publisher(ActionSelection, topics.SELECTION,
-                                                        SELECTION_QOS)
+        self.selection_pub = self.node.create_publisher(
+            ActionSelection, topics.SELECTION, SELECTION_QOS
+        )
         self.ack_pub = self.node.create_publisher(FeedbackAck, topics.FEEDBACK_ACK, FEEDBACK_QOS)
-        self.node.create_subscription(HumanFeedback, topics.FEEDBACK, self._on_feedback,
-                                      FEEDBACK_QOS)
+        self.node.create_subscription(
+            HumanFeedback, topics.FEEDBACK, self._on_feedback, FEEDBACK_QOS
+        )
         self.executor = SingleThreadedExecutor(context=context)
         self.executor.add_node(self.node)
         self.thread = threading.Thread(target=self.executor.spin, daemon=True)
@@ -73,8 +92,9 @@ class _Graph:
 
     def _on_feedback(self, msg):  # plays the compass node: acknowledge, so no re-sends
         self.feedback.append(msg)
-        self.ack_pub.publish(FeedbackAck(feedback_id=msg.feedback_id,
-                                         status=FeedbackAck.STATUS_APPLIED))
+        self.ack_pub.publish(
+            FeedbackAck(feedback_id=msg.feedback_id, status=FeedbackAck.STATUS_APPLIED)
+        )
 
     def close(self):
         self.executor.shutdown()
@@ -95,6 +115,7 @@ def _read_url(proc, lines, timeout_s=60.0):
     def pump():
         for line in proc.stdout:
             lines.append(line)
+
     threading.Thread(target=pump, daemon=True).start()
     pattern = re.compile(r"tablet page: (http://127\.0\.0\.1:\d+/)")
     deadline = time.monotonic() + timeout_s
@@ -116,10 +137,20 @@ def test_operator_logs_in_sees_compass_and_thumbs_up_reaches_dds(tmp_path):
     operators.write_text(f'operators:\n  - id: alice\n    token_hash: "{hash_token(TOKEN)}"\n')
     log_dir = tmp_path / "ros_log"
     node_proc = start_python(
-        ["-m", "moral_compass_ros.nodes.feedback_node", "--ros-args",
-         "-p", "tablet_enabled:=true", "-p", "tablet_port:=0",
-         "-p", f"tablet_operators_file:={operators}"],
-        ROS_LOG_DIR=str(log_dir), ROS_HOME=str(tmp_path / "ros_home"))
+        [
+            "-m",
+            "moral_compass_ros.nodes.feedback_node",
+            "--ros-args",
+            "-p",
+            "tablet_enabled:=true",
+            "-p",
+            "tablet_port:=0",
+            "-p",
+            f"tablet_operators_file:={operators}",
+        ],
+        ROS_LOG_DIR=str(log_dir),
+        ROS_HOME=str(tmp_path / "ros_home"),
+    )
     output: list[str] = []
     try:
         url = _read_url(node_proc, output)
@@ -131,8 +162,9 @@ def test_operator_logs_in_sees_compass_and_thumbs_up_reaches_dds(tmp_path):
                 graph.close()
     finally:
         output_text = stop_process(node_proc) + "".join(output)
-    logs = output_text + "".join(p.read_text(errors="replace")
-                                 for p in log_dir.rglob("*") if p.is_file())
+    logs = output_text + "".join(
+        p.read_text(errors="replace") for p in log_dir.rglob("*") if p.is_file()
+    )
     assert "tablet page: http://127.0.0.1:" in logs
     assert "operator alice logged in" in logs
     assert TOKEN not in logs, "the operator's token reached a log"
@@ -141,17 +173,24 @@ def test_operator_logs_in_sees_compass_and_thumbs_up_reaches_dds(tmp_path):
 def _run_browser(url, graph):
     expect = playwright_api.expect
     node = graph.node
-    _wait(lambda: node.count_subscribers(topics.SELECTION) >= 1
-          and node.count_subscribers(topics.COMPASS) >= 1
-          and node.count_publishers(topics.FEEDBACK) >= 1, 30, "the feedback node's topics")
+    _wait(
+        lambda: (
+            node.count_subscribers(topics.SELECTION) >= 1
+            and node.count_subscribers(topics.COMPASS) >= 1
+            and node.count_publishers(topics.FEEDBACK) >= 1
+        ),
+        30,
+        "the feedback node's topics",
+    )
     graph.compass_pub.publish(_compass(1, [0.3, 0.25, 0.2, 0.15, 0.1]))
     graph.selection_pub.publish(_selection())
 
     with playwright_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True)
         try:
-            context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True,
-                                          has_touch=True)
+            context = browser.new_context(
+                viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True
+            )
             page = context.new_page()
             page.set_default_timeout(20_000)
             problems = []
@@ -208,22 +247,31 @@ def _run_browser(url, graph):
             anonymous = p.request.new_context(base_url=url)
             assert anonymous.get("api/state").status == 401
             assert anonymous.get("events").status == 401
-            refused = anonymous.post("api/press", headers={"Origin": url.rstrip("/")},
-                                     data={"verdict": "up", "request_id": "r-17"})
+            refused = anonymous.post(
+                "api/press",
+                headers={"Origin": url.rstrip("/")},
+                data={"verdict": "up", "request_id": "r-17"},
+            )
             assert refused.status == 401
             anonymous.dispose()
             csrf = page.evaluate("fetch('/api/session').then(r => r.json()).then(b => b.csrf)")
             cross_site = context.request.post(
-                url + "api/press", headers={"Origin": "http://evil.example", "X-CSRF-Token": csrf},
-                data={"verdict": "down", "request_id": "r-17"})
+                url + "api/press",
+                headers={"Origin": "http://evil.example", "X-CSRF-Token": csrf},
+                data={"verdict": "down", "request_id": "r-17"},
+            )
             assert cross_site.status == 403
             form_csrf = context.request.post(  # a classic cross-site HTML form
-                url + "api/press", headers={"Origin": "http://evil.example"},
-                form={"verdict": "down", "request_id": "r-17"})
+                url + "api/press",
+                headers={"Origin": "http://evil.example"},
+                form={"verdict": "down", "request_id": "r-17"},
+            )
             assert form_csrf.status == 403
-            no_token = context.request.post(url + "api/press",
-                                            headers={"Origin": url.rstrip("/")},
-                                            data={"verdict": "down", "request_id": "r-17"})
+            no_token = context.request.post(
+                url + "api/press",
+                headers={"Origin": url.rstrip("/")},
+                data={"verdict": "down", "request_id": "r-17"},
+            )
             assert no_token.status == 403
 
             time.sleep(1.5)  # a re-send or a leaked press would show up by now

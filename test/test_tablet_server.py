@@ -1,4 +1,7 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """The tablet web server without ROS: login, sessions, CSRF, Origin/Host checks, presses, SSE."""
+
 import http.client
 import json
 import logging
@@ -30,9 +33,13 @@ class Recorder:
 def server(caplog):
     caplog.set_level(logging.DEBUG)
     recorder = Recorder()
-    srv = TabletServer({"alice": Operator("alice", hash_token(TOKEN))}, recorder,
-                       login_max_failures=3, login_window_s=60.0,
-                       logger=logging.getLogger("tablet-test"))
+    srv = TabletServer(
+        {"alice": Operator("alice", hash_token(TOKEN))},
+        recorder,
+        login_max_failures=3,
+        login_window_s=60.0,
+        logger=logging.getLogger("tablet-test"),
+    )
     srv.start()
     srv.recorder = recorder
     yield srv
@@ -40,8 +47,17 @@ def server(caplog):
     assert TOKEN not in caplog.text, "a token reached the log"
 
 
-def request(srv, method, path, body=None, cookie=None, origin="same", csrf=None, host=None,
-            content_type="application/json"):
+def request(
+    srv,
+    method,
+    path,
+    body=None,
+    cookie=None,
+    origin="same",
+    csrf=None,
+    host=None,
+    content_type="application/json",
+):
     conn = http.client.HTTPConnection("127.0.0.1", srv.port, timeout=10)
     headers = {"Host": host or f"127.0.0.1:{srv.port}"}
     if origin == "same":
@@ -95,8 +111,12 @@ def test_login_sets_a_strict_httponly_cookie_and_the_page_opens(server):
 
 def test_wrong_token_then_rate_limit(server):
     for _ in range(3):
-        assert request(server, "POST", "/api/login",
-                       {"operator": "alice", "token": "wrong-token-xyz"})[0].status == 401
+        assert (
+            request(
+                server, "POST", "/api/login", {"operator": "alice", "token": "wrong-token-xyz"}
+            )[0].status
+            == 401
+        )
     response, _ = request(server, "POST", "/api/login", {"operator": "alice", "token": TOKEN})
     assert response.status == 429 and int(response.getheader("Retry-After")) > 0
 
@@ -107,28 +127,70 @@ def test_press_needs_csrf_same_origin_and_json(server):
     body = {"verdict": "up", "request_id": "r1"}
     assert request(server, "POST", "/api/press", body, cookie=cookie)[0].status == 403
     assert request(server, "POST", "/api/press", body, cookie=cookie, csrf="bad")[0].status == 403
-    assert request(server, "POST", "/api/press", body, cookie=cookie, csrf=csrf,
-                   origin="http://evil.example")[0].status == 403
-    assert request(server, "POST", "/api/press", body, cookie=cookie, csrf=csrf,
-                   origin=None)[0].status == 403  # neither Origin nor Referer
-    assert request(server, "POST", "/api/press", b"verdict=up", cookie=cookie, csrf=csrf,
-                   content_type="application/x-www-form-urlencoded")[0].status == 415
+    assert (
+        request(
+            server,
+            "POST",
+            "/api/press",
+            body,
+            cookie=cookie,
+            csrf=csrf,
+            origin="http://evil.example",
+        )[0].status
+        == 403
+    )
+    assert (
+        request(server, "POST", "/api/press", body, cookie=cookie, csrf=csrf, origin=None)[
+            0
+        ].status
+        == 403
+    )  # neither Origin nor Referer
+    assert (
+        request(
+            server,
+            "POST",
+            "/api/press",
+            b"verdict=up",
+            cookie=cookie,
+            csrf=csrf,
+            content_type="application/x-www-form-urlencoded",
+        )[0].status
+        == 415
+    )
     assert not server.recorder.presses
     response, payload = request(server, "POST", "/api/press", body, cookie=cookie, csrf=csrf)
     assert response.status == 200 and json.loads(payload)["feedback_id"] == "f1"
     assert server.recorder.presses == [("up", "r1", "alice")]
-    response, payload = request(server, "POST", "/api/press", {"verdict": "down",
-                                "request_id": "gone"}, cookie=cookie, csrf=csrf)
+    response, payload = request(
+        server,
+        "POST",
+        "/api/press",
+        {"verdict": "down", "request_id": "gone"},
+        cookie=cookie,
+        csrf=csrf,
+    )
     assert response.status == 409 and "unknown" in json.loads(payload)["message"]
-    assert request(server, "POST", "/api/press", {"verdict": "maybe"}, cookie=cookie,
-                   csrf=csrf)[0].status == 400
+    assert (
+        request(server, "POST", "/api/press", {"verdict": "maybe"}, cookie=cookie, csrf=csrf)[
+            0
+        ].status
+        == 400
+    )
     state = json.loads(request(server, "GET", "/api/state", cookie=cookie)[1])
     assert state["counts"] == {"up": 1, "down": 0, "unsure": 0}
 
 
 def test_cross_site_login_and_foreign_host_are_refused(server):
-    assert request(server, "POST", "/api/login", {"operator": "alice", "token": TOKEN},
-                   origin="http://evil.example")[0].status == 403
+    assert (
+        request(
+            server,
+            "POST",
+            "/api/login",
+            {"operator": "alice", "token": TOKEN},
+            origin="http://evil.example",
+        )[0].status
+        == 403
+    )
     # DNS rebinding: the browser sends the attacker's host name in Host
     response, _ = request(server, "GET", "/login", host=f"evil.example:{server.port}")
     assert response.status == 403
@@ -159,8 +221,9 @@ def test_event_stream_sends_state_on_change(server):
                 lines.append(line.strip())
 
     assert next_state()["compass"]["version"] == 1
-    threading.Timer(0.2, server.publish_compass,
-                    (2, ["care", "fairness"], [0.7, 0.3], 1.0, 25.0)).start()
+    threading.Timer(
+        0.2, server.publish_compass, (2, ["care", "fairness"], [0.7, 0.3], 1.0, 25.0)
+    ).start()
     t0 = time.monotonic()
     state = next_state()
     assert state["compass"]["version"] == 2 and time.monotonic() - t0 < 5

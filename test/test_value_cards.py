@@ -1,4 +1,7 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Value cards: validation names what is missing; the hash names the cards; reload versions."""
+
 import copy
 
 import pytest
@@ -37,12 +40,15 @@ def test_an_empty_dimension_counts_as_missing():
         parse_value_cards(data, NAMES)
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda d: d["cards"].pop(), "no value card for \\['sanctity'\\]"),
-    (lambda d: d["cards"].append(dict(d["cards"][0])), "has two cards"),
-    (lambda d: d["cards"][0].update(colour="red"), "unknown keys"),
-    (lambda d: d.pop("cards"), "list under 'cards'"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda d: d["cards"].pop(), "no value card for \\['sanctity'\\]"),
+        (lambda d: d["cards"].append(dict(d["cards"][0])), "has two cards"),
+        (lambda d: d["cards"][0].update(colour="red"), "unknown keys"),
+        (lambda d: d.pop("cards"), "list under 'cards'"),
+    ],
+)
 def test_structural_errors_are_named(change, message):
     data = copy.deepcopy(SHIPPED)
     change(data)

@@ -1,7 +1,10 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """The compass markers: counts, positions on the projected simplex, colours and sizes by weight.
 
 Pure message building: no ROS graph.
 """
+
 import itertools
 
 import numpy as np
@@ -98,8 +101,9 @@ def test_positions_lie_on_the_projected_simplex():
     groups = _by_ns(array)
     projection = SimplexProjection(5, 1.5)
     for marker in groups["particles"]:
-        np.testing.assert_allclose(_xyz(marker), projection.points(particles[marker.id]),
-                                   atol=1e-12)
+        np.testing.assert_allclose(
+            _xyz(marker), projection.points(particles[marker.id]), atol=1e-12
+        )
     vertices = np.array([[p.x, p.y, p.z] for p in groups["simplex_vertices"][0].points])
     np.testing.assert_allclose(vertices, projection.vertices, atol=1e-12)
     mean = _xyz(groups["mean"][0])
@@ -133,8 +137,11 @@ def test_uniform_weights_give_one_size_and_colour():
 def test_covariance_ellipsoid_reconstructs_the_projected_covariance():
     particles, weights = _cloud(80)
     sigmas = 2.0
-    groups = _by_ns(build_markers(NAMES5, particles, weights, 1, 0.0, 1.0,
-                                  style=MarkerStyle(covariance_sigmas=sigmas)))
+    groups = _by_ns(
+        build_markers(
+            NAMES5, particles, weights, 1, 0.0, 1.0, style=MarkerStyle(covariance_sigmas=sigmas)
+        )
+    )
     marker = groups["covariance"][0]
     o = marker.pose.orientation
     rotation = quaternion_to_rotation([o.x, o.y, o.z, o.w])
@@ -176,12 +183,18 @@ def test_info_text_names_version_and_entropy():
 
 def test_markers_from_messages():
     particles, weights = _cloud(12)
-    msg = MoralCompass(value_names=NAMES5, particles=particles.reshape(-1).tolist(),
-                       weights=weights.tolist(), version=9, entropy=1.0)
+    msg = MoralCompass(
+        value_names=NAMES5,
+        particles=particles.reshape(-1).tolist(),
+        weights=weights.tolist(),
+        version=9,
+        entropy=1.0,
+    )
     scores = [ActionScore(id=f"a{k}", fingerprint_mean=[0.2] * 5) for k in range(4)]
     scores.append(ActionScore(id="bad", fingerprint_mean=[0.5, 0.5]))  # wrong length: skipped
-    selection = ActionSelection(selected_id="a0", scores=scores,
-                                selected=CandidateAction(id="a0", label="offer help"))
+    selection = ActionSelection(
+        selected_id="a0", scores=scores, selected=CandidateAction(id="a0", label="offer help")
+    )
     groups = _by_ns(markers_from_msgs(msg, selection, frame_id="base_link"))
     assert len(groups["particles"]) == 12 and len(groups["candidates"]) == 4
     assert groups["candidate_labels"][0].text == "selected: offer help"
@@ -191,14 +204,17 @@ def test_markers_from_messages():
 
 def test_bad_input_is_refused():
     from moral_compass_ros.conversions import InvalidMessage
+
     with pytest.raises(ValueError, match="particles must have shape"):
         build_markers(NAMES5, np.ones((3, 4)) / 4, np.ones(3) / 3, 1, 0.0, 1.0)
     with pytest.raises(ValueError, match="fingerprint_mean"):
-        build_markers(NAMES5, np.ones((3, 5)) / 5, np.ones(3) / 3, 1, 0.0, 1.0,
-                      [("a", [0.5, 0.5])])
+        build_markers(
+            NAMES5, np.ones((3, 5)) / 5, np.ones(3) / 3, 1, 0.0, 1.0, [("a", [0.5, 0.5])]
+        )
     with pytest.raises(InvalidMessage):
-        markers_from_msgs(MoralCompass(value_names=NAMES5, particles=[0.2] * 5,
-                                       weights=[0.5, 0.5]))
+        markers_from_msgs(
+            MoralCompass(value_names=NAMES5, particles=[0.2] * 5, weights=[0.5, 0.5])
+        )
     with pytest.raises(ValueError, match="M >= 2"):
         projection_basis(1)
 
@@ -215,7 +231,9 @@ def test_shipped_rviz_config_shows_every_marker_namespace_in_the_fixed_frame():
     manager = config["Visualization Manager"]
     frame = {spec.name: spec.default for spec in NODE_SPECS}["frame_id"]
     assert manager["Global Options"]["Fixed Frame"] == frame == "moral_compass"
-    display = [d for d in manager["Displays"] if d["Class"] == "rviz_default_plugins/MarkerArray"][0]
+    display = [d for d in manager["Displays"] if d["Class"] == "rviz_default_plugins/MarkerArray"][
+        0
+    ]
     assert display["Enabled"] and display["Topic"]["Value"] == "/" + topics.MARKERS
     assert display["Topic"]["Durability Policy"] == "Transient Local"
     namespaces = {v for k, v in vars(viz_markers).items() if k.startswith("NS_")}

@@ -1,4 +1,8 @@
-"""visualization_node in-process (private rclpy context): compass + selection -> latched markers."""
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
+"""visualization_node in-process (private rclpy context): compass + selection -> latched
+markers."""
+
 import numpy as np
 import rclpy.node
 from rclpy.executors import SingleThreadedExecutor
@@ -15,15 +19,24 @@ NAMES = ["care", "fairness", "loyalty", "authority", "sanctity"]
 
 def _compass(version, n=16):
     particles = np.random.default_rng(version).dirichlet(np.ones(5), size=n)
-    return MoralCompass(value_names=NAMES, particles=particles.reshape(-1).tolist(),
-                        weights=[1.0 / n] * n, version=version, entropy=float(np.log(n)))
+    return MoralCompass(
+        value_names=NAMES,
+        particles=particles.reshape(-1).tolist(),
+        weights=[1.0 / n] * n,
+        version=version,
+        entropy=float(np.log(n)),
+    )
 
 
 def test_node_publishes_latched_markers_for_compass_and_selection():
     with ros_context() as context:
-        viz = VisualizationNode(context=context, parameter_overrides=[
-            rclpy.parameter.Parameter("frame_id", value="map"),
-            rclpy.parameter.Parameter("max_rate_hz", value=20.0)])
+        viz = VisualizationNode(
+            context=context,
+            parameter_overrides=[
+                rclpy.parameter.Parameter("frame_id", value="map"),
+                rclpy.parameter.Parameter("max_rate_hz", value=20.0),
+            ],
+        )
         test = rclpy.node.Node("viz_test", context=context)
         executor = SingleThreadedExecutor(context=context)
         executor.add_node(viz)
@@ -41,9 +54,13 @@ def test_node_publishes_latched_markers_for_compass_and_selection():
             assert spin_until(executor, lambda: count("particles") == 16, 20.0)
             assert received[-1].markers[1].header.frame_id == "map"
             assert spin_until(executor, lambda: test.count_subscribers(topics.SELECTION) > 0, 10)
-            selection_pub.publish(ActionSelection(
-                selected_id="a1", selected=CandidateAction(id="a1", label="wave"),
-                scores=[ActionScore(id=f"a{k}", fingerprint_mean=[0.2] * 5) for k in range(3)]))
+            selection_pub.publish(
+                ActionSelection(
+                    selected_id="a1",
+                    selected=CandidateAction(id="a1", label="wave"),
+                    scores=[ActionScore(id=f"a{k}", fingerprint_mean=[0.2] * 5) for k in range(3)],
+                )
+            )
             assert spin_until(executor, lambda: count("candidates") == 3, 20.0)
             compass_pub.publish(_compass(2, n=24))
             assert spin_until(executor, lambda: count("particles") == 24, 20.0)

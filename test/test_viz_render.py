@@ -1,4 +1,7 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """The MarkerArray -> PNG renderer draws exactly what the markers contain."""
+
 import numpy as np
 from matplotlib.image import imread
 from visualization_msgs.msg import Marker
@@ -62,11 +65,19 @@ def test_delete_removes_one_marker(tmp_path):
 def test_render_compass_png_from_messages(tmp_path):
     rng = np.random.default_rng(2)
     particles = rng.dirichlet(np.ones(4), size=30)
-    msg = MoralCompass(value_names=NAMES[:4], particles=particles.reshape(-1).tolist(),
-                       weights=[1 / 30] * 30, version=2)
-    selection = ActionSelection(selected_id="b", scores=[
-        ActionScore(id="a", fingerprint_mean=[0.25] * 4),
-        ActionScore(id="b", fingerprint_mean=[0.7, 0.1, 0.1, 0.1])])
+    msg = MoralCompass(
+        value_names=NAMES[:4],
+        particles=particles.reshape(-1).tolist(),
+        weights=[1 / 30] * 30,
+        version=2,
+    )
+    selection = ActionSelection(
+        selected_id="b",
+        scores=[
+            ActionScore(id="a", fingerprint_mean=[0.25] * 4),
+            ActionScore(id="b", fingerprint_mean=[0.7, 0.1, 0.1, 0.1]),
+        ],
+    )
     path, stats = render_compass_png(msg, tmp_path / "c.png", selection, return_stats=True)
     assert stats.points["particles"] == 30 and stats.points["simplex_vertices"] == 4
     assert stats.segments["simplex_edges"] == 6 and stats.points["candidates"] == 2

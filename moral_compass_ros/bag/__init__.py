@@ -1,3 +1,5 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Rosbag2 record and deterministic offline replay (``rosbags``: sqlite3 and MCAP).
 
 * :func:`typestore` — the package's message types plus the standard ones, for ``rosbags``.
@@ -7,6 +9,7 @@
 * :func:`replay` — re-runs the selector and the compass offline, in the causal order the
   recorded selections imply, and measures agreement with the recorded run.
 """
+
 from moral_compass_ros.bag._types import package_type_names, type_name, typestore
 from moral_compass_ros.bag._reader import BagContents, BagError, BagMessage, locate, read_bag
 from moral_compass_ros.bag._replay import (

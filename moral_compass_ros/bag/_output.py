@@ -1,4 +1,7 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Outputs of a replay: the output bag (replayed ``selection`` and ``compass``) and the plots."""
+
 from __future__ import annotations
 
 import shutil
@@ -13,8 +16,10 @@ from moral_compass_ros.bag._recorder import _bag_qos
 from moral_compass_ros.bag._replay import ReplayResult
 from moral_compass_ros.bag._types import typestore
 
-OUTPUT_TOPICS = {"selection": (topics.SELECTION, "moral_compass_ros/msg/ActionSelection"),
-                 "compass": (topics.COMPASS, "moral_compass_ros/msg/MoralCompass")}
+OUTPUT_TOPICS = {
+    "selection": (topics.SELECTION, "moral_compass_ros/msg/ActionSelection"),
+    "compass": (topics.COMPASS, "moral_compass_ros/msg/MoralCompass"),
+}
 
 
 def write_output_bag(result: ReplayResult, path: Path) -> int:
@@ -47,14 +52,16 @@ def write_output_bag(result: ReplayResult, path: Path) -> int:
         for role, (name, msgtype) in OUTPUT_TOPICS.items():
             topic = f"{result.namespace}/{name}"
             connections[role] = writer.add_connection(
-                topic, msgtype, typestore=store, offered_qos_profiles=[_bag_qos(profiles[role])])
+                topic, msgtype, typestore=store, offered_qos_profiles=[_bag_qos(profiles[role])]
+            )
         count = 0
         for role, stamp, message in sorted(result.output, key=lambda item: item[1]):
             msgtype = OUTPUT_TOPICS[role][1]
             # Re-encode with rosbags: exact CDR length (rclpy leaves unused bytes after the
             # message, which strict readers such as rosbags' AnyReader refuse).
-            data = store.serialize_cdr(deserialize_cdr(store, serialize_message(message),
-                                                       msgtype), msgtype)
+            data = store.serialize_cdr(
+                deserialize_cdr(store, serialize_message(message), msgtype), msgtype
+            )
             writer.write(connections[role], int(stamp), bytes(data))
             count += 1
         writer.close()
@@ -80,6 +87,7 @@ def write_plots(document: dict, result: ReplayResult, out_dir: Path) -> list[Pat
         The files written.
     """
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     import numpy as np
@@ -99,8 +107,15 @@ def write_plots(document: dict, result: ReplayResult, out_dir: Path) -> list[Pat
     if recorded:
         rmeans = np.array([result.recorded_means[v] for v in recorded])
         for j in range(min(len(names), rmeans.shape[1])):
-            ax.plot(recorded, rmeans[:, j], linestyle="none", marker="o", markersize=3,
-                    markerfacecolor="none", color=colors[j % len(colors)])
+            ax.plot(
+                recorded,
+                rmeans[:, j],
+                linestyle="none",
+                marker="o",
+                markersize=3,
+                markerfacecolor="none",
+                color=colors[j % len(colors)],
+            )
     ax.set_xlabel("compass version")
     ax.set_ylabel("compass mean (simplex weight)")
     ax.set_title("Compass mean: replayed (lines) vs recorded (circles)")
@@ -118,9 +133,13 @@ def write_plots(document: dict, result: ReplayResult, out_dir: Path) -> list[Pat
         quality = document["approval_prediction"][key]
         bins = quality.get("reliability") or []
         if bins:
-            ax.plot([b["mean_predicted"] for b in bins], [b["observed"] for b in bins], style,
-                    label=f"{key} (Brier {quality['brier']:.3f}, ECE {quality['ece']:.3f}, "
-                          f"n={quality['n']})")
+            ax.plot(
+                [b["mean_predicted"] for b in bins],
+                [b["observed"] for b in bins],
+                style,
+                label=f"{key} (Brier {quality['brier']:.3f}, ECE {quality['ece']:.3f}, "
+                f"n={quality['n']})",
+            )
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.set_xlabel("predicted approval")
@@ -137,23 +156,32 @@ def write_plots(document: dict, result: ReplayResult, out_dir: Path) -> list[Pat
     compared = [r for r in result.requests if r.recorded_selected is not None]
     if compared:
         same = np.array([r.replayed_selected == r.recorded_selected for r in compared], float)
-        ax.plot(np.arange(1, len(same) + 1), np.cumsum(same) / np.arange(1, len(same) + 1),
-                label="cumulative agreement")
+        ax.plot(
+            np.arange(1, len(same) + 1),
+            np.cumsum(same) / np.arange(1, len(same) + 1),
+            label="cumulative agreement",
+        )
         misses = np.flatnonzero(same == 0)
         if misses.size:
-            ax.plot(misses + 1, np.zeros(misses.size), "x", color="tab:red",
-                    label="different selection")
+            ax.plot(
+                misses + 1,
+                np.zeros(misses.size),
+                "x",
+                color="tab:red",
+                label="different selection",
+            )
     ax.set_ylim(-0.05, 1.05)
     ax.set_xlabel("request (recorded order)")
     ax.set_ylabel("agreement")
     agreement = document["selections"]["agreement"]
-    ax.set_title("Replayed vs recorded selections"
-                 + (f": {agreement:.1%} agree" if agreement is not None else ""))
+    ax.set_title(
+        "Replayed vs recorded selections"
+        + (f": {agreement:.1%} agree" if agreement is not None else "")
+    )
     if compared:
         ax.legend(fontsize=8, loc="lower right")
     else:
-        ax.text(0.5, 0.5, "no recorded selections to compare", ha="center",
-                transform=ax.transAxes)
+        ax.text(0.5, 0.5, "no recorded selections to compare", ha="center", transform=ax.transAxes)
     fig.tight_layout()
     written.append(out_dir / "agreement.png")
     fig.savefig(written[-1], dpi=110)

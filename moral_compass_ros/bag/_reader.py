@@ -1,3 +1,5 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Read a rosbag2 (sqlite3 or MCAP) into messages, robust to damaged, foreign and old bags.
 
 What a person can meet and what happens (never a traceback):
@@ -15,6 +17,7 @@ What a person can meet and what happens (never a traceback):
   name, other fields): decoded with the definition stored in the bag, then carried over to the
   current type field by field; fields it lacks get their default, with a warning naming them.
 """
+
 from __future__ import annotations
 
 import sqlite3
@@ -41,10 +44,26 @@ STORAGE_SUFFIX = {"mcap": ".mcap", "sqlite3": ".db3"}
 # (A HumanFeedback from before the legitimacy policy carried a full answer.)
 LEGACY_DEFAULTS = {("moral_compass_ros/msg/HumanFeedback", "weight"): 1.0}
 
-_DECODE_ERRORS = (SerdeError, ValueError, IndexError, KeyError, TypeError, struct.error,
-                  UnicodeDecodeError, AssertionError)
-_STORAGE_ERRORS = (ReaderError, sqlite3.Error, OSError, EOFError, struct.error, KeyError,
-                   ValueError, IndexError)
+_DECODE_ERRORS = (
+    SerdeError,
+    ValueError,
+    IndexError,
+    KeyError,
+    TypeError,
+    struct.error,
+    UnicodeDecodeError,
+    AssertionError,
+)
+_STORAGE_ERRORS = (
+    ReaderError,
+    sqlite3.Error,
+    OSError,
+    EOFError,
+    struct.error,
+    KeyError,
+    ValueError,
+    IndexError,
+)
 
 
 class BagError(ValueError):
@@ -134,8 +153,9 @@ def _metadata(path: Path) -> dict:
         info["relative_file_paths"] = [str(p) for p in info["relative_file_paths"]]
         return info
     except (OSError, yaml.YAMLError, KeyError, TypeError) as error:
-        raise BagError(f"{path / 'metadata.yaml'}: not rosbag2 metadata ({_reason(error)})") \
-            from error
+        raise BagError(
+            f"{path / 'metadata.yaml'}: not rosbag2 metadata ({_reason(error)})"
+        ) from error
 
 
 def _split_index(file: Path) -> tuple:
@@ -177,22 +197,30 @@ def locate(path: Path, storage: str = "auto") -> tuple[Path, list[Path], str, li
         raise BagError(f"{path}: no such bag (give a bag directory or a .mcap/.db3 file)")
     if path.is_dir() and (path / "metadata.yaml").exists():
         info = _metadata(path)
-        formats = {topic.get("topic_metadata", {}).get("serialization_format", "cdr")
-                   for topic in info.get("topics_with_message_count") or []} - {"cdr"}
+        formats = {
+            topic.get("topic_metadata", {}).get("serialization_format", "cdr")
+            for topic in info.get("topics_with_message_count") or []
+        } - {"cdr"}
         if formats:
-            raise BagError(f"{path}: messages serialized as {', '.join(sorted(formats))}; this "
-                           "package reads CDR, rosbag2's default serialization")
+            raise BagError(
+                f"{path}: messages serialized as {', '.join(sorted(formats))}; this "
+                "package reads CDR, rosbag2's default serialization"
+            )
         found = str(info.get("storage_identifier", ""))
         if found not in STORAGE_SUFFIX:
             raise BagError(f"{path}: storage {found!r} (this package reads mcap and sqlite3)")
         files = [path / Path(p).name for p in info["relative_file_paths"]]
         if missing := [p.name for p in files if not p.exists()]:
-            raise BagError(f"{path}: storage file(s) listed in metadata.yaml are missing: "
-                           + ", ".join(missing))
+            raise BagError(
+                f"{path}: storage file(s) listed in metadata.yaml are missing: "
+                + ", ".join(missing)
+            )
         compression = str(info.get("compression_mode") or "").lower()
         if compression in ("file", "message") and info.get("compression_format") != "zstd":
-            raise BagError(f"{path}: compressed with {info.get('compression_format')!r} "
-                           "(this package reads zstd, rosbag2's default)")
+            raise BagError(
+                f"{path}: compressed with {info.get('compression_format')!r} "
+                "(this package reads zstd, rosbag2's default)"
+            )
         if storage != "auto" and storage != found:
             raise BagError(f"{path} is a {found} bag, but --storage {storage} was given")
         if compression != "file":
@@ -201,15 +229,20 @@ def locate(path: Path, storage: str = "auto") -> tuple[Path, list[Path], str, li
                     raise BagError(f"{file}: not a {found} file (wrong magic bytes)")
         return path, files, found, warnings
     if path.is_dir():
-        files = sorted((p for p in path.iterdir() if p.suffix in (".mcap", ".db3")),
-                       key=_split_index)
+        files = sorted(
+            (p for p in path.iterdir() if p.suffix in (".mcap", ".db3")), key=_split_index
+        )
         if not files:
             raise BagError(f"{path}: not a bag (no .mcap or .db3 file in it)")
         if len(files) > 1 and any(p.suffix != ".mcap" for p in files):
-            raise BagError(f"{path}: {len(files)} sqlite3 storage files and no metadata.yaml; "
-                           "open one file at a time")
-        warnings.append(f"{path} has no metadata.yaml (the recording was not closed?); "
-                        f"reading {', '.join(p.name for p in files)} directly")
+            raise BagError(
+                f"{path}: {len(files)} sqlite3 storage files and no metadata.yaml; "
+                "open one file at a time"
+            )
+        warnings.append(
+            f"{path} has no metadata.yaml (the recording was not closed?); "
+            f"reading {', '.join(p.name for p in files)} directly"
+        )
         open_path = files[0]
     else:
         files, open_path = [path], path
@@ -223,8 +256,9 @@ def locate(path: Path, storage: str = "auto") -> tuple[Path, list[Path], str, li
     return open_path, files, found, warnings
 
 
-def _rosbags_stream(open_path: Path, contents: BagContents,
-                    connections: dict) -> Iterator[tuple[Any, int, bytes]]:
+def _rosbags_stream(
+    open_path: Path, contents: BagContents, connections: dict
+) -> Iterator[tuple[Any, int, bytes]]:
     """Raw messages via ``rosbags`` (sorted by time); fills ``connections`` first."""
     reader = Reader(open_path)
     reader.open()
@@ -232,16 +266,22 @@ def _rosbags_stream(open_path: Path, contents: BagContents,
         custom = getattr(getattr(reader.storage, "metadata", None), "custom", None)
         contents.custom_data = dict(custom or {})
         for conn in reader.connections:
-            connections[conn.id] = _Connection(conn.id, conn.topic, conn.msgtype,
-                                               conn.msgdef.data or "", conn.digest or "",
-                                               int(conn.msgcount))
+            connections[conn.id] = _Connection(
+                conn.id,
+                conn.topic,
+                conn.msgtype,
+                conn.msgdef.data or "",
+                conn.digest or "",
+                int(conn.msgcount),
+            )
         yield from ((conn.id, stamp, data) for conn, stamp, data in reader.messages())
     finally:
         reader.close()
 
 
-def _mcap_stream(storage_file: Path, contents: BagContents,
-                 connections: dict) -> Iterator[tuple[Any, int, bytes]]:
+def _mcap_stream(
+    storage_file: Path, contents: BagContents, connections: dict
+) -> Iterator[tuple[Any, int, bytes]]:
     """Raw messages of an MCAP file read front to back (works on a file cut short); the
     connections are keyed ``(file name, channel id)``, unique across a split bag's files."""
     from mcap.records import Channel, Message, Schema
@@ -256,10 +296,17 @@ def _mcap_stream(storage_file: Path, contents: BagContents,
                 schema = schemas.get(record.schema_id)
                 key = (storage_file.name, record.id)
                 connections[key] = _Connection(
-                    key, record.topic, schema.name if schema else "",
-                    schema.data.decode("utf-8", "replace") if schema else "", "", 0)
-            elif isinstance(record, Message) and (storage_file.name,
-                                                  record.channel_id) in connections:
+                    key,
+                    record.topic,
+                    schema.name if schema else "",
+                    schema.data.decode("utf-8", "replace") if schema else "",
+                    "",
+                    0,
+                )
+            elif (
+                isinstance(record, Message)
+                and (storage_file.name, record.channel_id) in connections
+            ):
                 key = (storage_file.name, record.channel_id)
                 connections[key].count += 1
                 yield key, int(record.log_time), bytes(record.data)
@@ -286,12 +333,16 @@ class _Decoder:
                 if bag_hash != current:
                     self.bag_store = bag_store
             except (TypesysError, KeyError, ValueError) as error:
-                warnings.append(f"{conn.topic}: the bag's definition of {conn.msgtype} cannot "
-                                f"be parsed ({error}); decoding with the current one")
+                warnings.append(
+                    f"{conn.topic}: the bag's definition of {conn.msgtype} cannot "
+                    f"be parsed ({error}); decoding with the current one"
+                )
         elif bag_hash and bag_hash != current:
-            warnings.append(f"{conn.topic}: {conn.msgtype} was recorded with another definition "
-                            "(type hash differs) and the bag does not store it; decoding with "
-                            "the current one may fail")
+            warnings.append(
+                f"{conn.topic}: {conn.msgtype} was recorded with another definition "
+                "(type hash differs) and the bag does not store it; decoding with "
+                "the current one may fail"
+            )
 
     def decode(self, data: bytes) -> Any:
         """The message, or ``None`` when it cannot be decoded (counted)."""
@@ -375,14 +426,19 @@ def _default(store: Typestore, desc: tuple) -> Any:
     inner, count = detail
     if kind == Nodetype.ARRAY:
         if inner[0] == Nodetype.BASE and inner[1][0] not in ("string", "bool"):
-            return np.zeros(count, dtype=np.float64 if inner[1][0].startswith("float")
-                            else np.int64)
+            return np.zeros(
+                count, dtype=np.float64 if inner[1][0].startswith("float") else np.int64
+            )
         return [_default(store, inner) for _ in range(count)]
     return np.zeros(0) if inner[0] == Nodetype.BASE and inner[1][0] != "string" else []
 
 
-def read_bag(path: Path | str, storage: str = "auto", msgtypes: Optional[set] = None,
-             progress: Optional[Callable[[int, int], None]] = None) -> BagContents:
+def read_bag(
+    path: Path | str,
+    storage: str = "auto",
+    msgtypes: Optional[set] = None,
+    progress: Optional[Callable[[int, int], None]] = None,
+) -> BagContents:
     """Read the messages of ``msgtypes`` from a bag.
 
     Parameters
@@ -419,9 +475,11 @@ def read_bag(path: Path | str, storage: str = "auto", msgtypes: Optional[set] = 
         for key, stamp, data in stream:
             if key not in decoders:
                 conn = connections[key]
-                decoders[key] = (_Decoder(conn, store, contents.warnings)
-                                 if conn.msgtype in wanted and conn.msgtype in store.fielddefs
-                                 else None)
+                decoders[key] = (
+                    _Decoder(conn, store, contents.warnings)
+                    if conn.msgtype in wanted and conn.msgtype in store.fielddefs
+                    else None
+                )
             if decoders[key] is not None:
                 raw.append((stamp, len(raw), key, data))
             total += 1
@@ -438,11 +496,15 @@ def read_bag(path: Path | str, storage: str = "auto", msgtypes: Optional[set] = 
         if found != "mcap":
             if raw:
                 contents.complete = False
-                contents.warnings.append(f"{storage_file.name} is damaged ({reason}); read the "
-                                         f"{len(raw)} messages before the damage")
+                contents.warnings.append(
+                    f"{storage_file.name} is damaged ({reason}); read the "
+                    f"{len(raw)} messages before the damage"
+                )
             else:
-                raise BagError(f"{storage_file}: cannot read this sqlite3 bag ({reason}); it "
-                               "is damaged or cut short") from error
+                raise BagError(
+                    f"{storage_file}: cannot read this sqlite3 bag ({reason}); it "
+                    "is damaged or cut short"
+                ) from error
         else:
             connections.clear()
             decoders.clear()
@@ -454,27 +516,37 @@ def read_bag(path: Path | str, storage: str = "auto", msgtypes: Optional[set] = 
             except Exception as stream_error:  # noqa: BLE001 - any damage ends the prefix here
                 reason = f"{reason}; then {_reason(stream_error)}"
             if not connections:
-                raise BagError(f"{storage_file}: cannot read this MCAP bag ({reason}); it is "
-                               "damaged before its first message") from error
-            contents.warnings.append(f"{storage_file.name} is cut short or damaged ({reason}); "
-                                     f"read the {len(raw)} messages before the damage")
+                raise BagError(
+                    f"{storage_file}: cannot read this MCAP bag ({reason}); it is "
+                    "damaged before its first message"
+                ) from error
+            contents.warnings.append(
+                f"{storage_file.name} is cut short or damaged ({reason}); "
+                f"read the {len(raw)} messages before the damage"
+            )
 
     for conn in connections.values():  # a split bag's files each have their connections
-        contents.topics[conn.topic] = (conn.msgtype,
-                                       contents.topics.get(conn.topic, ("", 0))[1] + conn.count)
-    unknown = sorted({(c.topic, c.msgtype) for c in connections.values()
-                      if c.msgtype not in store.fielddefs})
+        contents.topics[conn.topic] = (
+            conn.msgtype,
+            contents.topics.get(conn.topic, ("", 0))[1] + conn.count,
+        )
+    unknown = sorted(
+        {(c.topic, c.msgtype) for c in connections.values() if c.msgtype not in store.fielddefs}
+    )
     if unknown:
-        contents.warnings.append("ignored topics of message types this package does not know: "
-                                 + ", ".join(f"{t} ({m})" for t, m in unknown))
+        contents.warnings.append(
+            "ignored topics of message types this package does not know: "
+            + ", ".join(f"{t} ({m})" for t, m in unknown)
+        )
 
     raw.sort(key=lambda item: (item[0], item[1]))
     for done, (stamp, _, key, data) in enumerate(raw, 1):
         decoder = decoders[key]
         message = decoder.decode(data)
         if message is not None:
-            contents.messages.append(BagMessage(decoder.conn.topic, decoder.conn.msgtype,
-                                                int(stamp), message))
+            contents.messages.append(
+                BagMessage(decoder.conn.topic, decoder.conn.msgtype, int(stamp), message)
+            )
         if progress is not None and done % 200 == 0:
             progress(done, len(raw))
     for decoder in {id(d): d for d in decoders.values() if d is not None}.values():
@@ -482,20 +554,30 @@ def read_bag(path: Path | str, storage: str = "auto", msgtypes: Optional[set] = 
         if decoder.bag_store is not None:
             detail = []
             if decoder.missing:
-                detail.append("missing fields given defaults: " + ", ".join(
-                    f"{m}={LEGACY_DEFAULTS[(conn.msgtype, m)]!r}"
-                    if (conn.msgtype, m) in LEGACY_DEFAULTS else m
-                    for m in sorted(decoder.missing)))
+                detail.append(
+                    "missing fields given defaults: "
+                    + ", ".join(
+                        f"{m}={LEGACY_DEFAULTS[(conn.msgtype, m)]!r}"
+                        if (conn.msgtype, m) in LEGACY_DEFAULTS
+                        else m
+                        for m in sorted(decoder.missing)
+                    )
+                )
             if decoder.dropped:
-                detail.append("fields no longer in the type dropped: "
-                              + ", ".join(sorted(decoder.dropped)))
-            contents.warnings.append(f"{conn.topic}: {conn.msgtype} was recorded with another "
-                                     "definition of the type; carried over to the current one"
-                                     + (f" ({'; '.join(detail)})" if detail else ""))
+                detail.append(
+                    "fields no longer in the type dropped: " + ", ".join(sorted(decoder.dropped))
+                )
+            contents.warnings.append(
+                f"{conn.topic}: {conn.msgtype} was recorded with another "
+                "definition of the type; carried over to the current one"
+                + (f" ({'; '.join(detail)})" if detail else "")
+            )
         if decoder.failures:
-            contents.warnings.append(f"{conn.topic}: {decoder.failures} message(s) of "
-                                     f"{conn.msgtype} could not be decoded and were skipped "
-                                     f"(first: {decoder.first_failure})")
+            contents.warnings.append(
+                f"{conn.topic}: {decoder.failures} message(s) of "
+                f"{conn.msgtype} could not be decoded and were skipped "
+                f"(first: {decoder.first_failure})"
+            )
     return contents
 
 

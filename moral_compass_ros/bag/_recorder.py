@@ -1,3 +1,5 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Record the package's topics into a rosbag2 (MCAP or sqlite3) from inside any rclpy node.
 
 Every topic gets a ``raw=True`` subscription (no deserialisation in the recorder), so each
@@ -5,6 +7,7 @@ message is written exactly as it arrived on the wire, stamped with its receive t
 node's clock, through a ``rosbags`` :class:`~rosbags.rosbag2.Writer` (rosbag2 format version 9,
 readable by ``ros2 bag info/play`` and by standard MCAP tools).
 """
+
 from __future__ import annotations
 
 import copy
@@ -78,6 +81,7 @@ def package_topics() -> tuple[RecordedTopic, ...]:
         MoralCompass,
         ValueCards,
     )
+
     return (
         RecordedTopic(topics.CANDIDATES, CandidateActions, named_qos.STREAM_QOS),
         RecordedTopic(topics.SELECTION, ActionSelection, named_qos.SELECTION_QOS),
@@ -111,14 +115,20 @@ def _bag_qos(profile: QoSProfile) -> Qos:
     zero = QosTime(0, 0)
     durable = profile.durability == DurabilityPolicy.TRANSIENT_LOCAL
     return Qos(
-        history=QosHistory.KEEP_ALL if profile.history == HistoryPolicy.KEEP_ALL
+        history=QosHistory.KEEP_ALL
+        if profile.history == HistoryPolicy.KEEP_ALL
         else QosHistory.KEEP_LAST,
         depth=int(profile.depth),
         reliability=QosReliability.BEST_EFFORT
-        if profile.reliability == ReliabilityPolicy.BEST_EFFORT else QosReliability.RELIABLE,
+        if profile.reliability == ReliabilityPolicy.BEST_EFFORT
+        else QosReliability.RELIABLE,
         durability=QosDurability.TRANSIENT_LOCAL if durable else QosDurability.VOLATILE,
-        deadline=zero, lifespan=zero, liveliness=QosLiveliness.AUTOMATIC,
-        liveliness_lease_duration=zero, avoid_ros_namespace_conventions=False)
+        deadline=zero,
+        lifespan=zero,
+        liveliness=QosLiveliness.AUTOMATIC,
+        liveliness_lease_duration=zero,
+        avoid_ros_namespace_conventions=False,
+    )
 
 
 TopicSpec = Union[str, RecordedTopic]
@@ -159,9 +169,14 @@ class BagRecorder:
     :meth:`close` writes what is queued, finalises the file and writes ``metadata.yaml``.
     """
 
-    def __init__(self, node: Node, path: Union[str, Path], storage: str = "mcap",
-                 topics: Optional[Sequence[TopicSpec]] = None,
-                 custom_data: Optional[Mapping[str, str]] = None) -> None:
+    def __init__(
+        self,
+        node: Node,
+        path: Union[str, Path],
+        storage: str = "mcap",
+        topics: Optional[Sequence[TopicSpec]] = None,
+        custom_data: Optional[Mapping[str, str]] = None,
+    ) -> None:
         if storage not in STORAGES:
             raise ValueError(f"storage must be one of {sorted(STORAGES)}, got {storage!r}")
         self._node = node
@@ -177,8 +192,11 @@ class BagRecorder:
         self._error: Optional[str] = None
         opened = threading.Event()
         self._thread = threading.Thread(
-            target=self._write_loop, args=(STORAGES[storage], dict(custom_data or {}), opened),
-            name=f"bag-writer {self._path.name}", daemon=True)
+            target=self._write_loop,
+            args=(STORAGES[storage], dict(custom_data or {}), opened),
+            name=f"bag-writer {self._path.name}",
+            daemon=True,
+        )
         self._thread.start()
         opened.wait()
         if self._error is not None:
@@ -188,9 +206,15 @@ class BagRecorder:
         for spec in self._selected:
             resolved = node.resolve_topic_name(spec.name)
             self._counts[resolved] = 0
-            self._subscriptions.append(node.create_subscription(
-                spec.msg_class, resolved, self._callback(resolved, spec),
-                subscription_qos(spec.qos), raw=True))
+            self._subscriptions.append(
+                node.create_subscription(
+                    spec.msg_class,
+                    resolved,
+                    self._callback(resolved, spec),
+                    subscription_qos(spec.qos),
+                    raw=True,
+                )
+            )
 
     @staticmethod
     def _select(requested: Optional[Sequence[TopicSpec]]) -> tuple[RecordedTopic, ...]:
@@ -204,8 +228,9 @@ class BagRecorder:
             elif item in known:
                 chosen.append(known[item])
             else:
-                raise ValueError(f"unknown topic {item!r}: one of {sorted(known)} or a "
-                                 "RecordedTopic")
+                raise ValueError(
+                    f"unknown topic {item!r}: one of {sorted(known)} or a RecordedTopic"
+                )
         if not chosen:
             raise ValueError("no topic to record")
         return tuple(chosen)
@@ -221,6 +246,7 @@ class BagRecorder:
                     return
                 self._counts[resolved] += 1
                 self._queue.put((resolved, msgtype, offered, stamp, bytes(data)))
+
         return on_message
 
     def _write_loop(self, plugin: StoragePlugin, custom_data: dict, opened: threading.Event):
@@ -252,7 +278,8 @@ class BagRecorder:
                     connection = connections.get(topic)
                     if connection is None:
                         connection = writer.add_connection(
-                            topic, msgtype, typestore=self._store, offered_qos_profiles=[offered])
+                            topic, msgtype, typestore=self._store, offered_qos_profiles=[offered]
+                        )
                         connections[topic] = connection
                     writer.write(connection, stamp, data)
                 except (WriterError, OSError, sqlite3.Error) as error:
@@ -369,5 +396,5 @@ def describe_counts(counts: Mapping[str, int], width: Optional[int] = None) -> s
     parts = [f"{name} {count}" for name, count in counts.items()]
     line = f"{sum(counts.values())} msgs | " + " | ".join(parts)
     if width is not None and len(line) > width:
-        line = line[:max(0, width - 1)] + "…"
+        line = line[: max(0, width - 1)] + "…"
     return line

@@ -1,3 +1,5 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Deterministic offline replay: re-run the selector and the compass on a recorded session.
 
 The replay holds two learners, as the robot does: the *compass* learner (compass_node: applies
@@ -19,6 +21,7 @@ With changed parameters ("what if"), the position of each request in the answer 
 the recorded one (counted in valid, new answers, which does not depend on the parameters) and
 the metrics report agreement with the recorded run instead of exactness.
 """
+
 from __future__ import annotations
 
 import collections
@@ -105,8 +108,10 @@ def parse_override(text: str) -> tuple[str, Any]:
 
 def _sections(document: Any, source: str) -> dict:
     if not isinstance(document, dict):
-        raise ParameterError(f"{source}: not a ROS parameters file (expected a mapping of node "
-                             "names to ros__parameters)")
+        raise ParameterError(
+            f"{source}: not a ROS parameters file (expected a mapping of node "
+            "names to ros__parameters)"
+        )
     sections = {}
     for node, body in document.items():
         if isinstance(body, dict) and isinstance(body.get("ros__parameters"), dict):
@@ -116,8 +121,9 @@ def _sections(document: Any, source: str) -> dict:
     return sections
 
 
-def build_parameters(document: Any, source: str,
-                     overrides: Optional[Mapping[str, Any]] = None) -> ReplayParameters:
+def build_parameters(
+    document: Any, source: str, overrides: Optional[Mapping[str, Any]] = None
+) -> ReplayParameters:
     """The :class:`ReplayParameters` of a ROS parameters document plus "what if" overrides.
 
     Parameters
@@ -141,8 +147,9 @@ def build_parameters(document: Any, source: str,
     overrides = dict(overrides or {})
     unknown = sorted(set(overrides) - names - set(SELECTOR_FIELDS))
     if unknown:
-        raise ParameterError(f"unknown parameter(s) {unknown}; known: "
-                             f"{sorted(names | set(SELECTOR_FIELDS))}")
+        raise ParameterError(
+            f"unknown parameter(s) {unknown}; known: {sorted(names | set(SELECTOR_FIELDS))}"
+        )
 
     def merged(node: str) -> dict:  # the /** section, then the node's own, as rcl applies them
         values = dict(sections.get("/**", {}))
@@ -152,10 +159,16 @@ def build_parameters(document: Any, source: str,
         return values
 
     def config(values: dict, who: str) -> LearnerConfig:
-        kwargs = {k: (tuple(v) if isinstance(v, list) else v) for k, v in values.items()
-                  if k in names}
-        kwargs.update({k: (tuple(v) if isinstance(v, list) else v)
-                       for k, v in overrides.items() if k in names})
+        kwargs = {
+            k: (tuple(v) if isinstance(v, list) else v) for k, v in values.items() if k in names
+        }
+        kwargs.update(
+            {
+                k: (tuple(v) if isinstance(v, list) else v)
+                for k, v in overrides.items()
+                if k in names
+            }
+        )
         try:
             return LearnerConfig(**kwargs)
         except (TypeError, ValueError) as error:
@@ -172,13 +185,17 @@ def build_parameters(document: Any, source: str,
     return ReplayParameters(
         compass=config(merged("compass_node"), "compass_node"),
         selector=config(selector_values, "action_selector_node"),
-        veto_ids=strings("veto_ids"), veto_label_substrings=strings("veto_label_substrings"),
+        veto_ids=strings("veto_ids"),
+        veto_label_substrings=strings("veto_label_substrings"),
         fingerprint_library=str(selector_values.get("fingerprint_library", "") or ""),
-        source=source, overrides=overrides)
+        source=source,
+        overrides=overrides,
+    )
 
 
-def find_parameters(bag_path: Path, explicit: Optional[Path], custom_data: Mapping[str, str],
-                    default: Path) -> tuple[Any, str]:
+def find_parameters(
+    bag_path: Path, explicit: Optional[Path], custom_data: Mapping[str, str], default: Path
+) -> tuple[Any, str]:
     """Choose the parameters of a replay and say which.
 
     Order: ``explicit`` (``--params``); the YAML stored in the bag's ``custom_data``
@@ -197,6 +214,7 @@ def find_parameters(bag_path: Path, explicit: Optional[Path], custom_data: Mappi
     ParameterError
         An unreadable or invalid YAML file.
     """
+
     def load(path: Path) -> Any:
         try:
             return yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -212,8 +230,9 @@ def find_parameters(bag_path: Path, explicit: Optional[Path], custom_data: Mappi
         try:
             return yaml.safe_load(stored), "the parameters stored in the bag's metadata"
         except yaml.YAMLError as error:
-            raise ParameterError(f"the parameters stored in the bag are not valid YAML: "
-                                 f"{error}") from error
+            raise ParameterError(
+                f"the parameters stored in the bag are not valid YAML: {error}"
+            ) from error
     bag_dir = bag_path if bag_path.is_dir() else bag_path.parent
     beside = bag_dir.parent / "params.yaml"
     if beside.exists():
@@ -265,16 +284,22 @@ def split_roles(contents: BagContents, namespace: Optional[str] = None) -> tuple
     if not usable:
         names = sorted(contents.topics)
         listed = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
-        raise BagError("not a moral_compass_ros recording: no planner candidates or feedback "
-                       f"(its topics: {listed or 'none'})")
+        raise BagError(
+            "not a moral_compass_ros recording: no planner candidates or feedback "
+            f"(its topics: {listed or 'none'})"
+        )
     if namespace is None:
         if len(usable) > 1:
-            raise BagError("the bag holds several robots; choose one with --namespace: "
-                           + ", ".join(ns or "/" for ns in usable))
+            raise BagError(
+                "the bag holds several robots; choose one with --namespace: "
+                + ", ".join(ns or "/" for ns in usable)
+            )
         namespace = usable[0]
     elif namespace not in usable:
-        raise BagError(f"namespace {namespace or '/'} has no candidates or feedback in the bag; "
-                       f"it has: {', '.join(ns or '/' for ns in usable)}")
+        raise BagError(
+            f"namespace {namespace or '/'} has no candidates or feedback in the bag; "
+            f"it has: {', '.join(ns or '/' for ns in usable)}"
+        )
     wanted = {f"{namespace}/{name}": role for role, (name, _) in ROLES.items()}
     roles: dict[str, list] = {role: [] for role in ROLES}
     for message in contents.messages:
@@ -296,7 +321,7 @@ class RequestOutcome:
     recorded_selected: Optional[str] = None
     recorded_version: Optional[int] = None
     max_total_diff: float = math.nan
-    predicted: dict = field(default_factory=dict)        # candidate id -> replayed ŷ
+    predicted: dict = field(default_factory=dict)  # candidate id -> replayed ŷ
     recorded_predicted: dict = field(default_factory=dict)
 
 
@@ -343,6 +368,7 @@ class ReplayResult:
 class _Replayer:
     def __init__(self, params: ReplayParameters, result: ReplayResult, cards_hash: str):
         from moral_compass_ros import conversions
+
         self.conv = conversions
         self.params = params
         self.result = result
@@ -351,12 +377,14 @@ class _Replayer:
         self.library = None
         if params.fingerprint_library:
             try:
-                self.library = FingerprintLibrary.load(params.fingerprint_library, params.selector.value_names)
+                self.library = FingerprintLibrary.load(
+                    params.fingerprint_library, params.selector.value_names
+                )
             except ValueError as error:
                 raise ParameterError(f"the selector's {error}") from None
         self.scorer: Optional[DynamicValueLearner] = None
         self.scorer_version = -1
-        self.causal = 0          # position in the answer stream, in recorded versions
+        self.causal = 0  # position in the answer stream, in recorded versions
         self.applied_events = 0
         self.seen_ids: set[str] = set()
         cfg = params.compass
@@ -377,8 +405,9 @@ class _Replayer:
         self.result.compass_means.setdefault(version, compass.mean.tolist())
         particles, weights = compass.to_arrays()
         self.result.replayed_particles.setdefault(version, (particles.copy(), weights.copy()))
-        msg = self.conv.compass_to_msg(compass, self.params.compass.value_names, version,
-                                       self.applied_events, self.cards_hash)
+        msg = self.conv.compass_to_msg(
+            compass, self.params.compass.value_names, version, self.applied_events, self.cards_hash
+        )
         _stamp(msg, timestamp)
         self.result.output.append(("compass", timestamp, msg))
 
@@ -391,15 +420,20 @@ class _Replayer:
             self.result.skipped[f"feedback rejected: {error}"] += 1
             return
         if event.feedback_id in self.seen_ids:  # re-sent by the feedback node; applied once
-            self.result.skipped["duplicate answers ignored (re-sent; applied once, as "
-                                "compass_node does)"] += 1
+            self.result.skipped[
+                "duplicate answers ignored (re-sent; applied once, as compass_node does)"
+            ] += 1
             return
         key = (str(message.message.request_id), event.action_id)
         predicted = predictions.get(key)
         if predicted is None:  # no replayed selection of that action: ŷ at this version
-            predicted = float(self.learner.predict_approval(
-                np.array(event.features)[None], np.array(event.context),
-                np.array(event.value_hint)[None] if event.value_hint.size else None)[0])
+            predicted = float(
+                self.learner.predict_approval(
+                    np.array(event.features)[None],
+                    np.array(event.context),
+                    np.array(event.value_hint)[None] if event.value_hint.size else None,
+                )[0]
+            )
         version_before = self.learner.version
         try:
             outcome = self.learner.update(event)
@@ -410,11 +444,15 @@ class _Replayer:
         if outcome.applied:
             self.applied_events += 1
             self.causal += 1
-            self.result.answers.append({
-                "feedback_id": event.feedback_id, "approved": bool(event.approved),
-                "predicted": predicted,
-                "recorded_predicted": predictions.get(("recorded",) + key),
-                "version": version_before})
+            self.result.answers.append(
+                {
+                    "feedback_id": event.feedback_id,
+                    "approved": bool(event.approved),
+                    "predicted": predicted,
+                    "recorded_predicted": predictions.get(("recorded",) + key),
+                    "version": version_before,
+                }
+            )
             self.record_compass(message.timestamp)
         else:
             self.result.skipped[f"update not applied: {outcome.reason}"] += 1
@@ -431,43 +469,65 @@ class _Replayer:
             self.scorer, self.scorer_version = scorer, version
         return self.scorer
 
-    def score(self, message: BagMessage, recorded: Optional[BagMessage]) -> Optional[RequestOutcome]:
+    def score(
+        self, message: BagMessage, recorded: Optional[BagMessage]
+    ) -> Optional[RequestOutcome]:
         """Score one request as action_selector_node does; ``None`` when it is invalid."""
         started = time.perf_counter()
         cfg = self.params.selector
         try:
-            batch = self.conv.candidates_from_msg(message.message, cfg.feature_dim,
-                                                  cfg.context_dim, len(cfg.value_names))
+            batch = self.conv.candidates_from_msg(
+                message.message, cfg.feature_dim, cfg.context_dim, len(cfg.value_names)
+            )
             batch, sources = self.conv.apply_library(batch, self.library)
-            vetoed = self.conv.vetoed_candidates(batch, self.params.veto_ids, self.params.veto_label_substrings)
-            scores = self._scorer().score(batch.features, batch.context, batch.reward_mean,
-                                          batch.reward_std, batch.value_hints, eligible=~vetoed,
-                                          hint_sources=sources)
+            vetoed = self.conv.vetoed_candidates(
+                batch, self.params.veto_ids, self.params.veto_label_substrings
+            )
+            scores = self._scorer().score(
+                batch.features,
+                batch.context,
+                batch.reward_mean,
+                batch.reward_std,
+                batch.value_hints,
+                eligible=~vetoed,
+                hint_sources=sources,
+            )
         except ValueError as error:
             self.result.skipped[f"request rejected: {error}"] += 1
             return None
         selected = scores.selected if not np.all(vetoed) else -1
         selection = self.conv.selection_to_msg(
-            batch, scores, selected, vetoed, cfg.information_mode,
+            batch,
+            scores,
+            selected,
+            vetoed,
+            cfg.information_mode,
             recorded.message.value_cards_hash if recorded is not None else self.cards_hash,
-            (time.perf_counter() - started) * 1e3)
+            (time.perf_counter() - started) * 1e3,
+        )
         stamp = recorded.timestamp if recorded is not None else message.timestamp
         _stamp(selection, stamp)
         self.result.output.append(("selection", stamp, selection))
         outcome = RequestOutcome(
-            request_id=batch.request_id, timestamp=message.timestamp,
+            request_id=batch.request_id,
+            timestamp=message.timestamp,
             replayed_selected=batch.ids[selected] if selected >= 0 else "",
             replayed_version=int(scores.version),
-            predicted={i: float(p) for i, p in zip(batch.ids, scores.predicted_approval)})
+            predicted={i: float(p) for i, p in zip(batch.ids, scores.predicted_approval)},
+        )
         if recorded is not None:
             rec = recorded.message
             outcome.recorded_selected = str(rec.selected_id)
             outcome.recorded_version = int(rec.compass_version)
-            outcome.recorded_predicted = {str(s.id): float(s.predicted_approval)
-                                          for s in rec.scores}
+            outcome.recorded_predicted = {
+                str(s.id): float(s.predicted_approval) for s in rec.scores
+            }
             recorded_total = {str(s.id): float(s.total) for s in rec.scores}
-            diffs = [abs(recorded_total[i] - float(t)) for i, t in zip(batch.ids, scores.total)
-                     if i in recorded_total]
+            diffs = [
+                abs(recorded_total[i] - float(t))
+                for i, t in zip(batch.ids, scores.total)
+                if i in recorded_total
+            ]
             outcome.max_total_diff = max(diffs) if diffs else math.nan
         return outcome
 
@@ -477,8 +537,12 @@ def _stamp(msg: Any, nanoseconds: int) -> None:
     msg.header.stamp.nanosec = int(nanoseconds % 1_000_000_000)
 
 
-def replay(contents: BagContents, params: ReplayParameters, namespace: Optional[str] = None,
-           progress: Optional[Callable[[int, int], None]] = None) -> ReplayResult:
+def replay(
+    contents: BagContents,
+    params: ReplayParameters,
+    namespace: Optional[str] = None,
+    progress: Optional[Callable[[int, int], None]] = None,
+) -> ReplayResult:
     """Re-run selector and compass on the recorded candidates and answers.
 
     Parameters
@@ -502,9 +566,12 @@ def replay(contents: BagContents, params: ReplayParameters, namespace: Optional[
         Nothing of the package to replay.
     """
     roles, namespace = split_roles(contents, namespace)
-    result = ReplayResult(value_names=tuple(params.compass.value_names),
-                          exact=not params.overrides, namespace=namespace,
-                          warnings=[])
+    result = ReplayResult(
+        value_names=tuple(params.compass.value_names),
+        exact=not params.overrides,
+        namespace=namespace,
+        warnings=[],
+    )
     cards_hash = ""
     for message in roles["compass"]:
         msg = message.message
@@ -516,15 +583,17 @@ def replay(contents: BagContents, params: ReplayParameters, namespace: Optional[
             if n and m and len(msg.particles) == n * m:
                 result.recorded_particles[version] = (
                     np.asarray(msg.particles, dtype=np.float64).reshape(n, m),
-                    np.asarray(msg.weights, dtype=np.float64))
+                    np.asarray(msg.weights, dtype=np.float64),
+                )
     replayer = _Replayer(params, result, cards_hash)
 
     # Where the recording starts: the prior (version 0), or a recorded compass + model.
     if result.recorded_means and min(result.recorded_means) > 0:
         first = min(result.recorded_means)
         compass_msg = next(m.message for m in roles["compass"] if int(m.message.version) == first)
-        model_msg = next((m.message for m in roles["model"] if int(m.message.version) == first),
-                         None)
+        model_msg = next(
+            (m.message for m in roles["model"] if int(m.message.version) == first), None
+        )
         if model_msg is not None:
             try:
                 replayer.seed_from_recording(compass_msg, model_msg)
@@ -532,14 +601,19 @@ def replay(contents: BagContents, params: ReplayParameters, namespace: Optional[
                     f"the recording starts at compass version {first}, not at the prior: the "
                     "replay starts from the recorded compass and model of that version; answers "
                     "before the recording (the replay window) are not in the bag, so later "
-                    "versions may differ")
+                    "versions may differ"
+                )
             except ValueError as error:
-                result.warnings.append(f"the recording starts at compass version {first} and "
-                                       f"its compass/model cannot be loaded ({error}); replaying "
-                                       "from the prior")
+                result.warnings.append(
+                    f"the recording starts at compass version {first} and "
+                    f"its compass/model cannot be loaded ({error}); replaying "
+                    "from the prior"
+                )
         else:
-            result.warnings.append(f"the recording starts at compass version {first} without "
-                                   "the model of that version; replaying from the prior")
+            result.warnings.append(
+                f"the recording starts at compass version {first} without "
+                "the model of that version; replaying from the prior"
+            )
     result.start_version = replayer.learner.version
     replayer.record_compass(contents.messages[0].timestamp if contents.messages else 0)
 
@@ -555,13 +629,19 @@ def replay(contents: BagContents, params: ReplayParameters, namespace: Optional[
         result.warnings.append("the bag has no feedback: the compass stays at its start version")
     unmatched = sum(1 for r in result.requests if r.recorded_selected is None)
     if unmatched:
-        result.warnings.append(f"{unmatched} request(s) have no recorded selection: scored "
-                               "after the answers received before them")
+        result.warnings.append(
+            f"{unmatched} request(s) have no recorded selection: scored "
+            "after the answers received before them"
+        )
     return result
 
 
-def _run(roles: dict, replayer: "_Replayer", result: ReplayResult,
-         progress: Optional[Callable[[int, int], None]]) -> None:
+def _run(
+    roles: dict,
+    replayer: "_Replayer",
+    result: ReplayResult,
+    progress: Optional[Callable[[int, int], None]],
+) -> None:
     """The replay loop: requests in recorded order, answers applied up to each causal point."""
     selections = {}
     for message in roles["selection"]:
@@ -604,27 +684,34 @@ def _run(roles: dict, replayer: "_Replayer", result: ReplayResult,
         apply_next()
 
 
-def _check_recorded_parameters(selections: list, params: ReplayParameters,
-                               result: ReplayResult) -> None:
+def _check_recorded_parameters(
+    selections: list, params: ReplayParameters, result: ReplayResult
+) -> None:
     """Warn when the recorded selections name other weights than the replay uses."""
     if not selections or params.overrides:
         return
     cfg = params.selector
     rec = selections[0].message
     differences = []
-    for name, recorded, used in (("lambda_task", rec.lambda_task, cfg.lambda_task),
-                                 ("lambda_align", rec.lambda_align, cfg.lambda_align),
-                                 ("lambda_info", rec.lambda_info, cfg.lambda_info),
-                                 ("epsilon", rec.epsilon, cfg.epsilon)):
+    for name, recorded, used in (
+        ("lambda_task", rec.lambda_task, cfg.lambda_task),
+        ("lambda_align", rec.lambda_align, cfg.lambda_align),
+        ("lambda_info", rec.lambda_info, cfg.lambda_info),
+        ("epsilon", rec.epsilon, cfg.epsilon),
+    ):
         if not math.isclose(float(recorded), float(used), rel_tol=1e-12, abs_tol=1e-15):
             differences.append(f"{name} {float(recorded):g} (replay: {float(used):g})")
     if str(rec.information_mode) != cfg.information_mode:
-        differences.append(f"information_mode {rec.information_mode} "
-                           f"(replay: {cfg.information_mode})")
+        differences.append(
+            f"information_mode {rec.information_mode} (replay: {cfg.information_mode})"
+        )
     if differences:
-        result.warnings.append("the recorded selections were made with other parameters than "
-                               f"{params.source}: " + ", ".join(differences)
-                               + "; pass the recording's params.yaml with --params")
+        result.warnings.append(
+            "the recorded selections were made with other parameters than "
+            f"{params.source}: "
+            + ", ".join(differences)
+            + "; pass the recording's params.yaml with --params"
+        )
 
 
 # ====================================================================== metrics
@@ -635,39 +722,58 @@ def metrics(result: ReplayResult, params: ReplayParameters, contents: BagContent
     version_agree = [r for r in compared if r.replayed_version == r.recorded_version]
     total_diffs = [r.max_total_diff for r in compared if not math.isnan(r.max_total_diff)]
     answers = result.answers
-    replayed_quality = approval_quality(np.array([a["predicted"] for a in answers]),
-                                        np.array([a["approved"] for a in answers], dtype=float))
+    replayed_quality = approval_quality(
+        np.array([a["predicted"] for a in answers]),
+        np.array([a["approved"] for a in answers], dtype=float),
+    )
     with_recorded = [a for a in answers if a["recorded_predicted"] is not None]
     recorded_quality = approval_quality(
         np.array([a["recorded_predicted"] for a in with_recorded]),
-        np.array([a["approved"] for a in with_recorded], dtype=float))
+        np.array([a["approved"] for a in with_recorded], dtype=float),
+    )
 
     common = sorted(set(result.compass_means) & set(result.recorded_means))
-    mean_diffs = {v: float(np.max(np.abs(np.subtract(result.compass_means[v],
-                                                      result.recorded_means[v]))))
-                  for v in common}
+    mean_diffs = {
+        v: float(np.max(np.abs(np.subtract(result.compass_means[v], result.recorded_means[v]))))
+        for v in common
+    }
     particle_diffs = []
     for v in common:
         if v in result.recorded_particles and v in result.replayed_particles:
             (rp, rw), (pp, pw) = result.recorded_particles[v], result.replayed_particles[v]
             if rp.shape == pp.shape:
-                particle_diffs.append(max(float(np.max(np.abs(rp - pp))),
-                                          float(np.max(np.abs(rw - pw)))))
+                particle_diffs.append(
+                    max(float(np.max(np.abs(rp - pp))), float(np.max(np.abs(rw - pw))))
+                )
             else:
                 particle_diffs.append(math.inf)
     max_mean_diff = max(mean_diffs.values()) if mean_diffs else math.nan
     versions = sorted(result.compass_means)
-    exact_versions = bool(common) and max_mean_diff <= EXACT_TOLERANCE and \
-        all(d <= EXACT_TOLERANCE for d in particle_diffs)
-    exact_selections = bool(compared) and len(agree) == len(compared) and \
-        len(version_agree) == len(compared) and \
-        all(d <= EXACT_TOLERANCE for d in total_diffs)
+    exact_versions = (
+        bool(common)
+        and max_mean_diff <= EXACT_TOLERANCE
+        and all(d <= EXACT_TOLERANCE for d in particle_diffs)
+    )
+    exact_selections = (
+        bool(compared)
+        and len(agree) == len(compared)
+        and len(version_agree) == len(compared)
+        and all(d <= EXACT_TOLERANCE for d in total_diffs)
+    )
     document = {
-        "bag": {"path": str(contents.path), "storage": contents.storage,
-                "complete": contents.complete, "namespace": result.namespace or "/",
-                "topics": {t: {"type": m, "messages": c} for t, (m, c) in contents.topics.items()}},
-        "parameters": {"source": params.source, "what_if": params.overrides,
-                       "compass": params.compass.to_dict(), "selector": params.selector.to_dict()},
+        "bag": {
+            "path": str(contents.path),
+            "storage": contents.storage,
+            "complete": contents.complete,
+            "namespace": result.namespace or "/",
+            "topics": {t: {"type": m, "messages": c} for t, (m, c) in contents.topics.items()},
+        },
+        "parameters": {
+            "source": params.source,
+            "what_if": params.overrides,
+            "compass": params.compass.to_dict(),
+            "selector": params.selector.to_dict(),
+        },
         "mode": "exact" if result.exact else "what_if",
         "selections": {
             "replayed": len(result.requests),
@@ -677,12 +783,18 @@ def metrics(result: ReplayResult, params: ReplayParameters, contents: BagContent
             "compass_version_agree": len(version_agree),
             "max_abs_total_diff": max(total_diffs) if total_diffs else math.nan,
             "reproduced_exactly": exact_selections,
-            "disagreements": [{"request_id": r.request_id, "recorded": r.recorded_selected,
-                               "replayed": r.replayed_selected,
-                               "recorded_version": r.recorded_version,
-                               "replayed_version": r.replayed_version}
-                              for r in compared if r.replayed_selected != r.recorded_selected
-                              or r.replayed_version != r.recorded_version][:50],
+            "disagreements": [
+                {
+                    "request_id": r.request_id,
+                    "recorded": r.recorded_selected,
+                    "replayed": r.replayed_selected,
+                    "recorded_version": r.recorded_version,
+                    "replayed_version": r.replayed_version,
+                }
+                for r in compared
+                if r.replayed_selected != r.recorded_selected
+                or r.replayed_version != r.recorded_version
+            ][:50],
         },
         "approval_prediction": {"replayed": replayed_quality, "recorded": recorded_quality},
         "compass": {
@@ -691,11 +803,15 @@ def metrics(result: ReplayResult, params: ReplayParameters, contents: BagContent
             "final_version": versions[-1] if versions else None,
             "mean_per_version": {str(v): result.compass_means[v] for v in versions},
             "final_mean": result.compass_means[versions[-1]] if versions else None,
-            "recorded_final_mean": (result.recorded_means[max(result.recorded_means)]
-                                    if result.recorded_means else None),
+            "recorded_final_mean": (
+                result.recorded_means[max(result.recorded_means)]
+                if result.recorded_means
+                else None
+            ),
             "versions_compared": len(common),
-            "recorded_versions_missing_in_replay": sorted(set(result.recorded_means)
-                                                          - set(result.compass_means))[:50],
+            "recorded_versions_missing_in_replay": sorted(
+                set(result.recorded_means) - set(result.compass_means)
+            )[:50],
             "max_abs_mean_diff": max_mean_diff,
             "max_abs_particle_diff": max(particle_diffs) if particle_diffs else math.nan,
             "versions_reproduced_exactly": exact_versions,

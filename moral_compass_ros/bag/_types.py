@@ -1,3 +1,5 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Message types of the package for ``rosbags``: one typestore used by recorder, reader, replay.
 
 The package's own types are registered from the text of their ``.msg`` files (installed in the
@@ -6,6 +8,7 @@ visualization, diagnostic, ...) come from the ROS 2 Kilted typestore ``rosbags``
 definitions as Jazzy for these packages). The RIHS01 hash ``rosbags`` computes equals the one
 rosidl generates, so ``ros2 bag info`` on a ROS install sees matching types.
 """
+
 from __future__ import annotations
 
 import functools
@@ -29,6 +32,7 @@ def msg_directory() -> Path:
     candidates = []
     try:
         from ament_index_python.packages import PackageNotFoundError, get_package_share_directory
+
         try:
             candidates.append(Path(get_package_share_directory(PACKAGE)) / "msg")
         except PackageNotFoundError:
@@ -39,8 +43,9 @@ def msg_directory() -> Path:
     for directory in candidates:
         if any(directory.glob("*.msg")):
             return directory
-    raise FileNotFoundError(f"no .msg files of {PACKAGE} found in "
-                            f"{', '.join(str(c) for c in candidates)}")
+    raise FileNotFoundError(
+        f"no .msg files of {PACKAGE} found in {', '.join(str(c) for c in candidates)}"
+    )
 
 
 def package_type_names() -> tuple[str, ...]:
@@ -60,8 +65,9 @@ def typestore() -> Typestore:
     store = get_typestore(Stores.ROS2_KILTED)
     types = {}
     for path in sorted(msg_directory().glob("*.msg")):
-        types.update(get_types_from_msg(path.read_text(encoding="utf-8"),
-                                        f"{PACKAGE}/msg/{path.stem}"))
+        types.update(
+            get_types_from_msg(path.read_text(encoding="utf-8"), f"{PACKAGE}/msg/{path.stem}")
+        )
     store.register(types)
     return store
 

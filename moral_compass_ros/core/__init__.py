@@ -1,10 +1,19 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """The mathematical core of moral_compass_ros: Dynamic Value Spaces without ROS.
 
-Pure Python on numpy, torch, POT and numba (the compiled Sinkhorn loops); nothing here imports rclpy (a test enforces it), so the
+Pure Python on numpy, torch, POT and numba (the compiled Sinkhorn loops); nothing here imports
+rclpy (a test enforces it), so the
 simulator, the replay tools and the nodes share one implementation. See
 ``doc/design.md`` for the specification.
 """
-from .baselines import ContextualAggregationLearner, LogisticLearner, MonistLearner, ReweightingLearner
+
+from .baselines import (
+    ContextualAggregationLearner,
+    LogisticLearner,
+    MonistLearner,
+    ReweightingLearner,
+)
 from .compass import Compass
 from .config import LearnerConfig
 from .events import FeedbackEvent

@@ -1,4 +1,7 @@
-"""Compiled Sinkhorn loops of the Step 1 hot path and the compass update (numba; no rclpy, no torch).
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
+"""Compiled Sinkhorn loops of the Step 1 hot path and the compass update (numba; no rclpy, no
+torch).
 
 One candidate at a time, all its iterations back to back: the candidate's kernel block (N×K,
 128 KB in float32 at N = 512, K = 64) stays in the core's L2 cache for every iteration, where a
@@ -12,6 +15,7 @@ float32 and float64 kernels; the callers (:func:`~.sinkhorn.divergence_to_clouds
 OT values and gradients. They are tested against POT on random
 inputs (``test/test_core_kernel_scoring.py``).
 """
+
 from __future__ import annotations
 
 import math
@@ -164,7 +168,11 @@ def cross_scalings(kernel, a, b, u, v, tol, max_iter, iterations, errors):
                 rate = (error / reference) ** (1.0 / _RATE_WINDOW)
                 relaxation[0] = _optimal_omega(rate)
                 omega, changed_at, reference = relaxation[0], it, math.inf
-            elif omega != one and it - changed_at >= _RATE_WINDOW and (it - changed_at) % _RATE_WINDOW == 0:
+            elif (
+                omega != one
+                and it - changed_at >= _RATE_WINDOW
+                and (it - changed_at) % _RATE_WINDOW == 0
+            ):
                 # the first window after a change settles; each later one re-measures the rate,
                 # and ω rises only when the relaxed iteration contracts at less than half the
                 # speed it would at its best (1 − μ < (2 − ω) / 2): near or past ω* the error
@@ -193,7 +201,8 @@ def self_transport(kernel, weights, s, epsilon, tol, max_iter, values, iteration
 
     .. math::
         s \\leftarrow \\sqrt{s / K(b s)} \\quad (f \\leftarrow \\tfrac12 (f + T_\\varepsilon f)),
-        \\qquad \\mathrm{OT}_\\varepsilon(\\beta,\\beta) = 2\\varepsilon \\langle b, \\log \\hat s\\rangle
+        \\qquad \\mathrm{OT}_\\varepsilon(\\beta,\\beta) = 2\\varepsilon \\langle b, \\log \\hat
+        s\\rangle
             - \\varepsilon (\\langle b \\hat s, K b \\hat s\\rangle - 1)
 
     with :math:`\\hat s = 1 / K(b s)` the exact final c-transform, stopped per problem on
@@ -257,6 +266,15 @@ def warm_up() -> None:
         kernel = np.ones((1, 2, 2), dtype=dtype)
         weights = np.full((1, 2), 0.5, dtype=dtype)
         count, error, value = np.zeros(1, dtype=np.int64), np.zeros(1), np.zeros(1)
-        cross_scalings(kernel, weights[0].copy(), weights[0].copy(), np.ones((1, 2), dtype),
-                       np.ones((1, 2), dtype), 1e-3, 2, count, error)
+        cross_scalings(
+            kernel,
+            weights[0].copy(),
+            weights[0].copy(),
+            np.ones((1, 2), dtype),
+            np.ones((1, 2), dtype),
+            1e-3,
+            2,
+            count,
+            error,
+        )
         self_transport(kernel, weights, np.ones((1, 2), dtype), 0.1, 1e-3, 2, value, count, error)

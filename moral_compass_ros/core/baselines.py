@@ -1,3 +1,5 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Baselines the evaluation compares the Dynamic Value Spaces learner with (``doc/design.md`` §9).
 
 All expose the learner interface used by the nodes and the simulator: ``score(features,
@@ -5,6 +7,7 @@ context, reward_mean, reward_std, value_hints) -> Scores``, ``update(event) -> U
 ``predict_approval``, ``version``, ``compass``, ``state_dict()`` / ``from_state_dict``.
 Terms a baseline does not have (information gain; alignment for a pure-task monist) are zeros.
 """
+
 from __future__ import annotations
 
 import math
@@ -36,10 +39,19 @@ class _PointEstimateLearner:
         # The per-value reward model r(a) of these baselines: the (untrained, fixed) fingerprint
         # network's mean, dominated by the planner hint when one is sent.
         self._fingerprint = FingerprintModel(
-            config.feature_dim, config.context_dim, config.n_values, config.fingerprint_hidden,
-            config.concentration_floor, config.hint_strength, torch_generator(config.seed, 0, "init"))
-        self._task = BayesianTaskModel(config.feature_dim + config.context_dim + 1,
-                                       config.task_noise_std, config.task_prior_std)
+            config.feature_dim,
+            config.context_dim,
+            config.n_values,
+            config.fingerprint_hidden,
+            config.concentration_floor,
+            config.hint_strength,
+            torch_generator(config.seed, 0, "init"),
+        )
+        self._task = BayesianTaskModel(
+            config.feature_dim + config.context_dim + 1,
+            config.task_noise_std,
+            config.task_prior_std,
+        )
         self._version = 0
         self._applied_ids: list[str] = []
 
@@ -48,11 +60,16 @@ class _PointEstimateLearner:
         """Number of applied updates."""
         return self._version
 
-    def _value_rewards(self, phi: np.ndarray, s: np.ndarray, hints: Optional[np.ndarray]) -> np.ndarray:
+    def _value_rewards(
+        self, phi: np.ndarray, s: np.ndarray, hints: Optional[np.ndarray]
+    ) -> np.ndarray:
         """Per-value rewards r(a) ∈ [0, 1]^M = fingerprint mean α/α_0, shape (B, M)."""
         with torch.no_grad():
-            alpha = self._fingerprint.concentration(torch.from_numpy(phi), torch.from_numpy(s),
-                                                    None if hints is None else torch.from_numpy(hints))
+            alpha = self._fingerprint.concentration(
+                torch.from_numpy(phi),
+                torch.from_numpy(s),
+                None if hints is None else torch.from_numpy(hints),
+            )
             return (alpha / alpha.sum(-1, keepdim=True)).numpy()
 
     def _profile(self) -> np.ndarray:
@@ -69,13 +86,26 @@ class _PointEstimateLearner:
         cost, radius = task_cost(mean, evidence, cfg.rho0, cfg.lipschitz)  # T = −μ + ρL
         total = -cfg.lambda_task * cost + cfg.lambda_align * alignment
         zeros = np.zeros(phi.shape[0])
-        return Scores(total=total, task_cost=cost, task_term=-cost, alignment=alignment, divergence=zeros,
-                      residual=zeros, info_gain=zeros,
-                      predicted_approval=approval, reward_mean=mean, reward_std=std, evidence=evidence,
-                      wasserstein_radius=radius, fingerprint_mean=rewards, selected=int(np.argmax(total)),
-                      epsilon=float(cfg.epsilon),
-                      lambdas={"task": cfg.lambda_task, "align": cfg.lambda_align, "info": 0.0},
-                      information_mode=cfg.information_mode, version=self._version)
+        return Scores(
+            total=total,
+            task_cost=cost,
+            task_term=-cost,
+            alignment=alignment,
+            divergence=zeros,
+            residual=zeros,
+            info_gain=zeros,
+            predicted_approval=approval,
+            reward_mean=mean,
+            reward_std=std,
+            evidence=evidence,
+            wasserstein_radius=radius,
+            fingerprint_mean=rewards,
+            selected=int(np.argmax(total)),
+            epsilon=float(cfg.epsilon),
+            lambdas={"task": cfg.lambda_task, "align": cfg.lambda_align, "info": 0.0},
+            information_mode=cfg.information_mode,
+            version=self._version,
+        )
 
     def _begin_update(self, event: FeedbackEvent) -> Optional[UpdateResult]:
         if not isinstance(event, FeedbackEvent):
@@ -90,20 +120,31 @@ class _PointEstimateLearner:
     def _finish_update(self, event: FeedbackEvent, moved: float) -> UpdateResult:
         self._applied_ids.append(event.feedback_id)
         self._version += 1
-        return UpdateResult(True, "applied", self._version, float(moved), event.feedback_id, ess=1.0)
+        return UpdateResult(
+            True, "applied", self._version, float(moved), event.feedback_id, ess=1.0
+        )
 
     def _base_state(self) -> dict[str, Any]:
-        state: dict[str, Any] = {"format": STATE_FORMAT, "kind": type(self).__name__,
-                                 "config": self.config.to_dict(), "version": self._version,
-                                 "applied_ids": list(self._applied_ids)}
+        state: dict[str, Any] = {
+            "format": STATE_FORMAT,
+            "kind": type(self).__name__,
+            "config": self.config.to_dict(),
+            "version": self._version,
+            "applied_ids": list(self._applied_ids),
+        }
         for name, value in self._task.get_parameters().items():
             state[f"task.{name}"] = value
         return state
 
     def _load_base_state(self, state: dict[str, Any]) -> None:
-        if int(state.get("format", -1)) != STATE_FORMAT or state.get("kind") != type(self).__name__:
+        if (
+            int(state.get("format", -1)) != STATE_FORMAT
+            or state.get("kind") != type(self).__name__
+        ):
             raise ValueError(f"state is not a format-{STATE_FORMAT} {type(self).__name__} state")
-        self._task.set_parameters({k.split(".", 1)[1]: v for k, v in state.items() if k.startswith("task.")})
+        self._task.set_parameters(
+            {k.split(".", 1)[1]: v for k, v in state.items() if k.startswith("task.")}
+        )
         self._version = int(state["version"])
         self._applied_ids = [str(i) for i in state["applied_ids"]]
 
@@ -125,7 +166,11 @@ class MonistLearner(_PointEstimateLearner):
 
     def __init__(self, config: LearnerConfig, value_weights: Optional[np.ndarray] = None) -> None:
         super().__init__(config)
-        self._weights = None if value_weights is None else self.value_space.check(value_weights, "value_weights").copy()
+        self._weights = (
+            None
+            if value_weights is None
+            else self.value_space.check(value_weights, "value_weights").copy()
+        )
 
     def _profile(self) -> np.ndarray:
         return self.value_space.center if self._weights is None else self._weights.copy()
@@ -136,21 +181,35 @@ class MonistLearner(_PointEstimateLearner):
             return np.zeros(phi.shape[0]), np.full(phi.shape[0], 0.5), rewards
         cfg = self.config
         with torch.no_grad():
-            alpha = self._fingerprint.concentration(torch.from_numpy(phi), torch.from_numpy(s),
-                                                    None if hints is None else torch.from_numpy(hints))
-            expected_cost = expected_cost_to_dirichlet(torch.from_numpy(self._weights[None, :]), alpha, cfg.cost)[:, 0]
-        approval = 1.0 / (1.0 + np.exp(-cfg.beta_init * (cfg.tau_init - expected_cost.numpy())))  # σ(β(τ − D(c, a)))
+            alpha = self._fingerprint.concentration(
+                torch.from_numpy(phi),
+                torch.from_numpy(s),
+                None if hints is None else torch.from_numpy(hints),
+            )
+            expected_cost = expected_cost_to_dirichlet(
+                torch.from_numpy(self._weights[None, :]), alpha, cfg.cost
+            )[:, 0]
+        approval = 1.0 / (
+            1.0 + np.exp(-cfg.beta_init * (cfg.tau_init - expected_cost.numpy()))
+        )  # σ(β(τ − D(c, a)))
         return rewards @ self._weights, approval, rewards  # alignment r(a)ᵀc
 
-    def score(self, features, context, reward_mean=None, reward_std=None, value_hints=None) -> Scores:
-        """Task-only (or fixed-weighting) scores; see :meth:`DynamicValueLearner.score` for shapes."""
-        phi, s, rm, rs, hints = validate_candidates(self.config, features, context, reward_mean, reward_std, value_hints)
+    def score(
+        self, features, context, reward_mean=None, reward_std=None, value_hints=None
+    ) -> Scores:
+        """Task-only (or fixed-weighting) scores; see :meth:`DynamicValueLearner.score` for
+        shapes."""
+        phi, s, rm, rs, hints = validate_candidates(
+            self.config, features, context, reward_mean, reward_std, value_hints
+        )
         alignment, approval, rewards = self._alignment_and_approval(phi, s, hints)
         return self._scores(phi, s, rm, rs, alignment, approval, rewards)
 
     def predict_approval(self, features, context, value_hints=None) -> np.ndarray:
         """σ(β_0(τ_0 − D(c, a))) for a fixed weighting, else 0.5; shape (B,)."""
-        phi, s, _, _, hints = validate_candidates(self.config, features, context, None, None, value_hints)
+        phi, s, _, _, hints = validate_candidates(
+            self.config, features, context, None, None, value_hints
+        )
         return self._alignment_and_approval(phi, s, hints)[1]
 
     def update(self, event: FeedbackEvent) -> UpdateResult:
@@ -201,7 +260,9 @@ class ContextualAggregationLearner(_PointEstimateLearner):
         self.learning_rate = float(learning_rate)
         f64 = torch.float64
         self._profile_logits = torch.zeros(config.n_values, dtype=f64)  # η (c starts uniform)
-        self._raw_scale = torch.tensor(config.beta_init + math.log(-math.expm1(-config.beta_init)), dtype=f64)
+        self._raw_scale = torch.tensor(
+            config.beta_init + math.log(-math.expm1(-config.beta_init)), dtype=f64
+        )
         self._threshold = torch.tensor(1.0 / config.n_values, dtype=f64)  # τ_c
         self._window: list[dict[str, Any]] = []
 
@@ -211,22 +272,36 @@ class ContextualAggregationLearner(_PointEstimateLearner):
 
     def _approval(self, rewards: np.ndarray, profile_logits, raw_scale, threshold) -> torch.Tensor:
         c = torch.softmax(profile_logits, 0)
-        return torch.sigmoid(torch.nn.functional.softplus(raw_scale) * (torch.from_numpy(rewards) @ c - threshold))
+        return torch.sigmoid(
+            torch.nn.functional.softplus(raw_scale) * (torch.from_numpy(rewards) @ c - threshold)
+        )
 
-    def score(self, features, context, reward_mean=None, reward_std=None, value_hints=None) -> Scores:
+    def score(
+        self, features, context, reward_mean=None, reward_std=None, value_hints=None
+    ) -> Scores:
         """Scores with alignment r(a)ᵀc; see :meth:`DynamicValueLearner.score` for shapes."""
-        phi, s, rm, rs, hints = validate_candidates(self.config, features, context, reward_mean, reward_std, value_hints)
+        phi, s, rm, rs, hints = validate_candidates(
+            self.config, features, context, reward_mean, reward_std, value_hints
+        )
         rewards = self._value_rewards(phi, s, hints)
         with torch.no_grad():
-            approval = self._approval(rewards, self._profile_logits, self._raw_scale, self._threshold).numpy()
+            approval = self._approval(
+                rewards, self._profile_logits, self._raw_scale, self._threshold
+            ).numpy()
         return self._scores(phi, s, rm, rs, rewards @ self._profile(), approval, rewards)
 
     def predict_approval(self, features, context, value_hints=None) -> np.ndarray:
         """Logistic-regression approval σ(β_c(r(a)ᵀc − τ_c)), shape (B,)."""
-        phi, s, _, _, hints = validate_candidates(self.config, features, context, None, None, value_hints)
+        phi, s, _, _, hints = validate_candidates(
+            self.config, features, context, None, None, value_hints
+        )
         with torch.no_grad():
-            return self._approval(self._value_rewards(phi, s, hints), self._profile_logits,
-                                  self._raw_scale, self._threshold).numpy()
+            return self._approval(
+                self._value_rewards(phi, s, hints),
+                self._profile_logits,
+                self._raw_scale,
+                self._threshold,
+            ).numpy()
 
     def update(self, event: FeedbackEvent) -> UpdateResult:
         """Online logistic-regression update of the profile c; idempotent by ``feedback_id``."""
@@ -236,23 +311,37 @@ class ContextualAggregationLearner(_PointEstimateLearner):
         cfg = self.config
         hint = event.value_hint[None, :] if event.value_hint.size else None
         reward = self._value_rewards(event.features[None, :], event.context, hint)[0]
-        self._window.append({"rewards": reward.tolist(), "approved": bool(event.approved), "weight": float(event.weight)})
-        del self._window[:-cfg.replay_window]
+        self._window.append(
+            {
+                "rewards": reward.tolist(),
+                "approved": bool(event.approved),
+                "weight": float(event.weight),
+            }
+        )
+        del self._window[: -cfg.replay_window]
         rewards = np.array([e["rewards"] for e in self._window])
-        labels = torch.tensor([1.0 if e["approved"] else 0.0 for e in self._window], dtype=torch.float64)
+        labels = torch.tensor(
+            [1.0 if e["approved"] else 0.0 for e in self._window], dtype=torch.float64
+        )
         ages = np.arange(len(self._window) - 1, -1, -1, dtype=np.float64)
-        omega = torch.from_numpy(np.array([e["weight"] for e in self._window]) * cfg.gamma ** ages)  # ω_j
+        omega = torch.from_numpy(
+            np.array([e["weight"] for e in self._window]) * cfg.gamma**ages
+        )  # ω_j
         before = self._profile()
         if float(omega.sum()) > 0:
             params = [self._profile_logits, self._raw_scale, self._threshold]
             for _ in range(max(cfg.gradient_steps, 1)):
                 leaves = [p.detach().requires_grad_(True) for p in params]
                 p1 = torch.clamp(self._approval(rewards, *leaves), 1e-12, 1 - 1e-12)
-                log_lik = (omega * (labels * torch.log(p1) + (1 - labels) * torch.log(1 - p1))).sum() / omega.sum()
+                log_lik = (
+                    omega * (labels * torch.log(p1) + (1 - labels) * torch.log(1 - p1))
+                ).sum() / omega.sum()
                 grads = torch.autograd.grad(log_lik, leaves)
                 norm = float(torch.sqrt(sum((g * g).sum() for g in grads)))
                 scale = min(1.0, cfg.grad_clip / norm) if norm > 0 else 1.0
-                candidate = [(p + self.learning_rate * scale * g).detach() for p, g in zip(leaves, grads)]
+                candidate = [
+                    (p + self.learning_rate * scale * g).detach() for p, g in zip(leaves, grads)
+                ]
                 if not all(bool(torch.isfinite(c).all()) for c in candidate):
                     break  # keep the last finite estimate
                 params = candidate
@@ -263,17 +352,27 @@ class ContextualAggregationLearner(_PointEstimateLearner):
     def state_dict(self) -> dict[str, Any]:
         """Plain-array state (profile, scale, threshold, window, task model, ids, version)."""
         state = self._base_state()
-        state.update({"profile_logits": self._profile_logits.numpy().copy(),
-                      "raw_scale": float(self._raw_scale), "threshold": float(self._threshold),
-                      "window": [dict(e) for e in self._window], "learning_rate": self.learning_rate})
+        state.update(
+            {
+                "profile_logits": self._profile_logits.numpy().copy(),
+                "raw_scale": float(self._raw_scale),
+                "threshold": float(self._threshold),
+                "window": [dict(e) for e in self._window],
+                "learning_rate": self.learning_rate,
+            }
+        )
         return state
 
     @classmethod
-    def from_state_dict(cls, config: LearnerConfig, state: dict[str, Any]) -> "ContextualAggregationLearner":
+    def from_state_dict(
+        cls, config: LearnerConfig, state: dict[str, Any]
+    ) -> "ContextualAggregationLearner":
         """Inverse of :meth:`state_dict`."""
         learner = cls(config, float(state.get("learning_rate", 0.5)))
         learner._load_base_state(state)
-        learner._profile_logits = torch.tensor(np.asarray(state["profile_logits"], dtype=np.float64))
+        learner._profile_logits = torch.tensor(
+            np.asarray(state["profile_logits"], dtype=np.float64)
+        )
         learner._raw_scale = torch.tensor(float(state["raw_scale"]), dtype=torch.float64)
         learner._threshold = torch.tensor(float(state["threshold"]), dtype=torch.float64)
         learner._window = [dict(e) for e in state["window"]]
@@ -306,27 +405,51 @@ class LogisticLearner(_PointEstimateLearner):
     @staticmethod
     def _design(phi: np.ndarray, s: np.ndarray, task_value: np.ndarray) -> np.ndarray:
         n = phi.shape[0]
-        return np.concatenate([phi, np.broadcast_to(s, (n, s.shape[0])), task_value[:, None], np.ones((n, 1))], axis=1)
+        return np.concatenate(
+            [phi, np.broadcast_to(s, (n, s.shape[0])), task_value[:, None], np.ones((n, 1))],
+            axis=1,
+        )
 
-    def score(self, features, context, reward_mean=None, reward_std=None, value_hints=None) -> Scores:
-        """Scores whose total is the predicted approval's logit; see :meth:`DynamicValueLearner.score`."""
+    def score(
+        self, features, context, reward_mean=None, reward_std=None, value_hints=None
+    ) -> Scores:
+        """Scores whose total is the predicted approval's logit; see
+        :meth:`DynamicValueLearner.score`."""
         cfg = self.config
-        phi, s, rm, rs, _ = validate_candidates(cfg, features, context, reward_mean, reward_std, value_hints)
+        phi, s, rm, rs, _ = validate_candidates(
+            cfg, features, context, reward_mean, reward_std, value_hints
+        )
         mean, std, evidence = self._task.predict(phi, s, rm, rs, cfg.planner_reward_std)
         cost, radius = task_cost(mean, evidence, cfg.rho0, cfg.lipschitz)
         logit = self._design(phi, s, mean) @ self._weights
         task_term = self._weights[-2] * mean
         zeros = np.zeros(phi.shape[0])
-        return Scores(total=logit, task_cost=cost, task_term=task_term, alignment=zeros, divergence=zeros,
-                      residual=logit - task_term, info_gain=zeros, predicted_approval=1.0 / (1.0 + np.exp(-logit)),
-                      reward_mean=mean, reward_std=std, evidence=evidence, wasserstein_radius=radius,
-                      fingerprint_mean=np.tile(self._profile(), (phi.shape[0], 1)), selected=int(np.argmax(logit)),
-                      epsilon=float(cfg.epsilon), lambdas={"task": 1.0, "align": 0.0, "info": 0.0},
-                      information_mode=cfg.information_mode, version=self._version)
+        return Scores(
+            total=logit,
+            task_cost=cost,
+            task_term=task_term,
+            alignment=zeros,
+            divergence=zeros,
+            residual=logit - task_term,
+            info_gain=zeros,
+            predicted_approval=1.0 / (1.0 + np.exp(-logit)),
+            reward_mean=mean,
+            reward_std=std,
+            evidence=evidence,
+            wasserstein_radius=radius,
+            fingerprint_mean=np.tile(self._profile(), (phi.shape[0], 1)),
+            selected=int(np.argmax(logit)),
+            epsilon=float(cfg.epsilon),
+            lambdas={"task": 1.0, "align": 0.0, "info": 0.0},
+            information_mode=cfg.information_mode,
+            version=self._version,
+        )
 
     def predict_approval(self, features, context, value_hints=None) -> np.ndarray:
         """σ(vᵀx(a) + v_0), shape (B,)."""
-        phi, s, _, _, _ = validate_candidates(self.config, features, context, None, None, value_hints)
+        phi, s, _, _, _ = validate_candidates(
+            self.config, features, context, None, None, value_hints
+        )
         mean, _, _ = self._task.predict(phi, s, None, None, self.config.planner_reward_std)
         return 1.0 / (1.0 + np.exp(-(self._design(phi, s, mean) @ self._weights)))
 
@@ -336,15 +459,24 @@ class LogisticLearner(_PointEstimateLearner):
         if early is not None:
             return early
         task_value = event.task_reward
-        if math.isnan(task_value):  # unobserved (and so not learned from): the task model's estimate
+        if math.isnan(
+            task_value
+        ):  # unobserved (and so not learned from): the task model's estimate
             task_value = float(self._task.predict(event.features[None, :], event.context)[0][0])
-        self._data.append({"x": self._design(event.features[None, :], event.context, np.array([task_value]))[0].tolist(),
-                           "y": float(event.approved), "weight": float(event.weight)})
+        self._data.append(
+            {
+                "x": self._design(event.features[None, :], event.context, np.array([task_value]))[
+                    0
+                ].tolist(),
+                "y": float(event.approved),
+                "weight": float(event.weight),
+            }
+        )
         x = np.array([d["x"] for d in self._data])
         y = np.array([d["y"] for d in self._data])
         ages = np.arange(len(self._data) - 1, -1, -1, dtype=np.float64)
-        omega = np.array([d["weight"] for d in self._data]) * self.config.gamma ** ages
-        precision = 1.0 / self.config.residual_prior_std ** 2
+        omega = np.array([d["weight"] for d in self._data]) * self.config.gamma**ages
+        precision = 1.0 / self.config.residual_prior_std**2
         before = self._weights.copy()
         weights = before.copy()
         for _ in range(50):  # Newton on the concave penalised log-likelihood
@@ -377,10 +509,12 @@ class LogisticLearner(_PointEstimateLearner):
 
 
 class ReweightingLearner(DynamicValueLearner):
-    """DVS with pure Bayesian particle reweighting, no proximal Sinkhorn term (``doc/design.md`` §9).
+    """DVS with pure Bayesian particle reweighting, no proximal Sinkhorn term (``doc/design.md``
+    §9).
 
     Identical to :class:`DynamicValueLearner` except Step 3, which becomes
-    :math:`w_i \\leftarrow w_i^{\\gamma}\\, \\ell_w(y_t|\\theta_i, s_t, a_t)^{\\text{weight}_t} / Z`
+    :math:`w_i \\leftarrow w_i^{\\gamma}\\, \\ell_w(y_t|\\theta_i, s_t, a_t)^{\\text{weight}_t} /
+    Z`
     (exact Bayes for γ = 1) followed by the same ESS-triggered resampling with jitter.
     """
 
@@ -390,4 +524,9 @@ class ReweightingLearner(DynamicValueLearner):
         super().__init__(config.replace(update_rule="reweight"))
 
 
-__all__ = ["MonistLearner", "ContextualAggregationLearner", "LogisticLearner", "ReweightingLearner"]
+__all__ = [
+    "MonistLearner",
+    "ContextualAggregationLearner",
+    "LogisticLearner",
+    "ReweightingLearner",
+]

@@ -1,4 +1,8 @@
-"""The moral compass q_t: a weighted particle cloud on the value simplex (``doc/design.md`` §1, §7)."""
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
+"""The moral compass q_t: a weighted particle cloud on the value simplex (``doc/design.md`` §1,
+§7)."""
+
 from __future__ import annotations
 
 import math
@@ -15,13 +19,16 @@ JITTER_FLOOR: float = 1e-3
 
 def _log_dirichlet(theta: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     """log Dir(θ; α) per row: log Γ(α_0) − Σ log Γ(α_k) + Σ (α_k − 1) log θ_k, shape (N,)."""
-    lgamma = torch.lgamma(torch.from_numpy(np.concatenate([alpha, alpha.sum(axis=1, keepdims=True)], axis=1))).numpy()
+    lgamma = torch.lgamma(
+        torch.from_numpy(np.concatenate([alpha, alpha.sum(axis=1, keepdims=True)], axis=1))
+    ).numpy()
     log_theta = np.log(np.maximum(theta, 1e-300))
     return lgamma[:, -1] - lgamma[:, :-1].sum(axis=1) + ((alpha - 1.0) * log_theta).sum(axis=1)
 
 
 class Compass:
-    """A weighted particle approximation of the compass, q_t ≈ Σ_i w_i δ_{θ_i} (``doc/design.md`` §1).
+    """A weighted particle approximation of the compass, q_t ≈ Σ_i w_i δ_{θ_i} (``doc/design.md``
+    §1).
 
     Immutable: every operation returns a new object; the stored arrays are read-only copies.
 
@@ -46,7 +53,9 @@ class Compass:
         theta = np.array(particles, dtype=np.float64)
         w = np.array(weights, dtype=np.float64)
         if theta.ndim != 2 or theta.shape[0] == 0 or theta.shape[1] < 2:
-            raise ValueError(f"particles must have shape (N, M) with N >= 1, M >= 2, got {theta.shape}")
+            raise ValueError(
+                f"particles must have shape (N, M) with N >= 1, M >= 2, got {theta.shape}"
+            )
         if w.shape != (theta.shape[0],):
             raise ValueError(f"weights must have shape ({theta.shape[0]},), got {w.shape}")
         check_simplex(theta, "particles")
@@ -55,7 +64,9 @@ class Compass:
         if np.any(w < 0.0):
             raise ValueError(f"weights must be >= 0, min is {w.min():.3g}")
         if abs(w.sum() - 1.0) > SIMPLEX_ATOL:
-            raise ValueError(f"weights must sum to 1 within {SIMPLEX_ATOL:g}, sum is {w.sum():.12g}")
+            raise ValueError(
+                f"weights must sum to 1 within {SIMPLEX_ATOL:g}, sum is {w.sum():.12g}"
+            )
         theta.flags.writeable = False
         w.flags.writeable = False
         self._particles = theta
@@ -120,12 +131,14 @@ class Compass:
 
     @property
     def mean(self) -> np.ndarray:
-        """Compass mean :math:`\\bar\\theta = \\sum_i w_i \\theta_i`, shape (M,) (on the simplex)."""
+        """Compass mean :math:`\\bar\\theta = \\sum_i w_i \\theta_i`, shape (M,) (on the
+        simplex)."""
         return self._weights @ self._particles
 
     @property
     def covariance(self) -> np.ndarray:
-        """Weighted covariance :math:`\\sum_i w_i (\\theta_i-\\bar\\theta)(\\theta_i-\\bar\\theta)^T`, shape (M, M)."""
+        """Weighted covariance :math:`\\sum_i w_i
+        (\\theta_i-\\bar\\theta)(\\theta_i-\\bar\\theta)^T`, shape (M, M)."""
         centred = self._particles - self.mean
         return (centred * self._weights[:, None]).T @ centred
 
@@ -169,7 +182,9 @@ class Compass:
             raise TypeError("rng must be a numpy.random.Generator")
         kappa = float(jitter_concentration)
         if not kappa > 0.0:
-            raise ValueError(f"jitter_concentration must be > 0 (inf disables jitter), got {kappa}")
+            raise ValueError(
+                f"jitter_concentration must be > 0 (inf disables jitter), got {kappa}"
+            )
         n = self.n_particles
         positions = (rng.uniform(0.0, 1.0) + np.arange(n)) / n  # u_0 + k/N, u_0 ~ U[0,1)/N
         cumulative = np.cumsum(self._weights)
@@ -185,16 +200,23 @@ class Compass:
         theta = theta / theta.sum(axis=1, keepdims=True)
         return Compass(theta, np.full(n, 1.0 / n))
 
-    def move(self, rng: np.random.Generator, log_target: Callable[[np.ndarray], np.ndarray],
-             concentration: float) -> tuple["Compass", float]:
+    def move(
+        self,
+        rng: np.random.Generator,
+        log_target: Callable[[np.ndarray], np.ndarray],
+        concentration: float,
+    ) -> tuple["Compass", float]:
         """One Metropolis–Hastings move of every particle, leaving the target π invariant.
 
         The move of resample-move (Gilks & Berzuini 2001): after resampling, the copies of one
         ancestor spread out by the jitter *and* stay distributed as π. Propose
         θ' ~ Dir(κθ + floor) and accept with probability
 
-        .. math:: \\min\\Big(1, \\frac{\\pi(\\theta')\\,\\mathrm{Dir}(\\theta; \\kappa\\theta' + f)}
-                                      {\\pi(\\theta)\\,\\mathrm{Dir}(\\theta'; \\kappa\\theta + f)}\\Big).
+        .. math::
+
+            \\min\\Big(1, \\frac{\\pi(\\theta')\\,\\mathrm{Dir}(\\theta; \\kappa\\theta' + f)}
+                                      {\\pi(\\theta)\\,\\mathrm{Dir}(\\theta'; \\kappa\\theta +
+                                      f)}\\Big).
 
         Parameters
         ----------
@@ -220,13 +242,19 @@ class Compass:
         proposal = gammas / np.where(sums > 0.0, sums, 1.0)
         valid = (sums[:, 0] > 0.0) & np.all(np.isfinite(proposal), axis=1)
         proposal = np.where(valid[:, None], proposal, theta)
-        log_ratio = (log_target(proposal) - log_target(theta)
-                     + _log_dirichlet(theta, kappa * proposal + JITTER_FLOOR)
-                     - _log_dirichlet(proposal, alpha))  # log π(θ')q(θ|θ') − log π(θ)q(θ'|θ)
+        log_ratio = (
+            log_target(proposal)
+            - log_target(theta)
+            + _log_dirichlet(theta, kappa * proposal + JITTER_FLOOR)
+            - _log_dirichlet(proposal, alpha)
+        )  # log π(θ')q(θ|θ') − log π(θ)q(θ'|θ)
         uniform = rng.uniform(size=len(theta))
         accept = valid & np.isfinite(log_ratio) & (np.log(np.maximum(uniform, 1e-300)) < log_ratio)
         moved = np.where(accept[:, None], proposal, theta)
-        return Compass(moved / moved.sum(axis=1, keepdims=True), self._weights), float(accept.mean())
+        return Compass(moved / moved.sum(axis=1, keepdims=True), self._weights), float(
+            accept.mean()
+        )
 
     def __repr__(self) -> str:
-        return f"Compass(N={self.n_particles}, M={self.dim}, mean={np.round(self.mean, 3).tolist()}, ess={self.ess:.1f})"
+        mean = np.round(self.mean, 3).tolist()
+        return f"Compass(N={self.n_particles}, M={self.dim}, mean={mean}, ess={self.ess:.1f})"

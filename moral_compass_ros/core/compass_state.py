@@ -1,6 +1,9 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """The compass node's whole learning state: the shared learner, optional per-operator learners
 (so disagreement is shown rather than averaged away) and who moved the compass how much.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -49,8 +52,9 @@ class CompassModel:
         if result.applied:
             operator = event.operator or ANONYMOUS
             moved = result.compass_moved if np.isfinite(result.compass_moved) else 0.0
-            self.contributions[operator] = self.contributions.get(operator, 0.0) + \
-                event.weight * max(moved, 0.0)
+            self.contributions[operator] = self.contributions.get(
+                operator, 0.0
+            ) + event.weight * max(moved, 0.0)
             self.operator_events[operator] = self.operator_events.get(operator, 0) + 1
             if self.per_operator:
                 own = self.operator_learners.setdefault(operator, DynamicValueLearner(self.config))
@@ -89,8 +93,9 @@ class CompassModel:
             "disagreement": disagreement,
             "movement_share": movement_shares(self.contributions),
             "operator_events": dict(self.operator_events),
-            "operator_means": {o: self.operator_learners[o].compass.mean.tolist()
-                               for o in operators},
+            "operator_means": {
+                o: self.operator_learners[o].compass.mean.tolist() for o in operators
+            },
         }
 
     def state_dict(self) -> dict[str, Any]:
@@ -99,24 +104,31 @@ class CompassModel:
             "format": STATE_FORMAT,
             "per_operator": self.per_operator,
             "shared": self.learner.state_dict(),
-            "operators": {o: l.state_dict() for o, l in self.operator_learners.items()},
+            "operators": {
+                o: learner.state_dict() for o, learner in self.operator_learners.items()
+            },
             "contributions": dict(self.contributions),
             "operator_events": dict(self.operator_events),
         }
 
     @classmethod
-    def from_state_dict(cls, config: LearnerConfig, state: dict[str, Any],
-                        per_operator: bool = False) -> "CompassModel":
+    def from_state_dict(
+        cls, config: LearnerConfig, state: dict[str, Any], per_operator: bool = False
+    ) -> "CompassModel":
         """Rebuild from :meth:`state_dict` (raises ``ValueError`` when it does not fit)."""
         if int(state.get("format", -1)) != STATE_FORMAT:
             raise ValueError(f"unsupported compass state format {state.get('format')!r}")
         if bool(state["per_operator"]) != bool(per_operator):
-            raise ValueError("the snapshot was taken with per_operator="
-                             f"{bool(state['per_operator'])}, the node runs with {per_operator}")
+            raise ValueError(
+                "the snapshot was taken with per_operator="
+                f"{bool(state['per_operator'])}, the node runs with {per_operator}"
+            )
         model = cls(config, per_operator)
         model.learner = DynamicValueLearner.from_state_dict(config, state["shared"])
-        model.operator_learners = {o: DynamicValueLearner.from_state_dict(config, s)
-                                   for o, s in state["operators"].items()}
+        model.operator_learners = {
+            o: DynamicValueLearner.from_state_dict(config, s)
+            for o, s in state["operators"].items()
+        }
         model.contributions = {o: float(v) for o, v in state["contributions"].items()}
         model.operator_events = {o: int(v) for o, v in state["operator_events"].items()}
         return model

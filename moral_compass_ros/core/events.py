@@ -1,9 +1,12 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """The feedback event: the unit of learning, journaling and replay.
 
 A ``FeedbackEvent`` is self-contained: it carries the executed action's features and the
 context it was chosen in, so that the learner, the journal and an offline replay need nothing
 else to apply it.
 """
+
 from __future__ import annotations
 
 import math

@@ -1,16 +1,23 @@
-"""The action value fingerprint P^A_ψ(θ | a, s): a Dirichlet over Θ per action (``doc/design.md`` §1, §5.2).
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
+"""The action value fingerprint P^A_ψ(θ | a, s): a Dirichlet over Θ per action (``doc/design.md``
+§1, §5.2).
 
 A fingerprint comes from knowledge where there is any (``doc/design.md`` §10.1): an action with
 a value profile h(a) -- the planner's hint, or the fingerprint library's entry -- has the
 fingerprint Dir(κ_h h(a) + floor), κ_h the ``hint_strength`` (the profile is the mean, κ_h the
 confidence). Only an action without one gets the learned network's concentration
 
-.. math:: \\alpha_\\psi(a, s) = \\text{floor} + \\operatorname{softplus}\\big(W_2 \\tanh(W_1 [\\phi(a); s] + b_1) + b_2\\big).
+.. math::
+
+    \\alpha_\\psi(a, s) = \\text{floor} + \\operatorname{softplus}\\big(W_2 \\tanh(W_1 [\\phi(a);
+    s] + b_1) + b_2\\big).
 
 (Adding the network's concentration to a known profile would pull the profile toward the
 untrained network's near-uniform output.) Everything is float64; all
 randomness comes from explicit ``torch.Generator`` objects (never the global RNG).
 """
+
 from __future__ import annotations
 
 import math
@@ -21,8 +28,15 @@ import torch
 from torch import nn
 
 #: Purpose codes mixed into derived seeds so independent random streams never coincide.
-SEED_PURPOSE = {"init": 1, "prior": 2, "score": 3, "resample": 4, "baseline": 5, "changepoint": 6,
-                "move": 7}
+SEED_PURPOSE = {
+    "init": 1,
+    "prior": 2,
+    "score": 3,
+    "resample": 4,
+    "baseline": 5,
+    "changepoint": 6,
+    "move": 7,
+}
 
 
 def derived_seed(seed: int, version: int, purpose: str) -> int:
@@ -67,7 +81,9 @@ class _SeededDirichletSample(torch.autograd.Function):
         return grad * (grad_output - (sample * grad_output).sum(-1, keepdim=True)), None
 
 
-def sample_dirichlet(concentration: torch.Tensor, n_samples: int, generator: torch.Generator) -> torch.Tensor:
+def sample_dirichlet(
+    concentration: torch.Tensor, n_samples: int, generator: torch.Generator
+) -> torch.Tensor:
     """K reparameterised samples θ' ~ Dir(α) per row of ``concentration``.
 
     Parameters
@@ -110,28 +126,43 @@ class FingerprintModel(nn.Module):
 
     PARAMETER_NAMES = ("w1", "b1", "w2", "b2")
 
-    def __init__(self, feature_dim: int, context_dim: int, n_values: int, hidden: int,
-                 concentration_floor: float, hint_strength: float, generator: torch.Generator) -> None:
+    def __init__(
+        self,
+        feature_dim: int,
+        context_dim: int,
+        n_values: int,
+        hidden: int,
+        concentration_floor: float,
+        hint_strength: float,
+        generator: torch.Generator,
+    ) -> None:
         super().__init__()
         n_in = feature_dim + context_dim
         f64 = torch.float64
         self.feature_dim, self.context_dim, self.n_values = feature_dim, context_dim, n_values
         self.concentration_floor = float(concentration_floor)
         self.hint_strength = float(hint_strength)
-        self.w1 = nn.Parameter(torch.randn(hidden, n_in, generator=generator, dtype=f64) / math.sqrt(n_in))
+        self.w1 = nn.Parameter(
+            torch.randn(hidden, n_in, generator=generator, dtype=f64) / math.sqrt(n_in)
+        )
         self.b1 = nn.Parameter(torch.zeros(hidden, dtype=f64))
-        self.w2 = nn.Parameter(torch.randn(n_values, hidden, generator=generator, dtype=f64) * (0.1 / math.sqrt(hidden)))
+        self.w2 = nn.Parameter(
+            torch.randn(n_values, hidden, generator=generator, dtype=f64)
+            * (0.1 / math.sqrt(hidden))
+        )
         start = _inverse_softplus(max(1.0 - self.concentration_floor, 1e-3))
         self.b2 = nn.Parameter(torch.full((n_values,), start, dtype=f64))
 
     def base_concentration(self, features: torch.Tensor, context: torch.Tensor) -> torch.Tensor:
-        """Network concentration without hints, shape (B, M), from features (B, F), context (B, C)."""
+        """Network concentration without hints, shape (B, M), from features (B, F), context (B,
+        C)."""
         inputs = torch.cat([features, context], dim=-1)  # [φ(a); s]
         hidden = torch.tanh(inputs @ self.w1.T + self.b1)
         return self.concentration_floor + nn.functional.softplus(hidden @ self.w2.T + self.b2)
 
-    def concentration(self, features: torch.Tensor, context: torch.Tensor,
-                      hints: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def concentration(
+        self, features: torch.Tensor, context: torch.Tensor, hints: Optional[torch.Tensor] = None
+    ) -> torch.Tensor:
         """Dirichlet concentration: κ_h h(a) + floor where a profile is known, else α_ψ(a, s).
 
         Parameters
@@ -151,7 +182,9 @@ class FingerprintModel(nn.Module):
         alpha = self.base_concentration(features, context)
         if hints is not None and self.hint_strength > 0.0:
             present = ~torch.isnan(hints).any(-1, keepdim=True)
-            known = self.concentration_floor + self.hint_strength * torch.nan_to_num(hints)  # κ_h h + floor
+            known = self.concentration_floor + self.hint_strength * torch.nan_to_num(
+                hints
+            )  # κ_h h + floor
             alpha = torch.where(present, known, alpha)
         return alpha
 
@@ -165,6 +198,9 @@ class FingerprintModel(nn.Module):
             target = getattr(self, name)
             value = np.asarray(params[name], dtype=np.float64)
             if value.shape != tuple(target.shape):
-                raise ValueError(f"fingerprint parameter {name} must have shape {tuple(target.shape)}, got {value.shape}")
+                raise ValueError(
+                    f"fingerprint parameter {name} must have shape {tuple(target.shape)}, got "
+                    f"{value.shape}"
+                )
             with torch.no_grad():
                 target.copy_(torch.from_numpy(value))

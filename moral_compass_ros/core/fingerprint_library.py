@@ -1,4 +1,7 @@
-"""The fingerprint library: value profiles the deployer knows for actions (``doc/design.md`` §10.1).
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
+"""The fingerprint library: value profiles the deployer knows for actions (``doc/design.md``
+§10.1).
 
 A library maps action ids or labels to a value profile h(a) on Θ; the learner then uses the
 fingerprint Dir(κ_h h(a) + floor) for that action instead of the learned network's guess. The
@@ -14,6 +17,7 @@ File format (YAML or JSON)::
 
 Exact ids win over exact labels, which win over patterns; patterns are tried in file order.
 """
+
 from __future__ import annotations
 
 import fnmatch
@@ -50,7 +54,9 @@ class FingerprintLibrary:
     patterns: tuple
 
     @classmethod
-    def from_entries(cls, value_names: Sequence[str], entries: Sequence[dict]) -> "FingerprintLibrary":
+    def from_entries(
+        cls, value_names: Sequence[str], entries: Sequence[dict]
+    ) -> "FingerprintLibrary":
         """Build from ``{"id"|"label"|"pattern": str, "profile": [M floats]}`` entries.
 
         Raises
@@ -68,17 +74,30 @@ class FingerprintLibrary:
                 raise ValueError(f"library entry {index}: must be a mapping, got {entry!r}")
             keys = [k for k in ("id", "label", "pattern") if k in entry]
             if len(keys) != 1:
-                raise ValueError(f"library entry {index}: needs exactly one of id, label, pattern; got {sorted(entry)}")
+                raise ValueError(
+                    f"library entry {index}: needs exactly one of id, label, pattern; got "
+                    f"{sorted(entry)}"
+                )
             try:
                 profile = np.asarray(entry.get("profile"), dtype=np.float64)
             except (TypeError, ValueError):
-                raise ValueError(f"library entry {index}: profile must be {len(names)} numbers") from None
+                raise ValueError(
+                    f"library entry {index}: profile must be {len(names)} numbers"
+                ) from None
             if profile.shape != (len(names),):
-                raise ValueError(f"library entry {index}: profile must have {len(names)} values "
-                                 f"({', '.join(names)}), got shape {profile.shape}")
-            total = float(np.sum(profile)) if np.all(np.isfinite(profile)) and np.all(profile >= 0) else 0.0
+                raise ValueError(
+                    f"library entry {index}: profile must have {len(names)} values "
+                    f"({', '.join(names)}), got shape {profile.shape}"
+                )
+            total = (
+                float(np.sum(profile))
+                if np.all(np.isfinite(profile)) and np.all(profile >= 0)
+                else 0.0
+            )
             if total <= 0.0:
-                raise ValueError(f"library entry {index}: profile must be finite, >= 0 and not all 0")
+                raise ValueError(
+                    f"library entry {index}: profile must be finite, >= 0 and not all 0"
+                )
             profile = check_simplex(profile / total, f"library entry {index} profile")
             key = str(entry[keys[0]])
             if keys[0] == "id":
@@ -106,13 +125,19 @@ class FingerprintLibrary:
         try:
             data = json.loads(text) if path.suffix == ".json" else yaml.safe_load(text)
         except (ValueError, yaml.YAMLError) as err:  # JSONDecodeError is a ValueError
-            raise ValueError(f"fingerprint library {path} is not valid {path.suffix or 'YAML'}: {err}") from None
+            raise ValueError(
+                f"fingerprint library {path} is not valid {path.suffix or 'YAML'}: {err}"
+            ) from None
         if not isinstance(data, dict) or "entries" not in data:
-            raise ValueError(f"fingerprint library {path} must be a mapping with 'value_names' and 'entries'")
+            raise ValueError(
+                f"fingerprint library {path} must be a mapping with 'value_names' and 'entries'"
+            )
         names = tuple(str(v) for v in data.get("value_names", ()))
         if names != tuple(value_names):
-            raise ValueError(f"fingerprint library {path} is over values {list(names)}, "
-                             f"the learner's are {list(value_names)}")
+            raise ValueError(
+                f"fingerprint library {path} is over values {list(names)}, "
+                f"the learner's are {list(value_names)}"
+            )
         return cls.from_entries(names, data["entries"] or [])
 
     def __len__(self) -> int:
@@ -129,8 +154,9 @@ class FingerprintLibrary:
                 return profile
         return None
 
-    def resolve(self, ids: Sequence[str], labels: Sequence[str],
-                hints: Optional[np.ndarray]) -> tuple[np.ndarray, tuple]:
+    def resolve(
+        self, ids: Sequence[str], labels: Sequence[str], hints: Optional[np.ndarray]
+    ) -> tuple[np.ndarray, tuple]:
         """Fill the candidates without a planner hint from the library.
 
         Parameters
@@ -147,7 +173,11 @@ class FingerprintLibrary:
             ``"hint"``, ``"library"`` or ``"learned"`` per candidate.
         """
         m = len(self.value_names)
-        out = np.full((len(ids), m), np.nan) if hints is None else np.array(hints, dtype=np.float64, copy=True)
+        out = (
+            np.full((len(ids), m), np.nan)
+            if hints is None
+            else np.array(hints, dtype=np.float64, copy=True)
+        )
         sources = []
         for b, (action_id, label) in enumerate(zip(ids, labels)):
             if not np.isnan(out[b]).any():

@@ -1,3 +1,5 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Durable feedback journal and atomic learner snapshots (no ROS, no pickle).
 
 The compass node must never lose an acknowledged human answer and never apply one twice, even
@@ -54,6 +56,7 @@ the directory), and keeps the newest two.  A corrupt newest snapshot is quaranti
 (``*.corrupt``) and the previous one is used; when none is usable, :class:`SnapshotCorruptError`
 tells the caller to replay the whole journal.
 """
+
 from __future__ import annotations
 
 import bisect
@@ -116,8 +119,10 @@ class JournalCorruptError(JournalError, ValueError):
         self.path = str(path)
         self.line_number = int(line_number)
         self.reason = reason
-        super().__init__(f"journal {self.path} is corrupt at line {self.line_number}: {reason} "
-                         "(only the last line may be torn by a crash; inspect the file)")
+        super().__init__(
+            f"journal {self.path} is corrupt at line {self.line_number}: {reason} "
+            "(only the last line may be torn by a crash; inspect the file)"
+        )
 
 
 class JournalUnwritableError(JournalError):
@@ -165,8 +170,14 @@ def _json_default(obj: Any) -> Any:
 
 def _canonical(obj: Any) -> str:
     """Canonical JSON text: sorted keys, no spaces, NaN/Infinity allowed, ASCII only."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=True,
-                      ensure_ascii=True, default=_json_default)
+    return json.dumps(
+        obj,
+        sort_keys=True,
+        separators=(",", ":"),
+        allow_nan=True,
+        ensure_ascii=True,
+        default=_json_default,
+    )
 
 
 def _encode_line(seq: int, event_dict: dict) -> bytes:
@@ -248,9 +259,10 @@ def _parse_line(raw: bytes, expected_seq: Optional[int]) -> Tuple[int, FeedbackE
     if m is None or not raw.endswith(b"}"):
         raise _BadLine("not a journal record {seq, crc32, event}")
     seq, crc = int(m.group(1)), int(m.group(2))
-    event_bytes = raw[m.end():-1]
-    actual = zlib.crc32(b"," + b'"seq":' + m.group(1) + b"}",
-                        zlib.crc32(event_bytes, zlib.crc32(b'{"event":')))
+    event_bytes = raw[m.end() : -1]
+    actual = zlib.crc32(
+        b"," + b'"seq":' + m.group(1) + b"}", zlib.crc32(event_bytes, zlib.crc32(b'{"event":'))
+    )
     if actual != crc:
         raise _BadLine(f"CRC mismatch for seq {seq}")
     if expected_seq is not None and seq != expected_seq:
@@ -346,7 +358,8 @@ class FeedbackJournal:
                     _fsync_dir(self.path.parent)
                 except OSError as exc:
                     raise JournalUnwritableError(
-                        f"cannot sync directory {self.path.parent}: {exc}") from exc
+                        f"cannot sync directory {self.path.parent}: {exc}"
+                    ) from exc
             self._load(self._read_bytes(), truncate=True)
         except BaseException:
             self.close()
@@ -358,12 +371,14 @@ class FeedbackJournal:
         try:
             parent.mkdir(parents=True, exist_ok=True)
             existed = self.path.exists()
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0),
-                         FILE_MODE)
+            fd = os.open(
+                self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0), FILE_MODE
+            )
         except OSError as exc:
             raise JournalUnwritableError(
                 f"cannot open journal {self.path} for writing: {exc.strerror or exc} "
-                f"(check that {parent} is a writable directory)") from exc
+                f"(check that {parent} is a writable directory)"
+            ) from exc
         self._fd = fd
         if fcntl is not None:
             try:
@@ -371,7 +386,8 @@ class FeedbackJournal:
             except OSError as exc:
                 self.close()
                 raise JournalLockedError(
-                    f"journal {self.path} is open for writing in another process") from exc
+                    f"journal {self.path} is open for writing in another process"
+                ) from exc
         return not existed
 
     def _read_bytes(self) -> bytes:
@@ -401,13 +417,19 @@ class FeedbackJournal:
                 os.fsync(self._fd)
             except OSError as exc:
                 raise JournalUnwritableError(
-                    f"cannot truncate the torn last line of {self.path}: {exc}") from exc
-        self.recovery = RecoveryReport(str(self.path), line_number, self._end, discarded,
-                                       reason, truncated=truncate)
-        warnings.warn(JournalTornTailWarning(
-            f"journal {self.path}: torn last line {line_number} ({discarded} bytes: {reason}); "
-            f"it was never acknowledged, {'discarded' if truncate else 'ignored'}"),
-            stacklevel=3)
+                    f"cannot truncate the torn last line of {self.path}: {exc}"
+                ) from exc
+        self.recovery = RecoveryReport(
+            str(self.path), line_number, self._end, discarded, reason, truncated=truncate
+        )
+        warnings.warn(
+            JournalTornTailWarning(
+                f"journal {self.path}: torn last line {line_number} ({discarded} bytes: "
+                f"{reason}); "
+                f"it was never acknowledged, {'discarded' if truncate else 'ignored'}"
+            ),
+            stacklevel=3,
+        )
         return scan
 
     # -- writing ---------------------------------------------------------------------
@@ -435,11 +457,13 @@ class FeedbackJournal:
         if self._broken is not None:
             raise JournalWriteError(
                 f"journal {self.path} refuses appends after a failed rollback "
-                f"({self._broken}); reopen it to recover")
+                f"({self._broken}); reopen it to recover"
+            )
         if event.feedback_id in self._ids:
             raise DuplicateEventError(
                 f"feedback id {event.feedback_id!r} is already journaled "
-                f"(seq {self._ids[event.feedback_id]})")
+                f"(seq {self._ids[event.feedback_id]})"
+            )
         seq = self._seqs[-1] + 1 if self._seqs else 1
         line = _encode_line(seq, event.to_dict())
         try:
@@ -448,8 +472,10 @@ class FeedbackJournal:
         except OSError as exc:
             self._rollback(exc)
             kind = JournalDiskFullError if exc.errno in DISK_FULL_ERRNOS else JournalWriteError
-            raise kind(f"could not journal feedback {event.feedback_id!r} to {self.path}: "
-                       f"{exc.strerror or exc}; the event was NOT journaled") from exc
+            raise kind(
+                f"could not journal feedback {event.feedback_id!r} to {self.path}: "
+                f"{exc.strerror or exc}; the event was NOT journaled"
+            ) from exc
         self._seqs.append(seq)
         self._offsets.append(self._end)
         self._ids[event.feedback_id] = seq
@@ -552,8 +578,9 @@ def _encode(value: Any, arrays: Dict[str, np.ndarray], where: str) -> Any:
     if isinstance(value, (np.ndarray, np.generic)):  # first: np.float64 subclasses float
         arr = np.asarray(value)
         if arr.dtype.kind not in _ALLOWED_KINDS:
-            raise TypeError(f"state{where}: arrays of dtype {arr.dtype} cannot be "
-                            "snapshotted without pickle")
+            raise TypeError(
+                f"state{where}: arrays of dtype {arr.dtype} cannot be snapshotted without pickle"
+            )
         key = f"a{len(arrays)}"
         arrays[key] = arr
         return {"a" if isinstance(value, np.ndarray) else "s": key}
@@ -584,7 +611,7 @@ def _decode(node: Any, arrays: Dict[str, np.ndarray]) -> Any:
         return node
     if not isinstance(node, dict) or len(node) != 1:
         raise ValueError(f"bad structure node {node!r:.80}")
-    (tag, body), = node.items()
+    ((tag, body),) = node.items()
     if tag == "d" and isinstance(body, dict):
         return {k: _decode(v, arrays) for k, v in body.items()}
     if tag in ("l", "t") and isinstance(body, list):
@@ -627,7 +654,8 @@ class SnapshotStore:
             self.directory.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise SnapshotWriteError(
-                f"cannot create snapshot directory {self.directory}: {exc}") from exc
+                f"cannot create snapshot directory {self.directory}: {exc}"
+            ) from exc
 
     def paths(self) -> List[Path]:
         """Snapshot files, newest (highest seq) first."""
@@ -662,9 +690,13 @@ class SnapshotStore:
                 raise ValueError(f"seq {seq} is older than the newest snapshot ({newest})")
         arrays: Dict[str, np.ndarray] = {}
         structure = _encode(state, arrays, "")
-        meta = {"format": _SNAPSHOT_FORMAT, "version": _SNAPSHOT_VERSION, "seq": seq,
-                "structure": structure,
-                "digests": {k: _array_digest(a) for k, a in arrays.items()}}
+        meta = {
+            "format": _SNAPSHOT_FORMAT,
+            "version": _SNAPSHOT_VERSION,
+            "seq": seq,
+            "structure": structure,
+            "digests": {k: _array_digest(a) for k, a in arrays.items()},
+        }
         # insertion order of dict keys is part of the state: no sort_keys here
         meta_bytes = json.dumps(meta, allow_nan=True).encode("utf-8")
         members = dict(arrays)
@@ -674,8 +706,9 @@ class SnapshotStore:
         final = self.directory / f"snapshot-{seq:012d}.npz"
         tmp = self.directory / f".{final.name}.{os.getpid()}.tmp"
         try:
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0),
-                         FILE_MODE)
+            fd = os.open(
+                tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_CLOEXEC", 0), FILE_MODE
+            )
             with os.fdopen(fd, "wb") as f:
                 np.savez(f, **members)
                 f.flush()
@@ -688,26 +721,31 @@ class SnapshotStore:
             except FileNotFoundError:
                 pass
             except OSError as cleanup_exc:
-                warnings.warn(f"could not remove temporary snapshot {tmp}: {cleanup_exc}",
-                              RuntimeWarning, stacklevel=2)
+                warnings.warn(
+                    f"could not remove temporary snapshot {tmp}: {cleanup_exc}",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
             raise SnapshotWriteError(f"could not write snapshot {final}: {exc}") from exc
         self._prune()
         return final
 
     def _prune(self) -> None:
-        stale = self.paths()[self.keep:]
+        stale = self.paths()[self.keep :]
         for p in stale:
             try:
                 p.unlink()
             except OSError as exc:
-                warnings.warn(f"could not remove old snapshot {p}: {exc}", RuntimeWarning,
-                              stacklevel=3)
+                warnings.warn(
+                    f"could not remove old snapshot {p}: {exc}", RuntimeWarning, stacklevel=3
+                )
         for p in self.directory.glob(".snapshot-*.tmp"):  # leftovers of a crash during save
             try:
                 p.unlink()
             except OSError as exc:
-                warnings.warn(f"could not remove stale temporary {p}: {exc}", RuntimeWarning,
-                              stacklevel=3)
+                warnings.warn(
+                    f"could not remove stale temporary {p}: {exc}", RuntimeWarning, stacklevel=3
+                )
         if stale:
             _fsync_dir(self.directory)
 
@@ -728,17 +766,21 @@ class SnapshotStore:
                 return self.load_file(path)
             except SnapshotCorruptError as exc:
                 self.skipped.append((str(path), str(exc)))
-                warnings.warn(f"{exc}; falling back to an older snapshot", RuntimeWarning,
-                              stacklevel=2)
+                warnings.warn(
+                    f"{exc}; falling back to an older snapshot", RuntimeWarning, stacklevel=2
+                )
                 try:
                     os.replace(path, path.with_name(path.name + ".corrupt"))
                 except OSError as rename_exc:
-                    warnings.warn(f"could not quarantine {path}: {rename_exc}", RuntimeWarning,
-                                  stacklevel=2)
+                    warnings.warn(
+                        f"could not quarantine {path}: {rename_exc}", RuntimeWarning, stacklevel=2
+                    )
         if self.skipped:
             raise SnapshotCorruptError(
                 "no readable snapshot in {}: {}; replay the whole journal".format(
-                    self.directory, "; ".join(reason for _, reason in self.skipped)))
+                    self.directory, "; ".join(reason for _, reason in self.skipped)
+                )
+            )
         return None
 
     @staticmethod
@@ -766,8 +808,19 @@ class SnapshotStore:
                 raise ValueError("bad seq or state")
         # Everything a damaged archive can make zipfile/numpy raise (a flipped compression
         # field gives NotImplementedError, a RuntimeError; an inflated shape, MemoryError).
-        except (OSError, EOFError, KeyError, ValueError, TypeError, RuntimeError, MemoryError,
-                struct.error, zipfile.BadZipFile, zlib.error) as exc:
+        except (
+            OSError,
+            EOFError,
+            KeyError,
+            ValueError,
+            TypeError,
+            RuntimeError,
+            MemoryError,
+            struct.error,
+            zipfile.BadZipFile,
+            zlib.error,
+        ) as exc:
             raise SnapshotCorruptError(
-                f"snapshot {path} is corrupt or unreadable: {type(exc).__name__}: {exc}") from exc
+                f"snapshot {path} is corrupt or unreadable: {type(exc).__name__}: {exc}"
+            ) from exc
         return state, seq

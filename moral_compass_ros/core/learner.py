@@ -1,3 +1,5 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """The Dynamic Value Spaces learner: Step 1 scoring, Step 2 model learning, Step 3 compass update.
 
 See ``doc/design.md`` §3–§7. One object holds the whole learnable state:
@@ -19,6 +21,7 @@ task model, replay window, version) is restored to an exact copy taken before th
 event is still counted as received — its id joins ``rejected`` and a re-sent copy is answered
 ``"duplicate"`` — and :class:`UpdateResult` reports ``applied=False`` with the reason.
 """
+
 from __future__ import annotations
 
 import copy
@@ -37,8 +40,16 @@ from .fingerprint import FingerprintModel, numpy_generator, sample_dirichlet, to
 from .likelihood import LikelihoodModel
 from .pretrain import PretrainedFingerprints
 from .scoring import information_gain, predictive_approval, task_cost
-from .sinkhorn import (SIMPLEX_DIAMETER, TransportResult, divergence_lower_bound, divergence_to_clouds,
-                       entropic_transport, expected_cost_to_dirichlet, kernel_domain_ok, sinkhorn_divergence)
+from .sinkhorn import (
+    SIMPLEX_DIAMETER,
+    TransportResult,
+    divergence_lower_bound,
+    divergence_to_clouds,
+    entropic_transport,
+    expected_cost_to_dirichlet,
+    kernel_domain_ok,
+    sinkhorn_divergence,
+)
 from .task_model import BayesianTaskModel
 from .value_space import SimplexError, check_simplex
 
@@ -173,7 +184,9 @@ def _as_float_array(value: Any, name: str, ndim: int) -> np.ndarray:
     return arr
 
 
-def validate_candidates(cfg: LearnerConfig, features, context, reward_mean=None, reward_std=None, value_hints=None):
+def validate_candidates(
+    cfg: LearnerConfig, features, context, reward_mean=None, reward_std=None, value_hints=None
+):
     """Validate a candidate batch against ``cfg``.
 
     Returns ``(features (B, F), context (C,), reward_mean (B,) | None, reward_std (B,) | None,
@@ -210,11 +223,15 @@ def validate_candidates(cfg: LearnerConfig, features, context, reward_mean=None,
     if value_hints is not None:
         hints = _as_float_array(value_hints, "value_hints", 2)
         if hints.shape != (n, cfg.n_values):
-            raise ValueError(f"value_hints must have shape ({n}, M={cfg.n_values}), got {hints.shape}")
+            raise ValueError(
+                f"value_hints must have shape ({n}, M={cfg.n_values}), got {hints.shape}"
+            )
         missing = np.isnan(hints)
         partial = missing.any(axis=1) & ~missing.all(axis=1)
         if np.any(partial):
-            raise ValueError("a value_hints row must be all NaN (no hint) or a full point on the simplex")
+            raise ValueError(
+                "a value_hints row must be all NaN (no hint) or a full point on the simplex"
+            )
         present = ~missing.any(axis=1)
         if np.any(present):
             check_simplex(hints[present], "value_hints")
@@ -222,14 +239,23 @@ def validate_candidates(cfg: LearnerConfig, features, context, reward_mean=None,
 
 
 def validate_event(cfg: LearnerConfig, event: FeedbackEvent) -> None:
-    """Check an event's F, C and hint against ``cfg``; ``ValueError``/``SimplexError`` otherwise."""
+    """Check an event's F, C and hint against ``cfg``; ``ValueError``/``SimplexError``
+    otherwise."""
     if event.features.shape != (cfg.feature_dim,):
-        raise ValueError(f"event {event.feedback_id}: features must have shape ({cfg.feature_dim},), got {event.features.shape}")
+        raise ValueError(
+            f"event {event.feedback_id}: features must have shape ({cfg.feature_dim},), got "
+            f"{event.features.shape}"
+        )
     if event.context.shape != (cfg.context_dim,):
-        raise ValueError(f"event {event.feedback_id}: context must have shape ({cfg.context_dim},), got {event.context.shape}")
+        raise ValueError(
+            f"event {event.feedback_id}: context must have shape ({cfg.context_dim},), got "
+            f"{event.context.shape}"
+        )
     if event.value_hint.size not in (0, cfg.n_values):
-        raise ValueError(f"event {event.feedback_id}: value_hint must be empty or have shape "
-                         f"({cfg.n_values},), got {event.value_hint.shape}")
+        raise ValueError(
+            f"event {event.feedback_id}: value_hint must be empty or have shape "
+            f"({cfg.n_values},), got {event.value_hint.shape}"
+        )
     if event.value_hint.size:
         check_simplex(event.value_hint, f"event {event.feedback_id} value_hint")
 
@@ -246,14 +272,21 @@ class DynamicValueLearner:
     -----
     Step 1 (:meth:`score`) maximises
 
-    .. math:: -\\lambda_{task} T(a) + \\lambda_{align} \\mathrm{Align}(a) \\mp \\lambda_{info} \\mathrm{IG}(a).
+    .. math::
+
+        -\\lambda_{task} T(a) + \\lambda_{align} \\mathrm{Align}(a) \\mp \\lambda_{info}
+        \\mathrm{IG}(a).
 
     Step 2 (:meth:`update`) ascends
-    :math:`J(w,\\psi) = \\sum_j \\omega_j \\sum_i w_i \\log \\ell_w(y_j|\\theta_i,s_j,a_j) / \\sum_j \\omega_j`
+    :math:`J(w,\\psi) = \\sum_j \\omega_j \\sum_i w_i \\log \\ell_w(y_j|\\theta_i,s_j,a_j) /
+    \\sum_j \\omega_j`
     over the replay window, with ω_j = (event weight) γ^{t−j}.
     Step 3 solves approximately the proximal problem
 
-    .. math:: q_{t+1} = \\arg\\max_q E_{\\theta\\sim q}\\Big[\\sum_j \\omega_j \\log \\ell_w(y_j|\\theta,s_j,a_j)\\Big]
+    .. math::
+
+        q_{t+1} = \\arg\\max_q E_{\\theta\\sim q}\\Big[\\sum_j \\omega_j \\log
+        \\ell_w(y_j|\\theta,s_j,a_j)\\Big]
               - \\frac{1}{2\\nu} S_\\varepsilon(q, q_t)
 
     by ``proximal_steps`` Wasserstein–Fisher–Rao preconditioned gradient steps on softmax
@@ -268,32 +301,52 @@ class DynamicValueLearner:
         self.value_space = config.value_space
         m = self.value_space.dim
         self._fingerprint = FingerprintModel(
-            config.feature_dim, config.context_dim, m, config.fingerprint_hidden,
-            config.concentration_floor, config.hint_strength, torch_generator(config.seed, 0, "init"))
+            config.feature_dim,
+            config.context_dim,
+            m,
+            config.fingerprint_hidden,
+            config.concentration_floor,
+            config.hint_strength,
+            torch_generator(config.seed, 0, "init"),
+        )
         if config.fingerprint_model:
             pretrained = PretrainedFingerprints.load(config.fingerprint_model)
             pretrained.check_fits(config)
             self._fingerprint.set_parameters(pretrained.parameters)
         self._likelihood = LikelihoodModel(
-            config.feature_dim + config.context_dim, config.beta_init, config.tau_init, config.task_weight_init,
-            config.beta_prior_std, config.tau_prior_std, config.task_weight_prior_std, config.residual_prior_std)
-        self._task = BayesianTaskModel(config.feature_dim + config.context_dim + 1,
-                                       config.task_noise_std, config.task_prior_std)
-        self._compass = Compass.prior(self.value_space, config.n_particles,
-                                      numpy_generator(config.seed, 0, "prior"))
+            config.feature_dim + config.context_dim,
+            config.beta_init,
+            config.tau_init,
+            config.task_weight_init,
+            config.beta_prior_std,
+            config.tau_prior_std,
+            config.task_weight_prior_std,
+            config.residual_prior_std,
+        )
+        self._task = BayesianTaskModel(
+            config.feature_dim + config.context_dim + 1,
+            config.task_noise_std,
+            config.task_prior_std,
+        )
+        self._compass = Compass.prior(
+            self.value_space, config.n_particles, numpy_generator(config.seed, 0, "prior")
+        )
         self._version = 0
         self._history: list[dict[str, Any]] = []
         self._applied_ids: list[str] = []
         self._rejected: list[list[str]] = []
         self._seen_ids: set[str] = set()
-        self._self_ot_cache: Optional[tuple[Compass, torch.Tensor, torch.Tensor]] = None  # (q, OT(q,q), f)
+        self._self_ot_cache: Optional[tuple[Compass, torch.Tensor, torch.Tensor]] = (
+            None  # (q, OT(q,q), f)
+        )
         # Step 1 warm start: (compass, log u (B, N), log s (B, K)) per candidate index, from the
         # previous decisions on this compass
         self._score_warm: Optional[tuple[Compass, torch.Tensor, torch.Tensor]] = None
         #: how the last score() went: the solver, warm start, iterations, errors and, in wall
         #: ms, ``sampling_ms`` plus (kernel path) ``kernel_ms``, ``cross_ms``, ``self_ms``
         self.last_score_info: dict = {}
-        #: "auto" (kernel domain when exp(−C/ε) is representable) or "pot" (the POT/log-domain path)
+        #: "auto" (kernel domain when exp(−C/ε) is representable) or "pot" (the POT/log-domain
+        #: path)
         self.score_solver = "auto"
 
     # ================================================================== properties
@@ -319,7 +372,9 @@ class DynamicValueLearner:
 
     # ================================================================== validation
     def _validate_candidates(self, features, context, reward_mean, reward_std, value_hints):
-        return validate_candidates(self.config, features, context, reward_mean, reward_std, value_hints)
+        return validate_candidates(
+            self.config, features, context, reward_mean, reward_std, value_hints
+        )
 
     def _validate_event(self, event: FeedbackEvent) -> None:
         validate_event(self.config, event)
@@ -345,8 +400,18 @@ class DynamicValueLearner:
     def _transport(self, x, a, y, b, init=None, gradients: bool = True) -> TransportResult:
         """OT_ε(α, β) (or OT_ε(α, α) when y is None) at the update's tolerance, warm-started."""
         cfg = self.config
-        return entropic_transport(x, a, y, b, cfg.epsilon, cfg.cost, tol=cfg.sinkhorn_tol,
-                                  max_iter=cfg.sinkhorn_max_iter, init=init, gradients=gradients)
+        return entropic_transport(
+            x,
+            a,
+            y,
+            b,
+            cfg.epsilon,
+            cfg.cost,
+            tol=cfg.sinkhorn_tol,
+            max_iter=cfg.sinkhorn_max_iter,
+            init=init,
+            gradients=gradients,
+        )
 
     def _hint_tensor(self, hints: Optional[np.ndarray], n: int) -> Optional[torch.Tensor]:
         return None if hints is None else torch.from_numpy(np.array(hints))
@@ -354,20 +419,47 @@ class DynamicValueLearner:
     @staticmethod
     def _inputs(phi: np.ndarray, s: np.ndarray) -> torch.Tensor:
         """[φ(a_b); s] per candidate, shape (B, F + C)."""
-        return torch.from_numpy(np.concatenate([phi, np.broadcast_to(s, (phi.shape[0], s.shape[0]))], axis=1))
+        return torch.from_numpy(
+            np.concatenate([phi, np.broadcast_to(s, (phi.shape[0], s.shape[0]))], axis=1)
+        )
 
-    def _approval_log_likelihoods(self, phi: np.ndarray, s: np.ndarray, hints: Optional[np.ndarray],
-                                  task_value: np.ndarray, inputs: torch.Tensor):
+    def _approval_log_likelihoods(
+        self,
+        phi: np.ndarray,
+        s: np.ndarray,
+        hints: Optional[np.ndarray],
+        task_value: np.ndarray,
+        inputs: torch.Tensor,
+    ):
         theta, w = self._compass_tensors()
         concentration = self._fingerprint.concentration(
-            torch.from_numpy(phi), torch.from_numpy(s), self._hint_tensor(hints, phi.shape[0]))
-        expected_cost = expected_cost_to_dirichlet(theta, concentration, self.config.cost)  # D(θ_i, a_b), (B, N)
-        logits = self._likelihood.logits(expected_cost, torch.from_numpy(task_value), inputs)  # β(τ − D) + ρμ + ωᵀx
+            torch.from_numpy(phi), torch.from_numpy(s), self._hint_tensor(hints, phi.shape[0])
+        )
+        expected_cost = expected_cost_to_dirichlet(
+            theta, concentration, self.config.cost
+        )  # D(θ_i, a_b), (B, N)
+        logits = self._likelihood.logits(
+            expected_cost, torch.from_numpy(task_value), inputs
+        )  # β(τ − D) + ρμ + ωᵀx
         log_approve = torch.nn.functional.logsigmoid(logits)
-        return concentration, theta, w, log_approve, log_approve - logits  # log σ(−x) = log σ(x) − x
+        return (
+            concentration,
+            theta,
+            w,
+            log_approve,
+            log_approve - logits,
+        )  # log σ(−x) = log σ(x) − x
 
-    def score(self, features, context, reward_mean=None, reward_std=None, value_hints=None,
-              eligible=None, hint_sources=None) -> Scores:
+    def score(
+        self,
+        features,
+        context,
+        reward_mean=None,
+        reward_std=None,
+        value_hints=None,
+        eligible=None,
+        hint_sources=None,
+    ) -> Scores:
         """Score B candidate actions in context s (Step 1, ``doc/design.md`` §5).
 
         Parameters
@@ -402,7 +494,9 @@ class DynamicValueLearner:
         ValueError
             Wrong shapes, NaN/inf, B = 0, or a hint off the simplex.
         """
-        phi, s, rm, rs, hints = self._validate_candidates(features, context, reward_mean, reward_std, value_hints)
+        phi, s, rm, rs, hints = self._validate_candidates(
+            features, context, reward_mean, reward_std, value_hints
+        )
         n_batch = phi.shape[0]
         eligible = self._eligible(eligible, n_batch)
         sources = self._sources(hints, hint_sources, n_batch)
@@ -413,32 +507,57 @@ class DynamicValueLearner:
         inputs = self._inputs(phi, s)  # [φ(a_b); s]
         with torch.no_grad():
             concentration, theta, w, log_approve, log_reject = self._approval_log_likelihoods(
-                phi, s, hints, mean, inputs)
+                phi, s, hints, mean, inputs
+            )
             approval = predictive_approval(log_approve, w).numpy()  # ŷ(a) = Σ_i w_i ℓ(1|θ_i)
             ig = information_gain(log_approve, log_reject, w).numpy()  # Σ_y p(y) KL(q^y ‖ q), nats
             task_weight = float(self._likelihood.task_weight)
             task_term = -task_weight * cost  # ρ̂ (μ − ρ_W L): robust task value in log-odds
             residual = (inputs @ self._likelihood.residual).numpy()  # ω̂ᵀ[φ; s]
             sampling_started = time.perf_counter()
-            samples = sample_dirichlet(concentration, cfg.n_fingerprint_samples,
-                                       torch_generator(cfg.seed, self._version, "score"))  # (B, K, M)
+            samples = sample_dirichlet(
+                concentration,
+                cfg.n_fingerprint_samples,
+                torch_generator(cfg.seed, self._version, "score"),
+            )  # (B, K, M)
             sampling_ms = (time.perf_counter() - sampling_started) * 1e3
             other_terms = cfg.lambda_task * task_term + residual + info_sign * cfg.lambda_info * ig
-            divergence, is_bound = self._divergences(theta, w, samples, other_terms, eligible)  # S_ε
-            alignment = self._likelihood.value_logits(torch.from_numpy(divergence)).numpy()  # β̂(τ̂ − S_ε)
+            divergence, is_bound = self._divergences(
+                theta, w, samples, other_terms, eligible
+            )  # S_ε
+            alignment = self._likelihood.value_logits(
+                torch.from_numpy(divergence)
+            ).numpy()  # β̂(τ̂ − S_ε)
             self.last_score_info["sampling_ms"] = sampling_ms
             fingerprint_mean = (concentration / concentration.sum(-1, keepdim=True)).numpy()
-        total = other_terms + cfg.lambda_align * alignment  # λ_task Task + Resid ± λ_info IG + λ_align Align
-        selected = int(np.argmax(np.where(eligible, total, -np.inf))) if eligible.any() else int(np.argmax(total))
+        total = (
+            other_terms + cfg.lambda_align * alignment
+        )  # λ_task Task + Resid ± λ_info IG + λ_align Align
+        selected = (
+            int(np.argmax(np.where(eligible, total, -np.inf)))
+            if eligible.any()
+            else int(np.argmax(total))
+        )
         return Scores(
-            total=total, task_cost=cost, task_term=task_term, alignment=alignment, divergence=divergence,
-            residual=residual, info_gain=np.asarray(ig, dtype=np.float64),
-            predicted_approval=np.asarray(approval, dtype=np.float64), reward_mean=mean, reward_std=std,
-            evidence=evidence, wasserstein_radius=radius,
-            fingerprint_mean=np.asarray(fingerprint_mean, dtype=np.float64), selected=selected,
+            total=total,
+            task_cost=cost,
+            task_term=task_term,
+            alignment=alignment,
+            divergence=divergence,
+            residual=residual,
+            info_gain=np.asarray(ig, dtype=np.float64),
+            predicted_approval=np.asarray(approval, dtype=np.float64),
+            reward_mean=mean,
+            reward_std=std,
+            evidence=evidence,
+            wasserstein_radius=radius,
+            fingerprint_mean=np.asarray(fingerprint_mean, dtype=np.float64),
+            selected=selected,
             epsilon=float(cfg.epsilon),
             lambdas={"task": cfg.lambda_task, "align": cfg.lambda_align, "info": cfg.lambda_info},
-            information_mode=cfg.information_mode, version=self._version, alignment_is_bound=is_bound,
+            information_mode=cfg.information_mode,
+            version=self._version,
+            alignment_is_bound=is_bound,
             fingerprint_source=sources,
         )
 
@@ -458,7 +577,9 @@ class DynamicValueLearner:
             return np.ones(n, dtype=bool)
         mask = np.asarray(eligible)
         if mask.shape != (n,) or mask.dtype != bool:
-            raise ValueError(f"eligible must be a boolean array of shape ({n},), got {mask.dtype} {mask.shape}")
+            raise ValueError(
+                f"eligible must be a boolean array of shape ({n},), got {mask.dtype} {mask.shape}"
+            )
         return mask
 
     def reset_warm_start(self) -> None:
@@ -478,28 +599,32 @@ class DynamicValueLearner:
         cfg = self.config
         n_batch = samples.shape[0]
         if not cfg.prune_candidates or cfg.lambda_align == 0.0:
-            return self._alignment_divergence(theta, w, samples, np.arange(n_batch)).numpy(), \
-                np.zeros(n_batch, dtype=bool)
+            return self._alignment_divergence(
+                theta, w, samples, np.arange(n_batch)
+            ).numpy(), np.zeros(n_batch, dtype=bool)
         divergence = divergence_lower_bound(theta, w, samples, cfg.cost).numpy()  # ≤ S_ε
         is_bound = np.ones(n_batch, dtype=bool)
 
         def total(div: np.ndarray, index) -> np.ndarray:
-            return other_terms[index] + cfg.lambda_align * self._likelihood.value_logits(
-                torch.from_numpy(div)).numpy()
+            return (
+                other_terms[index]
+                + cfg.lambda_align * self._likelihood.value_logits(torch.from_numpy(div)).numpy()
+            )
 
         upper = total(divergence, slice(None))
         order = [int(i) for i in np.argsort(-upper, kind="stable") if eligible[i]]
         best, position = -np.inf, 0
         while position < len(order) and upper[order[position]] >= best:
-            index = np.array(order[position:position + PRUNE_ROUND])
+            index = np.array(order[position : position + PRUNE_ROUND])
             divergence[index] = self._alignment_divergence(theta, w, samples[index], index).numpy()
             is_bound[index] = False
             best = max(best, float(np.max(total(divergence[index], index))))
             position += PRUNE_ROUND
         return divergence, is_bound
 
-    def _alignment_divergence(self, theta: torch.Tensor, w: torch.Tensor, samples: torch.Tensor,
-                              index: np.ndarray) -> torch.Tensor:
+    def _alignment_divergence(
+        self, theta: torch.Tensor, w: torch.Tensor, samples: torch.Tensor, index: np.ndarray
+    ) -> torch.Tensor:
         """S_ε(q_t, β_b) for the fingerprint clouds ``samples`` (b, K, M) of candidates ``index``
         (b,), shape (b,).
 
@@ -511,11 +636,21 @@ class DynamicValueLearner:
         """
         cfg = self.config
         if self.score_solver != "pot" and kernel_domain_ok(SIMPLEX_DIAMETER, cfg.epsilon):
-            log_u, log_s, warm = self._warm_state(int(index.max()) + 1, theta.shape[0], samples.shape[1])
+            log_u, log_s, warm = self._warm_state(
+                int(index.max()) + 1, theta.shape[0], samples.shape[1]
+            )
             rows = torch.from_numpy(index)
             divergence, state, info = divergence_to_clouds(
-                theta, w, samples, cfg.epsilon, cfg.cost, ot_xx=self._self_transport(),
-                max_iter=cfg.sinkhorn_max_iter, tol=cfg.scoring_tol, init=(log_u[rows], log_s[rows]))
+                theta,
+                w,
+                samples,
+                cfg.epsilon,
+                cfg.cost,
+                ot_xx=self._self_transport(),
+                max_iter=cfg.sinkhorn_max_iter,
+                tol=cfg.scoring_tol,
+                init=(log_u[rows], log_s[rows]),
+            )
             if torch.isfinite(divergence).all():
                 log_u[rows], log_s[rows] = state
                 self.last_score_info = {**info, "solver": "kernel", "warm": warm}
@@ -523,31 +658,56 @@ class DynamicValueLearner:
             self._score_warm = None
         uniform = torch.full(samples.shape[:2], 1.0 / samples.shape[1], dtype=torch.float64)
         self.last_score_info = {"solver": "pot", "warm": False}
-        return sinkhorn_divergence(theta, w, samples, uniform, cfg.epsilon, cfg.cost,
-                                   ot_xx=self._self_transport(), max_iter=cfg.sinkhorn_max_iter,
-                                   tol=cfg.scoring_tol)
+        return sinkhorn_divergence(
+            theta,
+            w,
+            samples,
+            uniform,
+            cfg.epsilon,
+            cfg.cost,
+            ot_xx=self._self_transport(),
+            max_iter=cfg.sinkhorn_max_iter,
+            tol=cfg.scoring_tol,
+        )
 
-    def _warm_state(self, n_candidates: int, n: int, k: int) -> tuple[torch.Tensor, torch.Tensor, bool]:
+    def _warm_state(
+        self, n_candidates: int, n: int, k: int
+    ) -> tuple[torch.Tensor, torch.Tensor, bool]:
         """The per-candidate log-scalings (log u (B, N), log s (B, K)) kept from the previous
         decisions on this compass, grown to ``n_candidates`` rows; rows never solved are 0,
         which is the cold start. Returns (log_u, log_s, whether any came from a decision)."""
         warm = self._score_warm
-        if warm is None or warm[0] is not self._compass or warm[1].shape[1:] != (n,) or warm[2].shape[1:] != (k,):
-            warm = (self._compass, torch.zeros((0, n), dtype=torch.float64), torch.zeros((0, k), dtype=torch.float64))
+        if (
+            warm is None
+            or warm[0] is not self._compass
+            or warm[1].shape[1:] != (n,)
+            or warm[2].shape[1:] != (k,)
+        ):
+            warm = (
+                self._compass,
+                torch.zeros((0, n), dtype=torch.float64),
+                torch.zeros((0, k), dtype=torch.float64),
+            )
         reused = warm[1].shape[0] > 0
         if warm[1].shape[0] < n_candidates:
             grow = n_candidates - warm[1].shape[0]
-            warm = (self._compass, torch.cat([warm[1], torch.zeros((grow, n), dtype=torch.float64)]),
-                    torch.cat([warm[2], torch.zeros((grow, k), dtype=torch.float64)]))
+            warm = (
+                self._compass,
+                torch.cat([warm[1], torch.zeros((grow, n), dtype=torch.float64)]),
+                torch.cat([warm[2], torch.zeros((grow, k), dtype=torch.float64)]),
+            )
         self._score_warm = warm
         return warm[1], warm[2], reused
 
     def predict_approval(self, features, context, value_hints=None) -> np.ndarray:
-        """Posterior predictive approval ŷ(a) = Σ_i w_i ℓ_w(1 | θ_i, s, a), shape (B,) (``doc/design.md`` §4)."""
+        """Posterior predictive approval ŷ(a) = Σ_i w_i ℓ_w(1 | θ_i, s, a), shape (B,)
+        (``doc/design.md`` §4)."""
         phi, s, _, _, hints = self._validate_candidates(features, context, None, None, value_hints)
         mean, _, _ = self._task.predict(phi, s, None, None, self.config.planner_reward_std)
         with torch.no_grad():
-            _, _, w, log_approve, _ = self._approval_log_likelihoods(phi, s, hints, mean, self._inputs(phi, s))
+            _, _, w, log_approve, _ = self._approval_log_likelihoods(
+                phi, s, hints, mean, self._inputs(phi, s)
+            )
             return predictive_approval(log_approve, w).numpy()
 
     def fingerprint_samples(self, features, context, value_hints=None) -> np.ndarray:
@@ -555,9 +715,13 @@ class DynamicValueLearner:
         phi, s, _, _, hints = self._validate_candidates(features, context, None, None, value_hints)
         with torch.no_grad():
             concentration = self._fingerprint.concentration(
-                torch.from_numpy(phi), torch.from_numpy(s), self._hint_tensor(hints, phi.shape[0]))
-            return sample_dirichlet(concentration, self.config.n_fingerprint_samples,
-                                    torch_generator(self.config.seed, self._version, "score")).numpy()
+                torch.from_numpy(phi), torch.from_numpy(s), self._hint_tensor(hints, phi.shape[0])
+            )
+            return sample_dirichlet(
+                concentration,
+                self.config.n_fingerprint_samples,
+                torch_generator(self.config.seed, self._version, "score"),
+            ).numpy()
 
     # ================================================================== update
     def update(self, event: FeedbackEvent) -> UpdateResult:
@@ -622,7 +786,11 @@ class DynamicValueLearner:
     @staticmethod
     def _require_finite(stage: str, *tensors: Any) -> None:
         for t in tensors:
-            ok = bool(torch.isfinite(t).all()) if isinstance(t, torch.Tensor) else bool(np.all(np.isfinite(t)))
+            ok = (
+                bool(torch.isfinite(t).all())
+                if isinstance(t, torch.Tensor)
+                else bool(np.all(np.isfinite(t)))
+            )
             if not ok:
                 raise NonFiniteStepError(f"non-finite value in {stage}")
 
@@ -631,13 +799,17 @@ class DynamicValueLearner:
         h = self._history
         m = self.value_space.dim
         ages = np.arange(len(h) - 1, -1, -1, dtype=np.float64)
-        omega = np.array([e["weight"] for e in h]) * self.config.gamma ** ages  # ω_j = weight_j γ^{t−j}
+        omega = (
+            np.array([e["weight"] for e in h]) * self.config.gamma**ages
+        )  # ω_j = weight_j γ^{t−j}
         hints = np.full((len(h), m), np.nan)
         for j, e in enumerate(h):
             if len(e["value_hint"]):
                 hints[j] = e["value_hint"]
         features = torch.tensor(np.array([e["features"] for e in h]), dtype=torch.float64)
-        context = torch.tensor(np.array([e["context"] for e in h]), dtype=torch.float64).reshape(len(h), -1)
+        context = torch.tensor(np.array([e["context"] for e in h]), dtype=torch.float64).reshape(
+            len(h), -1
+        )
         return {
             "features": features,
             "context": context,
@@ -648,31 +820,50 @@ class DynamicValueLearner:
             "omega": torch.from_numpy(omega),
         }
 
-    def _window_log_likelihood(self, theta: torch.Tensor, hist: dict[str, torch.Tensor],
-                               concentration: Optional[torch.Tensor] = None) -> torch.Tensor:
+    def _window_log_likelihood(
+        self,
+        theta: torch.Tensor,
+        hist: dict[str, torch.Tensor],
+        concentration: Optional[torch.Tensor] = None,
+    ) -> torch.Tensor:
         """log ℓ_w(y_j | θ_i, s_j, a_j) for every window event j and particle i, shape (H, N)."""
         if concentration is None:
-            concentration = self._fingerprint.concentration(hist["features"], hist["context"], hist["hints"])
-        expected_cost = expected_cost_to_dirichlet(theta, concentration, self.config.cost)  # D(θ_i, a_j)
-        logits = self._likelihood.logits(expected_cost, hist["task_value"], hist["inputs"])  # β(τ − D) + ρμ + ωᵀx
+            concentration = self._fingerprint.concentration(
+                hist["features"], hist["context"], hist["hints"]
+            )
+        expected_cost = expected_cost_to_dirichlet(
+            theta, concentration, self.config.cost
+        )  # D(θ_i, a_j)
+        logits = self._likelihood.logits(
+            expected_cost, hist["task_value"], hist["inputs"]
+        )  # β(τ − D) + ρμ + ωᵀx
         sign = torch.where(hist["approved"], 1.0, -1.0).to(torch.float64)[:, None]
         return torch.nn.functional.logsigmoid(sign * logits)  # log σ(±logit)
 
     def _apply(self, event: FeedbackEvent) -> UpdateResult:
         cfg = self.config
-        if math.isnan(event.task_reward):  # the person judged an outcome we did not observe: our estimate
+        if math.isnan(
+            event.task_reward
+        ):  # the person judged an outcome we did not observe: our estimate
             task_value = float(self._task.predict(event.features[None, :], event.context)[0][0])
         else:  # the outcome the person saw
             task_value = float(event.task_reward)
             self._task.update(event.features, event.context, event.task_reward)
-            self._require_finite("task-model update", self._task.precision, self._task.precision_mean)
-        self._history.append({
-            "feedback_id": event.feedback_id, "features": event.features.tolist(),
-            "context": event.context.tolist(), "approved": bool(event.approved),
-            "weight": float(event.weight), "value_hint": event.value_hint.tolist(),
-            "task_value": task_value,
-        })
-        del self._history[:-cfg.replay_window]
+            self._require_finite(
+                "task-model update", self._task.precision, self._task.precision_mean
+            )
+        self._history.append(
+            {
+                "feedback_id": event.feedback_id,
+                "features": event.features.tolist(),
+                "context": event.context.tolist(),
+                "approved": bool(event.approved),
+                "weight": float(event.weight),
+                "value_hint": event.value_hint.tolist(),
+                "task_value": task_value,
+            }
+        )
+        del self._history[: -cfg.replay_window]
         hist = self._history_tensors()
         old_compass = self._compass
         theta0, w0 = self._compass_tensors()
@@ -682,10 +873,14 @@ class DynamicValueLearner:
             # toward the newest answer (the older ones are already in the weights)
             theta_bayes, w_bayes = self._step_compass_reweight(theta0, w0, hist)
             newest = {k: v[-1:] for k, v in hist.items()}
-            theta_new, w_new, self_init = self._step_compass_proximal(theta_bayes, w_bayes, newest)  # Step 3
+            theta_new, w_new, self_init = self._step_compass_proximal(
+                theta_bayes, w_bayes, newest
+            )  # Step 3
         else:
             theta_new, w_new = self._step_compass_reweight(theta0, w0, hist)  # Step 3 (baseline)
-            self_init = self._self_transport_state()[1]  # a warm start: the particles are (mostly) the same
+            self_init = self._self_transport_state()[
+                1
+            ]  # a warm start: the particles are (mostly) the same
         self._require_finite("compass update", theta_new, w_new)
         theta_np = theta_new.numpy()
         theta_np = theta_np / theta_np.sum(axis=1, keepdims=True)
@@ -696,7 +891,9 @@ class DynamicValueLearner:
         new_version = self._version + 1
         resampled, acceptance = False, math.nan
         if ess < cfg.ess_threshold * compass.n_particles:
-            compass = compass.resample(numpy_generator(cfg.seed, new_version, "resample"), cfg.jitter_concentration)
+            compass = compass.resample(
+                numpy_generator(cfg.seed, new_version, "resample"), cfg.jitter_concentration
+            )
             resampled = True
             if cfg.move_steps > 0 and math.isfinite(cfg.jitter_concentration):
                 compass, acceptance = self._move(compass, hist, new_version)
@@ -705,12 +902,23 @@ class DynamicValueLearner:
         self._require_finite("compass movement", moved)
         self._compass = compass
         self._version = new_version
-        return UpdateResult(True, "applied", new_version, float(moved), event.feedback_id,
-                            log_likelihood=float(objective), ess=float(ess), resampled=resampled,
-                            move_acceptance=acceptance)
+        return UpdateResult(
+            True,
+            "applied",
+            new_version,
+            float(moved),
+            event.feedback_id,
+            log_likelihood=float(objective),
+            ess=float(ess),
+            resampled=resampled,
+            move_acceptance=acceptance,
+        )
 
-    def _move(self, compass: Compass, hist: dict[str, torch.Tensor], version: int) -> tuple[Compass, float]:
-        """``move_steps`` Metropolis–Hastings moves (:meth:`Compass.move`) toward the window posterior
+    def _move(
+        self, compass: Compass, hist: dict[str, torch.Tensor], version: int
+    ) -> tuple[Compass, float]:
+        """``move_steps`` Metropolis–Hastings moves (:meth:`Compass.move`) toward the window
+        posterior
 
         π(θ) ∝ Dir(θ; 1) Π_j ℓ_w(y_j | θ, s_j, a_j)^{ω_j}
 
@@ -719,10 +927,14 @@ class DynamicValueLearner:
         """
         cfg = self.config
         with torch.no_grad():
-            concentration = self._fingerprint.concentration(hist["features"], hist["context"], hist["hints"])
+            concentration = self._fingerprint.concentration(
+                hist["features"], hist["context"], hist["hints"]
+            )
 
             def log_target(theta: np.ndarray) -> np.ndarray:
-                log_lik = self._window_log_likelihood(torch.from_numpy(np.array(theta)), hist, concentration)  # (H, N)
+                log_lik = self._window_log_likelihood(
+                    torch.from_numpy(np.array(theta)), hist, concentration
+                )  # (H, N)
                 return (hist["omega"][:, None] * log_lik).sum(0).numpy()
 
             rng = numpy_generator(cfg.seed, version, "move")
@@ -732,22 +944,34 @@ class DynamicValueLearner:
                 rates.append(rate)
         return compass, float(np.mean(rates))
 
-    def _compass_movement(self, old: Compass, new: Compass, self_init: Optional[torch.Tensor]) -> torch.Tensor:
+    def _compass_movement(
+        self, old: Compass, new: Compass, self_init: Optional[torch.Tensor]
+    ) -> torch.Tensor:
         """S_ε(q_{t+1}, q_t); also primes the OT_ε(q_{t+1}, q_{t+1}) cache for the next score.
 
         ``self_init`` warm-starts OT_ε(q_{t+1}, q_{t+1}) (the last proximal iterate's
         self-potential; None after resampling, whose particles are new).
         """
-        t_old, w_old = torch.from_numpy(np.array(old.particles)), torch.from_numpy(np.array(old.weights))
-        t_new, w_new = torch.from_numpy(np.array(new.particles)), torch.from_numpy(np.array(new.weights))
+        t_old, w_old = (
+            torch.from_numpy(np.array(old.particles)),
+            torch.from_numpy(np.array(old.weights)),
+        )
+        t_new, w_new = (
+            torch.from_numpy(np.array(new.particles)),
+            torch.from_numpy(np.array(new.weights)),
+        )
         ot_old, potential_old = self._self_transport_state()  # still q_t's
         own = self._transport(t_new, w_new, None, None, init=self_init, gradients=False)
-        cross = self._transport(t_new, w_new, t_old, w_old, init=(own.f, potential_old), gradients=False)
+        cross = self._transport(
+            t_new, w_new, t_old, w_old, init=(own.f, potential_old), gradients=False
+        )
         self._self_ot_cache = (new, own.value, own.f)
         return torch.clamp(cross.value - 0.5 * own.value - 0.5 * ot_old, min=0.0)
 
     # ------------------------------------------------------------------ Step 2
-    def _step_model(self, theta: torch.Tensor, weights: torch.Tensor, hist: dict[str, torch.Tensor]) -> float:
+    def _step_model(
+        self, theta: torch.Tensor, weights: torch.Tensor, hist: dict[str, torch.Tensor]
+    ) -> float:
         """Step 2 (``doc/design.md`` §6, §10.2): ψ, then w, on the replay window; returns final J.
 
         ψ takes ``gradient_steps`` clipped ascent steps on
@@ -770,24 +994,32 @@ class DynamicValueLearner:
             grads = torch.autograd.grad(value, params)
             with torch.no_grad():
                 norm = float(torch.sqrt(sum((g * g).sum() for g in grads)))
-                if not math.isfinite(norm):  # a finite norm means finite gradients: check only then
+                if not math.isfinite(
+                    norm
+                ):  # a finite norm means finite gradients: check only then
                     self._require_finite("Step 2 gradient", *grads)
                 scale = min(1.0, cfg.grad_clip / norm) if norm > 0 else 1.0  # clip ‖∇‖ ≤ grad_clip
                 for p, g in zip(params, grads):
                     p.add_(cfg.lr_psi * scale * g)  # ascent: ψ ← ψ + η ∇J
         self._require_finite("Step 2 parameters", *params)
         with torch.no_grad():
-            concentration = self._fingerprint.concentration(hist["features"], hist["context"], hist["hints"])
-            expected_cost = expected_cost_to_dirichlet(theta, concentration, cfg.cost)  # D(θ_i, a_j), (H, N)
-            final = self._likelihood.fit(expected_cost, hist["task_value"], hist["inputs"], hist["approved"],
-                                         omega, weights)
+            concentration = self._fingerprint.concentration(
+                hist["features"], hist["context"], hist["hints"]
+            )
+            expected_cost = expected_cost_to_dirichlet(
+                theta, concentration, cfg.cost
+            )  # D(θ_i, a_j), (H, N)
+            final = self._likelihood.fit(
+                expected_cost, hist["task_value"], hist["inputs"], hist["approved"], omega, weights
+            )
         if not math.isfinite(final):
             raise NonFiniteStepError("non-finite value in Step 2 objective")
         return final
 
     # ------------------------------------------------------------------ Step 3
-    def _step_compass_proximal(self, theta0: torch.Tensor, w0: torch.Tensor,
-                               hist: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def _step_compass_proximal(
+        self, theta0: torch.Tensor, w0: torch.Tensor, hist: dict[str, torch.Tensor]
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """Proximal Sinkhorn step of ``doc/design.md`` §7 on the particle positions.
 
         Maximises G(q) = Σ_i w_i L(θ_i) − S_ε(q, q_0)/(2ν), L(θ) = Σ_j ω_j log ℓ_w(y_j|θ, s_j, a_j)
@@ -801,15 +1033,18 @@ class DynamicValueLearner:
         """
         cfg = self.config
         with torch.no_grad():
-            concentration = self._fingerprint.concentration(hist["features"], hist["context"], hist["hints"])
+            concentration = self._fingerprint.concentration(
+                hist["features"], hist["context"], hist["hints"]
+            )
         omega = hist["omega"]
         position_logits = torch.log(torch.clamp(theta0, min=_LOG_FLOOR))
         mass = torch.clamp(w0, min=_LOG_FLOOR)
         penalty = 1.0 / (2.0 * cfg.nu)
         # q = q_0 at first, so q_0's own symmetric potential warm-starts both solves (q_0 has
         # q_t's support, and q_t's cached potential starts that self solve)
-        potential_0 = self._transport(theta0, w0, None, None, init=self._self_transport_state()[1],
-                                      gradients=False).f
+        potential_0 = self._transport(
+            theta0, w0, None, None, init=self._self_transport_state()[1], gradients=False
+        ).f
         cross_init = (potential_0, potential_0)  # warm start of OT_ε(q, q_0)
         self_init = potential_0  # warm start of OT_ε(q, q)
         for _ in range(cfg.proximal_steps):
@@ -821,25 +1056,31 @@ class DynamicValueLearner:
             cross = self._transport(theta, w0, theta0, w0, init=cross_init)
             own = self._transport(theta, w0, None, None, init=self_init)
             cross_init, self_init = (cross.f, cross.g), own.f
-            grad_theta = cross.grad_x - 0.5 * own.grad_x  # S_ε = OT(q,q_0) − ½OT(q,q) − ½OT(q_0,q_0)
+            grad_theta = (
+                cross.grad_x - 0.5 * own.grad_x
+            )  # S_ε = OT(q,q_0) − ½OT(q,q) − ½OT(q_0,q_0)
             # G(q) = Σ_i w_i L(θ_i) − S_ε(q, q_0)/(2ν); S_ε enters through its gradient (a linear
             # surrogate with the same derivative), so autograd only runs through the softmax
             # and the (H, N) likelihood
             objective = (w0 * particle_objective).sum() - penalty * (theta * grad_theta).sum()
             (grad_z,) = torch.autograd.grad(objective, [z])
             self._require_finite("Step 3 gradient", grad_z)
-            position_logits = position_logits + cfg.proximal_lr * grad_z / mass[:, None]  # per-unit-mass step
+            position_logits = (
+                position_logits + cfg.proximal_lr * grad_z / mass[:, None]
+            )  # per-unit-mass step
         with torch.no_grad():
             return torch.softmax(position_logits, dim=1), w0.clone(), self_init
 
-    def _step_compass_reweight(self, theta0: torch.Tensor, w0: torch.Tensor,
-                               hist: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    def _step_compass_reweight(
+        self, theta0: torch.Tensor, w0: torch.Tensor, hist: dict[str, torch.Tensor]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Bayes weights with power forgetting and change points (``doc/design.md`` §7, §10).
 
         .. math:: w_i \\propto (1 - h)\\, w_i^{\\gamma}\\, \\ell_i^{\\text{weight}_t}, \\qquad
                   w_j \\propto \\tfrac{h}{m}\\, \\ell_j^{\\text{weight}_t}
 
-        with ℓ_i = ℓ_w(y_t | θ_i, s_t, a_t) and h the ``change_hazard``: the person's values changed
+        with ℓ_i = ℓ_w(y_t | θ_i, s_t, a_t) and h the ``change_hazard``: the person's values
+        changed
         just before this answer with probability h, so the m = ⌈hN⌉ lowest-weight particles are
         replaced by fresh draws θ_j ~ Dir(1) from the prior (the "changed" hypothesis, weighed by
         h and this answer alone). After a change the fresh particles explain the answers and
@@ -866,16 +1107,27 @@ class DynamicValueLearner:
     def model_parameters(self) -> dict[str, np.ndarray]:
         """Everything a scorer needs besides the compass: ψ, w and the task model (copies)."""
         params: dict[str, np.ndarray] = {}
-        for prefix, source in (("fingerprint", self._fingerprint), ("likelihood", self._likelihood), ("task", self._task)):
+        for prefix, source in (
+            ("fingerprint", self._fingerprint),
+            ("likelihood", self._likelihood),
+            ("task", self._task),
+        ):
             for name, value in source.get_parameters().items():
                 params[f"{prefix}.{name}"] = value
         return params
 
     def load_model_parameters(self, params: dict[str, np.ndarray], version: int) -> None:
-        """Load ψ, w and the task model from :meth:`model_parameters` output and set ``version``."""
+        """Load ψ, w and the task model from :meth:`model_parameters` output and set
+        ``version``."""
         try:
-            for prefix, target in (("fingerprint", self._fingerprint), ("likelihood", self._likelihood), ("task", self._task)):
-                sub = {k.split(".", 1)[1]: v for k, v in params.items() if k.startswith(prefix + ".")}
+            for prefix, target in (
+                ("fingerprint", self._fingerprint),
+                ("likelihood", self._likelihood),
+                ("task", self._task),
+            ):
+                sub = {
+                    k.split(".", 1)[1]: v for k, v in params.items() if k.startswith(prefix + ".")
+                }
                 target.set_parameters(sub)
         except KeyError as err:
             raise ValueError(f"model parameters lack {err}") from None
@@ -914,7 +1166,9 @@ class DynamicValueLearner:
         return state
 
     @classmethod
-    def from_state_dict(cls, config: LearnerConfig, state: dict[str, Any]) -> "DynamicValueLearner":
+    def from_state_dict(
+        cls, config: LearnerConfig, state: dict[str, Any]
+    ) -> "DynamicValueLearner":
         """Rebuild a learner from :meth:`state_dict` output; subsequent results match to 1e-9.
 
         Raises
@@ -928,14 +1182,22 @@ class DynamicValueLearner:
 
     def _load_state(self, state: dict[str, Any]) -> None:
         if int(state.get("format", -1)) != STATE_FORMAT:
-            raise ValueError(f"unsupported state format {state.get('format')!r}, expected {STATE_FORMAT}")
+            raise ValueError(
+                f"unsupported state format {state.get('format')!r}, expected {STATE_FORMAT}"
+            )
         saved = state.get("config", {})
         for key in ("value_names", "feature_dim", "context_dim"):
             mine = self.config.to_dict()[key]
             if key in saved and list(np.atleast_1d(saved[key])) != list(np.atleast_1d(mine)):
                 raise ValueError(f"state was saved with {key}={saved[key]!r}, config has {mine!r}")
-        compass = Compass(np.asarray(state["compass.particles"]), np.asarray(state["compass.weights"]))
-        params = {k: v for k, v in state.items() if k.startswith(("fingerprint.", "likelihood.", "task."))}
+        compass = Compass(
+            np.asarray(state["compass.particles"]), np.asarray(state["compass.weights"])
+        )
+        params = {
+            k: v
+            for k, v in state.items()
+            if k.startswith(("fingerprint.", "likelihood.", "task."))
+        }
         self.load_model_parameters(params, int(state["version"]))
         self.set_compass(compass, int(state["version"]))
         self._history = copy.deepcopy(list(state["history"]))

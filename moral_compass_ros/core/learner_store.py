@@ -1,8 +1,11 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """A learner's durable state: the feedback journal plus snapshots, and restore after a crash.
 
 :class:`LearnerStore` is what the compass node (and tests) use; the file formats and their
 crash guarantees are those of :mod:`moral_compass_ros.core.journal`.
 """
+
 from __future__ import annotations
 
 import datetime
@@ -106,8 +109,10 @@ class LearnerStore:
             try:
                 learner = from_state(state)
             except (ValueError, KeyError) as error:
-                report.warnings.append(f"snapshot does not fit the configuration ({error}); "
-                                       "replaying the whole journal")
+                report.warnings.append(
+                    f"snapshot does not fit the configuration ({error}); "
+                    "replaying the whole journal"
+                )
                 learner, seq = None, 0
         if learner is None:
             learner = new()

@@ -1,3 +1,5 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """The legitimacy policy: who may shape the compass, through which device, with what weight.
 
 Pure Python. The compass node applies :meth:`LegitimacyPolicy.decide` to every feedback event
@@ -19,6 +21,7 @@ Policy file (``config/legitimacy.yaml``)::
       min_operators: 2     # distinct operators among the last `window` applied answers + this one
       window: 10
 """
+
 from __future__ import annotations
 
 import math
@@ -64,9 +67,11 @@ class Quorum:
         moved = move()
         if moved <= self.move_threshold:
             return ""
-        return (f"would move the compass by S_eps {moved:.4f} > {self.move_threshold} with "
-                f"only {len(operators)} operator(s) in the last {self.window} answers "
-                f"(quorum {self.min_operators})")
+        return (
+            f"would move the compass by S_eps {moved:.4f} > {self.move_threshold} with "
+            f"only {len(operators)} operator(s) in the last {self.window} answers "
+            f"(quorum {self.min_operators})"
+        )
 
 
 @dataclass(frozen=True)
@@ -88,8 +93,11 @@ def _permission(entry, where: str) -> Permission:
     if not isinstance(allowed, bool):
         raise PolicyError(f"{where}.allowed must be true or false")
     weight = entry.get("weight", 1.0)
-    if isinstance(weight, bool) or not isinstance(weight, (int, float)) or \
-            not (math.isfinite(weight) and 0.0 <= weight <= 1.0):
+    if (
+        isinstance(weight, bool)
+        or not isinstance(weight, (int, float))
+        or not (math.isfinite(weight) and 0.0 <= weight <= 1.0)
+    ):
         raise PolicyError(f"{where}.weight must be a number in [0, 1], got {weight!r}")
     return Permission(allowed, float(weight))
 
@@ -114,8 +122,9 @@ class LegitimacyPolicy:
             if not isinstance(data.get(key), Mapping) or not data[key]:
                 raise PolicyError(f"policy needs a non-empty '{key}' mapping")
         sources = {str(k): _permission(v, f"sources.{k}") for k, v in data["sources"].items()}
-        operators = {str(k): _permission(v, f"operators.{k}")
-                     for k, v in data["operators"].items()}
+        operators = {
+            str(k): _permission(v, f"operators.{k}") for k, v in data["operators"].items()
+        }
         raw_quorum = data.get("quorum") or {}
         if not isinstance(raw_quorum, Mapping):
             raise PolicyError("quorum must be a mapping")
@@ -123,10 +132,15 @@ class LegitimacyPolicy:
         if unknown:
             raise PolicyError(f"quorum has unknown keys {sorted(unknown)}")
         quorum = Quorum(**raw_quorum)
-        if not isinstance(quorum.enabled, bool) or quorum.move_threshold < 0 or \
-                int(quorum.min_operators) < 1 or int(quorum.window) < 1:
-            raise PolicyError("quorum needs enabled: bool, move_threshold >= 0, "
-                              "min_operators >= 1, window >= 1")
+        if (
+            not isinstance(quorum.enabled, bool)
+            or quorum.move_threshold < 0
+            or int(quorum.min_operators) < 1
+            or int(quorum.window) < 1
+        ):
+            raise PolicyError(
+                "quorum needs enabled: bool, move_threshold >= 0, min_operators >= 1, window >= 1"
+            )
         return cls(sources, operators, quorum)
 
     @classmethod

@@ -1,10 +1,13 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """The feedback likelihood ℓ_w(y | θ, s, a) (``doc/design.md`` §3, §10.2).
 
 .. math::
     \\ell_w(1 \\mid \\theta, s, a) = \\sigma\\big(\\beta\\,(\\tau - D(\\theta, a))
         + \\rho\\,\\mu_{task}(a) + \\omega^T [\\phi(a); s]\\big)
 
-with D(θ, a) = E_{θ'~P^A(a)} c(θ, θ') (:func:`~moral_compass_ros.core.sinkhorn.expected_cost_to_dirichlet`),
+with D(θ, a) = E_{θ'~P^A(a)} c(θ, θ')
+(:func:`~moral_compass_ros.core.sinkhorn.expected_cost_to_dirichlet`),
 w = (β, τ, ρ, ω):
 
 * β > 0, τ: how sharply and from which distance this person disapproves of a value mismatch
@@ -19,6 +22,7 @@ of a replay window under the compass is concave in those coordinates, and a few 
 fit it to convergence (:meth:`LikelihoodModel.fit`). Gaussian priors keep w steady between
 answers, so the likelihood does not chase the compass.
 """
+
 from __future__ import annotations
 
 import math
@@ -56,21 +60,37 @@ class LikelihoodModel(nn.Module):
 
     PARAMETER_NAMES = ("slope", "offset", "task_weight", "residual")
 
-    def __init__(self, n_inputs: int, beta_init: float, tau_init: float, task_weight_init: float,
-                 beta_prior_std: float, tau_prior_std: float, task_weight_prior_std: float,
-                 residual_prior_std: float) -> None:
+    def __init__(
+        self,
+        n_inputs: int,
+        beta_init: float,
+        tau_init: float,
+        task_weight_init: float,
+        beta_prior_std: float,
+        tau_prior_std: float,
+        task_weight_prior_std: float,
+        residual_prior_std: float,
+    ) -> None:
         super().__init__()
         f64 = torch.float64
         self.slope = nn.Parameter(torch.tensor(float(beta_init), dtype=f64))
         self.offset = nn.Parameter(torch.tensor(float(beta_init * tau_init), dtype=f64))
         self.task_weight = nn.Parameter(torch.tensor(float(task_weight_init), dtype=f64))
         self.residual = nn.Parameter(torch.zeros(n_inputs, dtype=f64))
-        self._prior_mean = torch.cat([torch.tensor([beta_init, beta_init * tau_init, task_weight_init], dtype=f64),
-                                      torch.zeros(n_inputs, dtype=f64)])
-        stds = [beta_prior_std, beta_init * tau_prior_std, task_weight_prior_std] + [residual_prior_std] * n_inputs
-        self._prior_precision = torch.tensor([1.0 / s ** 2 for s in stds], dtype=f64)
+        self._prior_mean = torch.cat(
+            [
+                torch.tensor([beta_init, beta_init * tau_init, task_weight_init], dtype=f64),
+                torch.zeros(n_inputs, dtype=f64),
+            ]
+        )
+        stds = [beta_prior_std, beta_init * tau_prior_std, task_weight_prior_std] + [
+            residual_prior_std
+        ] * n_inputs
+        self._prior_precision = torch.tensor([1.0 / s**2 for s in stds], dtype=f64)
 
-    def logits(self, expected_cost: torch.Tensor, task_value: torch.Tensor, inputs: torch.Tensor) -> torch.Tensor:
+    def logits(
+        self, expected_cost: torch.Tensor, task_value: torch.Tensor, inputs: torch.Tensor
+    ) -> torch.Tensor:
         """Approval logits β(τ − D) + ρ μ_task + ωᵀ[φ; s].
 
         Parameters
@@ -94,11 +114,24 @@ class LikelihoodModel(nn.Module):
         return self.offset - self.slope * divergence
 
     def _vector(self) -> torch.Tensor:
-        return torch.cat([self.slope.detach()[None], self.offset.detach()[None],
-                          self.task_weight.detach()[None], self.residual.detach()])
+        return torch.cat(
+            [
+                self.slope.detach()[None],
+                self.offset.detach()[None],
+                self.task_weight.detach()[None],
+                self.residual.detach(),
+            ]
+        )
 
-    def fit(self, expected_cost: torch.Tensor, task_value: torch.Tensor, inputs: torch.Tensor,
-            approved: torch.Tensor, event_weights: torch.Tensor, particle_weights: torch.Tensor) -> float:
+    def fit(
+        self,
+        expected_cost: torch.Tensor,
+        task_value: torch.Tensor,
+        inputs: torch.Tensor,
+        approved: torch.Tensor,
+        event_weights: torch.Tensor,
+        particle_weights: torch.Tensor,
+    ) -> float:
         """MAP fit of w to a replay window's expected log-likelihood, by damped Newton steps.
 
         .. math::
@@ -127,7 +160,9 @@ class LikelihoodModel(nn.Module):
         p = 3 + inputs.shape[1]
         with torch.no_grad():
             # z_ij = [−D_ij, 1, μ_j, x_j]: logit = zᵀ(β, βτ, ρ, ω)
-            design_event = torch.cat([torch.ones(h, 1, dtype=inputs.dtype), task_value[:, None], inputs], dim=1)
+            design_event = torch.cat(
+                [torch.ones(h, 1, dtype=inputs.dtype), task_value[:, None], inputs], dim=1
+            )
             row_weight = event_weights[:, None] * particle_weights[None, :]  # ω_j w_i, (H, N)
             target = approved.to(inputs.dtype)[:, None]
             theta = self._vector()
@@ -140,7 +175,9 @@ class LikelihoodModel(nn.Module):
 
             def objective(v: torch.Tensor) -> float:  # penalised expected log-likelihood
                 log_lik = (row_weight * nn.functional.logsigmoid(sign * logits_at(v))).sum()
-                return float(log_lik - 0.5 * (self._prior_precision * (v - self._prior_mean) ** 2).sum())
+                return float(
+                    log_lik - 0.5 * (self._prior_precision * (v - self._prior_mean) ** 2).sum()
+                )
 
             converged = False
             current = objective(theta)
@@ -148,14 +185,17 @@ class LikelihoodModel(nn.Module):
                 prob = torch.sigmoid(logits_at(theta))
                 resid = row_weight * (target - prob)  # ∂/∂logit of the weighted log-likelihood
                 curv = row_weight * prob * (1.0 - prob)
-                # gradient and Hessian in blocks: the −D column varies with i, the others only with j
+                # gradient and Hessian in blocks: the −D column varies with i, the others only with
+                # j
                 g_slope = -(resid * expected_cost).sum()
                 g_event = design_event.T @ resid.sum(1)
-                grad = torch.cat([g_slope[None], g_event]) - self._prior_precision * (theta - self._prior_mean)
+                grad = torch.cat([g_slope[None], g_event]) - self._prior_precision * (
+                    theta - self._prior_mean
+                )
                 c_j = curv.sum(1)  # (H,)
                 cd_j = (curv * expected_cost).sum(1)
                 hess = torch.empty((p, p), dtype=inputs.dtype)
-                hess[0, 0] = (curv * expected_cost ** 2).sum()
+                hess[0, 0] = (curv * expected_cost**2).sum()
                 hess[0, 1:] = hess[1:, 0] = -(design_event.T @ cd_j)
                 hess[1:, 1:] = (design_event * c_j[:, None]).T @ design_event
                 hess = hess + torch.diag(self._prior_precision)
@@ -189,7 +229,9 @@ class LikelihoodModel(nn.Module):
             if not bool(torch.isfinite(theta).all()):
                 raise ArithmeticError("non-finite value in Step 2 likelihood fit")
             if not converged:
-                warnings.warn("likelihood fit stopped before converging", RuntimeWarning, stacklevel=2)
+                warnings.warn(
+                    "likelihood fit stopped before converging", RuntimeWarning, stacklevel=2
+                )
             self.slope.copy_(theta[0])
             self.offset.copy_(theta[1])
             self.task_weight.copy_(theta[2])
@@ -208,6 +250,9 @@ class LikelihoodModel(nn.Module):
             target = getattr(self, name)
             value = np.asarray(params[name], dtype=np.float64)
             if value.shape != tuple(target.shape):
-                raise ValueError(f"likelihood parameter {name} must have shape {tuple(target.shape)}, got {value.shape}")
+                raise ValueError(
+                    f"likelihood parameter {name} must have shape {tuple(target.shape)}, got "
+                    f"{value.shape}"
+                )
             with torch.no_grad():
                 target.copy_(torch.from_numpy(value))

@@ -1,6 +1,9 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Pluralism measures (after Kasirzadeh): whose answers shaped the compass, how many values it
 weighs, and how much operators disagree. Pure numpy.
 """
+
 from __future__ import annotations
 
 from typing import Mapping

@@ -1,4 +1,7 @@
-"""Population extension: the average compass of N agents, its drift, and social pull (``doc/design.md`` §8).
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
+"""Population extension: the average compass of N agents, its drift, and social pull
+(``doc/design.md`` §8).
 
 Pure numpy/torch/POT (no rclpy). Three pieces:
 
@@ -37,6 +40,7 @@ Pure numpy/torch/POT (no rclpy). Three pieces:
   which is exact whenever the cloud *is* that measure. Hence, on either path: κ = 0 or
   identical clouds leave the agent unchanged, and κ → 1 gives the population compass.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -80,7 +84,8 @@ class DisjointSupportError(ValueError):
 
 
 def kappa_from_nu(nu: float) -> float:
-    """The mixing exponent of social pull, :math:`\\kappa = 2\\nu / (2\\nu + 1)` (``doc/design.md`` §8).
+    """The mixing exponent of social pull, :math:`\\kappa = 2\\nu / (2\\nu + 1)` (``doc/design.md``
+    §8).
 
     Parameters
     ----------
@@ -162,8 +167,9 @@ def average_compass(compasses: Sequence[Compass]) -> Compass:
 
 
 # ----------------------------------------------------------------------------- distances
-def distances_to_average(compasses: Sequence[Compass], average: Compass, epsilon: float,
-                         cost: str = "sqeuclidean") -> np.ndarray:
+def distances_to_average(
+    compasses: Sequence[Compass], average: Compass, epsilon: float, cost: str = "sqeuclidean"
+) -> np.ndarray:
     """Per-agent debiased Sinkhorn divergence :math:`S_\\varepsilon(q^{(i)}, \\bar q)`.
 
     Clouds of equal size are solved in one POT batch (the average's self-term once).
@@ -188,15 +194,23 @@ def distances_to_average(compasses: Sequence[Compass], average: Compass, epsilon
         by_size.setdefault(c.n_particles, []).append(i)
     for indices in by_size.values():
         x = np.stack([compasses[i].particles for i in indices])  # (B, N_i, M)
-        a = np.stack([compasses[i].weights for i in indices])    # (B, N_i)
-        values = sinkhorn_divergence(x, a, average.to_arrays()[0], average.to_arrays()[1], epsilon,
-                                     cost)
+        a = np.stack([compasses[i].weights for i in indices])  # (B, N_i)
+        values = sinkhorn_divergence(
+            x, a, average.to_arrays()[0], average.to_arrays()[1], epsilon, cost
+        )
         out[indices] = np.maximum(np.asarray(values, dtype=np.float64), 0.0)
     return out
 
 
-def _entropic_ot_shared(kernel: np.ndarray, a: np.ndarray, b: np.ndarray, epsilon: float,
-                        max_iter: int, tol: float, symmetric: bool = False) -> tuple[np.ndarray, float]:
+def _entropic_ot_shared(
+    kernel: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    epsilon: float,
+    max_iter: int,
+    tol: float,
+    symmetric: bool = False,
+) -> tuple[np.ndarray, float]:
     """Full OT_ε(a_r, b_r) for rows of weights on one support, shared Gibbs kernel (K, K).
 
     Kernel-domain Sinkhorn, :math:`u = a / (K v)`, :math:`v = b / (K^T u)` (``symmetric``: a = b
@@ -217,7 +231,7 @@ def _entropic_ot_shared(kernel: np.ndarray, a: np.ndarray, b: np.ndarray, epsilo
             v = u
         else:
             u = a / (v @ kernel.T)  # u = a / (K v)
-            v = b / (u @ kernel)    # v = b / (Kᵀ u)
+            v = b / (u @ kernel)  # v = b / (Kᵀ u)
         if iteration % 10 == 9 or iteration == max_iter - 1:
             error = float(np.max(np.sum(np.abs(u * (v @ kernel.T) - a), axis=-1)))
             if error < tol:
@@ -230,15 +244,23 @@ def _entropic_ot_shared(kernel: np.ndarray, a: np.ndarray, b: np.ndarray, epsilo
     return np.sum(a * f, axis=-1) + np.sum(b * g, axis=-1) - epsilon * (mass - 1.0), error
 
 
-def shared_support_divergence(support: np.ndarray, a: np.ndarray, b: np.ndarray,
-                              epsilon: float, *, cost: str = "sqeuclidean", max_iter: int = 1000,
-                              tol: float = 1e-9) -> np.ndarray:
+def shared_support_divergence(
+    support: np.ndarray,
+    a: np.ndarray,
+    b: np.ndarray,
+    epsilon: float,
+    *,
+    cost: str = "sqeuclidean",
+    max_iter: int = 1000,
+    tol: float = 1e-9,
+) -> np.ndarray:
     """Batched S_ε between weight vectors on one shared support (fleet metrics).
 
     .. math:: S_\\varepsilon(a, b_r) = \\mathrm{OT}_\\varepsilon(a, b_r)
         - \\tfrac12 \\mathrm{OT}_\\varepsilon(a, a) - \\tfrac12 \\mathrm{OT}_\\varepsilon(b_r, b_r)
 
-    with the same full objective and ground cost as :func:`moral_compass_ros.core.sinkhorn_divergence`,
+    with the same full objective and ground cost as
+    :func:`moral_compass_ros.core.sinkhorn_divergence`,
     but one Gibbs kernel :math:`e^{-C/\\varepsilon}` (K, K) for every
     row, so an iteration is two (R, K) × (K, K) products instead of R separate (K, K) solves.
     Written because POT's batched solver, which materialises R cost matrices, made fleet metrics
@@ -271,20 +293,28 @@ def shared_support_divergence(support: np.ndarray, a: np.ndarray, b: np.ndarray,
     a = np.asarray(a, dtype=np.float64)
     b = np.atleast_2d(np.asarray(b, dtype=np.float64))
     if x.ndim != 2 or a.shape != (x.shape[0],) or b.shape[1] != x.shape[0]:
-        raise ValueError(f"shapes must be support (K, M), a (K,), b (R, K); got {x.shape}, "
-                         f"{a.shape}, {b.shape}")
+        raise ValueError(
+            f"shapes must be support (K, M), a (K,), b (R, K); got {x.shape}, {a.shape}, {b.shape}"
+        )
     if not epsilon > 0:
         raise ValueError(f"epsilon must be > 0, got {epsilon}")
     support_t = torch.from_numpy(x)
-    kernel = np.exp(-ground_cost(support_t, support_t, cost)[0].numpy() / epsilon)  # e^{-C/ε}, (K, K)
+    kernel = np.exp(
+        -ground_cost(support_t, support_t, cost)[0].numpy() / epsilon
+    )  # e^{-C/ε}, (K, K)
     ot_ab, e1 = _entropic_ot_shared(kernel, a[None, :], b, epsilon, max_iter, tol)
-    ot_aa, e2 = _entropic_ot_shared(kernel, a[None, :], a[None, :], epsilon, max_iter, tol,
-                                    symmetric=True)
+    ot_aa, e2 = _entropic_ot_shared(
+        kernel, a[None, :], a[None, :], epsilon, max_iter, tol, symmetric=True
+    )
     ot_bb, e3 = _entropic_ot_shared(kernel, b, b, epsilon, max_iter, tol, symmetric=True)
     worst = max(e1, e2, e3)
     if worst > tol:
-        warnings.warn(f"shared-support Sinkhorn did not converge in {max_iter} iterations: "
-                      f"marginal error {worst:.2e} > tol {tol:.1e}", RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            f"shared-support Sinkhorn did not converge in {max_iter} iterations: "
+            f"marginal error {worst:.2e} > tol {tol:.1e}",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     return np.maximum(ot_ab - 0.5 * ot_aa[0] - 0.5 * ot_bb, 0.0)
 
 
@@ -313,8 +343,9 @@ class DriftEstimate:
     mean_speed: float
 
 
-def drift(previous: Compass, current: Compass, dt: float, epsilon: float,
-          cost: str = "sqeuclidean") -> DriftEstimate:
+def drift(
+    previous: Compass, current: Compass, dt: float, epsilon: float, cost: str = "sqeuclidean"
+) -> DriftEstimate:
     """Finite-difference estimate of :math:`d\\bar q_t/dt` from two snapshots.
 
     .. math::
@@ -344,13 +375,19 @@ def drift(previous: Compass, current: Compass, dt: float, epsilon: float,
     value = float(np.asarray(sinkhorn_divergence(x, a, y, b, epsilon, cost))[0])
     value = max(value, 0.0)
     velocity = (current.mean - previous.mean) / dt  # (θ̄_t − θ̄_{t−Δt}) / Δt
-    return DriftEstimate(dt=dt, divergence=value, divergence_rate=value / dt,
-                         mean_velocity=velocity, mean_speed=float(np.linalg.norm(velocity)))
+    return DriftEstimate(
+        dt=dt,
+        divergence=value,
+        divergence_rate=value / dt,
+        mean_velocity=velocity,
+        mean_speed=float(np.linalg.norm(velocity)),
+    )
 
 
 # ----------------------------------------------------------------------------- social pull
 def geometric_mixture(population: np.ndarray, own: np.ndarray, kappa: float) -> np.ndarray:
-    """Normalised geometric mixture on a common support, :math:`r \\propto p^{\\kappa} q^{1-\\kappa}`.
+    """Normalised geometric mixture on a common support, :math:`r \\propto p^{\\kappa}
+    q^{1-\\kappa}`.
 
     Batched over leading axes (broadcasting), so a whole fleet is pulled in one call. Computed in
     the log domain; :math:`0^0 = 1`, so κ = 0 returns ``own`` and κ = 1 returns ``population``
@@ -393,20 +430,28 @@ def geometric_mixture(population: np.ndarray, own: np.ndarray, kappa: float) -> 
         log_r = kappa * np.log(p) + (1.0 - kappa) * np.log(q)  # log r = κ log p̂ + (1−κ) log q
     peak = np.max(log_r, axis=-1, keepdims=True)
     if np.any(~np.isfinite(peak)):
-        raise DisjointSupportError("the geometric mixture is zero on every support point: the "
-                                   "two measures have no common support (project them first)")
+        raise DisjointSupportError(
+            "the geometric mixture is zero on every support point: the "
+            "two measures have no common support (project them first)"
+        )
     r = np.exp(log_r - peak)
     return r / r.sum(axis=-1, keepdims=True)
 
 
 def same_support(a: Compass, b: Compass, atol: float = SUPPORT_ATOL) -> bool:
     """Whether two clouds have the same support points in the same order."""
-    return (a.particles.shape == b.particles.shape
-            and bool(np.all(np.abs(a.particles - b.particles) <= atol)))
+    return a.particles.shape == b.particles.shape and bool(
+        np.all(np.abs(a.particles - b.particles) <= atol)
+    )
 
 
-def project_onto_support(particles: np.ndarray, weights: np.ndarray, support: np.ndarray,
-                         base_weights: np.ndarray, bandwidth: float = DEFAULT_BANDWIDTH) -> np.ndarray:
+def project_onto_support(
+    particles: np.ndarray,
+    weights: np.ndarray,
+    support: np.ndarray,
+    base_weights: np.ndarray,
+    bandwidth: float = DEFAULT_BANDWIDTH,
+) -> np.ndarray:
     """Express a cloud μ on a fixed support (X, b) by a kernel density ratio.
 
     With the Gaussian kernel :math:`k(x, y) = e^{-\\|x-y\\|^2 / h}` and kernel density
@@ -442,7 +487,7 @@ def project_onto_support(particles: np.ndarray, weights: np.ndarray, support: np
     x = np.asarray(support, dtype=np.float64)
     b = np.asarray(base_weights, dtype=np.float64)
     log_mu_hat = _log_kde(x, theta, mu, h)  # log μ̂(x_k), (K,)
-    log_b_hat = _log_kde(x, x, b, h)        # log b̂(x_k), (K,)
+    log_b_hat = _log_kde(x, x, b, h)  # log b̂(x_k), (K,)
     with np.errstate(divide="ignore"):
         log_r = np.log(b) + log_mu_hat - log_b_hat  # log(b_k μ̂(x_k)/b̂(x_k))
     peak = np.max(log_r)
@@ -462,9 +507,15 @@ def _log_kde(x: np.ndarray, centres: np.ndarray, weights: np.ndarray, h: float) 
     return safe[:, 0] + np.log(np.sum(np.exp(log_terms - safe), axis=1))
 
 
-def common_support(own: Compass, population: Compass, kappa: float, *,
-                   bandwidth: float = DEFAULT_BANDWIDTH, max_iter: int = 20,
-                   tol: float = 1e-7) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def common_support(
+    own: Compass,
+    population: Compass,
+    kappa: float,
+    *,
+    bandwidth: float = DEFAULT_BANDWIDTH,
+    max_iter: int = 20,
+    tol: float = 1e-7,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Bring two clouds onto one support of the agent's size (``doc/design.md`` §8).
 
     If the clouds share their support points, that support is used and the weights are exact.
@@ -505,14 +556,20 @@ def common_support(own: Compass, population: Compass, kappa: float, *,
         support = own.particles.copy()
     else:
         support = ot.lp.free_support_barycenter(
-            [own.particles, population.particles], [own.weights, population.weights],
-            X_init=own.particles.copy(), b=base, weights=np.array([1.0 - kappa, kappa]),
-            numItermax=int(max_iter), stopThr=float(tol))
+            [own.particles, population.particles],
+            [own.weights, population.weights],
+            X_init=own.particles.copy(),
+            b=base,
+            weights=np.array([1.0 - kappa, kappa]),
+            numItermax=int(max_iter),
+            stopThr=float(tol),
+        )
         support = np.clip(np.asarray(support, dtype=np.float64), 0.0, None)
         support /= support.sum(axis=1, keepdims=True)  # barycentric maps stay on Θ up to round-off
     own_w = project_onto_support(own.particles, own.weights, support, base, bandwidth)
-    pop_w = project_onto_support(population.particles, population.weights, support, base,
-                                 bandwidth)
+    pop_w = project_onto_support(
+        population.particles, population.weights, support, base, bandwidth
+    )
     return support, own_w, pop_w
 
 
@@ -534,8 +591,14 @@ class PullResult:
     exact: bool
 
 
-def social_pull(own: Compass, population: Compass, kappa: float, *,
-                bandwidth: float = DEFAULT_BANDWIDTH, max_iter: int = 20) -> PullResult:
+def social_pull(
+    own: Compass,
+    population: Compass,
+    kappa: float,
+    *,
+    bandwidth: float = DEFAULT_BANDWIDTH,
+    max_iter: int = 20,
+) -> PullResult:
     """Pull an agent's compass towards the population compass (``doc/design.md`` §8).
 
     .. math:: q^{(i)}_{t+1} \\propto \\hat q_t^{\\,\\kappa} (q^{(i)}_t)^{1-\\kappa}
@@ -562,7 +625,8 @@ def social_pull(own: Compass, population: Compass, kappa: float, *,
     exact = same_support(own, population)
     if kappa == 0.0:
         return PullResult(own, kappa, exact)
-    support, own_w, pop_w = common_support(own, population, kappa, bandwidth=bandwidth,
-                                           max_iter=max_iter)
+    support, own_w, pop_w = common_support(
+        own, population, kappa, bandwidth=bandwidth, max_iter=max_iter
+    )
     weights = geometric_mixture(pop_w, own_w, kappa)
     return PullResult(Compass(support, weights), kappa, exact)

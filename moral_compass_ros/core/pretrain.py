@@ -1,4 +1,7 @@
-"""Offline pre-training of the fingerprint network ψ from many people's answers (``doc/design.md`` §10.1).
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
+"""Offline pre-training of the fingerprint network ψ from many people's answers (``doc/design.md``
+§10.1).
 
 ψ is about actions, not people: what an action means is the same whoever judges it. One
 person's answers cannot separate the two (a thumbs-down says "this action is far from my
@@ -22,6 +25,7 @@ The fit reports how much ψ explains: the per-answer log-likelihood against the 
 fitted with ψ frozen at its initial (near-uniform) output, in nats. A gain near 0 means ψ
 learned nothing the residual logistic term does not already know.
 """
+
 from __future__ import annotations
 
 import json
@@ -40,7 +44,8 @@ from .sinkhorn import expected_cost_to_dirichlet
 
 #: File format version of a saved pre-trained ψ.
 FORMAT = 1
-#: Adam iterations and step size of the joint fit, and ψ's weight decay (per parameter, per answer).
+#: Adam iterations and step size of the joint fit, and ψ's weight decay (per parameter, per
+#: answer).
 DEFAULT_ITERATIONS = 600
 DEFAULT_LEARNING_RATE = 0.03
 DEFAULT_WEIGHT_DECAY = 1e-3
@@ -87,26 +92,43 @@ class PretrainedFingerprints:
 
     def check_fits(self, config: LearnerConfig) -> None:
         """Raise ``ValueError`` naming the first mismatch between this ψ and ``config``."""
-        wanted = {"value_names": tuple(config.value_names), "feature_dim": config.feature_dim,
-                  "context_dim": config.context_dim, "hidden": config.fingerprint_hidden,
-                  "concentration_floor": config.concentration_floor}
+        wanted = {
+            "value_names": tuple(config.value_names),
+            "feature_dim": config.feature_dim,
+            "context_dim": config.context_dim,
+            "hidden": config.fingerprint_hidden,
+            "concentration_floor": config.concentration_floor,
+        }
         for key, value in wanted.items():
             mine = getattr(self, key)
             if mine != value:
                 name = "fingerprint_hidden" if key == "hidden" else key
-                raise ValueError(f"pre-trained fingerprint model has {name}={mine!r}, the configuration "
-                                 f"has {name}={value!r}")
+                raise ValueError(
+                    f"pre-trained fingerprint model has {name}={mine!r}, the configuration "
+                    f"has {name}={value!r}"
+                )
 
     def save(self, path: Path | str) -> Path:
         """Write an ``.npz`` (ψ arrays plus a JSON ``meta`` entry); return the path."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        meta = {"format": FORMAT, "value_names": list(self.value_names), "feature_dim": self.feature_dim,
-                "context_dim": self.context_dim, "hidden": self.hidden,
-                "concentration_floor": self.concentration_floor, "people": self.people,
-                "answers": self.answers, "log_likelihood": self.log_likelihood,
-                "reference_log_likelihood": self.reference_log_likelihood, "beta": self.beta, "tau": self.tau}
-        with open(path, "wb") as handle:  # a file object: np.savez would append ".npz" to a str path
+        meta = {
+            "format": FORMAT,
+            "value_names": list(self.value_names),
+            "feature_dim": self.feature_dim,
+            "context_dim": self.context_dim,
+            "hidden": self.hidden,
+            "concentration_floor": self.concentration_floor,
+            "people": self.people,
+            "answers": self.answers,
+            "log_likelihood": self.log_likelihood,
+            "reference_log_likelihood": self.reference_log_likelihood,
+            "beta": self.beta,
+            "tau": self.tau,
+        }
+        with open(
+            path, "wb"
+        ) as handle:  # a file object: np.savez would append ".npz" to a str path
             np.savez(handle, meta=np.array(json.dumps(meta)), **self.parameters)
         return path
 
@@ -117,22 +139,34 @@ class PretrainedFingerprints:
         try:
             with np.load(path, allow_pickle=False) as data:
                 meta = json.loads(str(data["meta"]))
-                params = {name: np.asarray(data[name], dtype=np.float64) for name in FingerprintModel.PARAMETER_NAMES}
+                params = {
+                    name: np.asarray(data[name], dtype=np.float64)
+                    for name in FingerprintModel.PARAMETER_NAMES
+                }
         except FileNotFoundError:
             raise ValueError(f"no such file: {path}") from None
         except (OSError, KeyError, ValueError) as error:
             raise ValueError(f"{path} is not a pre-trained fingerprint model ({error})") from None
         if meta.get("format") != FORMAT:
-            raise ValueError(f"{path}: unsupported format {meta.get('format')!r}, expected {FORMAT}")
+            raise ValueError(
+                f"{path}: unsupported format {meta.get('format')!r}, expected {FORMAT}"
+            )
         if not all(np.all(np.isfinite(v)) for v in params.values()):
             raise ValueError(f"{path}: parameters contain NaN or inf")
-        return cls(value_names=tuple(meta["value_names"]), feature_dim=int(meta["feature_dim"]),
-                   context_dim=int(meta["context_dim"]), hidden=int(meta["hidden"]),
-                   concentration_floor=float(meta["concentration_floor"]), parameters=params,
-                   people=int(meta["people"]), answers=int(meta["answers"]),
-                   log_likelihood=float(meta["log_likelihood"]),
-                   reference_log_likelihood=float(meta["reference_log_likelihood"]),
-                   beta=float(meta["beta"]), tau=float(meta["tau"]))
+        return cls(
+            value_names=tuple(meta["value_names"]),
+            feature_dim=int(meta["feature_dim"]),
+            context_dim=int(meta["context_dim"]),
+            hidden=int(meta["hidden"]),
+            concentration_floor=float(meta["concentration_floor"]),
+            parameters=params,
+            people=int(meta["people"]),
+            answers=int(meta["answers"]),
+            log_likelihood=float(meta["log_likelihood"]),
+            reference_log_likelihood=float(meta["reference_log_likelihood"]),
+            beta=float(meta["beta"]),
+            tau=float(meta["tau"]),
+        )
 
 
 class _JointModel(torch.nn.Module):
@@ -142,15 +176,27 @@ class _JointModel(torch.nn.Module):
         super().__init__()
         f64 = torch.float64
         m = len(config.value_names)
-        self.psi = FingerprintModel(config.feature_dim, config.context_dim, m, config.fingerprint_hidden,
-                                    config.concentration_floor, config.hint_strength,
-                                    torch_generator(config.seed, 0, "init"))
+        self.psi = FingerprintModel(
+            config.feature_dim,
+            config.context_dim,
+            m,
+            config.fingerprint_hidden,
+            config.concentration_floor,
+            config.hint_strength,
+            torch_generator(config.seed, 0, "init"),
+        )
         self.psi.requires_grad_(psi_trainable)
         self.profile_logits = torch.nn.Parameter(torch.zeros(n_people, m, dtype=f64))  # z_p
-        self.task_weight = torch.nn.Parameter(torch.full((n_people,), float(config.task_weight_init), dtype=f64))
+        self.task_weight = torch.nn.Parameter(
+            torch.full((n_people,), float(config.task_weight_init), dtype=f64)
+        )
         self.slope = torch.nn.Parameter(torch.tensor(float(config.beta_init), dtype=f64))  # β
-        self.offset = torch.nn.Parameter(torch.tensor(float(config.beta_init * config.tau_init), dtype=f64))  # βτ
-        self.residual = torch.nn.Parameter(torch.zeros(config.feature_dim + config.context_dim, dtype=f64))  # ω
+        self.offset = torch.nn.Parameter(
+            torch.tensor(float(config.beta_init * config.tau_init), dtype=f64)
+        )  # βτ
+        self.residual = torch.nn.Parameter(
+            torch.zeros(config.feature_dim + config.context_dim, dtype=f64)
+        )  # ω
 
 
 def _tensors(events: Sequence[FeedbackEvent], people: list) -> dict:
@@ -162,24 +208,35 @@ def _tensors(events: Sequence[FeedbackEvent], people: list) -> dict:
     observed = np.isfinite(rewards)
     # an unobserved outcome: the mean observed reward (the learner would use its task model's
     # estimate, which starts there)
-    rewards = np.where(observed, rewards, float(np.mean(rewards[observed])) if observed.any() else 0.0)
+    rewards = np.where(
+        observed, rewards, float(np.mean(rewards[observed])) if observed.any() else 0.0
+    )
     hints = np.full((len(events), max(m_hint, 1)), np.nan)
     for j, e in enumerate(events):
         if e.value_hint.size:
             hints[j] = e.value_hint
     as_t = torch.from_numpy
-    return {"features": as_t(features), "context": as_t(context),
-            "inputs": as_t(np.concatenate([features, context], axis=1)),
-            "task_value": as_t(rewards), "hints": as_t(hints) if m_hint else None,
-            "sign": as_t(np.where([e.approved for e in events], 1.0, -1.0)),
-            "weight": as_t(np.array([e.weight for e in events])),
-            "person": torch.tensor([index[e.operator] for e in events])}
+    return {
+        "features": as_t(features),
+        "context": as_t(context),
+        "inputs": as_t(np.concatenate([features, context], axis=1)),
+        "task_value": as_t(rewards),
+        "hints": as_t(hints) if m_hint else None,
+        "sign": as_t(np.where([e.approved for e in events], 1.0, -1.0)),
+        "weight": as_t(np.array([e.weight for e in events])),
+        "person": torch.tensor([index[e.operator] for e in events]),
+    }
 
 
-def pretrain_fingerprints(events: Sequence[FeedbackEvent], config: LearnerConfig, *,
-                          iterations: int = DEFAULT_ITERATIONS, learning_rate: float = DEFAULT_LEARNING_RATE,
-                          weight_decay: float = DEFAULT_WEIGHT_DECAY,
-                          progress: Optional[Callable[[int, int, float], None]] = None) -> PretrainedFingerprints:
+def pretrain_fingerprints(
+    events: Sequence[FeedbackEvent],
+    config: LearnerConfig,
+    *,
+    iterations: int = DEFAULT_ITERATIONS,
+    learning_rate: float = DEFAULT_LEARNING_RATE,
+    weight_decay: float = DEFAULT_WEIGHT_DECAY,
+    progress: Optional[Callable[[int, int, float], None]] = None,
+) -> PretrainedFingerprints:
     """Fit ψ to many people's answers (module docstring); people are the events' ``operator``.
 
     Parameters
@@ -209,8 +266,10 @@ def pretrain_fingerprints(events: Sequence[FeedbackEvent], config: LearnerConfig
         validate_event(config, event)
     people = sorted({e.operator for e in events})
     if len(people) < 2:
-        raise ValueError(f"pre-training needs the answers of at least 2 people (operators), got {len(people)}: "
-                         "one person's answers cannot tell their values from an action's meaning")
+        raise ValueError(
+            f"pre-training needs the answers of at least 2 people (operators), got {len(people)}: "
+            "one person's answers cannot tell their values from an action's meaning"
+        )
     data = _tensors(events, people)
     total_weight = float(data["weight"].sum())
     if not total_weight > 0.0:
@@ -220,28 +279,49 @@ def pretrain_fingerprints(events: Sequence[FeedbackEvent], config: LearnerConfig
         model = _JointModel(config, len(people), trainable)
         parameters = [p for p in model.parameters() if p.requires_grad]
         optimiser = torch.optim.Adam(parameters, lr=learning_rate)
-        prior_mean = torch.tensor([config.beta_init, config.beta_init * config.tau_init], dtype=torch.float64)
-        prior_std = torch.tensor([config.beta_prior_std, config.beta_init * config.tau_prior_std], dtype=torch.float64)
+        prior_mean = torch.tensor(
+            [config.beta_init, config.beta_init * config.tau_init], dtype=torch.float64
+        )
+        prior_std = torch.tensor(
+            [config.beta_prior_std, config.beta_init * config.tau_prior_std], dtype=torch.float64
+        )
 
         def mean_log_likelihood() -> torch.Tensor:
-            concentration = model.psi.concentration(data["features"], data["context"], data["hints"])
+            concentration = model.psi.concentration(
+                data["features"], data["context"], data["hints"]
+            )
             profiles = torch.softmax(model.profile_logits, dim=-1)  # q_p
-            cost = expected_cost_to_dirichlet(profiles, concentration, config.cost)  # D(q_p, a_j), (J, P)
+            cost = expected_cost_to_dirichlet(
+                profiles, concentration, config.cost
+            )  # D(q_p, a_j), (J, P)
             d = cost.gather(1, data["person"][:, None])[:, 0]
             slope = torch.clamp(model.slope, min=0.1)
-            logits = (model.offset - slope * d + torch.clamp(model.task_weight, min=0.0)[data["person"]]
-                      * data["task_value"] + data["inputs"] @ model.residual)
+            logits = (
+                model.offset
+                - slope * d
+                + torch.clamp(model.task_weight, min=0.0)[data["person"]] * data["task_value"]
+                + data["inputs"] @ model.residual
+            )
             log_lik = torch.nn.functional.logsigmoid(data["sign"] * logits)
             return (data["weight"] * log_lik).sum() / total_weight
 
         def penalty() -> torch.Tensor:
             shared = torch.stack([model.slope, model.offset])
             value = 0.5 * (((shared - prior_mean) / prior_std) ** 2).sum()
-            value = value + 0.5 * (((model.task_weight - config.task_weight_init) / config.task_weight_prior_std) ** 2).sum()
+            value = (
+                value
+                + 0.5
+                * (
+                    ((model.task_weight - config.task_weight_init) / config.task_weight_prior_std)
+                    ** 2
+                ).sum()
+            )
             value = value + 0.5 * ((model.residual / config.residual_prior_std) ** 2).sum()
-            value = value + 0.5 * 1e-2 * (model.profile_logits ** 2).sum()  # keeps z_p finite
+            value = value + 0.5 * 1e-2 * (model.profile_logits**2).sum()  # keeps z_p finite
             if trainable:
-                value = value + weight_decay * len(events) * sum((p ** 2).sum() for p in model.psi.parameters())
+                value = value + weight_decay * len(events) * sum(
+                    (p**2).sum() for p in model.psi.parameters()
+                )
             return value / total_weight
 
         for iteration in range(int(iterations)):
@@ -260,8 +340,16 @@ def pretrain_fingerprints(events: Sequence[FeedbackEvent], config: LearnerConfig
     model, log_lik = fits["psi"]
     beta = max(model.slope.item(), 0.1)
     return PretrainedFingerprints(
-        value_names=tuple(config.value_names), feature_dim=config.feature_dim, context_dim=config.context_dim,
-        hidden=config.fingerprint_hidden, concentration_floor=config.concentration_floor,
-        parameters=model.psi.get_parameters(), people=len(people), answers=len(events),
-        log_likelihood=log_lik, reference_log_likelihood=fits["reference"][1],
-        beta=beta, tau=model.offset.item() / beta)
+        value_names=tuple(config.value_names),
+        feature_dim=config.feature_dim,
+        context_dim=config.context_dim,
+        hidden=config.fingerprint_hidden,
+        concentration_floor=config.concentration_floor,
+        parameters=model.psi.get_parameters(),
+        people=len(people),
+        answers=len(events),
+        log_likelihood=log_lik,
+        reference_log_likelihood=fits["reference"][1],
+        beta=beta,
+        tau=model.offset.item() / beta,
+    )

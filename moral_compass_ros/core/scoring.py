@@ -1,4 +1,8 @@
-"""Step 1 score terms on particles (``doc/design.md`` §4, §5): predictive approval, information gain, task cost."""
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
+"""Step 1 score terms on particles (``doc/design.md`` §4, §5): predictive approval, information
+gain, task cost."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -21,9 +25,11 @@ def predictive_approval(log_lik_approve: torch.Tensor, weights: torch.Tensor) ->
     return torch.exp(log_lik_approve) @ weights
 
 
-def information_gain(log_lik_approve: torch.Tensor, log_lik_reject: torch.Tensor,
-                     weights: torch.Tensor) -> torch.Tensor:
-    """Exact mutual information between θ ~ q_t and the answer y, per candidate (``doc/design.md`` §5.3).
+def information_gain(
+    log_lik_approve: torch.Tensor, log_lik_reject: torch.Tensor, weights: torch.Tensor
+) -> torch.Tensor:
+    """Exact mutual information between θ ~ q_t and the answer y, per candidate (``doc/design.md``
+    §5.3).
 
     .. math::
         \\mathrm{IG}(a) = \\sum_{y \\in \\{0,1\\}} p(y \\mid a)\\, \\mathrm{KL}(q^{(y,a)} \\| q)
@@ -46,16 +52,23 @@ def information_gain(log_lik_approve: torch.Tensor, log_lik_reject: torch.Tensor
     """
     approve, reject = torch.exp(log_lik_approve), torch.exp(log_lik_reject)  # ℓ_i(1), ℓ_i(0)
     p_approve, p_reject = approve @ weights, reject @ weights  # p(y | a)
-    predictive_entropy = -(torch.special.xlogy(p_approve, p_approve) + torch.special.xlogy(p_reject, p_reject))
-    expected_entropy = -((approve * log_lik_approve + reject * log_lik_reject) @ weights)  # Σ_i w_i H(ℓ_i)
+    predictive_entropy = -(
+        torch.special.xlogy(p_approve, p_approve) + torch.special.xlogy(p_reject, p_reject)
+    )
+    expected_entropy = -(
+        (approve * log_lik_approve + reject * log_lik_reject) @ weights
+    )  # Σ_i w_i H(ℓ_i)
     return torch.clamp(predictive_entropy - expected_entropy, min=0.0)
 
 
-def task_cost(reward_mean: np.ndarray, evidence: np.ndarray, rho0: float, lipschitz: float) -> tuple[np.ndarray, np.ndarray]:
+def task_cost(
+    reward_mean: np.ndarray, evidence: np.ndarray, rho0: float, lipschitz: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Worst-case task cost over a Wasserstein-1 ball (``doc/design.md`` §5.1).
 
     .. math::
-        T(a) = -\\inf_{Q \\in U^a} E_Q[R] = -\\mu(a) + \\rho(a) L, \\qquad \\rho(a) = \\rho_0 / \\sqrt{1 + n(a)}
+        T(a) = -\\inf_{Q \\in U^a} E_Q[R] = -\\mu(a) + \\rho(a) L, \\qquad \\rho(a) = \\rho_0 /
+        \\sqrt{1 + n(a)}
 
     Parameters
     ----------

@@ -1,3 +1,5 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Entropic optimal transport and the debiased Sinkhorn divergence on Θ (``doc/design.md`` §2).
 
 Definitions fixed here, once, for the whole package:
@@ -37,9 +39,11 @@ against POT on random inputs), with this POT path as the fallback. Self-terms OT
 :func:`entropic_ot_self` (a symmetric fixed point; POT's alternating iteration oscillates
 there). At convergence it equals POT's ``res.value`` (tested to 1e-6) and, by the envelope
 theorem, its autograd gradient is the exact gradient of OT_ε with respect to the weights
-(∂/∂a_i = f_i), the support points (through C) and b; the proximal compass update (``doc/design.md`` §7)
+(∂/∂a_i = f_i), the support points (through C) and b; the proximal compass update
+(``doc/design.md`` §7)
 uses the same gradient in closed form, :func:`transport_gradients`, without an autograd graph.
 """
+
 from __future__ import annotations
 
 import math
@@ -110,31 +114,47 @@ def _embedding(x: torch.Tensor, cost: str) -> torch.Tensor:
     return x if cost == "sqeuclidean" else torch.sqrt(torch.clamp(x, min=1e-30))
 
 
-def _augmented(x: torch.Tensor, y: torch.Tensor, cost: str, divisor: float = 1.0,
-               dtype: Optional[torch.dtype] = None) -> tuple[torch.Tensor, torch.Tensor]:
+def _augmented(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    cost: str,
+    divisor: float = 1.0,
+    dtype: Optional[torch.dtype] = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
     r"""Augmented coordinates :math:`\tilde x = (\varphi(x), \|\varphi(x)\|^2, 1)` and
     :math:`\tilde y = (-2\varphi(y), 1, \|\varphi(y)\|^2)/d` whose products are C/d
     (d = ``divisor``; −ε gives −C/ε for :func:`_gibbs_kernel`). Returns (x̃ (…, N, M + 2),
     ỹᵀ (…, M + 2, K)), in ``dtype`` when given."""
     x, y = _embedding(x, cost), _embedding(y, cost)
     x_aug = torch.cat([x, (x * x).sum(-1, keepdim=True), x.new_ones(x.shape[:-1] + (1,))], -1)
-    y_aug = torch.cat([y * (-2.0 / divisor), y.new_full(y.shape[:-1] + (1,), 1.0 / divisor),
-                       (y * y).sum(-1, keepdim=True) / divisor], -1)
+    y_aug = torch.cat(
+        [
+            y * (-2.0 / divisor),
+            y.new_full(y.shape[:-1] + (1,), 1.0 / divisor),
+            (y * y).sum(-1, keepdim=True) / divisor,
+        ],
+        -1,
+    )
     if dtype is not None:
         x_aug, y_aug = x_aug.to(dtype), y_aug.to(dtype)
     return x_aug, y_aug.transpose(-1, -2)
 
 
-def expected_cost_to_dirichlet(theta: torch.Tensor, concentration: torch.Tensor, cost: str = "sqeuclidean") -> torch.Tensor:
-    """Exact D(θ, a) = E_{θ' ~ Dir(α)} c(θ, θ') for every particle and candidate (``doc/design.md`` §3).
+def expected_cost_to_dirichlet(
+    theta: torch.Tensor, concentration: torch.Tensor, cost: str = "sqeuclidean"
+) -> torch.Tensor:
+    """Exact D(θ, a) = E_{θ' ~ Dir(α)} c(θ, θ') for every particle and candidate (``doc/design.md``
+    §3).
 
     .. math::
         \\text{sqeuclidean:}\\ D = \\|\\theta - m\\|^2 + \\frac{1 - \\|m\\|^2}{\\alpha_0 + 1},
         \\quad m = \\alpha / \\alpha_0 \\\\
         \\text{hellinger:}\\ D = 2 - 2 \\sum_k \\sqrt{\\theta_k}\\,
-        \\frac{\\Gamma(\\alpha_k + \\tfrac12)\\Gamma(\\alpha_0)}{\\Gamma(\\alpha_k)\\Gamma(\\alpha_0 + \\tfrac12)}
+        \\frac{\\Gamma(\\alpha_k +
+        \\tfrac12)\\Gamma(\\alpha_0)}{\\Gamma(\\alpha_k)\\Gamma(\\alpha_0 + \\tfrac12)}
 
-    The closed form is the expectation ``doc/design.md`` §3 defines; a Monte-Carlo mean over fingerprint
+    The closed form is the expectation ``doc/design.md`` §3 defines; a Monte-Carlo mean over
+    fingerprint
     samples estimates the same number (tested) but adds sampling noise to the likelihood.
 
     Parameters
@@ -152,18 +172,26 @@ def expected_cost_to_dirichlet(theta: torch.Tensor, concentration: torch.Tensor,
     alpha0 = concentration.sum(-1, keepdim=True)  # α_0, (B, 1)
     if cost == "sqeuclidean":
         mean = concentration / alpha0  # m = α/α_0
-        trace_cov = (1.0 - (mean * mean).sum(-1)) / (alpha0[:, 0] + 1.0)  # tr Cov = (1 − ‖m‖²)/(α_0 + 1)
+        trace_cov = (1.0 - (mean * mean).sum(-1)) / (
+            alpha0[:, 0] + 1.0
+        )  # tr Cov = (1 − ‖m‖²)/(α_0 + 1)
         return ground_cost(theta, mean, "sqeuclidean")[0].transpose(0, 1) + trace_cov[:, None]
     if cost == "hellinger":
-        log_e_sqrt = (torch.lgamma(concentration + 0.5) - torch.lgamma(concentration)
-                      + torch.lgamma(alpha0) - torch.lgamma(alpha0 + 0.5))  # log E√θ'_k
+        log_e_sqrt = (
+            torch.lgamma(concentration + 0.5)
+            - torch.lgamma(concentration)
+            + torch.lgamma(alpha0)
+            - torch.lgamma(alpha0 + 0.5)
+        )  # log E√θ'_k
         e_sqrt = torch.exp(log_e_sqrt)  # (B, M)
         sqrt_theta = _embedding(theta, cost)  # √θ, (N, M)
         return 2.0 - 2.0 * e_sqrt @ sqrt_theta.T  # E‖√θ − √θ'‖² = Σθ + Σθ' − 2Σ√θ E√θ'
     raise ValueError(f"cost must be one of {COSTS}, got {cost!r}")
 
 
-def _softmin(cost_over_eps: torch.Tensor, log_weights_plus_pot: torch.Tensor, dim: int) -> torch.Tensor:
+def _softmin(
+    cost_over_eps: torch.Tensor, log_weights_plus_pot: torch.Tensor, dim: int
+) -> torch.Tensor:
     return torch.logsumexp(log_weights_plus_pot - cost_over_eps, dim=dim)
 
 
@@ -177,7 +205,8 @@ def entropic_ot(
     tol: float = 1e-9,
     method: str = "auto",
 ) -> torch.Tensor:
-    """Batched full entropic OT value, differentiable by the envelope theorem (``doc/design.md`` §2).
+    """Batched full entropic OT value, differentiable by the envelope theorem (``doc/design.md``
+    §2).
 
     .. math::
         \\mathrm{OT}_\\varepsilon = \\min_{P \\in \\Pi(a,b)} \\langle P, C\\rangle
@@ -222,8 +251,15 @@ def entropic_ot(
     if method not in ("sinkhorn", "log_sinkhorn"):
         raise ValueError(f"method must be 'auto', 'sinkhorn' or 'log_sinkhorn', got {method!r}")
     result = ot.batch.solve_batch(
-        cost_detached, reg=eps, a=a_solve, b=b_solve, max_iter=int(max_iter), tol=float(tol),
-        method=method, reg_type="kl", grad="detach",
+        cost_detached,
+        reg=eps,
+        a=a_solve,
+        b=b_solve,
+        max_iter=int(max_iter),
+        tol=float(tol),
+        method=method,
+        reg_type="kl",
+        grad="detach",
     )
     _, scaling_v = result.potentials
     log_v = torch.log(scaling_v) if method == "sinkhorn" else scaling_v  # log-scaling of b-side
@@ -232,23 +268,40 @@ def entropic_ot(
     with torch.no_grad():
         g = eps * (log_v - log_b)  # g_j = ε log(v_j / b_j)
         g = torch.nan_to_num(g, nan=-torch.inf)
-        f = -eps * _softmin(cost_over_eps, (log_b + g / eps)[:, None, :], dim=2)  # f_i = −ε log Σ_j b_j e^{(g_j − C_ij)/ε}
-        g = -eps * _softmin(cost_over_eps, (log_a + f / eps)[:, :, None], dim=1)  # g_j = −ε log Σ_i a_i e^{(f_i − C_ij)/ε}
-        kernel_ratio = torch.exp((f[:, :, None] + g[:, None, :]) / eps - cost_over_eps)  # T_ij / (a_i b_j)
-        # g is exact for the columns, so the residual violation is on the rows: Σ_i |Σ_j T_ij − a_i|
-        row_error = (torch.abs((kernel_ratio * b_solve[:, None, :]).sum(2) - 1.0) * a_solve).sum(-1)
+        f = -eps * _softmin(
+            cost_over_eps, (log_b + g / eps)[:, None, :], dim=2
+        )  # f_i = −ε log Σ_j b_j e^{(g_j − C_ij)/ε}
+        g = -eps * _softmin(
+            cost_over_eps, (log_a + f / eps)[:, :, None], dim=1
+        )  # g_j = −ε log Σ_i a_i e^{(f_i − C_ij)/ε}
+        kernel_ratio = torch.exp(
+            (f[:, :, None] + g[:, None, :]) / eps - cost_over_eps
+        )  # T_ij / (a_i b_j)
+        # g is exact for the columns, so the residual violation is on the rows: Σ_i |Σ_j T_ij −
+        # a_i|
+        row_error = (torch.abs((kernel_ratio * b_solve[:, None, :]).sum(2) - 1.0) * a_solve).sum(
+            -1
+        )
     n_iter = int(result.log.get("n_iter", 0))
     worst = float(row_error.max()) if row_error.numel() else 0.0
     if n_iter >= int(max_iter) - 1 and worst > tol:
         warnings.warn(
             f"Sinkhorn (POT {method}) did not converge in {max_iter} iterations: marginal error "
-            f"{worst:.2e} > tol {tol:.1e} (epsilon={eps})", RuntimeWarning, stacklevel=2,
+            f"{worst:.2e} > tol {tol:.1e} (epsilon={eps})",
+            RuntimeWarning,
+            stacklevel=2,
         )
     return _dual_value(cost_matrix, a, b, f, g, eps)
 
 
-def _dual_value(cost_matrix: torch.Tensor, a: torch.Tensor, b: torch.Tensor, f: torch.Tensor,
-                g: torch.Tensor, eps: float) -> torch.Tensor:
+def _dual_value(
+    cost_matrix: torch.Tensor,
+    a: torch.Tensor,
+    b: torch.Tensor,
+    f: torch.Tensor,
+    g: torch.Tensor,
+    eps: float,
+) -> torch.Tensor:
     r"""Dual objective at detached potentials; by the envelope theorem its autograd gradient is
     the gradient of OT_ε in (C, a, b).
 
@@ -257,12 +310,24 @@ def _dual_value(cost_matrix: torch.Tensor, a: torch.Tensor, b: torch.Tensor, f: 
     """
     ratio = torch.exp((f[:, :, None] + g[:, None, :] - cost_matrix) / eps)
     mass_term = torch.einsum("bi,bij,bj->b", a, ratio, b) - a.sum(-1) * b.sum(-1)
-    return (a * f).sum(-1) + (b * g).sum(-1) - eps * mass_term  # <f,a> + <g,b> − ε Σ a_i b_j (e^{…} − 1)
+    return (
+        (a * f).sum(-1) + (b * g).sum(-1) - eps * mass_term
+    )  # <f,a> + <g,b> − ε Σ a_i b_j (e^{…} − 1)
 
 
-def transport_gradients(cost_matrix: torch.Tensor, x: torch.Tensor, a: torch.Tensor, y: torch.Tensor,
-                        b: torch.Tensor, f: torch.Tensor, g: torch.Tensor, epsilon: float,
-                        cost: str = "sqeuclidean", *, symmetric: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
+def transport_gradients(
+    cost_matrix: torch.Tensor,
+    x: torch.Tensor,
+    a: torch.Tensor,
+    y: torch.Tensor,
+    b: torch.Tensor,
+    f: torch.Tensor,
+    g: torch.Tensor,
+    epsilon: float,
+    cost: str = "sqeuclidean",
+    *,
+    symmetric: bool = False,
+) -> tuple[torch.Tensor, torch.Tensor]:
     r"""Gradient of OT_ε(α, β) in the support x and weights a of α, at potentials (f, g).
 
     Exactly what autograd gives for :func:`_dual_value` with the potentials detached (the
@@ -270,7 +335,8 @@ def transport_gradients(cost_matrix: torch.Tensor, x: torch.Tensor, a: torch.Ten
 
     .. math::
         E_{ij} = e^{(f_i + g_j - C_{ij})/\varepsilon},\quad T_{ij} = a_i b_j E_{ij},\quad
-        \frac{\partial}{\partial a_i} = f_i - \varepsilon\Big(\sum_j b_j E_{ij} - \sum_j b_j\Big),\quad
+        \frac{\partial}{\partial a_i} = f_i - \varepsilon\Big(\sum_j b_j E_{ij} - \sum_j
+        b_j\Big),\quad
         \frac{\partial}{\partial x_i} = \sum_j T_{ij}\, \nabla_x c(x_i, y_j)
 
     with :math:`\nabla_x c = 2(x_i - y_j)` (sqeuclidean) or :math:`1 - \sqrt{y_j}/\sqrt{x_i}`
@@ -308,9 +374,18 @@ def transport_gradients(cost_matrix: torch.Tensor, x: torch.Tensor, a: torch.Ten
     return _gradients_from_sums(x, a, f, sums, float(b.sum()), eps, cost, symmetric)
 
 
-def _gradients_from_sums(x: torch.Tensor, a: torch.Tensor, f: torch.Tensor, sums: torch.Tensor,
-                         b_total: float, eps: float, cost: str, symmetric: bool) -> tuple[torch.Tensor, torch.Tensor]:
-    r"""∂OT_ε/∂x and ∂OT_ε/∂a from the row sums :math:`\sum_j b_j E_{ij} (1, t_j)`, ``sums`` (N, 1 + M)
+def _gradients_from_sums(
+    x: torch.Tensor,
+    a: torch.Tensor,
+    f: torch.Tensor,
+    sums: torch.Tensor,
+    b_total: float,
+    eps: float,
+    cost: str,
+    symmetric: bool,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""∂OT_ε/∂x and ∂OT_ε/∂a from the row sums :math:`\sum_j b_j E_{ij} (1, t_j)`, ``sums`` (N, 1
+    + M)
     (t = :func:`_embedding` of the targets); see :func:`transport_gradients`."""
     ratio_b = sums[:, 0]  # Σ_j b_j E_ij
     plan_rows = a * ratio_b  # Σ_j T_ij
@@ -320,7 +395,9 @@ def _gradients_from_sums(x: torch.Tensor, a: torch.Tensor, f: torch.Tensor, sums
         grad_x = 2.0 * (plan_rows[:, None] * x - transported)  # Σ_j T_ij 2(x_i − y_j)
     else:
         sqrt_x = _embedding(x, cost)
-        grad_x = torch.where(x > 1e-30, plan_rows[:, None] - transported / sqrt_x, 0.0)  # Σ_j T_ij (1 − √y_j/√x_i)
+        grad_x = torch.where(
+            x > 1e-30, plan_rows[:, None] - transported / sqrt_x, 0.0
+        )  # Σ_j T_ij (1 − √y_j/√x_i)
     if symmetric:
         return 2.0 * grad_x, 2.0 * grad_a
     return grad_x, grad_a
@@ -397,22 +474,37 @@ def averaged_potentials(
         for _ in range(int(max_iter)):
             f_new = -eps * _softmin(cost_over_eps, (log_b + g / eps)[:, None, :], dim=2)  # T_b(g)
             g_new = -eps * _softmin(cost_over_eps, (log_a + f / eps)[:, :, None], dim=1)  # T_a(f)
-            error = float(torch.maximum(((torch.expm1((f - f_new) / eps)).abs() * a_solve).sum(-1),
-                                        ((torch.expm1((g - g_new) / eps)).abs() * b_solve).sum(-1)).max())
+            error = float(
+                torch.maximum(
+                    ((torch.expm1((f - f_new) / eps)).abs() * a_solve).sum(-1),
+                    ((torch.expm1((g - g_new) / eps)).abs() * b_solve).sum(-1),
+                ).max()
+            )
             f, g = 0.5 * (f + f_new), 0.5 * (g + g_new)  # averaged updates
             if error < tol:
                 break
         f = -eps * _softmin(cost_over_eps, (log_b + g / eps)[:, None, :], dim=2)
         g = -eps * _softmin(cost_over_eps, (log_a + f / eps)[:, :, None], dim=1)
     if error >= tol:
-        warnings.warn(f"averaged Sinkhorn did not converge in {max_iter} iterations: marginal error "
-                      f"{error:.2e} > tol {tol:.1e} (epsilon={eps})", RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            f"averaged Sinkhorn did not converge in {max_iter} iterations: marginal error "
+            f"{error:.2e} > tol {tol:.1e} (epsilon={eps})",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     return f, g
 
 
-def symmetric_potential(cost_matrix: torch.Tensor, a: torch.Tensor, epsilon: float, *,
-                        max_iter: int = 1000, tol: float = 1e-9,
-                        init: Optional[torch.Tensor] = None, _kernel: bool = True) -> torch.Tensor:
+def symmetric_potential(
+    cost_matrix: torch.Tensor,
+    a: torch.Tensor,
+    epsilon: float,
+    *,
+    max_iter: int = 1000,
+    tol: float = 1e-9,
+    init: Optional[torch.Tensor] = None,
+    _kernel: bool = True,
+) -> torch.Tensor:
     """Potential f = g of OT_ε(α, α) by the averaged fixed point f ← ½(f + T_ε f), shape (B, N).
 
     Shapes: ``cost_matrix`` (B, N, N) symmetric, ``a`` (B, N); ``init`` (B, N) warm start.
@@ -433,18 +525,28 @@ def symmetric_potential(cost_matrix: torch.Tensor, a: torch.Tensor, epsilon: flo
             kernel = torch.exp(-cost_over_eps).contiguous()
             f, _, _, error = _self_scalings(kernel, a_solve, eps, tol, max_iter, f)
             if not bool(torch.isfinite(f).all()):
-                return symmetric_potential(cost_matrix, a, epsilon, max_iter=max_iter, tol=tol, init=init, _kernel=False)
+                return symmetric_potential(
+                    cost_matrix, a, epsilon, max_iter=max_iter, tol=tol, init=init, _kernel=False
+                )
         else:
             for _ in range(int(max_iter)):
-                transform = -eps * _softmin(cost_over_eps, log_a + f[:, None, :] / eps, dim=2)  # T_ε(f)
+                transform = -eps * _softmin(
+                    cost_over_eps, log_a + f[:, None, :] / eps, dim=2
+                )  # T_ε(f)
                 error = float(((torch.expm1((f - transform) / eps)).abs() * a_solve).sum(-1).max())
                 f = 0.5 * (f + transform)  # f ← ½ (f + T_ε f)
                 if error < tol:
                     break
-            f = -eps * _softmin(cost_over_eps, log_a + f[:, None, :] / eps, dim=2)  # final exact c-transform
+            f = -eps * _softmin(
+                cost_over_eps, log_a + f[:, None, :] / eps, dim=2
+            )  # final exact c-transform
     if error >= tol:
-        warnings.warn(f"symmetric Sinkhorn did not converge in {max_iter} iterations: marginal error "
-                      f"{error:.2e} > tol {tol:.1e} (epsilon={eps})", RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            f"symmetric Sinkhorn did not converge in {max_iter} iterations: marginal error "
+            f"{error:.2e} > tol {tol:.1e} (epsilon={eps})",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     return f
 
 
@@ -462,7 +564,10 @@ def entropic_ot_self(
     at ε = 0.03 it needs 1 400–14 000 iterations for OT_ε(α, α) against ~200 for a cross term.
     The self-terms therefore use the symmetric averaged fixed point of Feydy et al. (2019)
 
-    .. math:: f \leftarrow \tfrac12 \big(f - \varepsilon \log \textstyle\sum_j a_j e^{(f_j - C_{ij})/\varepsilon}\big)
+    .. math::
+
+        f \leftarrow \tfrac12 \big(f - \varepsilon \log \textstyle\sum_j a_j e^{(f_j -
+        C_{ij})/\varepsilon}\big)
 
     in the log domain, which converges in tens of iterations; the result is tested against POT
     on random inputs. The value is the dual objective with g = f (see :func:`entropic_ot`).
@@ -484,15 +589,22 @@ def entropic_ot_self(
     return _dual_value(cost_matrix, a, a, f, f, float(epsilon))
 
 
-def _as_batch(points: torch.Tensor, weights: torch.Tensor, name: str) -> tuple[torch.Tensor, torch.Tensor]:
+def _as_batch(
+    points: torch.Tensor, weights: torch.Tensor, name: str
+) -> tuple[torch.Tensor, torch.Tensor]:
     if points.dim() == 2:
         points = points.unsqueeze(0)
     if weights.dim() == 1:
         weights = weights.unsqueeze(0)
     if points.dim() != 3:
-        raise ValueError(f"{name} points must have shape (B, n, M) or (n, M), got {tuple(points.shape)}")
+        raise ValueError(
+            f"{name} points must have shape (B, n, M) or (n, M), got {tuple(points.shape)}"
+        )
     if weights.dim() != 2 or weights.shape[-1] != points.shape[1]:
-        raise ValueError(f"{name} weights must have shape (B, {points.shape[1]}) or ({points.shape[1]},), got {tuple(weights.shape)}")
+        raise ValueError(
+            f"{name} weights must have shape (B, {points.shape[1]}) or ({points.shape[1]},), got "
+            f"{tuple(weights.shape)}"
+        )
     if points.shape[1] == 0:
         raise ValueError(f"{name} has no support points")
     if not (torch.isfinite(points).all() and torch.isfinite(weights).all()):
@@ -518,13 +630,15 @@ def sinkhorn_divergence(
     method: str = "auto",
     cross_solver: str = "pot",
 ) -> ArrayLike:
-    """Batched debiased Sinkhorn divergence S_ε between weighted point clouds (``doc/design.md`` §2).
+    """Batched debiased Sinkhorn divergence S_ε between weighted point clouds (``doc/design.md``
+    §2).
 
     .. math::
         S_\\varepsilon(\\alpha_b, \\beta_b) = \\mathrm{OT}_\\varepsilon(\\alpha_b, \\beta_b)
           - \\tfrac12 \\mathrm{OT}_\\varepsilon(\\alpha_b, \\alpha_b)
           - \\tfrac12 \\mathrm{OT}_\\varepsilon(\\beta_b, \\beta_b),
-        \\quad \\alpha_b = \\sum_i a_{bi} \\delta_{x_{bi}},\\ \\beta_b = \\sum_j b_{bj} \\delta_{y_{bj}}
+        \\quad \\alpha_b = \\sum_i a_{bi} \\delta_{x_{bi}},\\ \\beta_b = \\sum_j b_{bj}
+        \\delta_{y_{bj}}
 
     with OT_ε the full entropic objective (see module docstring; POT ``ot.batch.solve_batch``
     with ``reg_type="kl"``). A 2-D ``x`` (one cloud, e.g. the compass) is shared by every batch
@@ -567,7 +681,9 @@ def sinkhorn_divergence(
     xt, at = _as_batch(_to_tensor(x), _to_tensor(a), "x")
     yt, bt = _as_batch(_to_tensor(y), _to_tensor(b), "y")
     if xt.shape[-1] != yt.shape[-1]:
-        raise ValueError(f"x and y must have the same dimension M, got {xt.shape[-1]} and {yt.shape[-1]}")
+        raise ValueError(
+            f"x and y must have the same dimension M, got {xt.shape[-1]} and {yt.shape[-1]}"
+        )
     if xt.shape[0] != at.shape[0] and 1 not in (xt.shape[0], at.shape[0]):
         raise ValueError("x and a batch sizes differ")
     n_batch = max(xt.shape[0], at.shape[0], yt.shape[0], bt.shape[0])
@@ -578,10 +694,18 @@ def sinkhorn_divergence(
     # OT_ε(α, β): cross term, (B,)
     cost_xy = ground_cost(xt, yt, cost).expand(n_batch, -1, -1)
     if cross_solver == "pot":
-        ot_xy = entropic_ot(cost_xy, at.expand(n_batch, -1), bt.expand(n_batch, -1), epsilon, **solve)
+        ot_xy = entropic_ot(
+            cost_xy, at.expand(n_batch, -1), bt.expand(n_batch, -1), epsilon, **solve
+        )
     elif cross_solver == "averaged":
-        ot_xy = entropic_ot_averaged(cost_xy, at.expand(n_batch, -1), bt.expand(n_batch, -1), epsilon,
-                                     max_iter=max_iter, tol=tol)
+        ot_xy = entropic_ot_averaged(
+            cost_xy,
+            at.expand(n_batch, -1),
+            bt.expand(n_batch, -1),
+            epsilon,
+            max_iter=max_iter,
+            tol=tol,
+        )
     else:
         raise ValueError(f"cross_solver must be 'pot' or 'averaged', got {cross_solver!r}")
     # OT_ε(α, α): self term, solved once per distinct α
@@ -589,7 +713,9 @@ def sinkhorn_divergence(
         n_x = max(xt.shape[0], at.shape[0])
         xx = xt.expand(n_x, -1, -1)
         ax = at.expand(n_x, -1)
-        ot_xx_t = entropic_ot_self(ground_cost(xx, xx, cost), ax, epsilon, max_iter=max_iter, tol=tol)
+        ot_xx_t = entropic_ot_self(
+            ground_cost(xx, xx, cost), ax, epsilon, max_iter=max_iter, tol=tol
+        )
     else:
         ot_xx_t = _to_tensor(ot_xx).reshape(-1)
     n_y = max(yt.shape[0], bt.shape[0])
@@ -619,6 +745,7 @@ _F32_TINY_WEIGHT: float = 1e-30
 def warm_up_solvers() -> None:
     """Compile (or load from numba's on-disk cache) the solvers' loops now, not on first use."""
     from . import _sinkhorn_loops as loops
+
     loops.warm_up()
 
 
@@ -634,8 +761,9 @@ def scoring_precision(max_cost: float, epsilon: float, tol: float) -> torch.dtyp
     return torch.float64
 
 
-def _gibbs_kernel(x: torch.Tensor, y: torch.Tensor, cost: str, eps: float,
-                  dtype: torch.dtype = torch.float64) -> torch.Tensor:
+def _gibbs_kernel(
+    x: torch.Tensor, y: torch.Tensor, cost: str, eps: float, dtype: torch.dtype = torch.float64
+) -> torch.Tensor:
     r"""exp(−C/ε) for x (N, M) or (B, N, M) against y (K, M) or (B, K, M): one matmul and one exp.
 
     With augmented coordinates :math:`\tilde x = (x, \|x\|^2, 1)` and
@@ -677,47 +805,90 @@ class TransportResult:
     error: float
 
 
-def _self_scalings(kernel: torch.Tensor, a: torch.Tensor, eps: float, tol: float, max_iter: int,
-                   f_init: Optional[torch.Tensor]) -> tuple[torch.Tensor, np.ndarray, int, float]:
+def _self_scalings(
+    kernel: torch.Tensor,
+    a: torch.Tensor,
+    eps: float,
+    tol: float,
+    max_iter: int,
+    f_init: Optional[torch.Tensor],
+) -> tuple[torch.Tensor, np.ndarray, int, float]:
     """Potentials f (B, N) and values OT_ε(α_b, α_b) (B,) of symmetric problems on float64
-    kernels (B, N, N) by the compiled averaged fixed point (:func:`._sinkhorn_loops.self_transport`),
+    kernels (B, N, N) by the compiled averaged fixed point
+    (:func:`._sinkhorn_loops.self_transport`),
     with the final exact c-transform f = −ε log K(a s). Returns (f, values, iterations, error)."""
     from . import _sinkhorn_loops as loops
+
     a = a.expand(kernel.shape[0], -1).contiguous()
     scaling = (torch.ones_like(a) if f_init is None else torch.exp(f_init / eps)).contiguous()
     n_batch = scaling.shape[0]
-    values, iterations, errors = np.zeros(n_batch), np.zeros(n_batch, dtype=np.int64), np.zeros(n_batch)
-    loops.self_transport(kernel.numpy(), a.numpy(), scaling.numpy(), eps, float(tol), int(max_iter),
-                         values, iterations, errors)  # in place on `scaling`
-    f = -eps * torch.log(torch.bmm(kernel, (a * scaling)[:, :, None])[:, :, 0])  # exact c-transform
+    values, iterations, errors = (
+        np.zeros(n_batch),
+        np.zeros(n_batch, dtype=np.int64),
+        np.zeros(n_batch),
+    )
+    loops.self_transport(
+        kernel.numpy(),
+        a.numpy(),
+        scaling.numpy(),
+        eps,
+        float(tol),
+        int(max_iter),
+        values,
+        iterations,
+        errors,
+    )  # in place on `scaling`
+    f = -eps * torch.log(
+        torch.bmm(kernel, (a * scaling)[:, :, None])[:, :, 0]
+    )  # exact c-transform
     return f, values, int(iterations.max()), float(errors.max())
 
 
-def _kernel_transport(x, a, y, b, eps, cost, tol, max_iter, init, gradients) -> Optional[TransportResult]:
+def _kernel_transport(
+    x, a, y, b, eps, cost, tol, max_iter, init, gradients
+) -> Optional[TransportResult]:
     """:func:`entropic_transport` in the kernel domain (y None: self-transport); None if the
     result is not finite (the caller then takes the log domain)."""
     from . import _sinkhorn_loops as loops
+
     symmetric = y is None
     a_solve = torch.clamp(a, min=_TINY_WEIGHT)
     kernel = _gibbs_kernel(x, x if symmetric else y, cost, eps)  # e^{−C/ε}, (N, K)
     if symmetric:
-        f, values, iterations, error = _self_scalings(kernel[None], a_solve[None], eps, tol, max_iter,
-                                                      None if init is None else init[None])
+        f, values, iterations, error = _self_scalings(
+            kernel[None], a_solve[None], eps, tol, max_iter, None if init is None else init[None]
+        )
         f, g, value = f[0], f[0], torch.tensor(values[0], dtype=torch.float64)
         u = v = a_solve * torch.exp(f / eps)  # T = diag(u) K diag(v)
         b_total = float(a.sum())
     else:
         b_solve = torch.clamp(b, min=_TINY_WEIGHT)
-        u = (a_solve.clone() if init is None else a_solve * torch.exp(init[0] / eps))[None]  # written in place
+        u = (a_solve.clone() if init is None else a_solve * torch.exp(init[0] / eps))[
+            None
+        ]  # written in place
         v = torch.empty_like(b_solve)[None]
         counts, errors = np.zeros(1, dtype=np.int64), np.zeros(1)
         # alternating Sinkhorn, warm-started: v ← b / Kᵀu, u ← a / K v, then a final exact v-step
-        loops.cross_scalings(kernel[None].numpy(), a_solve.numpy(), b_solve.numpy(), u.numpy(), v.numpy(),
-                             float(tol), int(max_iter), counts, errors)
+        loops.cross_scalings(
+            kernel[None].numpy(),
+            a_solve.numpy(),
+            b_solve.numpy(),
+            u.numpy(),
+            v.numpy(),
+            float(tol),
+            int(max_iter),
+            counts,
+            errors,
+        )
         u, v = u[0], v[0]
         iterations, error = int(counts[0]), float(errors[0])
-        f, g = eps * torch.log(u / a_solve), eps * torch.log(v / b_solve)  # f = ε log(u/a), g = ε log(v/b)
-        value = (a_solve * f).sum() + (b_solve * g).sum()  # the dual's mass term is 0: columns exact
+        f, g = (
+            eps * torch.log(u / a_solve),
+            eps * torch.log(v / b_solve),
+        )  # f = ε log(u/a), g = ε log(v/b)
+        value = (a_solve * f).sum() + (
+            b_solve * g
+        ).sum()  # the dual's mass term is 0: columns exact
         b_total = float(b.sum())
     # a non-finite entry of f or g makes ⟨a, f⟩ + ⟨b, g⟩ non-finite (a, b > 0); the symmetric value
     # comes from the compiled loop, so f is checked on its own there (g is f)
@@ -732,9 +903,20 @@ def _kernel_transport(x, a, y, b, eps, cost, tol, max_iter, init, gradients) -> 
     return TransportResult(value, f, g, grad_x, grad_a, iterations, error)
 
 
-def entropic_transport(x: torch.Tensor, a: torch.Tensor, y: Optional[torch.Tensor], b: Optional[torch.Tensor],
-                       epsilon: float, cost: str = "sqeuclidean", *, tol: float = 1e-9, max_iter: int = 1000,
-                       init=None, gradients: bool = True, _kernel: bool = True) -> TransportResult:
+def entropic_transport(
+    x: torch.Tensor,
+    a: torch.Tensor,
+    y: Optional[torch.Tensor],
+    b: Optional[torch.Tensor],
+    epsilon: float,
+    cost: str = "sqeuclidean",
+    *,
+    tol: float = 1e-9,
+    max_iter: int = 1000,
+    init=None,
+    gradients: bool = True,
+    _kernel: bool = True,
+) -> TransportResult:
     r"""OT_ε(α, β) between two weighted clouds, its potentials and its gradient in α's support
     and weights, in one solve (the compass update's workhorse; no autograd graph).
 
@@ -797,28 +979,59 @@ def entropic_transport(x: torch.Tensor, a: torch.Tensor, y: Optional[torch.Tenso
             other, other_weights = (x, a) if symmetric else (y.detach(), b.detach())
             cost_matrix = ground_cost(x, other, cost)
             if symmetric:
-                f = symmetric_potential(cost_matrix, a[None], eps, max_iter=max_iter, tol=tol,
-                                        init=None if init is None else init[None], _kernel=False)[0]
+                f = symmetric_potential(
+                    cost_matrix,
+                    a[None],
+                    eps,
+                    max_iter=max_iter,
+                    tol=tol,
+                    init=None if init is None else init[None],
+                    _kernel=False,
+                )[0]
                 g = f
             else:
-                f, g = averaged_potentials(cost_matrix, a[None], other_weights[None], eps, max_iter=max_iter,
-                                           tol=tol, init=None if init is None else (init[0][None], init[1][None]))
+                f, g = averaged_potentials(
+                    cost_matrix,
+                    a[None],
+                    other_weights[None],
+                    eps,
+                    max_iter=max_iter,
+                    tol=tol,
+                    init=None if init is None else (init[0][None], init[1][None]),
+                )
                 f, g = f[0], g[0]
-            value = _dual_value(cost_matrix, a[None], other_weights[None], f[None], g[None], eps)[0]
+            value = _dual_value(cost_matrix, a[None], other_weights[None], f[None], g[None], eps)[
+                0
+            ]
             grad_x = grad_a = None
             if gradients:
-                grad_x, grad_a = transport_gradients(cost_matrix[0], x, a, other, other_weights, f, g, eps, cost,
-                                                     symmetric=symmetric)
+                grad_x, grad_a = transport_gradients(
+                    cost_matrix[0],
+                    x,
+                    a,
+                    other,
+                    other_weights,
+                    f,
+                    g,
+                    eps,
+                    cost,
+                    symmetric=symmetric,
+                )
             return TransportResult(value, f, g, grad_x, grad_a, -1, math.nan)
     if result.error >= tol:
-        warnings.warn(f"{'symmetric' if symmetric else 'alternating'} Sinkhorn did not converge in {max_iter} "
-                      f"iterations: marginal error {result.error:.2e} > tol {tol:.1e} (epsilon={eps})",
-                      RuntimeWarning, stacklevel=2)
+        warnings.warn(
+            f"{'symmetric' if symmetric else 'alternating'} Sinkhorn did not converge in "
+            f"{max_iter} "
+            f"iterations: marginal error {result.error:.2e} > tol {tol:.1e} (epsilon={eps})",
+            RuntimeWarning,
+            stacklevel=2,
+        )
     return result
 
 
-def divergence_lower_bound(theta: torch.Tensor, w: torch.Tensor, samples: torch.Tensor,
-                           cost: str = "sqeuclidean") -> torch.Tensor:
+def divergence_lower_bound(
+    theta: torch.Tensor, w: torch.Tensor, samples: torch.Tensor, cost: str = "sqeuclidean"
+) -> torch.Tensor:
     r"""A lower bound on S_ε(α, β_b) that costs no transport: the squared distance of the means
     in the cost's embedding (φ(x) = x for sqeuclidean, √x for hellinger).
 
@@ -845,7 +1058,9 @@ def divergence_lower_bound(theta: torch.Tensor, w: torch.Tensor, samples: torch.
     """
     if cost not in COSTS:
         raise ValueError(f"cost must be one of {COSTS}, got {cost!r}")
-    delta = _embedding(samples, cost).mean(1) - w @ _embedding(theta, cost)  # E_β φ − E_α φ, (B, M)
+    delta = _embedding(samples, cost).mean(1) - w @ _embedding(
+        theta, cost
+    )  # E_β φ − E_α φ, (B, M)
     return (delta * delta).sum(-1)
 
 
@@ -924,8 +1139,13 @@ def divergence_to_clouds(
         kernel_s, cross_s = time.perf_counter() - started, 0.0
         u = np.ones((n_batch, a.shape[0]), dtype=np_dtype)
         s = np.ones((n_batch, k), dtype=np_dtype)
-        if init is not None and tuple(init[0].shape) == u.shape and tuple(init[1].shape) == s.shape \
-                and bool(torch.isfinite(init[0]).all()) and bool(torch.isfinite(init[1]).all()):
+        if (
+            init is not None
+            and tuple(init[0].shape) == u.shape
+            and tuple(init[1].shape) == s.shape
+            and bool(torch.isfinite(init[0]).all())
+            and bool(torch.isfinite(init[1]).all())
+        ):
             u[...] = torch.exp(init[0]).numpy()
             s[...] = torch.exp(init[1]).numpy()
         v = np.empty((n_batch, k), dtype=np_dtype)
@@ -936,40 +1156,75 @@ def divergence_to_clouds(
         # core's L2 cache from the exp pass through every iteration (B·N·K entries at once
         # would go to memory and come back)
         theta_aug, samples_aug_t = _augmented(theta, samples, cost, -eps, dtype)
-        chunk = max(1, min(n_batch, _KERNEL_CHUNK_BYTES // (a.shape[0] * k * np.dtype(np_dtype).itemsize)))
+        chunk = max(
+            1, min(n_batch, _KERNEL_CHUNK_BYTES // (a.shape[0] * k * np.dtype(np_dtype).itemsize))
+        )
         buffer = torch.empty((chunk, a.shape[0], k), dtype=dtype)
         for start in range(0, n_batch, chunk):
             stop = min(n_batch, start + chunk)
-            kernel = buffer[:stop - start]
+            kernel = buffer[: stop - start]
             started = time.perf_counter()
             torch.matmul(theta_aug, samples_aug_t[start:stop], out=kernel)  # −C/ε
             kernel.exp_()
             formed = time.perf_counter()
-            loops.cross_scalings(kernel.numpy(), a_np, b_np, u[start:stop], v[start:stop], float(tol),
-                                 int(max_iter), iterations_cross[start:stop], error_cross[start:stop])
+            loops.cross_scalings(
+                kernel.numpy(),
+                a_np,
+                b_np,
+                u[start:stop],
+                v[start:stop],
+                float(tol),
+                int(max_iter),
+                iterations_cross[start:stop],
+                error_cross[start:stop],
+            )
             kernel_s, cross_s = kernel_s + formed - started, cross_s + time.perf_counter() - formed
         ot_yy = np.zeros(n_batch)
         iterations_self = np.zeros(n_batch, dtype=np.int64)
         error_self = np.zeros(n_batch)
         started = time.perf_counter()
-        loops.self_transport(kernel_yy, np.full((n_batch, k), 1.0 / k, dtype=np_dtype), s, eps,
-                             float(tol), int(max_iter), ot_yy, iterations_self, error_self)
+        loops.self_transport(
+            kernel_yy,
+            np.full((n_batch, k), 1.0 / k, dtype=np_dtype),
+            s,
+            eps,
+            float(tol),
+            int(max_iter),
+            ot_yy,
+            iterations_self,
+            error_self,
+        )
         self_s = time.perf_counter() - started
         a64 = a.to(torch.float64)
-        log_u, log_v = torch.from_numpy(u).to(torch.float64).log(), torch.from_numpy(v).to(torch.float64).log()
+        log_u, log_v = (
+            torch.from_numpy(u).to(torch.float64).log(),
+            torch.from_numpy(v).to(torch.float64).log(),
+        )
         f = eps * (log_u - torch.log(a64))  # f = ε log(u/a)
         g = eps * (log_v + math.log(k))  # g = ε log(v/b), b = 1/K
         ot_xy = (a64 * f).sum(-1) + g.mean(-1)  # ⟨f, a⟩ + ⟨g, b⟩; mass term = Σ T − 1 = 0
-        divergence = ot_xy - 0.5 * ot_xx.reshape(-1).to(torch.float64) - 0.5 * torch.from_numpy(ot_yy)
+        divergence = (
+            ot_xy - 0.5 * ot_xx.reshape(-1).to(torch.float64) - 0.5 * torch.from_numpy(ot_yy)
+        )
     worst_cross, worst_self = float(error_cross.max()), float(error_self.max())
     if (worst_cross >= tol or worst_self >= tol) and bool(torch.isfinite(divergence).all()):
-        warnings.warn(f"kernel Sinkhorn did not converge in {max_iter} iterations: marginal errors "
-                      f"{worst_cross:.2e}, {worst_self:.2e} > tol {tol:.1e} (epsilon={eps})",
-                      RuntimeWarning, stacklevel=2)
-    info = {"iterations_cross": int(iterations_cross.max()), "iterations_self": int(iterations_self.max()),
-            "error_cross": worst_cross, "error_self": worst_self, "dtype": str(np_dtype.__name__),
-            "iterations_cross_mean": float(iterations_cross.mean()), "kernel_ms": kernel_s * 1e3,
-            "cross_ms": cross_s * 1e3, "self_ms": self_s * 1e3}
+        warnings.warn(
+            f"kernel Sinkhorn did not converge in {max_iter} iterations: marginal errors "
+            f"{worst_cross:.2e}, {worst_self:.2e} > tol {tol:.1e} (epsilon={eps})",
+            RuntimeWarning,
+            stacklevel=2,
+        )
+    info = {
+        "iterations_cross": int(iterations_cross.max()),
+        "iterations_self": int(iterations_self.max()),
+        "error_cross": worst_cross,
+        "error_self": worst_self,
+        "dtype": str(np_dtype.__name__),
+        "iterations_cross_mean": float(iterations_cross.mean()),
+        "kernel_ms": kernel_s * 1e3,
+        "cross_ms": cross_s * 1e3,
+        "self_ms": self_s * 1e3,
+    }
     # (u c, v / c) is the same plan for every c > 0, and warm start after warm start lets the
     # scale of u drift (measured: e^88 after 74 decisions, then float32 overflow); the state is
     # stored with mean log u = 0, which leaves the next solve unchanged

@@ -1,8 +1,11 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """The value space Θ: the probability simplex over M axiomatic values (``doc/design.md`` §1).
 
 Every θ the package produces must be finite, non-negative and sum to one within
 :data:`SIMPLEX_ATOL`; :meth:`ValueSpace.check` enforces that and raises :class:`SimplexError`.
 """
+
 from __future__ import annotations
 
 from typing import Sequence
@@ -20,10 +23,14 @@ class SimplexError(ValueError):
     """A vector that should lie on the simplex Θ does not (non-finite, negative or Σ ≠ 1)."""
 
 
-def check_simplex(theta: np.ndarray, name: str = "theta", atol: float = SIMPLEX_ATOL) -> np.ndarray:
+def check_simplex(
+    theta: np.ndarray, name: str = "theta", atol: float = SIMPLEX_ATOL
+) -> np.ndarray:
     """Check that every row of ``theta`` lies on the probability simplex.
 
-    .. math:: \\theta_i \\ge 0, \\quad \\left|\\textstyle\\sum_i \\theta_i - 1\\right| \\le \\text{atol}
+    .. math::
+
+        \\theta_i \\ge 0, \\quad \\left|\\textstyle\\sum_i \\theta_i - 1\\right| \\le \\text{atol}
 
     Parameters
     ----------
@@ -46,7 +53,9 @@ def check_simplex(theta: np.ndarray, name: str = "theta", atol: float = SIMPLEX_
     """
     arr = np.asarray(theta, dtype=np.float64)
     if arr.ndim == 0 or arr.shape[-1] == 0:
-        raise SimplexError(f"{name} must have a non-empty last (value) axis, got shape {arr.shape}")
+        raise SimplexError(
+            f"{name} must have a non-empty last (value) axis, got shape {arr.shape}"
+        )
     if not np.all(np.isfinite(arr)):
         raise SimplexError(f"{name} contains NaN or inf")
     if np.any(arr < -atol):
@@ -54,7 +63,9 @@ def check_simplex(theta: np.ndarray, name: str = "theta", atol: float = SIMPLEX_
     sums = arr.sum(axis=-1)
     worst = float(np.max(np.abs(sums - 1.0)))
     if worst > atol:
-        raise SimplexError(f"{name} rows must sum to 1 within {atol:g}; worst |Σθ−1| = {worst:.3g}")
+        raise SimplexError(
+            f"{name} rows must sum to 1 within {atol:g}; worst |Σθ−1| = {worst:.3g}"
+        )
     return arr
 
 
@@ -106,7 +117,9 @@ class ValueSpace:
         """
         arr = np.asarray(theta, dtype=np.float64)
         if arr.ndim == 0 or arr.shape[-1] != self.dim:
-            raise SimplexError(f"{name} must have last axis of size M={self.dim}, got shape {arr.shape}")
+            raise SimplexError(
+                f"{name} must have last axis of size M={self.dim}, got shape {arr.shape}"
+            )
         return check_simplex(arr, name)
 
     def index(self, name: str) -> int:

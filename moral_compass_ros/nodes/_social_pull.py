@@ -1,3 +1,5 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Social pull for compass_node (``doc/design.md`` §8): pull q^(i) towards the population compass.
 
 ``attach_social_pull(node)`` is the one hook ``compass_node`` calls at the end of its
@@ -30,6 +32,7 @@ replays in order the feedback events after S_s interleaved with the pulls whose
 ``version_before < V_s`` is already inside the snapshot. A torn last line (a crash while a
 never-applied pull was being written) is dropped on open.
 """
+
 from __future__ import annotations
 
 import json
@@ -65,19 +68,43 @@ from moral_compass_ros.qos import STATE_QOS
 PULL_JOURNAL_NAME = "social_pull.jsonl"
 
 SOCIAL_PULL_SPECS = [
-    ParameterSpec("social_pull_enabled", False, "Pull this robot's compass towards the "
-                  "population compass when one arrives (``doc/design.md`` §8).", read_only=True),
-    ParameterSpec("social_pull_nu", 1.0, "ν ≥ 0 of the social pull: q ∝ q̂^κ q^(1−κ) with "
-                  "κ = 2ν/(2ν+1) (ν = 0: no pull; ν = 0.5: κ = 0.5; large ν: adopt q̂).",
-                  minimum=0.0, maximum=1e6),
-    ParameterSpec("social_pull_topic", "/" + topics.POPULATION_COMPASS, "MoralCompass topic "
-                  "of the population compass (absolute: population_node runs in the root "
-                  "namespace).", read_only=True),
-    ParameterSpec("social_pull_period_s", 5.0, "At most one pull per this many seconds (s).",
-                  minimum=0.0, maximum=1e6),
-    ParameterSpec("social_pull_bandwidth", DEFAULT_BANDWIDTH, "Kernel bandwidth h of the "
-                  "projection onto the common support (squared simplex distance).",
-                  minimum=1e-6, maximum=10.0),
+    ParameterSpec(
+        "social_pull_enabled",
+        False,
+        "Pull this robot's compass towards the "
+        "population compass when one arrives (``doc/design.md`` §8).",
+        read_only=True,
+    ),
+    ParameterSpec(
+        "social_pull_nu",
+        1.0,
+        "ν ≥ 0 of the social pull: q ∝ q̂^κ q^(1−κ) with "
+        "κ = 2ν/(2ν+1) (ν = 0: no pull; ν = 0.5: κ = 0.5; large ν: adopt q̂).",
+        minimum=0.0,
+        maximum=1e6,
+    ),
+    ParameterSpec(
+        "social_pull_topic",
+        "/" + topics.POPULATION_COMPASS,
+        "MoralCompass topic "
+        "of the population compass (absolute: population_node runs in the root "
+        "namespace).",
+        read_only=True,
+    ),
+    ParameterSpec(
+        "social_pull_period_s",
+        5.0,
+        "At most one pull per this many seconds (s).",
+        minimum=0.0,
+        maximum=1e6,
+    ),
+    ParameterSpec(
+        "social_pull_bandwidth",
+        DEFAULT_BANDWIDTH,
+        "Kernel bandwidth h of the projection onto the common support (squared simplex distance).",
+        minimum=1e-6,
+        maximum=10.0,
+    ),
 ]
 
 
@@ -97,16 +124,27 @@ class PullRecord:
 
     def to_dict(self) -> dict:
         particles, weights = self.compass.to_arrays()
-        return {"after_seq": self.after_seq, "version_before": self.version_before,
-                "population_version": self.population_version, "kappa": self.kappa,
-                "particles": particles.tolist(), "weights": weights.tolist()}
+        return {
+            "after_seq": self.after_seq,
+            "version_before": self.version_before,
+            "population_version": self.population_version,
+            "kappa": self.kappa,
+            "particles": particles.tolist(),
+            "weights": weights.tolist(),
+        }
 
     @classmethod
     def from_dict(cls, data: dict) -> "PullRecord":
-        return cls(int(data["after_seq"]), int(data["version_before"]),
-                   int(data["population_version"]), float(data["kappa"]),
-                   Compass(np.asarray(data["particles"], dtype=np.float64),
-                           np.asarray(data["weights"], dtype=np.float64)))
+        return cls(
+            int(data["after_seq"]),
+            int(data["version_before"]),
+            int(data["population_version"]),
+            float(data["kappa"]),
+            Compass(
+                np.asarray(data["particles"], dtype=np.float64),
+                np.asarray(data["weights"], dtype=np.float64),
+            ),
+        )
 
 
 def _canonical(obj) -> str:
@@ -151,8 +189,9 @@ class PullJournal:
                 if number == len(complete) and not tail:
                     self.dropped_tail = f"line {number}: {error}"
                     break
-                raise PullJournalError(f"pull journal {self.path} is corrupt at line {number}: "
-                                       f"{error}") from error
+                raise PullJournalError(
+                    f"pull journal {self.path} is corrupt at line {number}: {error}"
+                ) from error
             good_bytes += len(raw) + 1
         if tail:
             self.dropped_tail = f"line {len(complete) + 1}: no terminating newline"
@@ -168,8 +207,10 @@ class PullJournal:
         journal, so a partial line can never be read back as a pull.
         """
         body = record.to_dict()
-        line = _canonical({"crc32": zlib.crc32(_canonical(body).encode("utf-8")),
-                           "record": body}) + "\n"
+        line = (
+            _canonical({"crc32": zlib.crc32(_canonical(body).encode("utf-8")), "record": body})
+            + "\n"
+        )
         try:
             fd = os.open(self.path, os.O_WRONLY | os.O_CREAT, FILE_MODE)
         except OSError as error:
@@ -182,11 +223,14 @@ class PullJournal:
             except OSError as error:
                 os.ftruncate(fd, end)
                 os.fsync(fd)
-                raise PullJournalError(f"could not journal a social pull to {self.path}: "
-                                       f"{error}; the pull was NOT journaled") from error
+                raise PullJournalError(
+                    f"could not journal a social pull to {self.path}: "
+                    f"{error}; the pull was NOT journaled"
+                ) from error
         except OSError as error:  # the rollback itself failed
-            raise PullJournalError(f"could not roll back a failed write to {self.path}: "
-                                   f"{error}") from error
+            raise PullJournalError(
+                f"could not roll back a failed write to {self.path}: {error}"
+            ) from error
         finally:
             os.close(fd)
         self.records.append(record)
@@ -206,8 +250,9 @@ def _shared_learner(model):
     return getattr(model, "learner", model)
 
 
-def restore_with_pulls(store, new: Callable[[], object], from_state: Callable[[dict], object],
-                       pulls: list[PullRecord]):
+def restore_with_pulls(
+    store, new: Callable[[], object], from_state: Callable[[dict], object], pulls: list[PullRecord]
+):
     """Rebuild the compass state from snapshot + feedback journal + pull journal, in order.
 
     Parameters
@@ -249,8 +294,10 @@ def restore_with_pulls(store, new: Callable[[], object], from_state: Callable[[d
         model = new()
     snapshot_version = _shared_learner(model).version
     # Versions only grow, so a pull applied before the snapshot has version_before < V_s.
-    queue = sorted((p for p in pulls if p.version_before >= snapshot_version),
-                   key=lambda p: (p.after_seq, p.version_before))
+    queue = sorted(
+        (p for p in pulls if p.version_before >= snapshot_version),
+        key=lambda p: (p.after_seq, p.version_before),
+    )
     n_pulls = len(queue)
 
     def apply_until(limit: int) -> None:
@@ -258,8 +305,10 @@ def restore_with_pulls(store, new: Callable[[], object], from_state: Callable[[d
             pull = queue.pop(0)
             learner = _shared_learner(model)
             if learner.version != pull.version_before:
-                notes.append(f"pull journaled at version {pull.version_before} replays at "
-                             f"version {learner.version}")
+                notes.append(
+                    f"pull journaled at version {pull.version_before} replays at "
+                    f"version {learner.version}"
+                )
             learner.set_compass(pull.compass, learner.version + 1)
 
     apply_until(seq)
@@ -284,8 +333,10 @@ class SocialPull:
         self._params = declare_parameters(node, SOCIAL_PULL_SPECS)
         self._journal = PullJournal(Path(state_dir) / PULL_JOURNAL_NAME)
         if self._journal.dropped_tail:
-            node._health.problem("social_pull", "dropped the torn last line of the pull "
-                                 f"journal ({self._journal.dropped_tail})")
+            node._health.problem(
+                "social_pull",
+                f"dropped the torn last line of the pull journal ({self._journal.dropped_tail})",
+            )
         self._last_pull_s = -np.inf
         self._last_population_version = -1
         self.applied = 0
@@ -295,11 +346,13 @@ class SocialPull:
         self._subscription = None
         if self._params["social_pull_enabled"]:
             self._subscription = node.create_subscription(
-                MoralCompass, self._params["social_pull_topic"], self._on_population, STATE_QOS)
+                MoralCompass, self._params["social_pull_topic"], self._on_population, STATE_QOS
+            )
             node.get_logger().info(
                 f"social pull on: nu={self._params['social_pull_nu']} "
                 f"(kappa={kappa_from_nu(self._params['social_pull_nu']):.3f}) towards "
-                f"{self._params['social_pull_topic']}")
+                f"{self._params['social_pull_topic']}"
+            )
 
     def _replay(self) -> None:
         node = self._node
@@ -311,35 +364,45 @@ class SocialPull:
         if n:
             node._model = model  # the one place the hook replaces the node's state
             node._publish_state()
-            node.get_logger().info(f"replayed {n} journaled social pulls: compass version "
-                                   f"{_shared_learner(model).version}")
+            node.get_logger().info(
+                f"replayed {n} journaled social pulls: compass version "
+                f"{_shared_learner(model).version}"
+            )
             self._snapshot()
 
     def _on_population(self, msg: MoralCompass) -> None:
         node = self._node
         node._health.count("social_pull.received")
         now = time.monotonic()
-        if int(msg.version) == self._last_population_version or \
-                now - self._last_pull_s < self._params["social_pull_period_s"]:
+        if (
+            int(msg.version) == self._last_population_version
+            or now - self._last_pull_s < self._params["social_pull_period_s"]
+        ):
             return
         learner = node.learner
         try:
             population = compass_from_msg(msg)
             if population.dim != learner.compass.dim:
-                raise InvalidMessage(f"population compass has M={population.dim}, this robot "
-                                     f"M={learner.compass.dim}")
+                raise InvalidMessage(
+                    f"population compass has M={population.dim}, this robot "
+                    f"M={learner.compass.dim}"
+                )
             kappa = kappa_from_nu(self._params["social_pull_nu"])
-            result = social_pull(learner.compass, population, kappa,
-                                 bandwidth=self._params["social_pull_bandwidth"])
+            result = social_pull(
+                learner.compass, population, kappa, bandwidth=self._params["social_pull_bandwidth"]
+            )
         except (InvalidMessage, ValueError) as error:
             node._health.problem("social_pull", str(error))
             return
         self._last_population_version = int(msg.version)
         self._last_pull_s = now
-        record = PullRecord(after_seq=node._store.journal.last_seq,
-                            version_before=learner.version,
-                            population_version=int(msg.version), kappa=kappa,
-                            compass=result.compass)
+        record = PullRecord(
+            after_seq=node._store.journal.last_seq,
+            version_before=learner.version,
+            population_version=int(msg.version),
+            kappa=kappa,
+            compass=result.compass,
+        )
         try:
             self._journal.append(record)  # durable before it is applied
         except PullJournalError as error:
@@ -372,10 +435,14 @@ def model_factories(node) -> tuple[Callable[[], object], Callable[[dict], object
     model_type = type(node._model) if hasattr(node, "_model") else type(node.learner)
     if hasattr(node, "_per_operator"):
         per_operator = node._per_operator
-        return (lambda: model_type(node._config, per_operator),
-                lambda state: model_type.from_state_dict(node._config, state, per_operator))
-    return (lambda: model_type(node._config),
-            lambda state: model_type.from_state_dict(node._config, state))
+        return (
+            lambda: model_type(node._config, per_operator),
+            lambda state: model_type.from_state_dict(node._config, state, per_operator),
+        )
+    return (
+        lambda: model_type(node._config),
+        lambda state: model_type.from_state_dict(node._config, state),
+    )
 
 
 def attach_social_pull(node) -> SocialPull:

@@ -1,4 +1,7 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """The ``main()`` every node shares: runs on Humble, Jazzy and Kilted alike."""
+
 from __future__ import annotations
 
 import gc

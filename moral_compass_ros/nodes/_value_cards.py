@@ -1,4 +1,7 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Load the value cards a node runs under and publish them latched (``value_cards``)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -39,12 +42,26 @@ class ValueCardsPublisher:
         self.cards, self.hash = cards, cards_hash(cards)
         self.revision += 1
         node = self._node
-        msg = ValueCards(hash=self.hash, revision=self.revision, cards=[
-            ValueCardMsg(value_name=c.value_name, criterion=c.criterion, origin=c.origin,
-                         measurement=c.measurement, aggregation=c.aggregation,
-                         legitimacy=c.legitimacy, version=c.version, author=c.author)
-            for c in self.cards])
+        msg = ValueCards(
+            hash=self.hash,
+            revision=self.revision,
+            cards=[
+                ValueCardMsg(
+                    value_name=c.value_name,
+                    criterion=c.criterion,
+                    origin=c.origin,
+                    measurement=c.measurement,
+                    aggregation=c.aggregation,
+                    legitimacy=c.legitimacy,
+                    version=c.version,
+                    author=c.author,
+                )
+                for c in self.cards
+            ],
+        )
         msg.header.stamp = node.get_clock().now().to_msg()
         self._publisher.publish(msg)
-        node.get_logger().info(f"value cards {self._file} revision {self.revision} "
-                               f"(sha256 {self.hash[:12]}...) published")
+        node.get_logger().info(
+            f"value cards {self._file} revision {self.revision} "
+            f"(sha256 {self.hash[:12]}...) published"
+        )

@@ -1,3 +1,5 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """compass_node: holds the moral compass q_t and the learned model, and learns from feedback.
 
 For every ``HumanFeedback`` it validates the event, applies the legitimacy policy (the one
@@ -7,6 +9,7 @@ measures (latched, version + 1) and acknowledges the event on ``feedback/ack``. 
 is applied at most once. On start it restores the newest snapshot and replays the journal tail,
 so a restart (or a crash) comes back to exactly the state it had.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -54,24 +57,52 @@ from moral_compass_ros.parameters import (
 from moral_compass_ros.qos import FEEDBACK_QOS, STATE_QOS
 
 NODE_SPECS = [
-    ParameterSpec("state_dir", "", "Directory of the feedback journal and snapshots; '' = "
-                  "$ROS_HOME/moral_compass/<node namespace> (default ~/.ros/...).",
-                  read_only=True),
-    ParameterSpec("snapshot_every", 25, "Write a snapshot after this many applied events "
-                  "(restart replays at most this many from the journal).", minimum=1,
-                  maximum=100000),
-    ParameterSpec("value_cards_file", "", "YAML file of the value cards; '' = the package's "
-                  "config/value_cards.yaml.", read_only=True),
-    ParameterSpec("legitimacy_file", "", "YAML legitimacy policy (who may shape the compass, "
-                  "with what weight); '' = the package's config/legitimacy.yaml.",
-                  read_only=True),
-    ParameterSpec("torch_threads", 1, "Threads torch uses for the learner's updates, set at "
-                  "start (0 = torch's default). 1 is steadier on a small shared CPU: 2-thread "
-                  "OpenMP stalls when another process holds a core.", read_only=True,
-                  minimum=0, maximum=256),
-    ParameterSpec("per_operator_models", False, "Also keep one compass per operator, so "
-                  "disagreement is measured rather than averaged away (costs one more update "
-                  "per answer).", read_only=True),
+    ParameterSpec(
+        "state_dir",
+        "",
+        "Directory of the feedback journal and snapshots; '' = "
+        "$ROS_HOME/moral_compass/<node namespace> (default ~/.ros/...).",
+        read_only=True,
+    ),
+    ParameterSpec(
+        "snapshot_every",
+        25,
+        "Write a snapshot after this many applied events "
+        "(restart replays at most this many from the journal).",
+        minimum=1,
+        maximum=100000,
+    ),
+    ParameterSpec(
+        "value_cards_file",
+        "",
+        "YAML file of the value cards; '' = the package's config/value_cards.yaml.",
+        read_only=True,
+    ),
+    ParameterSpec(
+        "legitimacy_file",
+        "",
+        "YAML legitimacy policy (who may shape the compass, "
+        "with what weight); '' = the package's config/legitimacy.yaml.",
+        read_only=True,
+    ),
+    ParameterSpec(
+        "torch_threads",
+        1,
+        "Threads torch uses for the learner's updates, set at "
+        "start (0 = torch's default). 1 is steadier on a small shared CPU: 2-thread "
+        "OpenMP stalls when another process holds a core.",
+        read_only=True,
+        minimum=0,
+        maximum=256,
+    ),
+    ParameterSpec(
+        "per_operator_models",
+        False,
+        "Also keep one compass per operator, so "
+        "disagreement is measured rather than averaged away (costs one more update "
+        "per answer).",
+        read_only=True,
+    ),
 ]
 
 
@@ -94,7 +125,9 @@ class CompassNode(Node):
         self._per_operator = params["per_operator_models"]
         self._snapshot_every = params["snapshot_every"]
         self._health = NodeHealth(self)
-        self._cards = ValueCardsPublisher(self, params["value_cards_file"], self._config.value_names)
+        self._cards = ValueCardsPublisher(
+            self, params["value_cards_file"], self._config.value_names
+        )
         policy_file = params["legitimacy_file"] or str(config_file("legitimacy.yaml"))
         try:
             self._policy = LegitimacyPolicy.load(policy_file)
@@ -108,8 +141,10 @@ class CompassNode(Node):
             self._store = LearnerStore(state_dir)
             self._model, report = self._store.restore(
                 lambda: CompassModel(self._config, self._per_operator),
-                lambda state: CompassModel.from_state_dict(self._config, state,
-                                                           self._per_operator))
+                lambda state: CompassModel.from_state_dict(
+                    self._config, state, self._per_operator
+                ),
+            )
         except (JournalError, SnapshotError, ValueError) as error:
             raise InvalidParameters(f"state_dir {state_dir}: {error}") from error
         for warning in report.warnings:
@@ -118,19 +153,23 @@ class CompassNode(Node):
         self.get_logger().info(
             f"compass restored from {state_dir}: version {self._model.version}, "
             f"{report.replayed} journal events replayed after snapshot seq {report.snapshot_seq}; "
-            f"legitimacy policy {policy_file}")
+            f"legitimacy policy {policy_file}"
+        )
 
         self._compass_pub = self.create_publisher(MoralCompass, topics.COMPASS, STATE_QOS)
         self._model_pub = self.create_publisher(ModelParameters, topics.MODEL, STATE_QOS)
         self._pluralism_pub = self.create_publisher(Pluralism, topics.PLURALISM, STATE_QOS)
         self._ack_pub = self.create_publisher(FeedbackAck, topics.FEEDBACK_ACK, FEEDBACK_QOS)
         self._feedback_sub = self.create_subscription(
-            HumanFeedback, topics.FEEDBACK, self._on_feedback, FEEDBACK_QOS)
+            HumanFeedback, topics.FEEDBACK, self._on_feedback, FEEDBACK_QOS
+        )
         self._reset_srv = self.create_service(Trigger, topics.RESET_SERVICE, self._on_reset)
-        self._snapshot_srv = self.create_service(Trigger, topics.SNAPSHOT_SERVICE,
-                                                 self._on_snapshot)
-        self._cards_srv = self.create_service(Trigger, topics.RELOAD_VALUE_CARDS_SERVICE,
-                                              self._on_reload_cards)
+        self._snapshot_srv = self.create_service(
+            Trigger, topics.SNAPSHOT_SERVICE, self._on_snapshot
+        )
+        self._cards_srv = self.create_service(
+            Trigger, topics.RELOAD_VALUE_CARDS_SERVICE, self._on_reload_cards
+        )
         self._publish_state()
         try:  # off unless social_pull_enabled; journaled pulls are replayed either way
             self._social_pull = attach_social_pull(self)
@@ -147,8 +186,13 @@ class CompassNode(Node):
         stamp = self.get_clock().now().to_msg()
         learner = self._model.learner
         version = learner.version
-        compass = compass_to_msg(learner.compass, self._config.value_names, version,
-                                 self._store.applied_events, self._cards.hash)
+        compass = compass_to_msg(
+            learner.compass,
+            self._config.value_names,
+            version,
+            self._store.applied_events,
+            self._cards.hash,
+        )
         compass.header.stamp = stamp
         model = model_to_msg(learner.model_parameters(), version)
         model.header.stamp = stamp
@@ -156,19 +200,27 @@ class CompassNode(Node):
         self._model_pub.publish(model)
         self._compass_pub.publish(compass)
         self._publish_pluralism(stamp, version)
-        self._health.values.update(version=str(version), ess=f"{learner.compass.ess:.1f}",
-                                   entropy=f"{learner.compass.entropy:.3f}",
-                                   applied_events=str(self._store.applied_events))
+        self._health.values.update(
+            version=str(version),
+            ess=f"{learner.compass.ess:.1f}",
+            entropy=f"{learner.compass.entropy:.3f}",
+            applied_events=str(self._store.applied_events),
+        )
 
     def _publish_pluralism(self, stamp, version: int) -> None:
-        msg = pluralism_to_msg(self._model.measures(), len(self._config.value_names), version,
-                               self._refused_by_policy)
+        msg = pluralism_to_msg(
+            self._model.measures(), len(self._config.value_names), version, self._refused_by_policy
+        )
         msg.header.stamp = stamp
         self._pluralism_pub.publish(msg)
 
     def _ack(self, feedback_id: str, status: int, reason: str = "") -> None:
-        ack = FeedbackAck(feedback_id=feedback_id, status=status, reason=reason,
-                          compass_version=self._model.version)
+        ack = FeedbackAck(
+            feedback_id=feedback_id,
+            status=status,
+            reason=reason,
+            compass_version=self._model.version,
+        )
         ack.header.stamp = self.get_clock().now().to_msg()
         self._ack_pub.publish(ack)
 
@@ -184,14 +236,19 @@ class CompassNode(Node):
     def _on_feedback(self, msg: HumanFeedback) -> None:
         self._health.count("feedback.received")
         try:
-            event = feedback_from_msg(msg, self._config.feature_dim, self._config.context_dim,
-                                      len(self._config.value_names))
+            event = feedback_from_msg(
+                msg,
+                self._config.feature_dim,
+                self._config.context_dim,
+                len(self._config.value_names),
+            )
         except (InvalidMessage, ValueError) as error:
             self._refuse(str(msg.feedback_id), "feedback", str(error))
             return
         if self._store.contains(event.feedback_id):
-            self.get_logger().debug(f"answer {event.feedback_id} already applied: acknowledged "
-                                    "again as a duplicate")
+            self.get_logger().debug(
+                f"answer {event.feedback_id} already applied: acknowledged again as a duplicate"
+            )
             self._health.count("feedback.duplicate")
             self._ack(event.feedback_id, FeedbackAck.STATUS_DUPLICATE, "already applied")
             return
@@ -209,8 +266,10 @@ class CompassNode(Node):
         except JournalError as error:
             # Not acknowledged on purpose: the answer is fine, the disk is not. The sender
             # re-sends it until it can be journaled (disk space freed), so nothing is lost.
-            self._health.error(f"journal write failed, feedback {event.feedback_id} not "
-                               f"applied (the sender retries): {error}")
+            self._health.error(
+                f"journal write failed, feedback {event.feedback_id} not "
+                f"applied (the sender retries): {error}"
+            )
             self._health.count("feedback.journal_failed")
             return
         self._health.clear_error()
@@ -220,7 +279,8 @@ class CompassNode(Node):
                 f"applied answer {event.feedback_id}: operator {event.operator or '<none>'} "
                 f"thumbs {'up' if event.approved else 'down'} on {event.action_id!r}, "
                 f"compass version {self._model.version}"
-                + (f" (a correction of {event.corrects})" if event.corrects else ""))
+                + (f" (a correction of {event.corrects})" if event.corrects else "")
+            )
         else:
             self._health.problem("update", f"{event.feedback_id}: {result.reason}")
         self._health.count("feedback.applied")
@@ -230,18 +290,24 @@ class CompassNode(Node):
         self._publish_state()
         # Journaled either way (a replay rejects it again, deterministically), but the sender
         # is told the truth: a learner that refused the answer did not apply it.
-        self._ack(event.feedback_id, FeedbackAck.STATUS_APPLIED if result.applied
-                  else FeedbackAck.STATUS_REJECTED, result.reason)
+        self._ack(
+            event.feedback_id,
+            FeedbackAck.STATUS_APPLIED if result.applied else FeedbackAck.STATUS_REJECTED,
+            result.reason,
+        )
 
     def _quorum_problem(self, event) -> str:
         """Why a large move lacks a quorum of operators, or '' when it may go ahead."""
         quorum = self._policy.quorum
         if not quorum.enabled:
             return ""
-        recent = self._store.journal.events_after(max(0, self._store.journal.last_seq
-                                                      - (quorum.window - 1)))
-        return quorum.refusal({e.operator for _, e in recent} | {event.operator},
-                              lambda: self._model.preview_move(event))
+        recent = self._store.journal.events_after(
+            max(0, self._store.journal.last_seq - (quorum.window - 1))
+        )
+        return quorum.refusal(
+            {e.operator for _, e in recent} | {event.operator},
+            lambda: self._model.preview_move(event),
+        )
 
     def _snapshot(self) -> None:
         try:
@@ -281,12 +347,16 @@ class CompassNode(Node):
             response.success, response.message = False, str(error)
             self._health.problem("value_cards", str(error))
             return response
-        self.get_logger().warning(f"value cards changed at run time: sha256 {old_hash[:12]}... "
-                                  f"-> {self._cards.hash[:12]}... (revision "
-                                  f"{self._cards.revision})")
+        self.get_logger().warning(
+            f"value cards changed at run time: sha256 {old_hash[:12]}... "
+            f"-> {self._cards.hash[:12]}... (revision "
+            f"{self._cards.revision})"
+        )
         self._publish_state()
         response.success = True
-        response.message = f"value cards revision {self._cards.revision}, sha256 {self._cards.hash}"
+        response.message = (
+            f"value cards revision {self._cards.revision}, sha256 {self._cards.hash}"
+        )
         return response
 
     def destroy_node(self) -> None:

@@ -1,3 +1,5 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """feedback_node: turns raw human input into ``HumanFeedback`` bound to an executed action.
 
 Inputs: a gamepad (``sensor_msgs/Joy``: thumbs-up / thumbs-down buttons, edge-detected because
@@ -22,6 +24,7 @@ can arrive first (the planner heard the selection before this node did). An answ
 request not seen yet is therefore held up to ``unknown_request_wait_s`` for its selection, and
 refused with a reason only if none arrives.
 """
+
 from __future__ import annotations
 
 import uuid
@@ -42,30 +45,81 @@ from moral_compass_ros.qos import FEEDBACK_QOS, JOY_QOS, SELECTION_QOS
 from moral_compass_ros.web.tablet_bridge import attach_tablet
 
 NODE_SPECS = [
-    ParameterSpec("thumbs_up_button", 0, "Joy button index for thumbs up (A on the common "
-                  "game-controller layout).", minimum=0, maximum=63),
-    ParameterSpec("thumbs_down_button", 1, "Joy button index for thumbs down (B on the "
-                  "common game-controller layout).", minimum=0, maximum=63),
-    ParameterSpec("deadman_button", 4, "The teleop deadman (enable) button; never used for "
-                  "feedback. -1 = none.", minimum=-1, maximum=63),
+    ParameterSpec(
+        "thumbs_up_button",
+        0,
+        "Joy button index for thumbs up (A on the common game-controller layout).",
+        minimum=0,
+        maximum=63,
+    ),
+    ParameterSpec(
+        "thumbs_down_button",
+        1,
+        "Joy button index for thumbs down (B on the common game-controller layout).",
+        minimum=0,
+        maximum=63,
+    ),
+    ParameterSpec(
+        "deadman_button",
+        4,
+        "The teleop deadman (enable) button; never used for feedback. -1 = none.",
+        minimum=-1,
+        maximum=63,
+    ),
     ParameterSpec("joy_operator_id", "joy_operator", "Operator id stamped on gamepad answers."),
-    ParameterSpec("debounce_s", 0.3, "Presses closer than this to the previous accepted "
-                  "press are ignored (s).", minimum=0.0, maximum=10.0),
-    ParameterSpec("max_rate_hz", 5.0, "Most answers per second accepted from one source "
-                  "(token bucket, burst = 2 s worth).", minimum=0.01, maximum=1000.0),
-    ParameterSpec("stale_after_s", 300.0, "Answers to a selection older than this are "
-                  "refused (s).", minimum=0.1, maximum=86400.0),
-    ParameterSpec("selection_memory", 200, "How many recent selections an answer may name.",
-                  minimum=1, maximum=100000),
-    ParameterSpec("unknown_request_wait_s", 5.0, "An answer naming a request not seen yet waits "
-                  "this long for its selection before it is refused (s; 0 = refuse at once).",
-                  minimum=0.0, maximum=600.0),
-    ParameterSpec("correction_window_s", 0.0, "Hold each answer this long before sending it; a "
-                  "later answer by the same operator to the same selection within it replaces "
-                  "the earlier one (s; 0 = no corrections, first answer counts).",
-                  minimum=0.0, maximum=60.0),
-    ParameterSpec("resend_after_s", 1.0, "Re-send an unacknowledged answer after this long, "
-                  "doubling after each re-send up to 32x (s).", minimum=0.05, maximum=60.0),
+    ParameterSpec(
+        "debounce_s",
+        0.3,
+        "Presses closer than this to the previous accepted press are ignored (s).",
+        minimum=0.0,
+        maximum=10.0,
+    ),
+    ParameterSpec(
+        "max_rate_hz",
+        5.0,
+        "Most answers per second accepted from one source (token bucket, burst = 2 s worth).",
+        minimum=0.01,
+        maximum=1000.0,
+    ),
+    ParameterSpec(
+        "stale_after_s",
+        300.0,
+        "Answers to a selection older than this are refused (s).",
+        minimum=0.1,
+        maximum=86400.0,
+    ),
+    ParameterSpec(
+        "selection_memory",
+        200,
+        "How many recent selections an answer may name.",
+        minimum=1,
+        maximum=100000,
+    ),
+    ParameterSpec(
+        "unknown_request_wait_s",
+        5.0,
+        "An answer naming a request not seen yet waits "
+        "this long for its selection before it is refused (s; 0 = refuse at once).",
+        minimum=0.0,
+        maximum=600.0,
+    ),
+    ParameterSpec(
+        "correction_window_s",
+        0.0,
+        "Hold each answer this long before sending it; a "
+        "later answer by the same operator to the same selection within it replaces "
+        "the earlier one (s; 0 = no corrections, first answer counts).",
+        minimum=0.0,
+        maximum=60.0,
+    ),
+    ParameterSpec(
+        "resend_after_s",
+        1.0,
+        "Re-send an unacknowledged answer after this long, "
+        "doubling after each re-send up to 32x (s).",
+        minimum=0.05,
+        maximum=60.0,
+    ),
 ]
 
 
@@ -128,12 +182,15 @@ class FeedbackNode(Node):
 
         self._feedback_pub = self.create_publisher(HumanFeedback, topics.FEEDBACK, FEEDBACK_QOS)
         self._selection_sub = self.create_subscription(
-            ActionSelection, topics.SELECTION, self._on_selection, SELECTION_QOS)
+            ActionSelection, topics.SELECTION, self._on_selection, SELECTION_QOS
+        )
         self._joy_sub = self.create_subscription(Joy, topics.JOY, self._on_joy, JOY_QOS)
         self._raw_sub = self.create_subscription(
-            HumanFeedback, topics.FEEDBACK_RAW, self._on_raw_feedback, FEEDBACK_QOS)
+            HumanFeedback, topics.FEEDBACK_RAW, self._on_raw_feedback, FEEDBACK_QOS
+        )
         self._ack_sub = self.create_subscription(
-            FeedbackAck, topics.FEEDBACK_ACK, self._on_ack, FEEDBACK_QOS)
+            FeedbackAck, topics.FEEDBACK_ACK, self._on_ack, FEEDBACK_QOS
+        )
         self._resend_timer = self.create_timer(self._params["resend_after_s"] / 2, self._resend)
         # The operator tablet page (parameters tablet_*; None unless tablet_enabled).
         self._tablet = attach_tablet(self, self._on_tablet_press, self._health)
@@ -146,9 +203,12 @@ class FeedbackNode(Node):
         if not msg.selected_id:
             return  # nothing was executed
         if msg.selected.id != msg.selected_id:  # answers would name an action never executed
-            self._health.problem("selection", f"request {msg.request_id!r}: selected.id "
-                                 f"{msg.selected.id!r} differs from selected_id "
-                                 f"{msg.selected_id!r}; ignored")
+            self._health.problem(
+                "selection",
+                f"request {msg.request_id!r}: selected.id "
+                f"{msg.selected.id!r} differs from selected_id "
+                f"{msg.selected_id!r}; ignored",
+            )
             return
         self._selections[msg.request_id] = _Selection(msg, self.get_clock().now())
         self._selections.move_to_end(msg.request_id)
@@ -157,8 +217,9 @@ class FeedbackNode(Node):
             self._selections.popitem(last=False)
         waiting = [raw for raw, _ in self._held if raw.request_id == msg.request_id]
         if waiting:
-            self._held = [(raw, since) for raw, since in self._held
-                          if raw.request_id != msg.request_id]
+            self._held = [
+                (raw, since) for raw, since in self._held if raw.request_id != msg.request_id
+            ]
             for raw in waiting:
                 self._health.count("feedback.released")
                 self._on_raw_feedback(raw)
@@ -167,8 +228,10 @@ class FeedbackNode(Node):
         up, down = self._params["thumbs_up_button"], self._params["thumbs_down_button"]
         buttons = tuple(int(b) for b in msg.buttons)
         if len(buttons) <= max(up, down):
-            self._health.problem("joy", f"message has {len(buttons)} buttons; thumbs up/down "
-                                 f"are buttons {up}/{down}")
+            self._health.problem(
+                "joy",
+                f"message has {len(buttons)} buttons; thumbs up/down are buttons {up}/{down}",
+            )
             return
         if len(buttons) != self._button_count:  # another driver or mapping: start unarmed
             self._button_count, self._released = len(buttons), set()
@@ -195,23 +258,33 @@ class FeedbackNode(Node):
         if latest is None:
             self._health.problem("joy", "a button was pressed before any action was selected")
             return
-        feedback = HumanFeedback(approved=bool(pressed_up), source=HumanFeedback.SOURCE_JOY,
-                                 operator_id=self._params["joy_operator_id"])
+        feedback = HumanFeedback(
+            approved=bool(pressed_up),
+            source=HumanFeedback.SOURCE_JOY,
+            operator_id=self._params["joy_operator_id"],
+        )
         feedback.task_reward = float("nan")
         self._deliver(feedback, latest)
 
     def _on_raw_feedback(self, msg: HumanFeedback) -> None:
-        if msg.request_id and msg.request_id not in self._selections and \
-                self._params["unknown_request_wait_s"] > 0:
+        if (
+            msg.request_id
+            and msg.request_id not in self._selections
+            and self._params["unknown_request_wait_s"] > 0
+        ):
             self._hold(msg)
             return
         selection = self._find_selection(msg)
         if selection is None:
             return
         feedback = HumanFeedback(
-            feedback_id=msg.feedback_id, approved=bool(msg.approved),
-            task_reward=float(msg.task_reward), responses=list(msg.responses),
-            source=msg.source or HumanFeedback.SOURCE_TOPIC, operator_id=msg.operator_id)
+            feedback_id=msg.feedback_id,
+            approved=bool(msg.approved),
+            task_reward=float(msg.task_reward),
+            responses=list(msg.responses),
+            source=msg.source or HumanFeedback.SOURCE_TOPIC,
+            operator_id=msg.operator_id,
+        )
         self._deliver(feedback, selection)
 
     def _hold(self, msg: HumanFeedback) -> None:
@@ -235,18 +308,26 @@ class FeedbackNode(Node):
                 self._refuse_unknown(raw, f"after waiting {wait_s:g} s for its selection")
 
     def _refuse_unknown(self, msg: HumanFeedback, why: str) -> None:
-        self._health.problem("feedback", f"request {msg.request_id!r} is unknown (never "
-                             f"selected, or forgotten); answer refused {why}")
+        self._health.problem(
+            "feedback",
+            f"request {msg.request_id!r} is unknown (never "
+            f"selected, or forgotten); answer refused {why}",
+        )
 
     def _find_selection(self, msg: HumanFeedback) -> _Selection | None:
         if msg.request_id:
             selection = self._selections.get(msg.request_id)
             if selection is None:
-                self._health.problem("feedback", f"request {msg.request_id!r} is unknown "
-                                     "(never selected, or forgotten)")
+                self._health.problem(
+                    "feedback",
+                    f"request {msg.request_id!r} is unknown (never selected, or forgotten)",
+                )
             elif msg.action.id and msg.action.id != selection.msg.selected_id:
-                self._health.problem("feedback", f"action {msg.action.id!r} was not the one "
-                                     f"executed for request {msg.request_id!r}")
+                self._health.problem(
+                    "feedback",
+                    f"action {msg.action.id!r} was not the one "
+                    f"executed for request {msg.request_id!r}",
+                )
                 return None
             return selection
         if msg.action.id:
@@ -269,20 +350,27 @@ class FeedbackNode(Node):
         request_id = selection.msg.request_id
         age_s = self._selection_age_s(selection)
         if age_s > self._params["stale_after_s"]:
-            self._health.problem("feedback", f"answer to request {request_id!r} "
-                                 f"is stale ({age_s:.0f} s old)")
+            self._health.problem(
+                "feedback", f"answer to request {request_id!r} is stale ({age_s:.0f} s old)"
+            )
             return
         key = (request_id, feedback.operator_id)
         if key in self._answered:
-            self._health.problem("chatter", f"operator {feedback.operator_id!r} already answered "
-                              f"request {request_id!r} ({self._answered[key]}); this "
-                              f"{feedback.source} answer is refused (one answer per selection)")
+            self._health.problem(
+                "chatter",
+                f"operator {feedback.operator_id!r} already answered "
+                f"request {request_id!r} ({self._answered[key]}); this "
+                f"{feedback.source} answer is refused (one answer per selection)",
+            )
             return
         bucket = self._buckets.setdefault(
-            feedback.source, _TokenBucket(self._params["max_rate_hz"]))
+            feedback.source, _TokenBucket(self._params["max_rate_hz"])
+        )
         if not bucket.take(self._now_s()):
-            self._health.problem("rate", f"source {feedback.source!r} exceeds "
-                                 f"{self._params['max_rate_hz']} answers/s")
+            self._health.problem(
+                "rate",
+                f"source {feedback.source!r} exceeds {self._params['max_rate_hz']} answers/s",
+            )
             return
         feedback.feedback_id = feedback.feedback_id or str(uuid.uuid4())
         feedback.request_id = selection.msg.request_id
@@ -298,7 +386,8 @@ class FeedbackNode(Node):
                 self.get_logger().info(
                     f"operator {feedback.operator_id!r} corrected the answer to {request_id!r}: "
                     f"{_thumbs(earlier[0].approved)} -> {_thumbs(feedback.approved)} "
-                    f"({earlier[0].feedback_id} replaced by {feedback.feedback_id})")
+                    f"({earlier[0].feedback_id} replaced by {feedback.feedback_id})"
+                )
                 feedback.corrects_feedback_id = earlier[0].feedback_id
             self._pending[key] = (feedback, self._now_s() + self._params["correction_window_s"])
             return
@@ -311,9 +400,11 @@ class FeedbackNode(Node):
         self._unacked[feedback.feedback_id] = (feedback, self._now_s(), 0)
         self._feedback_pub.publish(feedback)
         self._health.count(f"feedback.sent.{feedback.source}")
-        self.get_logger().debug(f"sent {feedback.feedback_id} ({feedback.source}, "
-                                f"{feedback.operator_id}, {_thumbs(feedback.approved)}) for "
-                                f"request {feedback.request_id!r}")
+        self.get_logger().debug(
+            f"sent {feedback.feedback_id} ({feedback.source}, "
+            f"{feedback.operator_id}, {_thumbs(feedback.approved)}) for "
+            f"request {feedback.request_id!r}"
+        )
 
     def _send_due(self, now_s: float) -> None:
         for key, (feedback, due_s) in list(self._pending.items()):
@@ -332,13 +423,15 @@ class FeedbackNode(Node):
             reason = f"request {request_id!r} is unknown (never selected, or forgotten)"
             self._health.problem("tablet", reason)
             return "", reason
-        feedback = HumanFeedback(approved=bool(approved), source=HumanFeedback.SOURCE_TABLET,
-                                 operator_id=operator_id)
+        feedback = HumanFeedback(
+            approved=bool(approved), source=HumanFeedback.SOURCE_TABLET, operator_id=operator_id
+        )
         feedback.task_reward = float("nan")
         self._deliver(feedback, selection)
         key = (request_id, operator_id)
-        if feedback.feedback_id and (feedback.feedback_id in self._unacked or
-                                     self._pending.get(key, (None,))[0] is feedback):
+        if feedback.feedback_id and (
+            feedback.feedback_id in self._unacked or self._pending.get(key, (None,))[0] is feedback
+        ):
             return feedback.feedback_id, ""
         return "", self._health.last_problem or "refused"
 
@@ -352,8 +445,9 @@ class FeedbackNode(Node):
         if self._unacked.pop(msg.feedback_id, None) is not None:
             self._health.count("feedback.acknowledged")
             if msg.status == FeedbackAck.STATUS_REJECTED:
-                self._health.problem("feedback", f"compass refused {msg.feedback_id}: "
-                                     f"{msg.reason}")
+                self._health.problem(
+                    "feedback", f"compass refused {msg.feedback_id}: {msg.reason}"
+                )
 
     def _resend(self) -> None:
         now_s = self._now_s()

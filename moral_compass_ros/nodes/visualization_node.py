@@ -1,3 +1,5 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """visualization_node: the compass and the current candidates as rviz markers.
 
 Subscribes to ``compass`` (``MoralCompass``, latched) and ``selection`` (``ActionSelection``)
@@ -6,6 +8,7 @@ sees the current picture at once). The markers and the simplex projection are do
 :mod:`moral_compass_ros.viz`; open them with ``rviz2 -d config/moral_compass.rviz``.
 Publication is coalesced: at most ``max_rate_hz`` arrays per second, only after a change.
 """
+
 from __future__ import annotations
 
 from typing import NoReturn
@@ -28,18 +31,43 @@ def _non_empty(value):
 
 
 NODE_SPECS = [
-    ParameterSpec("frame_id", "moral_compass", "Frame of every marker (rviz's Fixed Frame in "
-                  "config/moral_compass.rviz).", check=_non_empty),
-    ParameterSpec("scale", 1.0, "Length of one simplex unit in the frame (m).",
-                  minimum=1e-3, maximum=1e3),
-    ParameterSpec("particle_diameter", 0.04, "Diameter of the heaviest particle (simplex "
-                  "units); lighter ones shrink to 30 %.", minimum=1e-4, maximum=1.0),
-    ParameterSpec("max_particles", 0, "Draw at most this many particles, the heaviest first "
-                  "(0 = all).", minimum=0, maximum=1000000),
-    ParameterSpec("covariance_sigmas", 2.0, "The covariance ellipsoid shows this many "
-                  "standard deviations.", minimum=0.1, maximum=10.0),
-    ParameterSpec("max_rate_hz", 5.0, "Most marker arrays published per second (changes "
-                  "in between are coalesced).", minimum=0.1, maximum=100.0),
+    ParameterSpec(
+        "frame_id",
+        "moral_compass",
+        "Frame of every marker (rviz's Fixed Frame in config/moral_compass.rviz).",
+        check=_non_empty,
+    ),
+    ParameterSpec(
+        "scale", 1.0, "Length of one simplex unit in the frame (m).", minimum=1e-3, maximum=1e3
+    ),
+    ParameterSpec(
+        "particle_diameter",
+        0.04,
+        "Diameter of the heaviest particle (simplex units); lighter ones shrink to 30 %.",
+        minimum=1e-4,
+        maximum=1.0,
+    ),
+    ParameterSpec(
+        "max_particles",
+        0,
+        "Draw at most this many particles, the heaviest first (0 = all).",
+        minimum=0,
+        maximum=1000000,
+    ),
+    ParameterSpec(
+        "covariance_sigmas",
+        2.0,
+        "The covariance ellipsoid shows this many standard deviations.",
+        minimum=0.1,
+        maximum=10.0,
+    ),
+    ParameterSpec(
+        "max_rate_hz",
+        5.0,
+        "Most marker arrays published per second (changes in between are coalesced).",
+        minimum=0.1,
+        maximum=100.0,
+    ),
 ]
 
 
@@ -56,16 +84,21 @@ class VisualizationNode(Node):
 
         self._markers_pub = self.create_publisher(MarkerArray, topics.MARKERS, STATE_QOS)
         self._compass_sub = self.create_subscription(
-            MoralCompass, topics.COMPASS, self._on_compass, STATE_QOS)
+            MoralCompass, topics.COMPASS, self._on_compass, STATE_QOS
+        )
         self._selection_sub = self.create_subscription(
-            ActionSelection, topics.SELECTION, self._on_selection, SELECTION_QOS)
+            ActionSelection, topics.SELECTION, self._on_selection, SELECTION_QOS
+        )
         self._timer = self.create_timer(1.0 / self._params["max_rate_hz"], self._publish)
 
     def _style(self) -> MarkerStyle:
         p = self._params
-        return MarkerStyle(scale=p["scale"], particle_diameter=p["particle_diameter"],
-                           max_particles=p["max_particles"],
-                           covariance_sigmas=p["covariance_sigmas"])
+        return MarkerStyle(
+            scale=p["scale"],
+            particle_diameter=p["particle_diameter"],
+            max_particles=p["max_particles"],
+            covariance_sigmas=p["covariance_sigmas"],
+        )
 
     def _on_params(self, changed: dict) -> None:
         if "max_rate_hz" in changed:
@@ -90,17 +123,28 @@ class VisualizationNode(Node):
             return
         self._dirty = False
         selection = self._selection
-        if selection is not None and selection.scores and \
-                len(selection.scores[0].fingerprint_mean) != len(self._compass.value_names):
-            self._health.problem("selection", "fingerprint means do not have one entry per "
-                                 "compass value; candidates not drawn")
+        if (
+            selection is not None
+            and selection.scores
+            and len(selection.scores[0].fingerprint_mean) != len(self._compass.value_names)
+        ):
+            self._health.problem(
+                "selection",
+                "fingerprint means do not have one entry per compass value; candidates not drawn",
+            )
             selection = None
         try:
-            markers = markers_from_msgs(self._compass, selection, frame_id=self._params[
-                "frame_id"], stamp=self.get_clock().now().to_msg(), style=self._style())
+            markers = markers_from_msgs(
+                self._compass,
+                selection,
+                frame_id=self._params["frame_id"],
+                stamp=self.get_clock().now().to_msg(),
+                style=self._style(),
+            )
         except (InvalidMessage, ValueError) as error:
-            self._health.problem("compass", f"cannot draw compass version "
-                                 f"{self._compass.version}: {error}")
+            self._health.problem(
+                "compass", f"cannot draw compass version {self._compass.version}: {error}"
+            )
             return
         self._markers_pub.publish(markers)
         self._health.count("markers.published")

@@ -1,3 +1,5 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Simulated planner and simulated people for demos, tests and the evaluation (no ROS).
 
 * :class:`SimulatedPlanner` proposes :class:`CandidateSet` s in a changing context; each action
@@ -11,6 +13,7 @@
 All randomness comes from seeded ``numpy.random.Generator`` s; the same seed gives the same
 episode.  The private modules' docstrings hold the generative and response models.
 """
+
 from ._people import (
     DEFAULT_BETA,
     DEFAULT_REWARD_WEIGHT,

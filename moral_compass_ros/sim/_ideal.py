@@ -1,3 +1,5 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """The ideal learner: the physical limit of learning a person from answers (private module).
 
 It knows everything but the person's values: the true fingerprints and task rewards of the
@@ -11,6 +13,7 @@ posterior-predictive approval (``doc/design.md`` §10)::
 with u the simulator's utility (:meth:`SimulatedPerson.utility`). Skipped queries teach it
 nothing (a skip is independent of θ except through the "can't tell" band, which it ignores).
 """
+
 from __future__ import annotations
 
 from typing import Sequence
@@ -37,9 +40,17 @@ class IdealLearner:
     seed : int, SeedSequence, Generator or None
     """
 
-    def __init__(self, prior_alphas: Sequence[np.ndarray], beta: float, tau: float, reward_weight: float,
-                 myopia: float = 0.0, mistake_prob: float = 0.0, n_particles: int = IDEAL_PARTICLES,
-                 seed: SeedLike = None) -> None:
+    def __init__(
+        self,
+        prior_alphas: Sequence[np.ndarray],
+        beta: float,
+        tau: float,
+        reward_weight: float,
+        myopia: float = 0.0,
+        mistake_prob: float = 0.0,
+        n_particles: int = IDEAL_PARTICLES,
+        seed: SeedLike = None,
+    ) -> None:
         rng = as_generator(seed)
         alphas = [np.asarray(a, dtype=np.float64) for a in prior_alphas]
         component = rng.integers(len(alphas), size=int(n_particles))
@@ -61,7 +72,9 @@ class IdealLearner:
 
     def _approve(self, fingerprints: np.ndarray, rewards: np.ndarray) -> np.ndarray:
         """P(approve | θ_i, a_b) with mistakes, shape (B, N)."""
-        dist2 = ((self.particles[None, :, :] - fingerprints[:, None, :]) ** 2).sum(-1)  # ‖θ_i − fp_b‖²
+        dist2 = ((self.particles[None, :, :] - fingerprints[:, None, :]) ** 2).sum(
+            -1
+        )  # ‖θ_i − fp_b‖²
         utility = (1.0 - self.myopia) * (self.tau - dist2) + self.reward_weight * rewards[:, None]
         p = _sigmoid(self.beta * utility)
         return (1.0 - self.mistake_prob) * p + self.mistake_prob * (1.0 - p)
@@ -72,5 +85,9 @@ class IdealLearner:
 
     def update(self, fingerprint: np.ndarray, reward: float, approved: bool) -> None:
         """Bayes: w_i ← w_i P(y | θ_i, a)."""
-        p = self._approve(np.asarray(fingerprint, dtype=np.float64)[None, :], np.array([float(reward)]))[0]
-        self.log_weights = self.log_weights + np.log(np.clip(p if approved else 1.0 - p, 1e-300, None))
+        p = self._approve(
+            np.asarray(fingerprint, dtype=np.float64)[None, :], np.array([float(reward)])
+        )[0]
+        self.log_weights = self.log_weights + np.log(
+            np.clip(p if approved else 1.0 - p, 1e-300, None)
+        )

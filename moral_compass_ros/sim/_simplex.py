@@ -1,4 +1,7 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Small helpers on the value simplex shared by the simulator modules (private)."""
+
 from __future__ import annotations
 
 from typing import Union

@@ -1,3 +1,5 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Metric functions of ``moral-compass eval`` (private; pure numpy, no torch, no ROS).
 
 Every function works on the per-query records of one episode (or on a list of per-seed
@@ -13,6 +15,7 @@ Conventions
 * Rolling means use a *full* trailing window of :data:`ROLLING_WINDOW` queries, so the
   earliest answer count a "reached" metric can report is the window length itself.
 """
+
 from __future__ import annotations
 
 import math
@@ -66,8 +69,10 @@ def ratio_to_oracle(p_chosen: Sequence[float], p_oracle: Sequence[float]) -> np.
     chosen = np.asarray(p_chosen, dtype=np.float64)
     oracle = np.asarray(p_oracle, dtype=np.float64)
     if chosen.shape != oracle.shape or chosen.ndim != 1:
-        raise ValueError(f"p_chosen and p_oracle must be 1-D of equal length, got "
-                         f"{chosen.shape} and {oracle.shape}")
+        raise ValueError(
+            f"p_chosen and p_oracle must be 1-D of equal length, got "
+            f"{chosen.shape} and {oracle.shape}"
+        )
     for name, p in (("p_chosen", chosen), ("p_oracle", oracle)):
         if np.any(~np.isfinite(p)) or np.any(p < 0.0) or np.any(p > 1.0):
             raise ValueError(f"{name} must hold probabilities in [0, 1]")
@@ -96,12 +101,16 @@ def rolling_mean(values: Sequence[float], window: int = ROLLING_WINDOW) -> np.nd
     out = np.full(x.shape, np.nan)
     if x.size >= window:
         csum = np.concatenate([[0.0], np.cumsum(x)])
-        out[window - 1:] = (csum[window:] - csum[:-window]) / window  # (S_n − S_{n−w}) / w
+        out[window - 1 :] = (csum[window:] - csum[:-window]) / window  # (S_n − S_{n−w}) / w
     return out
 
 
-def answers_to_fraction_of_oracle(ratio: Sequence[float], fraction: float = ORACLE_FRACTION,
-                                  window: int = ROLLING_WINDOW, start: int = 0) -> Optional[int]:
+def answers_to_fraction_of_oracle(
+    ratio: Sequence[float],
+    fraction: float = ORACLE_FRACTION,
+    window: int = ROLLING_WINDOW,
+    start: int = 0,
+) -> Optional[int]:
     """First answer count after which the rolling ratio-to-oracle is ≥ ``fraction``.
 
     Only windows lying entirely at or after query index ``start`` are considered; the count is
@@ -129,13 +138,17 @@ def answers_to_fraction_of_oracle(ratio: Sequence[float], fraction: float = ORAC
     r = np.asarray(ratio, dtype=np.float64)
     if not 0 <= int(start) <= r.size:
         raise ValueError(f"start must be in [0, {r.size}], got {start}")
-    means = rolling_mean(r[int(start):], window)
+    means = rolling_mean(r[int(start) :], window)
     hits = np.flatnonzero(means >= fraction - 1e-12)
     return int(hits[0]) + 1 if hits.size else None
 
 
-def drift_recovery_answers(ratio: Sequence[float], drift_point: int, fraction: float = ORACLE_FRACTION,
-                           window: int = ROLLING_WINDOW) -> Optional[int]:
+def drift_recovery_answers(
+    ratio: Sequence[float],
+    drift_point: int,
+    fraction: float = ORACLE_FRACTION,
+    window: int = ROLLING_WINDOW,
+) -> Optional[int]:
     """Answers after ``drift_point`` until the post-drift rolling ratio is back ≥ ``fraction``.
 
     Same as :func:`answers_to_fraction_of_oracle` with ``start=drift_point``: only windows of
@@ -162,7 +175,7 @@ def approval_rate_last(approved: Sequence[Optional[bool]], last: int = 20) -> Op
 
     Skipped queries (None) are dropped from the denominator; None if all were skipped.
     """
-    tail = list(approved)[-int(last):]
+    tail = list(approved)[-int(last) :]
     answered = [bool(a) for a in tail if a is not None]
     return float(np.mean(answered)) if answered else None
 
@@ -172,22 +185,29 @@ def cosine(a: Sequence[float], b: Sequence[float]) -> float:
     x = np.asarray(a, dtype=np.float64)
     y = np.asarray(b, dtype=np.float64)
     if x.shape != y.shape or x.ndim != 1:
-        raise ValueError(f"cosine needs two 1-D vectors of equal length, got {x.shape} and {y.shape}")
+        raise ValueError(
+            f"cosine needs two 1-D vectors of equal length, got {x.shape} and {y.shape}"
+        )
     norm = float(np.linalg.norm(x) * np.linalg.norm(y))
     if norm == 0.0:
         raise ValueError("cosine of a zero vector is undefined")
     return float(x @ y / norm)
 
 
-def ece(predicted: Sequence[Optional[float]], approved: Sequence[Optional[bool]]) -> Optional[float]:
+def ece(
+    predicted: Sequence[Optional[float]], approved: Sequence[Optional[bool]]
+) -> Optional[float]:
     """Expected calibration error of predicted approval against the actual answers.
 
     Pairs with a skipped answer (None) or no prediction (None/NaN) are dropped; then
     :func:`moral_compass_ros.metrics.approval_quality` (equal-width bins).
     None if nothing is left.
     """
-    pairs = [(float(p), float(bool(a))) for p, a in zip(predicted, approved)
-             if a is not None and p is not None and math.isfinite(float(p))]
+    pairs = [
+        (float(p), float(bool(a)))
+        for p, a in zip(predicted, approved)
+        if a is not None and p is not None and math.isfinite(float(p))
+    ]
     if not pairs:
         return None
     arr = np.array(pairs)
@@ -232,13 +252,18 @@ def summarise(values: Iterable[Optional[float]], censored_as_inf: bool = False) 
             return None
         return float(a + (b - a) * (pos - lo))
 
-    out.update(median=quantile(0.5), q25=quantile(0.25), q75=quantile(0.75),
-               mean=float(np.mean(data)) if np.all(np.isfinite(data)) else None)
+    out.update(
+        median=quantile(0.5),
+        q25=quantile(0.25),
+        q75=quantile(0.75),
+        mean=float(np.mean(data)) if np.all(np.isfinite(data)) else None,
+    )
     return out
 
 
-def bootstrap_mean_band(curves: np.ndarray, rng: np.random.Generator, n_boot: int = 1000,
-                        level: float = 0.95) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def bootstrap_mean_band(
+    curves: np.ndarray, rng: np.random.Generator, n_boot: int = 1000, level: float = 0.95
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Mean over seeds and a percentile-bootstrap confidence band, per column.
 
     Parameters
@@ -268,4 +293,3 @@ def bootstrap_mean_band(curves: np.ndarray, rng: np.random.Generator, n_boot: in
         low = np.nanquantile(boot, alpha, axis=0)
         high = np.nanquantile(boot, 1.0 - alpha, axis=0)
     return mean, low, high
-

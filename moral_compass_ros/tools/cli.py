@@ -1,16 +1,19 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """``moral-compass``: the package's command line.
 
-    moral-compass demo [--duration S] [--scenario NAME] ...   full graph + simulated world + report
-    moral-compass run [--namespace NS] [--tablet ...]         the robot graph, as the launch file
-    moral-compass record [...]                                record the package's topics to a bag
-    moral-compass replay BAG --out DIR [...]                  deterministic offline replay
-    moral-compass eval --out DIR [...]                        learners vs baselines on simulated people
-    moral-compass bench --out FILE.json [...]                 speed, against POT and the exp bound
-    moral-compass fleet --robots N --out DIR [...]            fleet: average compass, drift, pull
-    moral-compass library --from sim|emfd --out FILE          write a fingerprint library
-    moral-compass pretrain SOURCE... --out FILE.npz           pre-train ψ from many people's answers
-    moral-compass auth new NAME                               a tablet operator's token and entry
+moral-compass demo [--duration S] [--scenario NAME] ...   full graph + simulated world + report
+moral-compass run [--namespace NS] [--tablet ...]         the robot graph, as the launch file
+moral-compass record [...]                                record the package's topics to a bag
+moral-compass replay BAG --out DIR [...]                  deterministic offline replay
+moral-compass eval --out DIR [...]                        learners vs baselines on simulated people
+moral-compass bench --out FILE.json [...]                 speed, against POT and the exp bound
+moral-compass fleet --robots N --out DIR [...]            fleet: average compass, drift, pull
+moral-compass library --from sim|emfd --out FILE          write a fingerprint library
+moral-compass pretrain SOURCE... --out FILE.npz           pre-train ψ from many people's answers
+moral-compass auth new NAME                               a tablet operator's token and entry
 """
+
 from __future__ import annotations
 
 import importlib
@@ -31,6 +34,7 @@ def description(doc: str, paragraph: int = 0) -> str:
     """A command's ``--help`` description: one paragraph of its module docstring, plain."""
     return plain(doc.split("\n\n")[paragraph].strip())
 
+
 # command -> module with main(argv) -> int; imported lazily so one broken tool cannot break
 # the others and `--help` stays fast.
 COMMANDS = {
@@ -40,9 +44,18 @@ COMMANDS = {
     "replay": ("moral_compass_ros.tools.replay", "replay a bag offline through the core"),
     "eval": ("moral_compass_ros.tools.evaluate", "compare learners and baselines"),
     "bench": ("moral_compass_ros.tools.bench", "measure decision and update speed"),
-    "fleet": ("moral_compass_ros.tools.fleet", "simulate a fleet: average compass, drift, social pull"),
-    "library": ("moral_compass_ros.tools.library", "write a fingerprint library (simulator labels or eMFD)"),
-    "pretrain": ("moral_compass_ros.tools.pretrain", "pre-train the fingerprint network from many people's answers"),
+    "fleet": (
+        "moral_compass_ros.tools.fleet",
+        "simulate a fleet: average compass, drift, social pull",
+    ),
+    "library": (
+        "moral_compass_ros.tools.library",
+        "write a fingerprint library (simulator labels or eMFD)",
+    ),
+    "pretrain": (
+        "moral_compass_ros.tools.pretrain",
+        "pre-train the fingerprint network from many people's answers",
+    ),
     "auth": ("moral_compass_ros.web.auth", "make tablet operator tokens and their entries"),
 }
 
@@ -75,8 +88,9 @@ def _dispatch(argv: list[str]) -> int:
         return 0 if argv else 2
     name = argv[0]
     if name not in commands:
-        sys.stderr.write(f"moral-compass: unknown command {name!r}; "
-                         f"one of: {', '.join(commands)}\n")
+        sys.stderr.write(
+            f"moral-compass: unknown command {name!r}; one of: {', '.join(commands)}\n"
+        )
         return 2
     module = importlib.import_module(commands[name][0])
     return int(module.main(argv[1:]) or 0)

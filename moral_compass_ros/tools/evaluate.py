@@ -1,3 +1,5 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """``moral-compass eval``: the learners against baselines and bounds on simulated people.
 
     moral-compass eval --out DIR [--seeds 20] [--scenarios ...] [--methods ...] [--answers N]
@@ -36,8 +38,10 @@ followed by ``:CONDITION``, where the learners' fingerprints come from:
 ``hints`` (default)   the planner's noisy value hints
 ``library``           no hints; the scenario's fingerprint library (label → profile)
 ``features``          no hints, no library: fingerprints only from the learned network ψ
-``pretrained``        as ``features``, but ψ starts pre-trained (:func:`~moral_compass_ros.core.pretrain_fingerprints`,
-                      as ``moral-compass pretrain``) on the answers of :data:`PRETRAIN_PEOPLE` other
+``pretrained``        as ``features``, but ψ starts pre-trained
+(:func:`~moral_compass_ros.core.pretrain_fingerprints`,
+                      as ``moral-compass pretrain``) on the answers of :data:`PRETRAIN_PEOPLE`
+                      other
                       simulated people of the same world (same robot: feature map, rewards),
                       each answering an episode of randomly chosen actions (a pilot study)
 ``dvs_approval`` diagnostic only (not run by default): the DVS learner executing the argmax of
@@ -49,6 +53,7 @@ Outputs in DIR
 tables of doc/evaluation.md, command on top), ``ratio_to_oracle.png``, ``cosine.png``, and
 ``episodes.jsonl`` (every answer of every episode; ``--resume`` reuses finished episodes).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -90,15 +95,26 @@ CONDITIONS = ("hints", "library", "features", "pretrained")
 PRETRAIN_PEOPLE = 50
 PRETRAIN_SEED_BASE = 1_000_000
 #: The default scenario list: every preset with hints, plus the conditions where they matter.
-DEFAULT_SCENARIOS = ("fixed_profile", "fixed_profile:library", "fixed_profile:features",
-                     "fixed_profile:pretrained", "abrupt_drift", "gradual_drift", "noisy_teacher",
-                     "two_operators", "lexicon", "lexicon:library", "lexicon:features", "lexicon:pretrained")
+DEFAULT_SCENARIOS = (
+    "fixed_profile",
+    "fixed_profile:library",
+    "fixed_profile:features",
+    "fixed_profile:pretrained",
+    "abrupt_drift",
+    "gradual_drift",
+    "noisy_teacher",
+    "two_operators",
+    "lexicon",
+    "lexicon:library",
+    "lexicon:features",
+    "lexicon:pretrained",
+)
 #: Credible level of the compass region whose coverage of the true profile is reported.
 CREDIBLE_LEVEL = 0.9
 #: Diagnostic methods, never run by default (choose with ``--methods``).
 EXTRA_METHODS: dict[str, str] = {
     "dvs_approval": "Diagnostic: the DVS learner (avoid), but executing argmax of its predicted "
-                    "approval instead of the §5 selection rule",
+    "approval instead of the §5 selection rule",
 }
 ALL_METHODS: dict[str, str] = {**METHODS, **EXTRA_METHODS}
 #: Methods whose compass is a learned estimate of the profile (cosine is reported for these).
@@ -163,7 +179,10 @@ def split_scenario(name: str) -> tuple[str, str]:
     base, _, condition = name.partition(":")
     condition = condition or "hints"
     if condition not in CONDITIONS:
-        raise ValueError(f"unknown fingerprint condition {condition!r} in {name!r}; known: {', '.join(CONDITIONS)}")
+        raise ValueError(
+            f"unknown fingerprint condition {condition!r} in {name!r}; known: "
+            f"{', '.join(CONDITIONS)}"
+        )
     return base, condition
 
 
@@ -178,8 +197,9 @@ def scenario_preset(name: str):
     return presets[base]
 
 
-def credible_ball_covers(particles: np.ndarray, weights: np.ndarray, truth: np.ndarray,
-                         level: float = CREDIBLE_LEVEL) -> bool:
+def credible_ball_covers(
+    particles: np.ndarray, weights: np.ndarray, truth: np.ndarray, level: float = CREDIBLE_LEVEL
+) -> bool:
     """Whether ``truth`` lies in the compass's ``level`` credible ball around its mean.
 
     The region is {θ : ‖θ − E_q θ‖ ≤ r}, r the weighted ``level`` quantile of ‖θ_i − E_q θ‖
@@ -211,18 +231,25 @@ def learner_config(scenario_config, seed: int, overrides: dict):
     the episode seed, then ``overrides`` (from ``--set`` / ``--quick``)."""
     from moral_compass_ros.core import LearnerConfig
 
-    base = {"value_names": tuple(scenario_config.value_names),
-            "feature_dim": scenario_config.feature_dim,
-            "context_dim": scenario_config.context_dim,
-            "seed": int(seed)}
+    base = {
+        "value_names": tuple(scenario_config.value_names),
+        "feature_dim": scenario_config.feature_dim,
+        "context_dim": scenario_config.context_dim,
+        "seed": int(seed),
+    }
     base.update(overrides)
     return LearnerConfig(**base)
 
 
 def make_method(method: str, config) -> Any:
     """The learner of ``method`` (None for the ``random`` and ``oracle`` bounds)."""
-    from moral_compass_ros.core import (ContextualAggregationLearner, DynamicValueLearner, LogisticLearner,
-                                        MonistLearner, ReweightingLearner)
+    from moral_compass_ros.core import (
+        ContextualAggregationLearner,
+        DynamicValueLearner,
+        LogisticLearner,
+        MonistLearner,
+        ReweightingLearner,
+    )
 
     factories: dict[str, Callable[[], Any]] = {
         "dvs_avoid": lambda: DynamicValueLearner(config.replace(information_mode="avoid")),
@@ -283,9 +310,21 @@ def run_episode(task: dict) -> dict:
     ideal = scenario.ideal_learner(seed) if method == "ideal" else None
     library = scenario.fingerprint_library() if condition == "library" else None
     has_compass = method in COMPASS_METHODS
-    rec: dict[str, Any] = {key: [] for key in ("p_chosen", "p_oracle", "p_mean", "approved",
-                                                "predicted", "compass_mean", "true_profile",
-                                                "covered", "operator", "ms")}
+    rec: dict[str, Any] = {
+        key: []
+        for key in (
+            "p_chosen",
+            "p_oracle",
+            "p_mean",
+            "approved",
+            "predicted",
+            "compass_mean",
+            "true_profile",
+            "covered",
+            "operator",
+            "ms",
+        )
+    }
     failures: list[str] = []
     t = 0
     while not scenario.done:
@@ -310,24 +349,42 @@ def run_episode(task: dict) -> dict:
             predicted = float(predictions[index])
         else:
             # writable copies: the candidate set's arrays are read-only, torch warns on those
-            extra = {"hint_sources": sources} if sources is not None and isinstance(learner, DynamicValueLearner) else {}
-            scores = learner.score(np.array(cs.features), np.array(cs.context),
-                                   np.array(cs.reward_mean), np.array(cs.reward_std), hints, **extra)
+            extra = (
+                {"hint_sources": sources}
+                if sources is not None and isinstance(learner, DynamicValueLearner)
+                else {}
+            )
+            scores = learner.score(
+                np.array(cs.features),
+                np.array(cs.context),
+                np.array(cs.reward_mean),
+                np.array(cs.reward_std),
+                hints,
+                **extra,
+            )
             index = int(scores.selected)
             if method == "dvs_approval":
                 index = int(np.argmax(scores.predicted_approval))
             predicted = float(scores.predicted_approval[index])
         response = scenario.respond(cs, index)
         if ideal is not None and response.approved is not None:
-            ideal.update(cs.true_fingerprint[index], float(cs.true_reward[index]), bool(response.approved))
+            ideal.update(
+                cs.true_fingerprint[index], float(cs.true_reward[index]), bool(response.approved)
+            )
         if learner is not None and response.approved is not None:
             hint = hints[index]
             event = FeedbackEvent(
-                feedback_id=f"{name}-{seed}-{t}", action_id=cs.ids[index],
-                features=np.array(cs.features[index]), context=np.array(cs.context),
-                approved=bool(response.approved), task_reward=float(response.task_reward),
+                feedback_id=f"{name}-{seed}-{t}",
+                action_id=cs.ids[index],
+                features=np.array(cs.features[index]),
+                context=np.array(cs.context),
+                approved=bool(response.approved),
+                task_reward=float(response.task_reward),
                 value_hint=np.zeros(0) if np.any(np.isnan(hint)) else np.array(hint),
-                operator=response.operator_id, source="sim", stamp=float(t))
+                operator=response.operator_id,
+                source="sim",
+                stamp=float(t),
+            )
             result = learner.update(event)
             if not result.applied:
                 failures.append(f"query {t}: {result.reason}")
@@ -342,22 +399,33 @@ def run_episode(task: dict) -> dict:
             rec["covered"].append(credible_ball_covers(ideal.particles, ideal.weights, profile))
         else:
             rec["compass_mean"].append(learner.compass.mean.tolist() if has_compass else None)
-            rec["covered"].append(credible_ball_covers(learner.compass.particles, learner.compass.weights, profile)
-                                  if method in DISTRIBUTION_METHODS else None)
+            rec["covered"].append(
+                credible_ball_covers(learner.compass.particles, learner.compass.weights, profile)
+                if method in DISTRIBUTION_METHODS
+                else None
+            )
         rec["true_profile"].append(profile.tolist())
         rec["operator"].append(response.operator_id)
         rec["ms"].append(elapsed_ms)
         t += 1
-    rec.update({"method": method, "scenario": name, "seed": seed,
-                "n_answers": task.get("n_answers"), "learner": task.get("learner", {}),
-                "drift_reference": drift_reference(scenario.config),
-                "update_failures": failures})
+    rec.update(
+        {
+            "method": method,
+            "scenario": name,
+            "seed": seed,
+            "n_answers": task.get("n_answers"),
+            "learner": task.get("learner", {}),
+            "drift_reference": drift_reference(scenario.config),
+            "update_failures": failures,
+        }
+    )
     return rec
 
 
 # ====================================================================== pre-training
-def population_answers(scenario: str, seed: int, n_people: int = PRETRAIN_PEOPLE,
-                       n_answers: Optional[int] = None) -> list:
+def population_answers(
+    scenario: str, seed: int, n_people: int = PRETRAIN_PEOPLE, n_answers: Optional[int] = None
+) -> list:
     """Answers of ``n_people`` other simulated people in the world of episode ``seed``.
 
     Each person (seed ``PRETRAIN_SEED_BASE + 1000·seed + i``, operator ``person_<i>``) answers
@@ -375,19 +443,28 @@ def population_answers(scenario: str, seed: int, n_people: int = PRETRAIN_PEOPLE
     events = []
     for i in range(n_people):
         people_seed = PRETRAIN_SEED_BASE + 1000 * int(seed) + i
-        world = make_scenario(base, seed=int(seed), people_seed=people_seed,
-                              **scenario_overrides(base, n_answers))
+        world = make_scenario(
+            base, seed=int(seed), people_seed=people_seed, **scenario_overrides(base, n_answers)
+        )
         t = 0
         while not world.done:
             cs = world.propose()
             index = world.random_choice(cs)
             response = world.respond(cs, index)
             if response.approved is not None:
-                events.append(FeedbackEvent(
-                    feedback_id=f"{base}-{seed}-person_{i}-{t}", action_id=cs.ids[index],
-                    features=np.array(cs.features[index]), context=np.array(cs.context),
-                    approved=bool(response.approved), task_reward=float(response.task_reward),
-                    operator=f"person_{i}", source="sim", stamp=float(t)))
+                events.append(
+                    FeedbackEvent(
+                        feedback_id=f"{base}-{seed}-person_{i}-{t}",
+                        action_id=cs.ids[index],
+                        features=np.array(cs.features[index]),
+                        context=np.array(cs.context),
+                        approved=bool(response.approved),
+                        task_reward=float(response.task_reward),
+                        operator=f"person_{i}",
+                        source="sim",
+                        stamp=float(t),
+                    )
+                )
             t += 1
     return events
 
@@ -428,31 +505,44 @@ def pretrain_models(tasks: Sequence[dict], workers: int, out: Path, resume: bool
         task["fingerprint_model"] = str(path)
         key = (base, task["seed"])
         if key not in jobs and not (resume and path.exists()):
-            jobs[key] = {"scenario": base, "seed": task["seed"], "n_answers": task.get("n_answers"),
-                         "learner": task.get("learner", {}), "path": str(path)}
+            jobs[key] = {
+                "scenario": base,
+                "seed": task["seed"],
+                "n_answers": task.get("n_answers"),
+                "learner": task.get("learner", {}),
+                "path": str(path),
+            }
     if not jobs:
         return []
     (out / "pretrained").mkdir(parents=True, exist_ok=True)
-    sys.stderr.write(f"eval: pre-training ψ for {len(jobs)} (scenario, seed) pairs on the answers of "
-                     f"{PRETRAIN_PEOPLE} other people each\n")
+    sys.stderr.write(
+        f"eval: pre-training ψ for {len(jobs)} (scenario, seed) pairs on the answers of "
+        f"{PRETRAIN_PEOPLE} other people each\n"
+    )
     done = []
     if workers == 1:
         _init_worker()
         done = [pretrain_episode_model(job) for job in jobs.values()]
     else:
         context = multiprocessing.get_context("spawn")
-        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context, initializer=_init_worker) as pool:
+        with concurrent.futures.ProcessPoolExecutor(
+            workers, mp_context=context, initializer=_init_worker
+        ) as pool:
             done = list(pool.map(pretrain_episode_model, jobs.values()))
     gains = [d["gain"] for d in done]
-    sys.stderr.write(f"eval: ψ pre-trained; it adds {np.mean(gains):.3f} nats per answer on its training "
-                     f"answers (mean over {len(gains)})\n")
+    sys.stderr.write(
+        f"eval: ψ pre-trained; it adds {np.mean(gains):.3f} nats per answer on its training "
+        f"answers (mean over {len(gains)})\n"
+    )
     return done
 
 
 def task_key(task: dict) -> str:
     """Identity of an episode's settings (for ``--resume``)."""
-    return json.dumps({k: task.get(k) for k in ("method", "scenario", "seed", "n_answers", "learner")},
-                      sort_keys=True)
+    return json.dumps(
+        {k: task.get(k) for k in ("method", "scenario", "seed", "n_answers", "learner")},
+        sort_keys=True,
+    )
 
 
 # ====================================================================== metrics
@@ -485,34 +575,40 @@ METRIC_DEFINITIONS = {
         "probabilities of the answering person. Full windows only, so 10 is the earliest "
         "possible value. Never reached within the episode = right-censored, counted as +inf "
         "in the median/IQR; a null median/quartile means that order statistic is +inf "
-        "(never reached); 'n_valid' counts the seeds that reached it."),
+        "(never reached); 'n_valid' counts the seeds that reached it."
+    ),
     "approval_rate_last_20": "Fraction of thumbs-up among the answered queries of the last 20 "
-                             "queries (skips dropped); median/IQR/mean over seeds.",
+    "queries (skips dropped); median/IQR/mean over seeds.",
     "cosine_at_20": (
         "Cosine between the compass mean after the 20th query's update and the true profile of "
         "the person who answered query 20. DVS and reweighting: the particle compass mean. "
         "Dognin: its profile point estimate c (softmax of the logistic-regression logits). "
-        "Monist, random, oracle: null (no learned profile)."),
+        "Monist, random, oracle: null (no learned profile)."
+    ),
     "drift_recovery_answers": (
         "Drift scenarios only: answers after the drift point until the rolling ratio (full "
         "window of 10 post-drift queries) is back >= 0.9; 10 = no visible loss. Drift point: "
         "the abrupt switch (first query answered with the new profile), or the END of the "
         "gradual drift (the target moves until then). Censored as for answers_to_90pct_oracle. "
-        "null for scenarios without drift."),
+        "null for scenarios without drift."
+    ),
     "ece": (
-        "Expected calibration error (10 equal-width bins, moral_compass_ros/metrics.py) of the method's "
+        "Expected calibration error (10 equal-width bins, moral_compass_ros/metrics.py) of the "
+        "method's "
         "predicted approval of the executed action against the actual answers (skips "
         "dropped). 'pooled' = over all answers of all seeds; median/IQR = per seed. Oracle: its "
         "'prediction' is the true noise-free probability, so its ECE is the floor set by "
-        "sampling noise and teacher faults. Random: null (no prediction)."),
+        "sampling noise and teacher faults. Random: null (no prediction)."
+    ),
     "ms_per_answer": "Wall time per query of score + respond + update in one worker process "
-                     "(1 torch thread), mean per seed; median/IQR over seeds.",
+    "(1 torch thread), mean per seed; median/IQR over seeds.",
     "ratio_last_20": "Mean ratio-to-oracle over the last 20 queries (extra, not in the issue).",
     "coverage_at_20": (
         "Whether the true profile of the person answering query 20 lies in the compass's 90 % "
         "credible ball around its mean (radius: weighted 90 % quantile of the particles' "
         "distances to the mean), per seed; 'mean' = fraction of seeds covered (calibrated: "
-        "about 0.9). Particle compasses and the ideal learner only."),
+        "about 0.9). Particle compasses and the ideal learner only."
+    ),
     "coverage_at_end": "As coverage_at_20, after the episode's last answer.",
 }
 
@@ -528,22 +624,38 @@ def compute_metrics(records: Sequence[dict]) -> dict:
     for rec in records:
         groups.setdefault((rec["method"], rec["scenario"]), []).append(rec)
     out: dict = {}
-    for (method, scenario), recs in sorted(groups.items(), key=lambda kv: (
-            list(ALL_METHODS).index(kv[0][0]), kv[0][1])):
+    for (method, scenario), recs in sorted(
+        groups.items(), key=lambda kv: (list(ALL_METHODS).index(kv[0][0]), kv[0][1])
+    ):
         recs = sorted(recs, key=lambda r: r["seed"])
         per_seed = [episode_metrics(r) for r in recs]
-        entry: dict = {"seeds": [r["seed"] for r in recs],
-                       "update_failures": sum(len(r["update_failures"]) for r in recs)}
-        for name in ("answers_to_90pct_oracle", "approval_rate_last_20", "cosine_at_20",
-                     "drift_recovery_answers", "ece", "ms_per_answer", "ratio_last_20",
-                     "coverage_at_20", "coverage_at_end"):
+        entry: dict = {
+            "seeds": [r["seed"] for r in recs],
+            "update_failures": sum(len(r["update_failures"]) for r in recs),
+        }
+        for name in (
+            "answers_to_90pct_oracle",
+            "approval_rate_last_20",
+            "cosine_at_20",
+            "drift_recovery_answers",
+            "ece",
+            "ms_per_answer",
+            "ratio_last_20",
+            "coverage_at_20",
+            "coverage_at_end",
+        ):
             values = [m[name] for m in per_seed]
             if name.startswith("coverage"):
-                entry[name] = None if method not in DISTRIBUTION_METHODS else em.summarise(
-                    [float(v) for v in values if v is not None])
+                entry[name] = (
+                    None
+                    if method not in DISTRIBUTION_METHODS
+                    else em.summarise([float(v) for v in values if v is not None])
+                )
                 continue
             censored = name in ("answers_to_90pct_oracle", "drift_recovery_answers")
-            applicable = not (name == "drift_recovery_answers" and recs[0]["drift_reference"] is None)
+            applicable = not (
+                name == "drift_recovery_answers" and recs[0]["drift_reference"] is None
+            )
             if name == "cosine_at_20" and method not in COMPASS_METHODS:
                 applicable = False
             if name == "ece" and method == "random":
@@ -556,15 +668,20 @@ def compute_metrics(records: Sequence[dict]) -> dict:
             entry[name] = summary
         if entry["ece"] is not None:
             entry["ece"]["pooled"] = em.ece(
-                [p for r in recs for p in r["predicted"]], [a for r in recs for a in r["approved"]])
+                [p for r in recs for p in r["predicted"]], [a for r in recs for a in r["approved"]]
+            )
         out.setdefault(method, {})[scenario] = entry
     return out
 
 
 # ====================================================================== plots & tables
-def _curves(records: Sequence[dict], method: str, scenario: str, what: str) -> Optional[np.ndarray]:
-    recs = sorted((r for r in records if r["method"] == method and r["scenario"] == scenario),
-                  key=lambda r: r["seed"])
+def _curves(
+    records: Sequence[dict], method: str, scenario: str, what: str
+) -> Optional[np.ndarray]:
+    recs = sorted(
+        (r for r in records if r["method"] == method and r["scenario"] == scenario),
+        key=lambda r: r["seed"],
+    )
     if not recs:
         return None
     rows = []
@@ -572,13 +689,20 @@ def _curves(records: Sequence[dict], method: str, scenario: str, what: str) -> O
         if what == "ratio":
             rows.append(em.rolling_mean(em.ratio_to_oracle(r["p_chosen"], r["p_oracle"])))
         else:
-            rows.append(np.array([em.cosine(m, p) for m, p in zip(r["compass_mean"], r["true_profile"])]))
+            rows.append(
+                np.array([em.cosine(m, p) for m, p in zip(r["compass_mean"], r["true_profile"])])
+            )
     length = min(len(x) for x in rows)
     return np.array([x[:length] for x in rows])
 
 
-def write_plots(records: Sequence[dict], out_dir: Path, methods: Sequence[str],
-                scenarios: Sequence[str], rng: np.random.Generator) -> list[Path]:
+def write_plots(
+    records: Sequence[dict],
+    out_dir: Path,
+    methods: Sequence[str],
+    scenarios: Sequence[str],
+    rng: np.random.Generator,
+) -> list[Path]:
     """Ratio-to-oracle and cosine curves with 95 % bootstrap bands; returns the PNG paths."""
     import matplotlib
 
@@ -588,16 +712,27 @@ def write_plots(records: Sequence[dict], out_dir: Path, methods: Sequence[str],
     colors = dict(zip(ALL_METHODS, plt.cm.tab10(np.arange(len(ALL_METHODS)))))
     paths = []
     for what, chosen, fname, ylabel in (
-            ("ratio", list(methods), "ratio_to_oracle.png",
-             f"P(approve chosen) / P(approve oracle), rolling {em.ROLLING_WINDOW}"),
-            ("cosine", [m for m in methods if m in COMPASS_METHODS], "cosine.png",
-             "cosine(compass mean, true profile)")):
+        (
+            "ratio",
+            list(methods),
+            "ratio_to_oracle.png",
+            f"P(approve chosen) / P(approve oracle), rolling {em.ROLLING_WINDOW}",
+        ),
+        (
+            "cosine",
+            [m for m in methods if m in COMPASS_METHODS],
+            "cosine.png",
+            "cosine(compass mean, true profile)",
+        ),
+    ):
         if not chosen:
             continue
         n = len(scenarios)
         ncols = min(n, PLOT_COLUMNS)
         nrows = -(-n // ncols)
-        fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.6 * nrows), squeeze=False, sharey=True)
+        fig, axes = plt.subplots(
+            nrows, ncols, figsize=(4.2 * ncols, 3.6 * nrows), squeeze=False, sharey=True
+        )
         for ax in axes.flat[n:]:
             ax.set_visible(False)
         for ax, scenario in zip(axes.flat, scenarios):
@@ -620,12 +755,20 @@ def write_plots(records: Sequence[dict], out_dir: Path, methods: Sequence[str],
         for row in axes:
             row[0].set_ylabel(ylabel, fontsize=8)
         handles, labels = axes[0][0].get_legend_handles_labels()
-        fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8,
-                   bbox_to_anchor=(0.5, -0.06))
-        title = ("Approval relative to the oracle (mean over seeds, 95 % bootstrap band)"
-                 if what == "ratio" else
-                 "Compass mean vs the answering person's true profile (mean, 95 % bootstrap band; "
-                 "Dognin's c dashed)")
+        fig.legend(
+            handles,
+            labels,
+            loc="lower center",
+            ncol=len(labels),
+            fontsize=8,
+            bbox_to_anchor=(0.5, -0.06),
+        )
+        title = (
+            "Approval relative to the oracle (mean over seeds, 95 % bootstrap band)"
+            if what == "ratio"
+            else "Compass mean vs the answering person's true profile (mean, 95 % bootstrap band; "
+            "Dognin's c dashed)"
+        )
         fig.suptitle(title, fontsize=10)
         fig.tight_layout()
         path = out_dir / fname
@@ -645,35 +788,75 @@ def _fmt_summary(s: Optional[dict], digits: int, censored: bool = False) -> str:
         if v is None:
             return "never" if censored else "n/a"
         return f"{v:.{digits}f}"
+
     text = f"{num(s['median'])} [{num(s['q25'])}, {num(s['q75'])}]"
     if censored and s["n_valid"] < s["n"]:
         text += f" ({s['n_valid']}/{s['n']})"
     return text
 
 
-def summary_markdown(metrics: dict, command: str, methods: Sequence[str],
-                     scenarios: Sequence[str], n_seeds: int, wall_s: float, reused: int, quick: bool) -> str:
+def summary_markdown(
+    metrics: dict,
+    command: str,
+    methods: Sequence[str],
+    scenarios: Sequence[str],
+    n_seeds: int,
+    wall_s: float,
+    reused: int,
+    quick: bool,
+) -> str:
     """The evaluation tables: one method × scenario table per headline metric."""
     lines = [f"`{command}`", ""]
-    wall = f"wall time {wall_s / 60:.1f} min" + (f" ({reused} episodes reused from an earlier run's "
-                                                 "episodes.jsonl)" if reused else "")
-    lines.append(f"{n_seeds} seeds per cell; median [IQR] over seeds; {wall}."
-                 + (" **--quick smoke run: not for reporting.**" if quick else ""))
+    wall = f"wall time {wall_s / 60:.1f} min" + (
+        f" ({reused} episodes reused from an earlier run's episodes.jsonl)" if reused else ""
+    )
+    lines.append(
+        f"{n_seeds} seeds per cell; median [IQR] over seeds; {wall}."
+        + (" **--quick smoke run: not for reporting.**" if quick else "")
+    )
     lines.append("")
     tables = (
-        ("Answers to 90 % of oracle approval (rolling 10; 10 is the minimum; "
-         "'never' = not reached in the episode; (k/n) = seeds that reached it)",
-         "answers_to_90pct_oracle", 1, True, scenarios),
+        (
+            "Answers to 90 % of oracle approval (rolling 10; 10 is the minimum; "
+            "'never' = not reached in the episode; (k/n) = seeds that reached it)",
+            "answers_to_90pct_oracle",
+            1,
+            True,
+            scenarios,
+        ),
         ("Approval rate over the last 20 queries", "approval_rate_last_20", 2, False, scenarios),
-        ("Cosine(compass mean, true profile) after 20 answers (Dognin: its profile c)",
-         "cosine_at_20", 2, False, scenarios),
-        ("Answers to recover 90 % of oracle after the drift (abrupt: from the switch; gradual: "
-         "from the end of the drift; 10 = no visible loss)", "drift_recovery_answers", 1, True,
-         [s for s in scenarios if s in ("abrupt_drift", "gradual_drift")]),
+        (
+            "Cosine(compass mean, true profile) after 20 answers (Dognin: its profile c)",
+            "cosine_at_20",
+            2,
+            False,
+            scenarios,
+        ),
+        (
+            "Answers to recover 90 % of oracle after the drift (abrupt: from the switch; gradual: "
+            "from the end of the drift; 10 = no visible loss)",
+            "drift_recovery_answers",
+            1,
+            True,
+            [s for s in scenarios if s in ("abrupt_drift", "gradual_drift")],
+        ),
         ("ECE of predicted approval (pooled over seeds)", "ece", 3, False, scenarios),
-        ("Fraction of seeds whose true profile lies in the compass's 90 % credible region, after "
-         "20 answers / at the end", "coverage", 2, False, scenarios),
-        ("Milliseconds per answer (score + update, 1 thread)", "ms_per_answer", 1, False, scenarios),
+        (
+            "Fraction of seeds whose true profile lies in the compass's 90 % credible region, "
+            "after "
+            "20 answers / at the end",
+            "coverage",
+            2,
+            False,
+            scenarios,
+        ),
+        (
+            "Milliseconds per answer (score + update, 1 thread)",
+            "ms_per_answer",
+            1,
+            False,
+            scenarios,
+        ),
     )
     for title, key, digits, censored, cols in tables:
         if not cols:
@@ -688,9 +871,15 @@ def summary_markdown(metrics: dict, command: str, methods: Sequence[str],
                 entry = metrics.get(method, {}).get(scenario)
                 s = None if entry is None else entry.get(key)
                 if key == "coverage":
-                    pair = [metrics.get(method, {}).get(scenario, {}).get(k) for k in ("coverage_at_20", "coverage_at_end")]
-                    cells.append("–" if pair[0] is None or pair[0]["mean"] is None else
-                                  f"{pair[0]['mean']:.{digits}f} / {pair[1]['mean']:.{digits}f}")
+                    pair = [
+                        metrics.get(method, {}).get(scenario, {}).get(k)
+                        for k in ("coverage_at_20", "coverage_at_end")
+                    ]
+                    cells.append(
+                        "–"
+                        if pair[0] is None or pair[0]["mean"] is None
+                        else f"{pair[0]['mean']:.{digits}f} / {pair[1]['mean']:.{digits}f}"
+                    )
                     continue
                 if key == "ece" and s is not None:
                     cells.append("–" if s.get("pooled") is None else f"{s['pooled']:.{digits}f}")
@@ -709,8 +898,14 @@ def summary_markdown(metrics: dict, command: str, methods: Sequence[str],
 def _git_commit() -> Optional[str]:
     here = Path(__file__).resolve().parent
     try:
-        done = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True,
-                              text=True, timeout=10, check=False)
+        done = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=here,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return (done.stdout.strip() or None) if done.returncode == 0 else None
@@ -733,30 +928,67 @@ def _parse_set(items: Sequence[str]) -> dict:
 
 def _parse(argv: Sequence[str]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="moral-compass eval", description="Compare the DVS learner with baselines and bounds "
-        "on seeded simulated people; writes metrics.json, summary.md and plots.")
+        prog="moral-compass eval",
+        description="Compare the DVS learner with baselines and bounds "
+        "on seeded simulated people; writes metrics.json, summary.md and plots.",
+    )
     parser.add_argument("--out", type=Path, required=True, help="output directory")
-    parser.add_argument("--seeds", type=int, default=None,
-                        help=f"number of seeds (default {DEFAULT_SEEDS}; {QUICK_SEEDS} with --quick)")
+    parser.add_argument(
+        "--seeds",
+        type=int,
+        default=None,
+        help=f"number of seeds (default {DEFAULT_SEEDS}; {QUICK_SEEDS} with --quick)",
+    )
     parser.add_argument("--first-seed", type=int, default=0, help="first seed (default 0)")
-    parser.add_argument("--scenarios", nargs="+", default=list(DEFAULT_SCENARIOS), metavar="NAME[:COND]",
-                        help=f"scenarios, each optionally with a fingerprint condition ({', '.join(CONDITIONS)}; "
-                        f"default hints) (default: {' '.join(DEFAULT_SCENARIOS)})")
-    parser.add_argument("--methods", nargs="+", default=list(METHODS), choices=list(ALL_METHODS),
-                        metavar="NAME", help=f"methods (default all: {' '.join(METHODS)}; "
-                        f"diagnostic, not by default: {' '.join(EXTRA_METHODS)})")
-    parser.add_argument("--answers", type=int, default=None,
-                        help="answers per episode for every scenario (default: each preset's; "
-                        f"{QUICK_ANSWERS} with --quick); drift points scale along")
-    parser.add_argument("--workers", type=int, default=2,
-                        help="worker processes (default 2; 1 = run in this process)")
-    parser.add_argument("--quick", action="store_true",
-                        help=f"smoke test: {QUICK_SEEDS} seeds, {QUICK_ANSWERS} answers, a small "
-                        f"learner {QUICK_LEARNER}; not for reporting")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a LearnerConfig field for every learner (repeatable)")
-    parser.add_argument("--resume", action="store_true",
-                        help="reuse finished episodes from OUT/episodes.jsonl with the same settings")
+    parser.add_argument(
+        "--scenarios",
+        nargs="+",
+        default=list(DEFAULT_SCENARIOS),
+        metavar="NAME[:COND]",
+        help=f"scenarios, each optionally with a fingerprint condition ({', '.join(CONDITIONS)}; "
+        f"default hints) (default: {' '.join(DEFAULT_SCENARIOS)})",
+    )
+    parser.add_argument(
+        "--methods",
+        nargs="+",
+        default=list(METHODS),
+        choices=list(ALL_METHODS),
+        metavar="NAME",
+        help=f"methods (default all: {' '.join(METHODS)}; "
+        f"diagnostic, not by default: {' '.join(EXTRA_METHODS)})",
+    )
+    parser.add_argument(
+        "--answers",
+        type=int,
+        default=None,
+        help="answers per episode for every scenario (default: each preset's; "
+        f"{QUICK_ANSWERS} with --quick); drift points scale along",
+    )
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=2,
+        help="worker processes (default 2; 1 = run in this process)",
+    )
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help=f"smoke test: {QUICK_SEEDS} seeds, {QUICK_ANSWERS} answers, a small "
+        f"learner {QUICK_LEARNER}; not for reporting",
+    )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a LearnerConfig field for every learner (repeatable)",
+    )
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="reuse finished episodes from OUT/episodes.jsonl with the same settings",
+    )
     args = parser.parse_args(list(argv))
     if args.seeds is None:
         args.seeds = QUICK_SEEDS if args.quick else DEFAULT_SEEDS
@@ -771,10 +1003,18 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
     try:
         overrides = dict(QUICK_LEARNER) if args.quick else {}
         overrides.update(_parse_set(args.overrides))
-        for forbidden in ("seed", "value_names", "feature_dim", "context_dim", "information_mode",
-                          "update_rule"):
+        for forbidden in (
+            "seed",
+            "value_names",
+            "feature_dim",
+            "context_dim",
+            "information_mode",
+            "update_rule",
+        ):
             if forbidden in overrides:
-                raise ValueError(f"--set {forbidden} is fixed by the evaluation (per seed/scenario/method)")
+                raise ValueError(
+                    f"--set {forbidden} is fixed by the evaluation (per seed/scenario/method)"
+                )
         for name in args.scenarios:
             scenario_preset(name)
         learner_config(scenario_preset(args.scenarios[0]), 0, overrides)  # validate early
@@ -805,8 +1045,10 @@ class _Progress:
         ran = self.done - self.reused
         elapsed = time.monotonic() - self.started
         eta = elapsed / ran * (self.total - self.done) if ran else math.nan
-        line = (f"eval {self.done}/{self.total} episodes, elapsed {_format_duration(elapsed)}, "
-                f"eta {_format_duration(eta) if math.isfinite(eta) else '?'} ({label})")
+        line = (
+            f"eval {self.done}/{self.total} episodes, elapsed {_format_duration(elapsed)}, "
+            f"eta {_format_duration(eta) if math.isfinite(eta) else '?'} ({label})"
+        )
         sys.stderr.write(("\r" + line + "\033[K") if self.tty else line + "\n")
         sys.stderr.flush()
 
@@ -828,7 +1070,9 @@ def _load_previous(path: Path) -> dict[str, dict]:
     return done
 
 
-def run_tasks(tasks: Sequence[dict], workers: int, episodes_path: Path, resume: bool) -> tuple[list[dict], int]:
+def run_tasks(
+    tasks: Sequence[dict], workers: int, episodes_path: Path, resume: bool
+) -> tuple[list[dict], int]:
     """Run every task (reusing finished ones with ``resume``), streaming to ``episodes_path``;
     returns the records and how many were reused."""
     previous = _load_previous(episodes_path) if resume else {}
@@ -838,6 +1082,7 @@ def run_tasks(tasks: Sequence[dict], workers: int, episodes_path: Path, resume: 
     progress = _Progress(len(tasks), len(records))
     mode = "a" if resume and episodes_path.exists() else "w"
     with open(episodes_path, mode) as sink:
+
         def keep(rec: dict) -> None:
             records[task_key(rec)] = rec
             sink.write(json.dumps(rec) + "\n")
@@ -850,8 +1095,9 @@ def run_tasks(tasks: Sequence[dict], workers: int, episodes_path: Path, resume: 
                 keep(run_episode(task))
         else:
             context = multiprocessing.get_context("spawn")
-            with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context,
-                                                        initializer=_init_worker) as pool:
+            with concurrent.futures.ProcessPoolExecutor(
+                workers, mp_context=context, initializer=_init_worker
+            ) as pool:
                 futures = [pool.submit(run_episode, task) for task in todo]
                 for future in concurrent.futures.as_completed(futures):
                     keep(future.result())
@@ -860,7 +1106,8 @@ def run_tasks(tasks: Sequence[dict], workers: int, episodes_path: Path, resume: 
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    """Run the evaluation; return the exit code (0 ok, 1 no scenario could run, 2 bad arguments)."""
+    """Run the evaluation; return the exit code (0 ok, 1 no scenario could run, 2 bad
+    arguments)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     args = _parse(argv)
     out: Path = args.out
@@ -878,24 +1125,38 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
                 sys.stderr.write("eval: no scenario left to run\n")
                 return 1
     # seed-major order: complete seeds finish first, so a partial episodes.jsonl is usable
-    tasks = [{"method": m, "scenario": s, "seed": seed, "n_answers": args.answers,
-              "learner": args.learner}
-             for seed in seeds for s in args.scenarios for m in args.methods]
+    tasks = [
+        {
+            "method": m,
+            "scenario": s,
+            "seed": seed,
+            "n_answers": args.answers,
+            "learner": args.learner,
+        }
+        for seed in seeds
+        for s in args.scenarios
+        for m in args.methods
+    ]
     # the command that reproduces the figures: --resume only reuses identical (seeded) episodes
     command = "moral-compass eval " + " ".join(shlex.quote(a) for a in argv if a != "--resume")
     started = time.monotonic()
     pretrained = pretrain_models(tasks, args.workers, out, args.resume)
-    sys.stderr.write(f"eval: {len(tasks)} episodes ({len(args.methods)} methods x "
-                     f"{len(args.scenarios)} scenarios x {len(seeds)} seeds) on {args.workers} "
-                     f"worker(s) -> {out}\n")
+    sys.stderr.write(
+        f"eval: {len(tasks)} episodes ({len(args.methods)} methods x "
+        f"{len(args.scenarios)} scenarios x {len(seeds)} seeds) on {args.workers} "
+        f"worker(s) -> {out}\n"
+    )
     records, reused = run_tasks(tasks, args.workers, out / "episodes.jsonl", args.resume)
     wall_s = time.monotonic() - started
     metrics = compute_metrics(records)
     scenario_settings = {}
     for name in args.scenarios:
         cfg = dataclasses.replace(scenario_preset(name), **scenario_overrides(name, args.answers))
-        scenario_settings[name] = {**dataclasses.asdict(cfg), "fingerprints": split_scenario(name)[1],
-                                   "drift_reference": drift_reference(cfg)}
+        scenario_settings[name] = {
+            **dataclasses.asdict(cfg),
+            "fingerprints": split_scenario(name)[1],
+            "drift_reference": drift_reference(cfg),
+        }
     example_cfg = learner_config(scenario_preset(args.scenarios[0]), seeds[0], args.learner)
     document = {
         "command": command,
@@ -913,21 +1174,30 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         },
         "workers": args.workers,
         "wall_time_s": wall_s,
-        "pretrained_fingerprints": [{k: d[k] for k in ("scenario", "seed", "people", "answers", "gain")}
-                                    for d in pretrained],
-        "host": {"python": platform.python_version(), "machine": platform.machine(),
-                 "cpus": os.cpu_count()},
+        "pretrained_fingerprints": [
+            {k: d[k] for k in ("scenario", "seed", "people", "answers", "gain")}
+            for d in pretrained
+        ],
+        "host": {
+            "python": platform.python_version(),
+            "machine": platform.machine(),
+            "cpus": os.cpu_count(),
+        },
         "definitions": METRIC_DEFINITIONS,
         "metrics": metrics,
     }
     (out / "metrics.json").write_text(json.dumps(document, indent=1, allow_nan=False))
-    plots = write_plots(records, out, args.methods, args.scenarios,
-                        np.random.default_rng(PLOT_BOOTSTRAP_SEED))
-    summary = summary_markdown(metrics, command, args.methods, args.scenarios, len(seeds), wall_s, reused,
-                               args.quick)
+    plots = write_plots(
+        records, out, args.methods, args.scenarios, np.random.default_rng(PLOT_BOOTSTRAP_SEED)
+    )
+    summary = summary_markdown(
+        metrics, command, args.methods, args.scenarios, len(seeds), wall_s, reused, args.quick
+    )
     (out / "summary.md").write_text(summary)
-    sys.stderr.write(f"eval: done in {_format_duration(wall_s)}; {out / 'metrics.json'}, "
-                     f"{out / 'summary.md'}, {', '.join(p.name for p in plots)}\n")
+    sys.stderr.write(
+        f"eval: done in {_format_duration(wall_s)}; {out / 'metrics.json'}, "
+        f"{out / 'summary.md'}, {', '.join(p.name for p in plots)}\n"
+    )
     return 0
 
 

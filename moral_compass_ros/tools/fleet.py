@@ -1,4 +1,7 @@
-"""``moral-compass fleet``: N simulated robots, each with its own simulated people (``doc/design.md`` §8).
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
+"""``moral-compass fleet``: N simulated robots, each with its own simulated people
+(``doc/design.md`` §8).
 
     moral-compass fleet --robots N --out DIR [--mode batched|graph] [--answers T]
                         [--social-pull NU] [--seed S] [--particles K] [--scaling 10,100,1000]
@@ -35,6 +38,7 @@ Outputs in DIR
 rate — and diversity — mean S_ε(q^(i), q̄) — with vs without social pull; batched only), and
 with ``--scaling``, ``cost_vs_n.png`` and ``cost_vs_n.md`` (seconds per step vs N).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -114,16 +118,22 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 def _sq_dist(points: np.ndarray, fingerprints: np.ndarray) -> np.ndarray:
     """‖θ_k − fp_{rb}‖² for a shared support (K, M) and fingerprints (R, B, M) -> (R, B, K)."""
-    return (np.sum(points ** 2, axis=1)[None, None, :] + np.sum(fingerprints ** 2, axis=2)[..., None]
-            - 2.0 * fingerprints @ points.T)
+    return (
+        np.sum(points**2, axis=1)[None, None, :]
+        + np.sum(fingerprints**2, axis=2)[..., None]
+        - 2.0 * fingerprints @ points.T
+    )
 
 
-def _profiles(rng: np.random.Generator, n: int, m: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _profiles(
+    rng: np.random.Generator, n: int, m: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Start and end profiles (n, M) and which people drift (n,) — all from ``rng``."""
     dominant = np.where(rng.uniform(size=n) < CULTURE_SHARE, 0, rng.integers(0, m, size=n))
     start = np.stack([draw_profile(rng, m, int(d)) for d in dominant])
-    target = np.stack([draw_profile(rng, m, int((d + 1 + rng.integers(0, m - 1)) % m))
-                       for d in dominant])
+    target = np.stack(
+        [draw_profile(rng, m, int((d + 1 + rng.integers(0, m - 1)) % m)) for d in dominant]
+    )
     drifts = rng.uniform(size=n) < DRIFT_FRACTION
     return start, target, drifts
 
@@ -144,7 +154,7 @@ def run_batched(config: FleetConfig, pull: bool) -> FleetRun:
         depend on the robots' choices), so the arms differ only by the pull.
     """
     r_n, k_n, m = config.robots, config.particles, len(config.value_names)
-    world = np.random.default_rng([config.seed, 1])   # people and candidates
+    world = np.random.default_rng([config.seed, 1])  # people and candidates
     choice = np.random.default_rng([config.seed, 2])  # exploration and answers
     support = np.random.default_rng([config.seed, 0]).dirichlet(np.ones(m), size=k_n)  # (K, M)
     start, target, drifts = _profiles(world, r_n, m)
@@ -155,8 +165,11 @@ def run_batched(config: FleetConfig, pull: bool) -> FleetRun:
     approvals = np.zeros(r_n)
     # S_ε to the average for at most diversity_sample robots (a fixed seeded sample; default:
     # all): the shared-kernel Sinkhorn costs O(R K²) per iteration, a learning step O(R B K).
-    sample = np.sort(np.random.default_rng([config.seed, 3]).permutation(r_n)[
-        :min(r_n, config.diversity_sample)])
+    sample = np.sort(
+        np.random.default_rng([config.seed, 3]).permutation(r_n)[
+            : min(r_n, config.diversity_sample)
+        ]
+    )
     t1, t2 = config.answers / 3.0, 2.0 * config.answers / 3.0
     for t in range(config.answers + 1):
         lam = np.clip((t - t1) / (t2 - t1), 0.0, 1.0) * drifts  # gradual drift per person
@@ -168,14 +181,23 @@ def run_batched(config: FleetConfig, pull: bool) -> FleetRun:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 diversity = shared_support_divergence(
-                    support, average, weights[sample], config.epsilon,
-                    **METRIC_SOLVER)  # S_ε(q̄, q^(r)) for the sampled robots
+                    support, average, weights[sample], config.epsilon, **METRIC_SOLVER
+                )  # S_ε(q̄, q^(r)) for the sampled robots
                 rate, speed = 0.0, 0.0
                 if previous_average is not None:
                     dt = t - previous_average[0]
-                    rate = float(shared_support_divergence(
-                        support, average, previous_average[1][None, :], config.epsilon,
-                        **METRIC_SOLVER)[0]) / dt
+                    rate = (
+                        float(
+                            shared_support_divergence(
+                                support,
+                                average,
+                                previous_average[1][None, :],
+                                config.epsilon,
+                                **METRIC_SOLVER,
+                            )[0]
+                        )
+                        / dt
+                    )
                     speed = float(np.linalg.norm(mean - previous_average[1] @ support)) / dt
             run.unconverged += len(caught)
             previous_average = (t, average)
@@ -220,25 +242,44 @@ def scaling(sizes: Sequence[int], answers: int, particles: int, seed: int) -> li
     """Seconds per answer-step (all robots), per pull and per metrics snapshot vs N."""
     rows = []
     for n in sizes:
-        config = FleetConfig(robots=int(n), answers=answers, particles=particles, seed=seed,
-                             pull_every=5, metrics_every=5)
+        config = FleetConfig(
+            robots=int(n),
+            answers=answers,
+            particles=particles,
+            seed=seed,
+            pull_every=5,
+            metrics_every=5,
+        )
         tic = time.perf_counter()
         run = run_batched(config, pull=True)
         total = time.perf_counter() - tic
         n_pulls = answers // config.pull_every
         n_metrics = len(run.t)
-        rows.append({"robots": int(n), "answers": answers, "particles": particles,
-                     "total_s": total,
-                     "step_ms": 1e3 * run.seconds["step"] / answers,
-                     "pull_ms": 1e3 * run.seconds["pull"] / max(n_pulls, 1),
-                     "metrics_ms": 1e3 * run.seconds["metrics"] / n_metrics,
-                     "per_robot_answer_us": 1e6 * total / (n * answers)})
+        rows.append(
+            {
+                "robots": int(n),
+                "answers": answers,
+                "particles": particles,
+                "total_s": total,
+                "step_ms": 1e3 * run.seconds["step"] / answers,
+                "pull_ms": 1e3 * run.seconds["pull"] / max(n_pulls, 1),
+                "metrics_ms": 1e3 * run.seconds["metrics"] / n_metrics,
+                "per_robot_answer_us": 1e6 * total / (n * answers),
+            }
+        )
     return rows
 
 
 # ----------------------------------------------------------------------------- graph mode
-def run_graph(robots: int, answers: int, nu: Optional[float], seed: int, out: Path,
-              timeout_s: float, particles: int = 64) -> dict:
+def run_graph(
+    robots: int,
+    answers: int,
+    nu: Optional[float],
+    seed: int,
+    out: Path,
+    timeout_s: float,
+    particles: int = 64,
+) -> dict:
     """Real namespaced node graphs + population_node over loopback DDS; returns the series."""
     import rclpy
     from rclpy.signals import SignalHandlerOptions
@@ -261,14 +302,24 @@ def run_graph(robots: int, answers: int, nu: Optional[float], seed: int, out: Pa
     params_path.write_text(yaml.safe_dump(params))
     names = [f"robot_{i + 1}" for i in range(robots)]
     runners = []
-    series: dict = {"t": [], "average_mean": [], "drift_rate": [], "mean_speed": [],
-                    "diversity": [], "applied": [], "robots": names}
+    series: dict = {
+        "t": [],
+        "average_mean": [],
+        "drift_rate": [],
+        "mean_speed": [],
+        "diversity": [],
+        "applied": [],
+        "robots": names,
+    }
     # Ctrl-C must stop the tool even when it was started with SIGINT ignored (a background
     # job of a non-interactive shell passes SIG_IGN on, and Python keeps it).
     signal.signal(signal.SIGINT, signal.default_int_handler)
     context = Context()
-    rclpy.init(context=context, domain_id=int(os.environ["ROS_DOMAIN_ID"]),
-               signal_handler_options=SignalHandlerOptions.NO)  # Ctrl-C -> KeyboardInterrupt
+    rclpy.init(
+        context=context,
+        domain_id=int(os.environ["ROS_DOMAIN_ID"]),
+        signal_handler_options=SignalHandlerOptions.NO,
+    )  # Ctrl-C -> KeyboardInterrupt
     probe = rclpy.node.Node("fleet_probe", context=context)
     executor = SingleThreadedExecutor(context=context)
     executor.add_node(probe)
@@ -286,27 +337,50 @@ def run_graph(robots: int, answers: int, nu: Optional[float], seed: int, out: Pa
         series["applied"].append(dict(applied))
 
     for name in names:
-        probe.create_subscription(MoralCompass, f"/{name}/{topics.COMPASS}",
-                                  lambda msg, n=name: on_compass(n, msg), STATE_QOS)
-    probe.create_subscription(PopulationCompass, "/" + topics.POPULATION_STATUS, on_status,
-                              STATE_QOS)
+        probe.create_subscription(
+            MoralCompass,
+            f"/{name}/{topics.COMPASS}",
+            lambda msg, n=name: on_compass(n, msg),
+            STATE_QOS,
+        )
+    probe.create_subscription(
+        PopulationCompass, "/" + topics.POPULATION_STATUS, on_status, STATE_QOS
+    )
     started = time.monotonic()
     try:
         for i, name in enumerate(names):
-            runner = GraphRunner(GRAPH_NODES + SIM_NODES, namespace=name,
-                                 params_files=[params_path], log_dir=out / "logs" / name)
-            runner.start(node_overrides={
-                "compass_node": {"state_dir": str(out / "state" / name),
-                                 "social_pull_enabled": nu is not None,
-                                 "social_pull_nu": float(nu if nu is not None else 1.0),
-                                 "social_pull_period_s": 2.0},
-                "sim_world_node": {"sim_seed": seed + i + 1, "n_answers": answers,
-                                   "scenario": "gradual_drift" if i % 2 else "fixed_profile"}})
+            runner = GraphRunner(
+                GRAPH_NODES + SIM_NODES,
+                namespace=name,
+                params_files=[params_path],
+                log_dir=out / "logs" / name,
+            )
+            runner.start(
+                node_overrides={
+                    "compass_node": {
+                        "state_dir": str(out / "state" / name),
+                        "social_pull_enabled": nu is not None,
+                        "social_pull_nu": float(nu if nu is not None else 1.0),
+                        "social_pull_period_s": 2.0,
+                    },
+                    "sim_world_node": {
+                        "sim_seed": seed + i + 1,
+                        "n_answers": answers,
+                        "scenario": "gradual_drift" if i % 2 else "fixed_profile",
+                    },
+                }
+            )
             runners.append(runner)
-        population = GraphRunner([POPULATION_NODE], params_files=[config_file(
-            "population_node.yaml")], log_dir=out / "logs" / "population",
-            overrides={"robots": names, "publish_period_s": 1.0,
-                       "cost": params["/**"]["ros__parameters"].get("cost", "sqeuclidean")})
+        population = GraphRunner(
+            [POPULATION_NODE],
+            params_files=[config_file("population_node.yaml")],
+            log_dir=out / "logs" / "population",
+            overrides={
+                "robots": names,
+                "publish_period_s": 1.0,
+                "cost": params["/**"]["ros__parameters"].get("cost", "sqeuclidean"),
+            },
+        )
         population.start()
         runners.append(population)
         deadline = time.monotonic() + timeout_s
@@ -332,8 +406,10 @@ def run_graph(robots: int, answers: int, nu: Optional[float], seed: int, out: Pa
 # ----------------------------------------------------------------------------- plots
 def _plot_average(path: Path, t, means: dict, names, xlabel: str) -> None:
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     fig, axes = plt.subplots(1, len(means), figsize=(5.5 * len(means), 3.8), squeeze=False)
     for ax, (label, mean) in zip(axes[0], means.items()):
         mean = np.asarray(mean)
@@ -350,8 +426,10 @@ def _plot_average(path: Path, t, means: dict, names, xlabel: str) -> None:
 
 def _plot_drift(path: Path, t, runs: dict, xlabel: str) -> None:
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     fig, (a, b) = plt.subplots(1, 2, figsize=(11, 3.8))
     for label, run in runs.items():
         a.plot(t[1:], run["drift_rate"][1:], label=label)
@@ -368,8 +446,10 @@ def _plot_drift(path: Path, t, runs: dict, xlabel: str) -> None:
 
 def _plot_pull(path: Path, runs: dict, xlabel: str) -> None:
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     fig, axes = plt.subplots(1, 3, figsize=(15, 3.8))
     for label, run in runs.items():
         axes[0].plot(run["t"], run["error"], label=label)
@@ -388,12 +468,17 @@ def _plot_pull(path: Path, runs: dict, xlabel: str) -> None:
 
 def _plot_cost(path: Path, rows: list[dict]) -> None:
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+
     n = [r["robots"] for r in rows]
     fig, ax = plt.subplots(figsize=(6, 4))
-    for key, label in (("step_ms", "answer step (all robots)"), ("pull_ms", "social pull"),
-                       ("metrics_ms", "metrics (S_ε to q̄ for every robot)")):
+    for key, label in (
+        ("step_ms", "answer step (all robots)"),
+        ("pull_ms", "social pull"),
+        ("metrics_ms", "metrics (S_ε to q̄ for every robot)"),
+    ):
         ax.loglog(n, [r[key] for r in rows], "o-", label=label)
     ax.set_xlabel("robots N")
     ax.set_ylabel("ms")
@@ -405,35 +490,66 @@ def _plot_cost(path: Path, rows: list[dict]) -> None:
 
 
 def _cost_table(rows: list[dict], command: str) -> str:
-    lines = [f"`{command}` ({platform.processor() or platform.machine()}, "
-             f"{os.cpu_count()} cores)", "",
-             "| robots N | answer step (ms) | social pull (ms) | metrics snapshot (ms) | "
-             "µs per robot-answer | total (s) |", "|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        f"`{command}` ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)",
+        "",
+        "| robots N | answer step (ms) | social pull (ms) | metrics snapshot (ms) | "
+        "µs per robot-answer | total (s) |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
     for r in rows:
-        lines.append(f"| {r['robots']} | {r['step_ms']:.2f} | {r['pull_ms']:.3f} | "
-                     f"{r['metrics_ms']:.1f} | {r['per_robot_answer_us']:.1f} | "
-                     f"{r['total_s']:.2f} |")
+        lines.append(
+            f"| {r['robots']} | {r['step_ms']:.2f} | {r['pull_ms']:.3f} | "
+            f"{r['metrics_ms']:.1f} | {r['per_robot_answer_us']:.1f} | "
+            f"{r['total_s']:.2f} |"
+        )
     return "\n".join(lines) + "\n"
 
 
 # ----------------------------------------------------------------------------- CLI
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="moral-compass fleet", description=description(__doc__), formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="moral-compass fleet",
+        description=description(__doc__),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--robots", type=int, required=True, help="number of robots N (>= 1)")
-    parser.add_argument("--mode", choices=("batched", "graph"), default="batched",
-                        help="batched: every robot in one vectorised simulation (fast, up to "
-                        "thousands); graph: real namespaced node graphs over DDS (slow, a few)")
+    parser.add_argument(
+        "--mode",
+        choices=("batched", "graph"),
+        default="batched",
+        help="batched: every robot in one vectorised simulation (fast, up to "
+        "thousands); graph: real namespaced node graphs over DDS (slow, a few)",
+    )
     parser.add_argument("--answers", type=int, default=60, help="answers per robot T")
-    parser.add_argument("--social-pull", type=float, default=None, metavar="NU",
-                        help="ν of the social pull (κ = 2ν/(2ν+1)); batched: the 'with' arm "
-                        "(default 1.0); graph: enables the pull in every compass_node")
-    parser.add_argument("--seed", type=int, default=0, help="seed of the simulated people (default 0)")
-    parser.add_argument("--particles", type=int, default=None,
-                        help="particles K per compass (batched default 128, graph 64)")
-    parser.add_argument("--scaling", default="", help="batched: also time N in this comma list "
-                        "(e.g. 10,100,1000,3000)")
-    parser.add_argument("--scaling-answers", type=int, default=20,
-                        help="answers per robot in each --scaling run (default 20)")
+    parser.add_argument(
+        "--social-pull",
+        type=float,
+        default=None,
+        metavar="NU",
+        help="ν of the social pull (κ = 2ν/(2ν+1)); batched: the 'with' arm "
+        "(default 1.0); graph: enables the pull in every compass_node",
+    )
+    parser.add_argument(
+        "--seed", type=int, default=0, help="seed of the simulated people (default 0)"
+    )
+    parser.add_argument(
+        "--particles",
+        type=int,
+        default=None,
+        help="particles K per compass (batched default 128, graph 64)",
+    )
+    parser.add_argument(
+        "--scaling",
+        default="",
+        help="batched: also time N in this comma list (e.g. 10,100,1000,3000)",
+    )
+    parser.add_argument(
+        "--scaling-answers",
+        type=int,
+        default=20,
+        help="answers per robot in each --scaling run (default 20)",
+    )
     parser.add_argument("--timeout", type=float, default=600.0, help="graph mode limit (s)")
     parser.add_argument("--out", type=Path, required=True, help="output directory")
     args = parser.parse_args(list(argv))
@@ -442,8 +558,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
     if args.social_pull is not None and not args.social_pull >= 0:
         parser.error("--social-pull must be >= 0")
     if args.mode == "graph" and args.robots > 8:
-        parser.error("graph mode starts 5 processes per robot: use --robots <= 8 "
-                     "(or --mode batched)")
+        parser.error(
+            "graph mode starts 5 processes per robot: use --robots <= 8 (or --mode batched)"
+        )
     return args
 
 
@@ -452,26 +569,49 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
-    command = "moral-compass fleet " + " ".join(shlex.quote(a) for a in (
-        sys.argv[1:] if argv is None else argv))
-    result: dict = {"command": command, "mode": args.mode, "robots": args.robots,
-                    "answers": args.answers, "seed": args.seed,
-                    "value_names": list(MORAL_FOUNDATIONS)}
+    command = "moral-compass fleet " + " ".join(
+        shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv)
+    )
+    result: dict = {
+        "command": command,
+        "mode": args.mode,
+        "robots": args.robots,
+        "answers": args.answers,
+        "seed": args.seed,
+        "value_names": list(MORAL_FOUNDATIONS),
+    }
     names = list(MORAL_FOUNDATIONS)
     tic = time.perf_counter()
     if args.mode == "batched":
         nu = 1.0 if args.social_pull is None else args.social_pull
-        config = FleetConfig(robots=args.robots, answers=args.answers, seed=args.seed, nu=nu,
-                             particles=args.particles or 128)
-        runs = {"without pull": asdict(run_batched(config, pull=False)),
-                f"with pull (ν={nu:g}, κ={kappa_from_nu(nu):.2f})":
-                    asdict(run_batched(config, pull=True))}
-        result.update(config={k: (list(v) if isinstance(v, tuple) else v)
-                              for k, v in asdict(config).items()},
-                      kappa=kappa_from_nu(nu), runs=runs)
+        config = FleetConfig(
+            robots=args.robots,
+            answers=args.answers,
+            seed=args.seed,
+            nu=nu,
+            particles=args.particles or 128,
+        )
+        runs = {
+            "without pull": asdict(run_batched(config, pull=False)),
+            f"with pull (ν={nu:g}, κ={kappa_from_nu(nu):.2f})": asdict(
+                run_batched(config, pull=True)
+            ),
+        }
+        result.update(
+            config={
+                k: (list(v) if isinstance(v, tuple) else v) for k, v in asdict(config).items()
+            },
+            kappa=kappa_from_nu(nu),
+            runs=runs,
+        )
         t = next(iter(runs.values()))["t"]
-        _plot_average(out / "average_compass.png", t,
-                      {k: v["average_mean"] for k, v in runs.items()}, names, "answers per robot")
+        _plot_average(
+            out / "average_compass.png",
+            t,
+            {k: v["average_mean"] for k, v in runs.items()},
+            names,
+            "answers per robot",
+        )
         _plot_drift(out / "drift.png", t, runs, "answers per robot")
         _plot_pull(out / "social_pull.png", runs, "answers per robot")
         if args.scaling:
@@ -482,19 +622,35 @@ def main(argv: Sequence[str] | None = None) -> int:
             (out / "cost_vs_n.md").write_text(_cost_table(rows, command))
             sys.stdout.write(_cost_table(rows, command))
         for label, run in runs.items():
-            sys.stdout.write(f"{label}: final error {run['error'][-1]:.4f}, diversity "
-                             f"{run['diversity'][-1]:.4f}, approval {run['approval'][-1]:.3f}; "
-                             f"{sum(run['seconds'].values()):.2f} s\n")
+            sys.stdout.write(
+                f"{label}: final error {run['error'][-1]:.4f}, diversity "
+                f"{run['diversity'][-1]:.4f}, approval {run['approval'][-1]:.3f}; "
+                f"{sum(run['seconds'].values()):.2f} s\n"
+            )
     else:
-        series = run_graph(args.robots, args.answers, args.social_pull, args.seed, out,
-                           args.timeout, args.particles or 64)
+        series = run_graph(
+            args.robots,
+            args.answers,
+            args.social_pull,
+            args.seed,
+            out,
+            args.timeout,
+            args.particles or 64,
+        )
         result.update(social_pull_nu=args.social_pull, graph=series)
         label = "graph" + ("" if args.social_pull is None else f", pull ν={args.social_pull:g}")
-        _plot_average(out / "average_compass.png", series["t"], {label: series["average_mean"]},
-                      names, "seconds")
+        _plot_average(
+            out / "average_compass.png",
+            series["t"],
+            {label: series["average_mean"]},
+            names,
+            "seconds",
+        )
         _plot_drift(out / "drift.png", series["t"], {label: series}, "seconds")
-        sys.stdout.write(f"{len(series['t'])} population averages in {series['wall_s']:.0f} s; "
-                         f"every robot answered {args.answers}: {series['complete']}\n")
+        sys.stdout.write(
+            f"{len(series['t'])} population averages in {series['wall_s']:.0f} s; "
+            f"every robot answered {args.answers}: {series['complete']}\n"
+        )
     result["wall_s"] = time.perf_counter() - tic
     (out / "fleet.json").write_text(json.dumps(result, indent=1))
     sys.stdout.write(f"wrote {out}/fleet.json and plots\n")

@@ -1,3 +1,5 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """``moral-compass pretrain``: pre-train the fingerprint network ψ from many people's answers.
 
     moral-compass pretrain SOURCE... --out psi.npz [--params FILE.yaml] [--set KEY=VALUE ...]
@@ -15,6 +17,7 @@ action_selector_node. The fit and what it reports: ``doc/design.md`` §10.1.
 
 Exit codes: 0 written, 1 no usable answers, 2 bad arguments or parameters.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,18 +32,39 @@ MIN_USEFUL_GAIN = 0.01
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="moral-compass pretrain", description=description(__doc__))
-    parser.add_argument("sources", nargs="*", type=Path,
-                        help="journals, bags or directories holding them")
+    parser = argparse.ArgumentParser(
+        prog="moral-compass pretrain", description=description(__doc__)
+    )
+    parser.add_argument(
+        "sources", nargs="*", type=Path, help="journals, bags or directories holding them"
+    )
     parser.add_argument("--out", type=Path, required=True, help="file to write (.npz)")
-    parser.add_argument("--params", type=Path, default=None,
-                        help="parameter YAML (default: a bag's recorded parameters, else the package's)")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="change one learner parameter (repeatable)")
-    parser.add_argument("--from-sim", metavar="SCENARIO", default=None,
-                        help="simulate the answers instead (e.g. fixed_profile)")
-    parser.add_argument("--people", type=int, default=50, help="simulated people (with --from-sim)")
-    parser.add_argument("--world-seed", type=int, default=0, help="simulated world (with --from-sim)")
+    parser.add_argument(
+        "--params",
+        type=Path,
+        default=None,
+        help="parameter YAML (default: a bag's recorded parameters, else the package's)",
+    )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="change one learner parameter (repeatable)",
+    )
+    parser.add_argument(
+        "--from-sim",
+        metavar="SCENARIO",
+        default=None,
+        help="simulate the answers instead (e.g. fixed_profile)",
+    )
+    parser.add_argument(
+        "--people", type=int, default=50, help="simulated people (with --from-sim)"
+    )
+    parser.add_argument(
+        "--world-seed", type=int, default=0, help="simulated world (with --from-sim)"
+    )
     parser.add_argument("--iterations", type=int, default=None, help="optimiser steps of the fit")
     return parser
 
@@ -79,8 +103,9 @@ def read_bag_answers(path: Path, config) -> list:
     contents = read_bag(path, msgtypes={PKG + "HumanFeedback"})
     events, seen = [], set()
     for message in contents.messages:
-        event = conversions.feedback_from_msg(message.message, config.feature_dim, config.context_dim,
-                                              len(config.value_names))
+        event = conversions.feedback_from_msg(
+            message.message, config.feature_dim, config.context_dim, len(config.value_names)
+        )
         if event.feedback_id not in seen:  # re-sent answers count once, as on the robot
             seen.add(event.feedback_id)
             events.append(event)
@@ -113,7 +138,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         say(f"error: parameters: {error}")
         return 2
     if args.from_sim:
-        from moral_compass_ros.tools.evaluate import learner_config, population_answers, scenario_preset
+        from moral_compass_ros.tools.evaluate import (
+            learner_config,
+            population_answers,
+            scenario_preset,
+        )
 
         try:
             preset = scenario_preset(args.from_sim)
@@ -121,11 +150,20 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             say(f"error: {error}")
             return 2
         # the simulated world fixes F, C and the values; the other parameters stay the file's
-        config = learner_config(preset, config.seed, {**config.to_dict(), "value_names": tuple(preset.value_names),
-                                                      "feature_dim": preset.feature_dim,
-                                                      "context_dim": preset.context_dim})
-        say(f"simulating {args.people} people answering {preset.n_answers} random actions each in "
-            f"{args.from_sim} world {args.world_seed}")
+        config = learner_config(
+            preset,
+            config.seed,
+            {
+                **config.to_dict(),
+                "value_names": tuple(preset.value_names),
+                "feature_dim": preset.feature_dim,
+                "context_dim": preset.context_dim,
+            },
+        )
+        say(
+            f"simulating {args.people} people answering {preset.n_answers} random actions each in "
+            f"{args.from_sim} world {args.world_seed}"
+        )
         events = population_answers(args.from_sim, args.world_seed, n_people=args.people)
     else:
         try:
@@ -157,18 +195,28 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     say(f"fitting ψ to {len(events)} answers of {people} people")
     options = {} if args.iterations is None else {"iterations": args.iterations}
     try:
-        result = pretrain_fingerprints(events, config, **options,
-                                       progress=lambda i, n, ll: say(f"  step {i}/{n}: log-likelihood {ll:.4f}"))
+        result = pretrain_fingerprints(
+            events,
+            config,
+            **options,
+            progress=lambda i, n, ll: say(f"  step {i}/{n}: log-likelihood {ll:.4f}"),
+        )
     except ValueError as error:
         say(f"error: {error}")
         return 1
     result.save(args.out)
-    say(f"ψ explains {result.gain:.3f} nats per answer over a near-uniform ψ (log-likelihood "
-        f"{result.log_likelihood:.3f} against {result.reference_log_likelihood:.3f}); β {result.beta:.1f}, "
-        f"τ {result.tau:.3f}")
+    say(
+        f"ψ explains {result.gain:.3f} nats per answer over a near-uniform ψ (log-likelihood "
+        f"{result.log_likelihood:.3f} against {result.reference_log_likelihood:.3f}); β "
+        f"{result.beta:.1f}, "
+        f"τ {result.tau:.3f}"
+    )
     if result.gain < MIN_USEFUL_GAIN:
-        say("warning: ψ learned next to nothing: too few people, or features that do not carry what "
-            "actions mean")
+        say(
+            "warning: ψ learned next to nothing: too few people, or features that do not carry "
+            "what "
+            "actions mean"
+        )
     say(f"wrote {args.out}; use it with the parameter fingerprint_model: {args.out.resolve()}")
     return 0
 

@@ -1,3 +1,5 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """``moral-compass record``: record the package's topics of one robot into a rosbag2.
 
 Subscribes to every topic of the package in the given namespace (candidates, selections,
@@ -8,6 +10,7 @@ compass and model (latched), value cards, feedback, acknowledgements, joy, marke
 
 Exit codes: 0 recorded; 2 bad arguments or the bag cannot be created.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,25 +30,54 @@ EXIT_OK, EXIT_USAGE = 0, 2
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="moral-compass record", description=description(__doc__, 1),
+        prog="moral-compass record",
+        description=description(__doc__, 1),
         epilog="example: moral-compass record --namespace /robot_1 --duration 600 "
-               "--params config/moral_compass.yaml",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("-o", "--out", type=Path, default=None,
-                        help="bag directory to create (default: "
-                             "bags/moral_compass_<YYYYmmdd-HHMMSS>)")
-    parser.add_argument("-s", "--storage", choices=("mcap", "sqlite3"), default="mcap",
-                        help="storage plugin (default: mcap)")
-    parser.add_argument("-n", "--namespace", default="",
-                        help="robot namespace of the topics (default: the root namespace)")
-    parser.add_argument("-d", "--duration", type=float, default=None,
-                        help="stop after this many seconds (default: until Ctrl-C)")
-    parser.add_argument("--topics", nargs="+", default=None, metavar="TOPIC",
-                        help="record only these package topics (names as in topics.py, e.g. "
-                             "planner/candidates selection feedback compass)")
-    parser.add_argument("--params", type=Path, default=None,
-                        help="parameters YAML the graph runs with: stored in the bag so that "
-                             "moral-compass replay uses it")
+        "--params config/moral_compass.yaml",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "-o",
+        "--out",
+        type=Path,
+        default=None,
+        help="bag directory to create (default: bags/moral_compass_<YYYYmmdd-HHMMSS>)",
+    )
+    parser.add_argument(
+        "-s",
+        "--storage",
+        choices=("mcap", "sqlite3"),
+        default="mcap",
+        help="storage plugin (default: mcap)",
+    )
+    parser.add_argument(
+        "-n",
+        "--namespace",
+        default="",
+        help="robot namespace of the topics (default: the root namespace)",
+    )
+    parser.add_argument(
+        "-d",
+        "--duration",
+        type=float,
+        default=None,
+        help="stop after this many seconds (default: until Ctrl-C)",
+    )
+    parser.add_argument(
+        "--topics",
+        nargs="+",
+        default=None,
+        metavar="TOPIC",
+        help="record only these package topics (names as in topics.py, e.g. "
+        "planner/candidates selection feedback compass)",
+    )
+    parser.add_argument(
+        "--params",
+        type=Path,
+        default=None,
+        help="parameters YAML the graph runs with: stored in the bag so that "
+        "moral-compass replay uses it",
+    )
     parser.add_argument("--quiet", action="store_true", help="no progress line")
     return parser
 
@@ -60,7 +92,8 @@ def main(argv: Optional[list[str]] = None) -> int:
         sys.stderr.write("record: error: --duration must be > 0\n")
         return EXIT_USAGE
     out = args.out or Path("bags") / (
-        "moral_compass_" + datetime.datetime.now().strftime("%Y%m%d-%H%M%S"))
+        "moral_compass_" + datetime.datetime.now().strftime("%Y%m%d-%H%M%S")
+    )
     if out.exists():
         sys.stderr.write(f"record: error: {out} exists already; choose another --out\n")
         return EXIT_USAGE
@@ -69,8 +102,9 @@ def main(argv: Optional[list[str]] = None) -> int:
         try:
             custom["moral_compass_ros.params"] = args.params.read_text(encoding="utf-8")
         except OSError as error:
-            sys.stderr.write(f"record: error: cannot read {args.params}: "
-                             f"{error.strerror or error}\n")
+            sys.stderr.write(
+                f"record: error: cannot read {args.params}: {error.strerror or error}\n"
+            )
             return EXIT_USAGE
 
     import rclpy
@@ -86,15 +120,17 @@ def main(argv: Optional[list[str]] = None) -> int:
     # job of a non-interactive shell passes SIG_IGN on, and Python keeps it).
     signal.signal(signal.SIGINT, signal.default_int_handler)
     context = Context()
-    rclpy.init(context=context,
-               signal_handler_options=SignalHandlerOptions.NO)  # Ctrl-C -> KeyboardInterrupt
+    rclpy.init(
+        context=context, signal_handler_options=SignalHandlerOptions.NO
+    )  # Ctrl-C -> KeyboardInterrupt
     node = executor = recorder = spinner = None
     try:
         namespace = "/" + args.namespace.strip("/") if args.namespace.strip("/") else ""
         node = Node("moral_compass_recorder", namespace=namespace, context=context)
         try:
-            recorder = BagRecorder(node, out, storage=args.storage, topics=args.topics,
-                                   custom_data=custom)
+            recorder = BagRecorder(
+                node, out, storage=args.storage, topics=args.topics, custom_data=custom
+            )
         except ValueError as error:
             sys.stderr.write(f"record: error: {error}\n")
             return EXIT_USAGE
@@ -102,16 +138,20 @@ def main(argv: Optional[list[str]] = None) -> int:
         executor.add_node(node)
         spinner = threading.Thread(target=executor.spin, daemon=True)
         spinner.start()
-        print(f"record: {args.storage} bag {out}, {len(recorder.topics)} topics in namespace "
-              f"{namespace or '/'} (domain {os.environ.get('ROS_DOMAIN_ID', '0')}); "
-              + (f"{args.duration:g} s" if args.duration else "Ctrl-C to stop"), flush=True)
+        print(
+            f"record: {args.storage} bag {out}, {len(recorder.topics)} topics in namespace "
+            f"{namespace or '/'} (domain {os.environ.get('ROS_DOMAIN_ID', '0')}); "
+            + (f"{args.duration:g} s" if args.duration else "Ctrl-C to stop"),
+            flush=True,
+        )
         started = time.monotonic()
         tty = sys.stderr.isatty()
         last = 0.0
         try:
             # rclpy's SIGINT handler shuts the context down; do not rely on KeyboardInterrupt
-            while context.ok() and (args.duration is None
-                                    or time.monotonic() - started < args.duration):
+            while context.ok() and (
+                args.duration is None or time.monotonic() - started < args.duration
+            ):
                 time.sleep(0.2)
                 now = time.monotonic()
                 if not args.quiet and now - last >= (0.5 if tty else 5.0):
@@ -141,8 +181,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     counts = recorder.counts() if recorder is not None else {}
     print(f"record: wrote {out}: {describe_counts(counts)}")
     if recorder is not None and recorder.error:
-        sys.stderr.write(f"record: warning: some messages could not be written: "
-                         f"{recorder.error}\n")
+        sys.stderr.write(
+            f"record: warning: some messages could not be written: {recorder.error}\n"
+        )
     return EXIT_OK
 
 

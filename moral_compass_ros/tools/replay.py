@@ -1,3 +1,5 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """``moral-compass replay BAG --out DIR``: re-run selector and compass offline on a recorded bag.
 
 Reads the planner's candidates, the selections, the answers and the compass versions from a
@@ -13,6 +15,7 @@ beside the bag directory (the demo writes ``runs/<ts>/params.yaml``), else the p
 Exit codes: 0 done; 1 done but a faithful replay did not reproduce the recording exactly;
 2 bad arguments, parameters or bag (the reason on stderr).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,23 +32,39 @@ EXIT_OK, EXIT_MISMATCH, EXIT_USAGE = 0, 1, 2
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="moral-compass replay", description=description(__doc__, 1),
+        prog="moral-compass replay",
+        description=description(__doc__, 1),
         epilog="example: moral-compass replay runs/latest/bag --out runs/latest/replay "
-               "--set lambda_info=0.5 --set information_mode=seek",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        "--set lambda_info=0.5 --set information_mode=seek",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("bag", type=Path, help="bag directory, or a .mcap / .db3 file")
     parser.add_argument("--out", type=Path, required=True, help="output directory (created)")
-    parser.add_argument("--params", type=Path, default=None,
-                        help="ROS parameters YAML the recording ran with (default: stored in "
-                             "the bag, else params.yaml beside the bag, else the package's)")
-    parser.add_argument("--set", dest="overrides", action="append", default=[],
-                        metavar="KEY=VALUE",
-                        help="change one learner parameter (repeatable), e.g. lambda_info=0.5, "
-                             "information_mode=seek, gamma=0.9, n_particles=256")
-    parser.add_argument("--storage", choices=("auto", "mcap", "sqlite3"), default="auto",
-                        help="storage of the bag (default: detected)")
-    parser.add_argument("--namespace", default=None,
-                        help="robot namespace to replay when the bag holds several")
+    parser.add_argument(
+        "--params",
+        type=Path,
+        default=None,
+        help="ROS parameters YAML the recording ran with (default: stored in "
+        "the bag, else params.yaml beside the bag, else the package's)",
+    )
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="change one learner parameter (repeatable), e.g. lambda_info=0.5, "
+        "information_mode=seek, gamma=0.9, n_particles=256",
+    )
+    parser.add_argument(
+        "--storage",
+        choices=("auto", "mcap", "sqlite3"),
+        default="auto",
+        help="storage of the bag (default: detected)",
+    )
+    parser.add_argument(
+        "--namespace", default=None, help="robot namespace to replay when the bag holds several"
+    )
     parser.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     parser.add_argument("--quiet", action="store_true", help="no progress line")
     return parser
@@ -110,14 +129,17 @@ def main(argv: Optional[list[str]] = None) -> int:
         reading = Progress("replay: reading", enabled=not args.quiet)
         contents = read_bag(args.bag, storage=args.storage, progress=reading)
         reading.finish()
-        document, source = find_parameters(args.bag, args.params, contents.custom_data,
-                                           config_file())
+        document, source = find_parameters(
+            args.bag, args.params, contents.custom_data, config_file()
+        )
         params = build_parameters(document, source, overrides)
     except (BagError, ParameterError) as error:
         return fail(str(error))
-    print(f"replay: bag {args.bag} ({contents.storage}, "
-          f"{len(contents.messages)} package messages"
-          f"{'' if contents.complete else ', cut short'})")
+    print(
+        f"replay: bag {args.bag} ({contents.storage}, "
+        f"{len(contents.messages)} package messages"
+        f"{'' if contents.complete else ', cut short'})"
+    )
     print(f"replay: parameters from {params.source}")
     if overrides:
         print("replay: what if " + ", ".join(f"{k}={v}" for k, v in overrides.items()))
@@ -147,29 +169,45 @@ def main(argv: Optional[list[str]] = None) -> int:
     sel, comp = document["selections"], document["compass"]
     quality = document["approval_prediction"]["replayed"]
     agreement = sel["agreement"]
-    print(f"replay: {sel['replayed']} selections, {sel['agree']}/{sel['compared_with_recorded']}"
-          f" agree with the recording"
-          + (f" ({agreement:.1%})" if agreement is not None else "")
-          + (f", max |Δ total| {sel['max_abs_total_diff']:.3g}"
-             if sel["max_abs_total_diff"] is not None else ""))
-    print(f"replay: compass v{comp['start_version']}..v{comp['final_version']}, "
-          f"{comp['versions_compared']} versions compared, max |Δ mean| "
-          + (f"{comp['max_abs_mean_diff']:.3g}" if comp["max_abs_mean_diff"] is not None
-             else "n/a")
-          + ", reproduced exactly: " + (
-              ("yes" if comp["versions_reproduced_exactly"] else "no")
-              if comp["versions_compared"] else "nothing recorded to compare"))
+    print(
+        f"replay: {sel['replayed']} selections, {sel['agree']}/{sel['compared_with_recorded']}"
+        f" agree with the recording"
+        + (f" ({agreement:.1%})" if agreement is not None else "")
+        + (
+            f", max |Δ total| {sel['max_abs_total_diff']:.3g}"
+            if sel["max_abs_total_diff"] is not None
+            else ""
+        )
+    )
+    print(
+        f"replay: compass v{comp['start_version']}..v{comp['final_version']}, "
+        f"{comp['versions_compared']} versions compared, max |Δ mean| "
+        + (f"{comp['max_abs_mean_diff']:.3g}" if comp["max_abs_mean_diff"] is not None else "n/a")
+        + ", reproduced exactly: "
+        + (
+            ("yes" if comp["versions_reproduced_exactly"] else "no")
+            if comp["versions_compared"]
+            else "nothing recorded to compare"
+        )
+    )
     if quality["n"]:
-        print(f"replay: approval prediction on {quality['n']} answers: Brier "
-              f"{quality['brier']:.3f}, log loss {quality['log_loss']:.3f}, "
-              f"ECE {quality['ece']:.3f}")
-    print(f"replay: wrote {args.out / 'metrics.json'}, {args.out / 'replay.mcap'} "
-          f"({written} messages)" + (", " + ", ".join(p.name for p in plots) if plots else ""))
+        print(
+            f"replay: approval prediction on {quality['n']} answers: Brier "
+            f"{quality['brier']:.3f}, log loss {quality['log_loss']:.3f}, "
+            f"ECE {quality['ece']:.3f}"
+        )
+    print(
+        f"replay: wrote {args.out / 'metrics.json'}, {args.out / 'replay.mcap'} "
+        f"({written} messages)" + (", " + ", ".join(p.name for p in plots) if plots else "")
+    )
     mismatch = (sel["compared_with_recorded"] and not sel["reproduced_exactly"]) or (
-        comp["versions_compared"] and not comp["versions_reproduced_exactly"])
+        comp["versions_compared"] and not comp["versions_reproduced_exactly"]
+    )
     if document["mode"] == "exact" and mismatch:
-        sys.stderr.write("replay: the replay did not reproduce the recording exactly (see "
-                         "metrics.json: selections.disagreements, compass.max_abs_mean_diff)\n")
+        sys.stderr.write(
+            "replay: the replay did not reproduce the recording exactly (see "
+            "metrics.json: selections.disagreements, compass.max_abs_mean_diff)\n"
+        )
         return EXIT_MISMATCH
     return EXIT_OK
 

@@ -1,8 +1,11 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """The demo report: ``metrics.json`` and a self-contained ``report.html`` with plots.
 
 Pure Python + matplotlib (Agg): it reads what the monitor collected and the simulator's truth
 log, so it can be re-made offline from a run folder.
 """
+
 from __future__ import annotations
 
 import base64
@@ -38,18 +41,34 @@ def verdict(truth: list[dict], final_mean) -> dict:
     """
     last = truth[-VERDICT_LAST:]
     answered = [r["approved"] for r in last if r["approved"] is not None]
-    out = {"answers": len(truth), "operators": len({r["operator"] for r in truth}),
-           "answers_to_90": None, "approval": None, "chosen": None, "oracle": None, "random": None,
-           "cosine": None, "distance": None}
+    out = {
+        "answers": len(truth),
+        "operators": len({r["operator"] for r in truth}),
+        "answers_to_90": None,
+        "approval": None,
+        "chosen": None,
+        "oracle": None,
+        "random": None,
+        "cosine": None,
+        "distance": None,
+    }
     if truth:
-        ratio = em.ratio_to_oracle([r["p_approve_selected"] for r in truth], [r["p_approve_oracle"] for r in truth])
+        ratio = em.ratio_to_oracle(
+            [r["p_approve_selected"] for r in truth], [r["p_approve_oracle"] for r in truth]
+        )
         out["answers_to_90"] = em.answers_to_fraction_of_oracle(ratio)
         out["approval"] = float(np.mean(answered)) if answered else None
-        for key, field in (("chosen", "p_approve_selected"), ("oracle", "p_approve_oracle"),
-                           ("random", "p_approve_mean")):
+        for key, field in (
+            ("chosen", "p_approve_selected"),
+            ("oracle", "p_approve_oracle"),
+            ("random", "p_approve_mean"),
+        ):
             out[key] = float(np.mean([r[field] for r in last]))
     if truth and final_mean is not None:
-        mean, profile = np.asarray(final_mean, dtype=float), np.asarray(truth[-1]["true_profile"], dtype=float)
+        mean, profile = (
+            np.asarray(final_mean, dtype=float),
+            np.asarray(truth[-1]["true_profile"], dtype=float),
+        )
         out["cosine"] = em.cosine(mean, profile)
         out["distance"] = float(np.linalg.norm(mean - profile))
     return out
@@ -59,15 +78,23 @@ def verdict_line(v: dict) -> str:
     """One sentence of :func:`verdict`'s numbers (the demo's last console line)."""
     if not v["answers"]:
         return "no answer was exchanged"
-    reached = (f"90 % of the oracle's approval after {v['answers_to_90']} answers"
-               if v["answers_to_90"] is not None else f"90 % of the oracle's approval not reached in {v['answers']} answers")
+    reached = (
+        f"90 % of the oracle's approval after {v['answers_to_90']} answers"
+        if v["answers_to_90"] is not None
+        else f"90 % of the oracle's approval not reached in {v['answers']} answers"
+    )
     who = "the last answering person's" if v["operators"] > 1 else "the person's"
     approved = "no answers" if v["approval"] is None else f"{v['approval']:.0%} approved"
-    parts = [reached, f"last {VERDICT_LAST} answers {approved} (chosen actions {v['chosen']:.0%} likely, "
-             f"the best on offer {v['oracle']:.0%}, a random one {v['random']:.0%})"]
+    parts = [
+        reached,
+        f"last {VERDICT_LAST} answers {approved} (chosen actions {v['chosen']:.0%} likely, "
+        f"the best on offer {v['oracle']:.0%}, a random one {v['random']:.0%})",
+    ]
     if v["cosine"] is not None:
-        parts.append(f"compass mean vs {who} hidden profile: cosine {v['cosine']:.2f}, "
-                     f"distance {v['distance']:.2f}")
+        parts.append(
+            f"compass mean vs {who} hidden profile: cosine {v['cosine']:.2f}, "
+            f"distance {v['distance']:.2f}"
+        )
     return "; ".join(parts)
 
 
@@ -93,7 +120,9 @@ def _png(fig) -> str:
     return base64.b64encode(buffer.getvalue()).decode()
 
 
-def compute_metrics(collected: dict, truth: list[dict], node_exit_codes: dict | None = None) -> dict:
+def compute_metrics(
+    collected: dict, truth: list[dict], node_exit_codes: dict | None = None
+) -> dict:
     """Summary figures of a run (the report's metrics table labels each)."""
     answered = [r for r in truth if r["approved"] is not None]
     approvals = np.array([bool(r["approved"]) for r in answered], dtype=float)
@@ -111,30 +140,42 @@ def compute_metrics(collected: dict, truth: list[dict], node_exit_codes: dict | 
         "skipped": len(truth) - len(answered),
         "approval_rate": float(approvals.mean()) if approvals.size else None,
         "approval_rate_last_20": float(approvals[-20:].mean()) if approvals.size else None,
-        "approval_probability_vs_oracle_last_20": float(ratio[-20:].mean()) if ratio.size else None,
-        "approval_probability_vs_oracle_first_20": float(ratio[:20].mean()) if ratio.size else None,
+        "approval_probability_vs_oracle_last_20": float(ratio[-20:].mean())
+        if ratio.size
+        else None,
+        "approval_probability_vs_oracle_first_20": float(ratio[:20].mean())
+        if ratio.size
+        else None,
         "ece_predicted_approval": quality["ece"] if approvals.size else None,
         "brier_predicted_approval": quality["brier"] if approvals.size else None,
         "feedback_events_sent": len(sent_ids),
         "feedback_events_acknowledged": len(applied_ids & sent_ids),
         "feedback_events_unacknowledged": len(sent_ids - applied_ids),
-        "acks_by_status": {name: sum(a["status"] == code for a in acks)
-                           for code, name in ((0, "applied"), (1, "duplicate"), (2, "rejected"))},
+        "acks_by_status": {
+            name: sum(a["status"] == code for a in acks)
+            for code, name in ((0, "applied"), (1, "duplicate"), (2, "rejected"))
+        },
         "compass_versions_seen": len(compasses),
         "final_compass_version": compasses[-1]["version"] if compasses else None,
         "final_compass_mean": compasses[-1]["mean"] if compasses else None,
-        "selection_compute_ms_p50": float(np.percentile(compute_ms, 50)) if compute_ms.size else None,
-        "selection_compute_ms_p99": float(np.percentile(compute_ms, 99)) if compute_ms.size else None,
+        "selection_compute_ms_p50": float(np.percentile(compute_ms, 50))
+        if compute_ms.size
+        else None,
+        "selection_compute_ms_p99": float(np.percentile(compute_ms, 99))
+        if compute_ms.size
+        else None,
         "value_cards_hash": collected.get("value_cards_hash", ""),
         "pluralism": {k: v for k, v in collected["pluralism"][-1].items()}
-        if collected.get("pluralism") else None,
+        if collected.get("pluralism")
+        else None,
         "node_exit_codes": node_exit_codes or {},
     }
     if compasses and truth:
         mean = np.asarray(compasses[-1]["mean"])
         profile = np.asarray(truth[-1]["true_profile"])
         metrics["cosine_final_mean_vs_last_operator_profile"] = float(
-            mean @ profile / (np.linalg.norm(mean) * np.linalg.norm(profile)))
+            mean @ profile / (np.linalg.norm(mean) * np.linalg.norm(profile))
+        )
     return metrics
 
 
@@ -171,8 +212,15 @@ def _plot_simplex(compasses, truth) -> str:
     final = compasses[-1]
     particles = (np.asarray(final["particles"]) - 1.0 / m) @ projection
     weights = np.asarray(final["weights"])
-    ax.scatter(*particles.T, s=4 + 400 * weights / weights.max(), c=weights, cmap="viridis",
-               alpha=0.5, lw=0, label=f"particles of version {final['version']} (size = weight)")
+    ax.scatter(
+        *particles.T,
+        s=4 + 400 * weights / weights.max(),
+        c=weights,
+        cmap="viridis",
+        alpha=0.5,
+        lw=0,
+        label=f"particles of version {final['version']} (size = weight)",
+    )
     trajectory = (np.array([c["mean"] for c in compasses]) - 1.0 / m) @ projection
     ax.plot(*trajectory.T, color="crimson", lw=1.5, label="compass mean over time")
     ax.scatter(*trajectory[-1], color="crimson", s=60, zorder=5)
@@ -183,8 +231,15 @@ def _plot_simplex(compasses, truth) -> str:
             seen[r["operator"] or "person"] = r["true_profile"]
         for k, (operator, profile) in enumerate(seen.items()):
             point = (np.asarray(profile) - 1.0 / m) @ projection
-            ax.scatter(*point, marker="*", s=220, color=plt.cm.Set1(k), edgecolor="k", zorder=6,
-                       label=f"true profile of {operator} (at the end)")
+            ax.scatter(
+                *point,
+                marker="*",
+                s=220,
+                color=plt.cm.Set1(k),
+                edgecolor="k",
+                zorder=6,
+                label=f"true profile of {operator} (at the end)",
+            )
     ax.set_aspect("equal")
     ax.axis("off")
     ax.set_title("The compass on the value simplex (vertices on a regular polygon)")
@@ -207,8 +262,13 @@ def _plot_approval(truth) -> str:
         den = np.convolve(valid.astype(float), kernel)[: len(x)]
         return num / np.maximum(den, 1)
 
-    ax.plot(answers, rolling(actual), color="k", lw=2,
-            label=f"actual approvals (rolling {ROLLING_WINDOW})")
+    ax.plot(
+        answers,
+        rolling(actual),
+        color="k",
+        lw=2,
+        label=f"actual approvals (rolling {ROLLING_WINDOW})",
+    )
     ax.plot(answers, rolling(selected), color="tab:blue", label="P(approve) of the chosen action")
     ax.plot(answers, rolling(oracle), color="tab:green", ls="--", label="oracle (best action)")
     ax.plot(answers, rolling(random_choice), color="tab:gray", ls=":", label="random action")
@@ -256,8 +316,14 @@ def _plot_decision(selection: dict, number: int, total: int) -> str:
     bound = np.array([bool(s.get("alignment_is_bound", False)) for s in scores])
     ax.bar(x[~bound] - 0.5 * width, align[~bound], width, label="λ_align·Align β(τ−S_ε)")
     if bound.any():  # pruned candidates: only the bound was computed
-        ax.bar(x[bound] - 0.5 * width, align[bound], width, fill=False, hatch="//",
-               label="λ_align·Align bound (pruned)")
+        ax.bar(
+            x[bound] - 0.5 * width,
+            align[bound],
+            width,
+            fill=False,
+            hatch="//",
+            label="λ_align·Align bound (pruned)",
+        )
     ax.bar(x + 0.5 * width, residual, width, label="residual ωᵀ[φ;s]")
     ax.bar(x + 1.5 * width, info, width, label=f"{'−' if sign < 0 else '+'}λ_info·IG (nats)")
     ax.set_ylabel("log-odds of approval")
@@ -265,8 +331,14 @@ def _plot_decision(selection: dict, number: int, total: int) -> str:
     ax.plot(x, totals, "k_", ms=18, mew=2, label="total")
     labels = selection.get("labels", {})
     chosen = [s["id"] == selection["selected_id"] for s in scores]
-    ax.set_xticks(x, [textwrap.fill(("▶ chosen: " if c else "") + labels.get(s["id"], s["id"]), 16)
-                      for s, c in zip(scores, chosen)], fontsize=7)
+    ax.set_xticks(
+        x,
+        [
+            textwrap.fill(("▶ chosen: " if c else "") + labels.get(s["id"], s["id"]), 16)
+            for s, c in zip(scores, chosen)
+        ],
+        fontsize=7,
+    )
     for tick, c in zip(ax.get_xticklabels(), chosen):
         if c:
             tick.set_color("crimson")
@@ -275,10 +347,21 @@ def _plot_decision(selection: dict, number: int, total: int) -> str:
     ax.axhline(0, color="0.6", lw=0.6)
     largest_info = float(np.max(np.abs(info))) if len(info) else 0.0
     if largest_info < 0.02:
-        ax.text(0.99, 0.97, f"information term ≤ {largest_info:.3f} (too small to see)",
-                transform=ax.transAxes, ha="right", va="top", fontsize=7, color="0.3")
-    ax.set_title(f"Decision {number} of {total} (request {selection['request_id']}, "
-                 f"compass v{selection['compass_version']})", fontsize=9)
+        ax.text(
+            0.99,
+            0.97,
+            f"information term ≤ {largest_info:.3f} (too small to see)",
+            transform=ax.transAxes,
+            ha="right",
+            va="top",
+            fontsize=7,
+            color="0.3",
+        )
+    ax.set_title(
+        f"Decision {number} of {total} (request {selection['request_id']}, "
+        f"compass v{selection['compass_version']})",
+        fontsize=9,
+    )
     ax.legend(fontsize=7, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.38))
     return _png(fig)
 
@@ -306,11 +389,20 @@ def _plot_pluralism(pluralism: list[dict], truth: list[dict], names: list[str]) 
     width = 0.8 / max(1, 2 * len(final["operators"]))
     for k, operator in enumerate(final["operators"]):
         if final["operator_means"]:
-            right.bar(x + (2 * k) * width, final["operator_means"][k], width,
-                      label=f"{operator}'s compass (share {final['movement_share'][k]:.0%})")
+            right.bar(
+                x + (2 * k) * width,
+                final["operator_means"][k],
+                width,
+                label=f"{operator}'s compass (share {final['movement_share'][k]:.0%})",
+            )
         if operator in profiles:
-            right.bar(x + (2 * k + 1) * width, profiles[operator], width, alpha=0.45,
-                      label=f"{operator}'s true profile")
+            right.bar(
+                x + (2 * k + 1) * width,
+                profiles[operator],
+                width,
+                alpha=0.45,
+                label=f"{operator}'s true profile",
+            )
     right.set_xticks(x + width * (len(final["operators"]) - 0.5), names, fontsize=8)
     right.set_title("Per-operator compasses (kept apart, not averaged)")
     right.set_ylabel("weight on the value")
@@ -324,40 +416,54 @@ def _render_rviz(collected: dict, run_dir: Path) -> str | None:
     if compass_msg is None:
         return None
     from moral_compass_ros.viz import render_compass_png  # needs the built messages
-    path = render_compass_png(compass_msg, run_dir / "rviz.png", collected.get("last_selection_msg"))
+
+    path = render_compass_png(
+        compass_msg, run_dir / "rviz.png", collected.get("last_selection_msg")
+    )
     return base64.b64encode(Path(path).read_bytes()).decode()
 
 
 CAPTIONS = {
-    "approval": "Black: the share of thumbs up over the last 10 answers. Blue: how likely the chosen "
-                "action was to be approved; green: the best action on offer (the oracle); grey: a random "
-                "one. Learning shows as blue rising from grey to green.",
-    "compass": "Solid: the compass's weight on each value after every answer; dashed, same colour: "
-               "the hidden profile of the person answering. They meet as the robot learns.",
-    "simplex": "The final particle cloud (dot size: weight) and the path of its mean (red) from the "
-               "centre, where the robot knows nothing, toward the star: the hidden profile.",
+    "approval": "Black: the share of thumbs up over the last 10 answers. Blue: how likely the "
+    "chosen "
+    "action was to be approved; green: the best action on offer (the oracle); grey: a random "
+    "one. Learning shows as blue rising from grey to green.",
+    "compass": "Solid: the compass's weight on each value after every answer; dashed, same "
+    "colour: "
+    "the hidden profile of the person answering. They meet as the robot learns.",
+    "simplex": "The final particle cloud (dot size: weight) and the path of its mean (red) from "
+    "the "
+    "centre, where the robot knows nothing, toward the star: the hidden profile.",
     "calibration": "How honest the predicted approval is: points on the diagonal mean that of the "
-                   "actions predicted at 0.8, about 80 % were approved (n: answers per bin).",
+    "actions predicted at 0.8, about 80 % were approved (n: answers per bin).",
     "pluralism": "Left: the effective number of operators who shaped the compass and of values it "
-                 "weighs. Right: each operator's own compass beside their hidden profile.",
+    "weighs. Right: each operator's own compass beside their hidden profile.",
     "rviz": "The markers visualization_node publishes for rviz, drawn offline: the simplex, the "
-            "particles, the mean and its covariance, and the candidates' fingerprints.",
-    "decision": "One bar group per candidate action, every term in log-odds of approval: task, value "
-                "alignment, the residual on the features and the information term. The black dash is "
-                "their total; the chosen action has the highest.",
+    "particles, the mean and its covariance, and the candidates' fingerprints.",
+    "decision": "One bar group per candidate action, every term in log-odds of approval: task, "
+    "value "
+    "alignment, the residual on the features and the information term. The black dash is "
+    "their total; the chosen action has the highest.",
 }
 #: Metric name -> (label, digits) of the report's metrics table.
 METRIC_LABELS = {
-    "answers": ("answers", 0), "skipped": ("queries without an answer", 0),
-    "approval_rate": ("approval rate, all answers", 2), "approval_rate_last_20": ("approval rate, last 20", 2),
+    "answers": ("answers", 0),
+    "skipped": ("queries without an answer", 0),
+    "approval_rate": ("approval rate, all answers", 2),
+    "approval_rate_last_20": ("approval rate, last 20", 2),
     "approval_probability_vs_oracle_first_20": ("P(approve chosen) / oracle's, first 20", 2),
     "approval_probability_vs_oracle_last_20": ("P(approve chosen) / oracle's, last 20", 2),
     "ece_predicted_approval": ("ECE of predicted approval (10 bins)", 3),
     "brier_predicted_approval": ("Brier score of predicted approval", 3),
-    "cosine_final_mean_vs_last_operator_profile": ("cosine, final compass mean vs hidden profile", 3),
-    "feedback_events_sent": ("answers sent", 0), "feedback_events_acknowledged": ("answers acknowledged", 0),
+    "cosine_final_mean_vs_last_operator_profile": (
+        "cosine, final compass mean vs hidden profile",
+        3,
+    ),
+    "feedback_events_sent": ("answers sent", 0),
+    "feedback_events_acknowledged": ("answers acknowledged", 0),
     "final_compass_version": ("final compass version", 0),
-    "selection_compute_ms_p50": ("decision time p50 (ms)", 1), "selection_compute_ms_p99": ("decision time p99 (ms)", 1),
+    "selection_compute_ms_p50": ("decision time p50 (ms)", 1),
+    "selection_compute_ms_p99": ("decision time p99 (ms)", 1),
 }
 
 
@@ -369,7 +475,9 @@ def _number(value, digits: int) -> str:
 
 def _table(header: list[str], rows: list[list[str]]) -> str:
     head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows
+    )
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
@@ -380,23 +488,52 @@ def _scenario_text(params_file: Path, truth: list[dict]) -> str:
         params = yaml.safe_load(Path(params_file).read_text()) or {}
     except (OSError, ValueError):
         params = {}
-    sim = next((body.get("ros__parameters", {}) for key, body in params.items() if key.endswith("sim_world_node")
-                and isinstance(body, dict)), {})
-    selector = next((body.get("ros__parameters", {}) for key, body in params.items()
-                     if key.endswith("action_selector_node") and isinstance(body, dict)), {})
+    sim = next(
+        (
+            body.get("ros__parameters", {})
+            for key, body in params.items()
+            if key.endswith("sim_world_node") and isinstance(body, dict)
+        ),
+        {},
+    )
+    selector = next(
+        (
+            body.get("ros__parameters", {})
+            for key, body in params.items()
+            if key.endswith("action_selector_node") and isinstance(body, dict)
+        ),
+        {},
+    )
     operators = sorted({r["operator"] for r in truth})
-    who = (f"{len(operators)} simulated people ({', '.join(operators)}) with different hidden values take turns; "
-           "the shared compass can satisfy them only in part, so the per-operator compasses below keep them apart"
-           if len(operators) > 1 else "one simulated person with hidden values answers")
-    source = ("the planner's value hints" if sim.get("send_hints") else
-              "the fingerprint library (what the action labels mean)" if selector.get("fingerprint_library") else
-              "the learned network alone")
-    return (f"Scenario <code>{html.escape(str(sim.get('scenario', '?')))}</code>: {who} thumbs up or down "
-            f"after each executed action. Fingerprints come from {source}.")
+    who = (
+        f"{len(operators)} simulated people ({', '.join(operators)}) with different hidden values "
+        f"take turns; "
+        "the shared compass can satisfy them only in part, so the per-operator compasses below "
+        "keep them apart"
+        if len(operators) > 1
+        else "one simulated person with hidden values answers"
+    )
+    source = (
+        "the planner's value hints"
+        if sim.get("send_hints")
+        else "the fingerprint library (what the action labels mean)"
+        if selector.get("fingerprint_library")
+        else "the learned network alone"
+    )
+    return (
+        f"Scenario <code>{html.escape(str(sim.get('scenario', '?')))}</code>: {who} thumbs up or "
+        f"down "
+        f"after each executed action. Fingerprints come from {source}."
+    )
 
 
-def write_report(run_dir: Path, collected: dict, truth: list[dict], params_file: Path,
-                 node_exit_codes: dict | None = None) -> Path:
+def write_report(
+    run_dir: Path,
+    collected: dict,
+    truth: list[dict],
+    params_file: Path,
+    node_exit_codes: dict | None = None,
+) -> Path:
     """Write ``metrics.json`` and ``report.html`` into ``run_dir``; return the report path.
 
     The page opens with the verdict (:func:`verdict_line`) and three key figures, then every
@@ -412,64 +549,141 @@ def write_report(run_dir: Path, collected: dict, truth: list[dict], params_file:
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
     figures = []
     if truth:
-        figures.append(("Does the robot learn what the person approves of?", _plot_approval(truth), "approval"))
+        figures.append(
+            (
+                "Does the robot learn what the person approves of?",
+                _plot_approval(truth),
+                "approval",
+            )
+        )
     if compasses:
         figures.append(("The compass over time", _plot_compass_means(compasses, truth), "compass"))
         figures.append(("The compass on the simplex", _plot_simplex(compasses, truth), "simplex"))
     if truth:
-        figures.append(("Calibration of predicted approval", _plot_reliability(truth), "calibration"))
+        figures.append(
+            ("Calibration of predicted approval", _plot_reliability(truth), "calibration")
+        )
     pluralism = collected.get("pluralism", [])
     if pluralism and compasses:
-        figures.append(("Who shaped the compass: pluralism",
-                        _plot_pluralism(pluralism, truth, compasses[-1]["value_names"]), "pluralism"))
+        figures.append(
+            (
+                "Who shaped the compass: pluralism",
+                _plot_pluralism(pluralism, truth, compasses[-1]["value_names"]),
+                "pluralism",
+            )
+        )
     rviz = _render_rviz(collected, run_dir)
     if rviz:
         figures.append(("What rviz shows (final compass and decision)", rviz, "rviz"))
     picks = sorted({0, len(selections) // 2, len(selections) - 1}) if selections else []
     for i in picks:
-        figures.append((f"Why the robot chose: decision {i + 1} of {len(selections)}",
-                        _plot_decision(selections[i], i + 1, len(selections)), "decision"))
+        figures.append(
+            (
+                f"Why the robot chose: decision {i + 1} of {len(selections)}",
+                _plot_decision(selections[i], i + 1, len(selections)),
+                "decision",
+            )
+        )
     cards = collected.get("value_cards", [])
-    card_table = _table(["value", "criterion", "origin", "measurement", "aggregation", "legitimacy", "version",
-                         "author"], [[str(c[k]) for k in ("value_name", "criterion", "origin", "measurement",
-                                                           "aggregation", "legitimacy", "version", "author")]
-                                     for c in cards])
-    metric_table = _table(["metric", "value"], [[label, _number(metrics.get(key), digits)]
-                                                for key, (label, digits) in METRIC_LABELS.items()])
+    card_table = _table(
+        [
+            "value",
+            "criterion",
+            "origin",
+            "measurement",
+            "aggregation",
+            "legitimacy",
+            "version",
+            "author",
+        ],
+        [
+            [
+                str(c[k])
+                for k in (
+                    "value_name",
+                    "criterion",
+                    "origin",
+                    "measurement",
+                    "aggregation",
+                    "legitimacy",
+                    "version",
+                    "author",
+                )
+            ]
+            for c in cards
+        ],
+    )
+    metric_table = _table(
+        ["metric", "value"],
+        [
+            [label, _number(metrics.get(key), digits)]
+            for key, (label, digits) in METRIC_LABELS.items()
+        ],
+    )
     plural = metrics.get("pluralism") or {}
     pluralism_table = ""
     if plural:
-        rows = [["origin pluralism (effective operators)", _number(plural.get("origin_pluralism"), 2)],
-                ["criteria pluralism (effective values)", _number(plural.get("criteria_pluralism"), 2)],
-                ["disagreement between operators (S_ε)", _number(plural.get("disagreement"), 4)],
-                ["answers refused by the legitimacy policy", _number(plural.get("refused_by_policy"), 0)]]
-        for operator, share, events in zip(plural.get("operators", []), plural.get("movement_share", []),
-                                           plural.get("operator_events", [])):
-            rows.append([f"{operator}: share of the compass's movement ({events} answers)", f"{share:.0%}"])
+        rows = [
+            ["origin pluralism (effective operators)", _number(plural.get("origin_pluralism"), 2)],
+            [
+                "criteria pluralism (effective values)",
+                _number(plural.get("criteria_pluralism"), 2),
+            ],
+            ["disagreement between operators (S_ε)", _number(plural.get("disagreement"), 4)],
+            [
+                "answers refused by the legitimacy policy",
+                _number(plural.get("refused_by_policy"), 0),
+            ],
+        ]
+        for operator, share, events in zip(
+            plural.get("operators", []),
+            plural.get("movement_share", []),
+            plural.get("operator_events", []),
+        ):
+            rows.append(
+                [f"{operator}: share of the compass's movement ({events} answers)", f"{share:.0%}"]
+            )
         pluralism_table = "<h2>Pluralism</h2>" + _table(["measure", "value"], rows)
     reached = "never" if v["answers_to_90"] is None else str(v["answers_to_90"])
-    keys = [(reached, "answers to reach 90 % of the oracle's approval"),
-            ("–" if v["approval"] is None else f"{v['approval']:.0%}",
-             f"approved over the last {VERDICT_LAST} (best possible {_percent(v['oracle'])}, random {_percent(v['random'])})"),
-            ("–" if v["cosine"] is None else f"{v['cosine']:.2f}", "cosine of the compass mean to the hidden profile")]
-    key_html = "".join(f"<div class='key'><b>{html.escape(big)}</b><span>{html.escape(small)}</span></div>"
-                       for big, small in keys)
-    body = "".join(f"<h2>{html.escape(title)}</h2><img src='data:image/png;base64,{png}' alt='{html.escape(title)}'>"
-                   f"<p class='caption'>{html.escape(CAPTIONS[kind])}</p>" for title, png, kind in figures)
+    keys = [
+        (reached, "answers to reach 90 % of the oracle's approval"),
+        (
+            "–" if v["approval"] is None else f"{v['approval']:.0%}",
+            f"approved over the last {VERDICT_LAST} (best possible {_percent(v['oracle'])}, "
+            f"random {_percent(v['random'])})",
+        ),
+        (
+            "–" if v["cosine"] is None else f"{v['cosine']:.2f}",
+            "cosine of the compass mean to the hidden profile",
+        ),
+    ]
+    key_html = "".join(
+        f"<div class='key'><b>{html.escape(big)}</b><span>{html.escape(small)}</span></div>"
+        for big, small in keys
+    )
+    body = "".join(
+        f"<h2>{html.escape(title)}</h2><img src='data:image/png;base64,{png}' "
+        f"alt='{html.escape(title)}'>"
+        f"<p class='caption'>{html.escape(CAPTIONS[kind])}</p>"
+        for title, png, kind in figures
+    )
     page = f"""<!doctype html><html><head><meta charset="utf-8">
 <title>moral_compass_ros demo report</title>
 <style>body{{font-family:sans-serif;max-width:980px;margin:2em auto;padding:0 1em;color:#222}}
 img{{max-width:100%}}table{{border-collapse:collapse;font-size:13px}}
 td,th{{border:1px solid #ccc;padding:4px 6px;vertical-align:top;text-align:left}}
 .verdict{{font-size:17px;line-height:1.4}}.keys{{display:flex;gap:1em;margin:1em 0}}
-.key{{flex:1;border:1px solid #ddd;border-radius:6px;padding:.6em}}.key b{{display:block;font-size:28px}}
-.key span{{font-size:13px;color:#555}}.caption{{font-size:13px;color:#444;margin-top:0}}</style></head><body>
+.key{{flex:1;border:1px solid #ddd;border-radius:6px;padding:.6em}}.key
+b{{display:block;font-size:28px}}
+.key span{{font-size:13px;color:#555}}
+.caption{{font-size:13px;color:#444;margin-top:0}}</style></head><body>
 <h1>moral_compass_ros demo report</h1>
 <p class="verdict">{html.escape(metrics["verdict"][0].upper() + metrics["verdict"][1:])}.</p>
 <div class="keys">{key_html}</div>
 <p>{_scenario_text(params_file, truth)} The simulator's hidden truth (profiles, approval
 probabilities) is used here only to judge the run; the robot never sees it. Run folder
-<code>{html.escape(str(run_dir))}</code>; parameters in <code>{html.escape(Path(params_file).name)}</code>;
+<code>{html.escape(str(run_dir))}</code>; parameters in
+<code>{html.escape(Path(params_file).name)}</code>;
 every number below is in <code>metrics.json</code>.</p>
 {body}
 <h2>Metrics</h2>{metric_table}

@@ -1,3 +1,5 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """``moral-compass run``: start the robot graph without ``ros2 launch``.
 
     moral-compass run [--namespace robot_1] [--params FILE] [--log-level debug] [--use-sim-time]
@@ -9,6 +11,7 @@ tablet page's URL is printed when it is up. Ctrl-C stops every node. As in the l
 the compass and the action selector are required: if either exits, the rest are stopped and the
 command exits 1.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -27,25 +30,42 @@ TABLET_URL = re.compile(r"tablet page: (\S+)")
 
 
 def _parse(argv: list[str]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="moral-compass run",
-                                     description=description(__doc__))
-    parser.add_argument("--namespace", default="",
-                        help="namespace of every node and topic, e.g. robot_1 (default: none)")
-    parser.add_argument("--params", type=Path, default=None,
-                        help="parameter YAML (default: the package's config/moral_compass.yaml)")
-    parser.add_argument("--log-level", default="info",
-                        choices=("debug", "info", "warn", "error", "fatal"),
-                        help="log level of every node (default info)")
-    parser.add_argument("--use-sim-time", action="store_true",
-                        help="use /clock, as when a bag is played")
-    parser.add_argument("--tablet", action="store_true",
-                        help="serve the operator tablet page from feedback_node")
-    parser.add_argument("--tablet-port", type=int, default=None,
-                        help="TCP port of the tablet page (default: the params file's, 8080; "
-                        "0 = any free port)")
-    parser.add_argument("--tablet-operators", type=Path, default=None,
-                        help="operators file with token hashes (make entries with "
-                        "moral-compass auth new NAME)")
+    parser = argparse.ArgumentParser(prog="moral-compass run", description=description(__doc__))
+    parser.add_argument(
+        "--namespace",
+        default="",
+        help="namespace of every node and topic, e.g. robot_1 (default: none)",
+    )
+    parser.add_argument(
+        "--params",
+        type=Path,
+        default=None,
+        help="parameter YAML (default: the package's config/moral_compass.yaml)",
+    )
+    parser.add_argument(
+        "--log-level",
+        default="info",
+        choices=("debug", "info", "warn", "error", "fatal"),
+        help="log level of every node (default info)",
+    )
+    parser.add_argument(
+        "--use-sim-time", action="store_true", help="use /clock, as when a bag is played"
+    )
+    parser.add_argument(
+        "--tablet", action="store_true", help="serve the operator tablet page from feedback_node"
+    )
+    parser.add_argument(
+        "--tablet-port",
+        type=int,
+        default=None,
+        help="TCP port of the tablet page (default: the params file's, 8080; 0 = any free port)",
+    )
+    parser.add_argument(
+        "--tablet-operators",
+        type=Path,
+        default=None,
+        help="operators file with token hashes (make entries with moral-compass auth new NAME)",
+    )
     return parser.parse_args(argv)
 
 
@@ -93,18 +113,24 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     console = _Console()
     try:
-        runner = GraphRunner(GRAPH_NODES, namespace=args.namespace, params_files=[params],
-                             log_level=args.log_level,
-                             overrides={"use_sim_time": True} if args.use_sim_time else None,
-                             on_output=console.node_line)
+        runner = GraphRunner(
+            GRAPH_NODES,
+            namespace=args.namespace,
+            params_files=[params],
+            log_level=args.log_level,
+            overrides={"use_sim_time": True} if args.use_sim_time else None,
+            on_output=console.node_line,
+        )
     except RuntimeError as error:
         sys.stderr.write(f"run: {error}\n")
         return 2
     signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
-    console.say(f"run: starting {', '.join(n.name for n in GRAPH_NODES)} "
-                f"(namespace '{args.namespace or '/'}', domain "
-                f"{os.environ.get('ROS_DOMAIN_ID', '0')}, params {params}); Ctrl-C stops them")
+    console.say(
+        f"run: starting {', '.join(n.name for n in GRAPH_NODES)} "
+        f"(namespace '{args.namespace or '/'}', domain "
+        f"{os.environ.get('ROS_DOMAIN_ID', '0')}, params {params}); Ctrl-C stops them"
+    )
     required = {node.name for node in GRAPH_NODES if node.required}
     exit_code = 0
     reported: set[str] = set()
@@ -116,8 +142,9 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 reported.add(name)
                 if name in required:
-                    console.say(f"run: required node {name} exited with code {code}; "
-                                "stopping the graph")
+                    console.say(
+                        f"run: required node {name} exited with code {code}; stopping the graph"
+                    )
                     exit_code = 1
                     raise KeyboardInterrupt
                 console.say(f"run: {name} exited with code {code}; the others keep running")

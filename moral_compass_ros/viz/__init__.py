@@ -1,3 +1,5 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Seeing the compass: the simplex projection, rviz markers and a PNG renderer of them.
 
 * :mod:`.projection` (numpy only): the documented 3-D projection of the value simplex.
@@ -5,6 +7,7 @@
 * :mod:`.render`: the same ``MarkerArray`` drawn to a PNG with matplotlib (rviz cannot run
   on a machine without a display).
 """
+
 from moral_compass_ros.viz.markers import (
     MarkerStyle,
     build_markers,
@@ -29,8 +32,9 @@ __all__ = [
 ]
 
 
-def render_compass_png(compass_msg, path, selection_msg=None, style: MarkerStyle = MarkerStyle(),
-                       **render_kwargs):
+def render_compass_png(
+    compass_msg, path, selection_msg=None, style: MarkerStyle = MarkerStyle(), **render_kwargs
+):
     """Build the markers of a ``MoralCompass`` (+ optional ``ActionSelection``) and render them.
 
     The demo report's "what rviz shows" figure: :func:`markers_from_msgs` then

@@ -1,3 +1,5 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """The compass as an rviz ``MarkerArray``: simplex, particles, mean, covariance, candidates, text.
 
 Pure message building (no node, no ROS graph): :func:`build_markers` takes arrays, and
@@ -22,6 +24,7 @@ namespace              type                 what
 ``info``               TEXT_VIEW_FACING     compass version, entropy (nats), ESS
 =====================  ===================  ==================================================
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -52,8 +55,15 @@ CANDIDATE_RGBA = (0.2, 0.6, 1.0, 0.8)
 SELECTED_RGBA = (1.0, 0.55, 0.0, 1.0)
 
 # viridis at 0, 0.25, 0.5, 0.75, 1 (RGB): low weight = dark purple, high weight = yellow.
-_VIRIDIS = np.array([[0.267, 0.005, 0.329], [0.231, 0.322, 0.545], [0.128, 0.567, 0.551],
-                     [0.369, 0.789, 0.383], [0.993, 0.906, 0.144]])
+_VIRIDIS = np.array(
+    [
+        [0.267, 0.005, 0.329],
+        [0.231, 0.322, 0.545],
+        [0.128, 0.567, 0.551],
+        [0.369, 0.789, 0.383],
+        [0.993, 0.906, 0.144],
+    ]
+)
 
 
 @dataclass(frozen=True)
@@ -105,8 +115,7 @@ def _point(xyz) -> Point:
 
 
 def _marker(header: Header, ns: str, marker_id: int, marker_type: int) -> Marker:
-    marker = Marker(header=header, ns=ns, id=int(marker_id), type=marker_type,
-                    action=Marker.ADD)
+    marker = Marker(header=header, ns=ns, id=int(marker_id), type=marker_type, action=Marker.ADD)
     marker.pose.orientation.w = 1.0
     return marker
 
@@ -188,18 +197,21 @@ def build_markers(
     markers.append(edges)
 
     vertices = _marker(header, NS_VERTICES, 0, Marker.SPHERE_LIST)
-    vertices.scale = Vector3(x=2.0 * style.particle_diameter * style.scale,
-                             y=2.0 * style.particle_diameter * style.scale,
-                             z=2.0 * style.particle_diameter * style.scale)
+    vertices.scale = Vector3(
+        x=2.0 * style.particle_diameter * style.scale,
+        y=2.0 * style.particle_diameter * style.scale,
+        z=2.0 * style.particle_diameter * style.scale,
+    )
     vertices.color = _rgba(0.35, 0.35, 0.4, 1.0)
     vertices.points = [_point(v) for v in projection.vertices]
     markers.append(vertices)
 
     centre = np.zeros(3)
     for k, name in enumerate(names):
-        label = _at(_marker(header, NS_VERTEX_LABELS, k, Marker.TEXT_VIEW_FACING),
-                    projection.vertices[k] + 0.12 * style.scale * _outward(projection.vertices[k],
-                                                                           centre))
+        label = _at(
+            _marker(header, NS_VERTEX_LABELS, k, Marker.TEXT_VIEW_FACING),
+            projection.vertices[k] + 0.12 * style.scale * _outward(projection.vertices[k], centre),
+        )
         label.text = name
         label.scale.z = style.text_height * style.scale
         label.color = _rgba(0.1, 0.1, 0.1, 1.0)
@@ -213,8 +225,14 @@ def build_markers(
     w_max = float(w.max()) if w.max() > 0 else 1.0
     for i in order:
         fraction = float(w[i]) / w_max
-        diameter = style.particle_diameter * style.scale * (
-            style.min_particle_fraction + (1.0 - style.min_particle_fraction) * np.sqrt(fraction))
+        diameter = (
+            style.particle_diameter
+            * style.scale
+            * (
+                style.min_particle_fraction
+                + (1.0 - style.min_particle_fraction) * np.sqrt(fraction)
+            )
+        )
         particle = _at(_marker(header, NS_PARTICLES, int(i), Marker.SPHERE), positions[i])
         particle.scale = Vector3(x=diameter, y=diameter, z=diameter)
         particle.color = weight_colour(fraction)
@@ -231,14 +249,22 @@ def build_markers(
     mean_marker.color = _rgba(*MEAN_RGBA)
     markers.append(mean_marker)
 
-    quaternion, diameters = ellipsoid(projection.covariance(covariance), style.covariance_sigmas,
-                                      min_diameter=0.05 * style.particle_diameter * style.scale)
+    quaternion, diameters = ellipsoid(
+        projection.covariance(covariance),
+        style.covariance_sigmas,
+        min_diameter=0.05 * style.particle_diameter * style.scale,
+    )
     cov_marker = _marker(header, NS_COVARIANCE, 0, Marker.SPHERE)
-    cov_marker.pose = Pose(position=_point(mean_xyz), orientation=Quaternion(
-        x=float(quaternion[0]), y=float(quaternion[1]), z=float(quaternion[2]),
-        w=float(quaternion[3])))
-    cov_marker.scale = Vector3(x=float(diameters[0]), y=float(diameters[1]),
-                               z=float(diameters[2]))
+    cov_marker.pose = Pose(
+        position=_point(mean_xyz),
+        orientation=Quaternion(
+            x=float(quaternion[0]),
+            y=float(quaternion[1]),
+            z=float(quaternion[2]),
+            w=float(quaternion[3]),
+        ),
+    )
+    cov_marker.scale = Vector3(x=float(diameters[0]), y=float(diameters[1]), z=float(diameters[2]))
     cov_marker.color = _rgba(*COVARIANCE_RGBA)
     markers.append(cov_marker)
 
@@ -246,8 +272,10 @@ def build_markers(
     for index, (candidate_id, fingerprint) in enumerate(candidates):
         fingerprint = np.asarray(fingerprint, dtype=np.float64)
         if fingerprint.shape != (m,) or not np.all(np.isfinite(fingerprint)):
-            raise ValueError(f"candidate {candidate_id!r}: fingerprint_mean must be {m} finite "
-                             f"values, got shape {fingerprint.shape}")
+            raise ValueError(
+                f"candidate {candidate_id!r}: fingerprint_mean must be {m} finite "
+                f"values, got shape {fingerprint.shape}"
+            )
         xyz = projection.points(fingerprint)
         selected = bool(selected_id) and candidate_id == selected_id
         marker = _at(_marker(header, NS_CANDIDATES, index, Marker.SPHERE), xyz)
@@ -257,8 +285,10 @@ def build_markers(
         marker.text = str(candidate_id)  # not drawn by rviz for spheres; kept for tools
         markers.append(marker)
         if selected:
-            label = _at(_marker(header, NS_CANDIDATE_LABELS, 0, Marker.TEXT_VIEW_FACING),
-                        xyz + np.array([0.0, 0.0, 0.08 * style.scale]))
+            label = _at(
+                _marker(header, NS_CANDIDATE_LABELS, 0, Marker.TEXT_VIEW_FACING),
+                xyz + np.array([0.0, 0.0, 0.08 * style.scale]),
+            )
             label.text = f"selected: {selected_label or candidate_id}"
             label.scale.z = 0.8 * style.text_height * style.scale
             label.color = _rgba(0.8, 0.35, 0.0, 1.0)
@@ -266,8 +296,9 @@ def build_markers(
 
     # -- text ------------------------------------------------------------------------------
     top = float(projection.vertices[:, 2].max()) if m >= 4 else 0.0
-    info = _at(_marker(header, NS_INFO, 0, Marker.TEXT_VIEW_FACING),
-               [0.0, 0.0, top + 0.3 * style.scale])
+    info = _at(
+        _marker(header, NS_INFO, 0, Marker.TEXT_VIEW_FACING), [0.0, 0.0, top + 0.3 * style.scale]
+    )
     info.text = f"compass v{int(version)}   H = {float(entropy):.2f} nats   ESS = {float(ess):.0f}"
     info.scale.z = style.text_height * style.scale
     info.color = _rgba(0.1, 0.1, 0.1, 1.0)
@@ -281,9 +312,13 @@ def _outward(point: np.ndarray, centre: np.ndarray) -> np.ndarray:
     return direction / norm if norm > 0 else np.array([0.0, 0.0, 1.0])
 
 
-def markers_from_msgs(compass_msg, selection_msg=None, frame_id: str = "moral_compass",
-                      stamp: Optional[Time] = None,
-                      style: MarkerStyle = MarkerStyle()) -> MarkerArray:
+def markers_from_msgs(
+    compass_msg,
+    selection_msg=None,
+    frame_id: str = "moral_compass",
+    stamp: Optional[Time] = None,
+    style: MarkerStyle = MarkerStyle(),
+) -> MarkerArray:
     """:func:`build_markers` for a ``MoralCompass`` and (optionally) an ``ActionSelection``.
 
     The compass is validated with :func:`moral_compass_ros.conversions.compass_from_msg`;
@@ -308,6 +343,16 @@ def markers_from_msgs(compass_msg, selection_msg=None, frame_id: str = "moral_co
         selected_id = str(selection_msg.selected_id)
         selected_label = str(selection_msg.selected.label)
     return build_markers(
-        list(compass_msg.value_names), particles, weights, int(compass_msg.version),
-        float(compass.entropy), float(compass.ess), candidates, selected_id, selected_label,
-        frame_id=frame_id, stamp=stamp, style=style)
+        list(compass_msg.value_names),
+        particles,
+        weights,
+        int(compass_msg.version),
+        float(compass.entropy),
+        float(compass.ess),
+        candidates,
+        selected_id,
+        selected_label,
+        frame_id=frame_id,
+        stamp=stamp,
+        style=style,
+    )

@@ -1,3 +1,5 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """The value simplex drawn in 3-D: a fixed, documented linear projection (no ROS, numpy only).
 
 A point θ of the simplex Δ^{M-1} (θ ≥ 0, Σ θ = 1) is a convex combination of the M vertices
@@ -25,6 +27,7 @@ projected mean is the mean of the projected particles and a covariance Σ projec
   cosine of the second (vertex k at √(2/M)·(cos 2πk/M, sin 2πk/M, cos 4πk/M)), an orthogonal
   projection that keeps every vertex on the outer hull.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -129,14 +132,16 @@ class SimplexProjection:
         """
         sigma = np.asarray(sigma, dtype=np.float64)
         if sigma.shape != (self.dim, self.dim):
-            raise ValueError(f"covariance has shape {sigma.shape}, expected "
-                             f"({self.dim}, {self.dim})")
+            raise ValueError(
+                f"covariance has shape {sigma.shape}, expected ({self.dim}, {self.dim})"
+            )
         projected = self.scale**2 * self.basis.T @ sigma @ self.basis
         return 0.5 * (projected + projected.T)
 
 
-def ellipsoid(covariance3: np.ndarray, sigmas: float = 2.0,
-              min_diameter: float = 1e-3) -> tuple[np.ndarray, np.ndarray]:
+def ellipsoid(
+    covariance3: np.ndarray, sigmas: float = 2.0, min_diameter: float = 1e-3
+) -> tuple[np.ndarray, np.ndarray]:
     """Orientation and diameters of the ``sigmas``-σ ellipsoid of a 3-D covariance.
 
     Eigen-decomposition Σ₃ = R diag(λ) Rᵀ (R a proper rotation); the ellipsoid
@@ -193,8 +198,10 @@ def rotation_to_quaternion(rotation: np.ndarray) -> np.ndarray:
 def quaternion_to_rotation(q: np.ndarray) -> np.ndarray:
     """3×3 rotation matrix of a quaternion (x, y, z, w) (normalised first)."""
     x, y, z, w = np.asarray(q, dtype=np.float64) / np.linalg.norm(q)
-    return np.array([
-        [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
-        [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
-        [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
-    ])
+    return np.array(
+        [
+            [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+            [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+            [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
+        ]
+    )

@@ -1,3 +1,5 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Draw ``visualization_msgs`` markers to a PNG with matplotlib (Agg), as rviz would show them.
 
 rviz2 cannot run on machines without a display; this renderer draws *the same messages* the
@@ -8,6 +10,7 @@ CUBE, SPHERE_LIST / CUBE_LIST / POINTS (per-point colours honoured), LINE_LIST, 
 ARROW (as a line) and TEXT_VIEW_FACING; actions ADD/MODIFY, DELETE and DELETEALL are applied in
 order. Marker poses are applied to list points (position + orientation).
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -18,9 +21,19 @@ from typing import Iterable, Union
 import numpy as np
 from visualization_msgs.msg import Marker, MarkerArray
 
-from moral_compass_ros.viz.markers import (_VIRIDIS, CANDIDATE_RGBA, COVARIANCE_RGBA, MEAN_RGBA, NS_CANDIDATE_LABELS,
-                                           NS_CANDIDATES, NS_COVARIANCE, NS_INFO, NS_MEAN, NS_PARTICLES,
-                                           SELECTED_RGBA)
+from moral_compass_ros.viz.markers import (
+    _VIRIDIS,
+    CANDIDATE_RGBA,
+    COVARIANCE_RGBA,
+    MEAN_RGBA,
+    NS_CANDIDATE_LABELS,
+    NS_CANDIDATES,
+    NS_COVARIANCE,
+    NS_INFO,
+    NS_MEAN,
+    NS_PARTICLES,
+    SELECTED_RGBA,
+)
 from moral_compass_ros.viz.projection import quaternion_to_rotation
 
 # A sphere whose largest diameter exceeds this fraction of the scene's extent, or whose axes
@@ -136,21 +149,38 @@ def draw_markers(ax, markers: Union[MarkerArray, Iterable[Marker]]) -> RenderSta
                 stats.ellipsoids[ns] += 1
             else:
                 size = (max(scale.max(), 1e-6) * points_per_unit) ** 2
-                ax.scatter(*origin, s=size, color=[colour], depthshade=False,
-                           marker="o" if marker.type == Marker.SPHERE else "s",
-                           edgecolors="none")
+                ax.scatter(
+                    *origin,
+                    s=size,
+                    color=[colour],
+                    depthshade=False,
+                    marker="o" if marker.type == Marker.SPHERE else "s",
+                    edgecolors="none",
+                )
                 stats.points[ns] += 1
         elif marker.type in (Marker.SPHERE_LIST, Marker.CUBE_LIST, Marker.POINTS):
             pts = _list_points(marker)
             if len(pts) == 0:
                 continue
-            colours = ([_colour(c) for c in marker.colors] if len(marker.colors) == len(pts)
-                       else [colour] * len(pts))
-            size = (max(scale[0] if marker.type == Marker.POINTS else scale.max(), 1e-6)
-                    * points_per_unit) ** 2
-            ax.scatter(pts[:, 0], pts[:, 1], pts[:, 2], s=size, c=colours, depthshade=False,
-                       marker="s" if marker.type == Marker.CUBE_LIST else "o",
-                       edgecolors="none")
+            colours = (
+                [_colour(c) for c in marker.colors]
+                if len(marker.colors) == len(pts)
+                else [colour] * len(pts)
+            )
+            size = (
+                max(scale[0] if marker.type == Marker.POINTS else scale.max(), 1e-6)
+                * points_per_unit
+            ) ** 2
+            ax.scatter(
+                pts[:, 0],
+                pts[:, 1],
+                pts[:, 2],
+                s=size,
+                c=colours,
+                depthshade=False,
+                marker="s" if marker.type == Marker.CUBE_LIST else "o",
+                edgecolors="none",
+            )
             stats.points[ns] += len(pts)
         elif marker.type in (Marker.LINE_LIST, Marker.LINE_STRIP, Marker.ARROW):
             pts = _list_points(marker)
@@ -160,15 +190,17 @@ def draw_markers(ax, markers: Union[MarkerArray, Iterable[Marker]]) -> RenderSta
                 pairs = [(pts[k], pts[k + 1]) for k in range(0, len(pts) - 1, 2)]
             else:
                 pairs = [(pts[k], pts[k + 1]) for k in range(len(pts) - 1)]
-            width = max(0.8, (scale[0] if marker.type != Marker.ARROW else scale[1])
-                        * points_per_unit)
+            width = max(
+                0.8, (scale[0] if marker.type != Marker.ARROW else scale[1]) * points_per_unit
+            )
             for a, b in pairs:
                 ax.plot(*zip(a, b), color=colour, linewidth=width)
             stats.segments[ns] += len(pairs)
         elif marker.type == Marker.TEXT_VIEW_FACING:
             fontsize = float(np.clip(marker.scale.z * points_per_unit, 6.0, 16.0))
-            ax.text(*origin, marker.text, color=colour, fontsize=fontsize, ha="center",
-                    va="center")
+            ax.text(
+                *origin, marker.text, color=colour, fontsize=fontsize, ha="center", va="center"
+            )
             stats.texts[ns] += 1
             stats.labels.append(marker.text)
         else:
@@ -186,30 +218,53 @@ def _ellipsoid(ax, centre, rotation, radii, colour) -> None:
     u, v = np.meshgrid(np.linspace(0, 2 * np.pi, 24), np.linspace(0, np.pi, 12))
     unit = np.stack([np.cos(u) * np.sin(v), np.sin(u) * np.sin(v), np.cos(v)], axis=-1)
     xyz = (unit * radii) @ rotation.T + centre
-    ax.plot_wireframe(xyz[..., 0], xyz[..., 1], xyz[..., 2], color=colour[:3],
-                      alpha=max(0.35, colour[3]), linewidth=0.6)
+    ax.plot_wireframe(
+        xyz[..., 0],
+        xyz[..., 1],
+        xyz[..., 2],
+        color=colour[:3],
+        alpha=max(0.35, colour[3]),
+        linewidth=0.6,
+    )
 
 
 def _legend(fig, stats: RenderStats) -> None:
     """What the colours mean, for the namespaces that were drawn, below the axes."""
     from matplotlib.lines import Line2D
 
-    entries = [(NS_PARTICLES, _VIRIDIS[3], "particles (colour and size: weight, dark = light)"),
-               (NS_MEAN, MEAN_RGBA, "compass mean"),
-               (NS_COVARIANCE, COVARIANCE_RGBA[:3] + (0.6,), "covariance ellipsoid"),
-               (NS_CANDIDATES, CANDIDATE_RGBA, "candidate actions' fingerprints"),
-               (NS_CANDIDATES, SELECTED_RGBA, "the selected action's fingerprint")]
-    handles = [Line2D([], [], ls="", marker="o", ms=8, color=colour, label=label)
-               for ns, colour, label in entries if stats.points[ns] or stats.ellipsoids[ns]]
+    entries = [
+        (NS_PARTICLES, _VIRIDIS[3], "particles (colour and size: weight, dark = light)"),
+        (NS_MEAN, MEAN_RGBA, "compass mean"),
+        (NS_COVARIANCE, COVARIANCE_RGBA[:3] + (0.6,), "covariance ellipsoid"),
+        (NS_CANDIDATES, CANDIDATE_RGBA, "candidate actions' fingerprints"),
+        (NS_CANDIDATES, SELECTED_RGBA, "the selected action's fingerprint"),
+    ]
+    handles = [
+        Line2D([], [], ls="", marker="o", ms=8, color=colour, label=label)
+        for ns, colour, label in entries
+        if stats.points[ns] or stats.ellipsoids[ns]
+    ]
     if handles:
-        fig.legend(handles=handles, loc="lower center", ncol=2, fontsize=8, frameon=False,
-                   bbox_to_anchor=(0.5, 0.0))
+        fig.legend(
+            handles=handles,
+            loc="lower center",
+            ncol=2,
+            fontsize=8,
+            frameon=False,
+            bbox_to_anchor=(0.5, 0.0),
+        )
 
 
-def render_markers_png(markers: Union[MarkerArray, Iterable[Marker]], path: Union[str, Path],
-                       view: tuple[float, float] = (22.0, -60.0), size_px: int = 900,
-                       title: str = "", return_stats: bool = False,
-                       caption_namespaces: tuple = (NS_INFO, NS_CANDIDATE_LABELS), legend: bool = True):
+def render_markers_png(
+    markers: Union[MarkerArray, Iterable[Marker]],
+    path: Union[str, Path],
+    view: tuple[float, float] = (22.0, -60.0),
+    size_px: int = 900,
+    title: str = "",
+    return_stats: bool = False,
+    caption_namespaces: tuple = (NS_INFO, NS_CANDIDATE_LABELS),
+    legend: bool = True,
+):
     """Render markers to a PNG file (matplotlib Agg, 3-D axes, no display needed).
 
     Parameters
@@ -246,7 +301,9 @@ def render_markers_png(markers: Union[MarkerArray, Iterable[Marker]], path: Unio
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(projection="3d")
     items = _live_markers(markers.markers if isinstance(markers, MarkerArray) else markers)
-    captions = [mk for mk in items if mk.ns in caption_namespaces and mk.type == Marker.TEXT_VIEW_FACING]
+    captions = [
+        mk for mk in items if mk.ns in caption_namespaces and mk.type == Marker.TEXT_VIEW_FACING
+    ]
     caption_ids = {id(mk) for mk in captions}
     stats = draw_markers(ax, [mk for mk in items if id(mk) not in caption_ids])
     for mk in captions:

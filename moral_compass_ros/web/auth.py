@@ -1,3 +1,5 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """Tablet operators: tokens hashed at rest (scrypt), the operators file, and login rate limits.
 
 Stored form of a token (``config/operators.yaml``)::
@@ -11,6 +13,7 @@ attacker). A plain token never lives in the file; make a hash with::
     moral-compass auth hash            # asks for the token (not echoed)
     moral-compass auth new OPERATOR_ID # makes a random token + its entry
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,12 +44,18 @@ class OperatorsFileError(ValueError):
 
 
 def _scrypt(token: str, salt: bytes, n: int, r: int, p: int) -> bytes:
-    return hashlib.scrypt(token.encode("utf-8"), salt=salt, n=n, r=r, p=p, dklen=KEY_BYTES,
-                          maxmem=256 * 1024 * 1024)
+    return hashlib.scrypt(
+        token.encode("utf-8"), salt=salt, n=n, r=r, p=p, dklen=KEY_BYTES, maxmem=256 * 1024 * 1024
+    )
 
 
-def hash_token(token: str, salt: Optional[bytes] = None, n: int = SCRYPT_N, r: int = SCRYPT_R,
-               p: int = SCRYPT_P) -> str:
+def hash_token(
+    token: str,
+    salt: Optional[bytes] = None,
+    n: int = SCRYPT_N,
+    r: int = SCRYPT_R,
+    p: int = SCRYPT_P,
+) -> str:
     """The at-rest form of ``token`` (see the module docstring).
 
     Parameters
@@ -65,8 +74,7 @@ def hash_token(token: str, salt: Optional[bytes] = None, n: int = SCRYPT_N, r: i
         raise ValueError(f"a token needs at least {MIN_TOKEN_LENGTH} characters")
     salt = secrets.token_bytes(SALT_BYTES) if salt is None else salt
     key = _scrypt(token, salt, n, r, p)
-    return (f"scrypt${n}${r}${p}${base64.b64encode(salt).decode()}$"
-            f"{base64.b64encode(key).decode()}")
+    return f"scrypt${n}${r}${p}${base64.b64encode(salt).decode()}${base64.b64encode(key).decode()}"
 
 
 def is_token_hash(text: str) -> bool:
@@ -131,15 +139,18 @@ def load_operators(path) -> dict[str, Operator]:
             raise OperatorsFileError(f"{path}: operator #{index} must be a mapping")
         operator_id = str(entry.get("id", ""))
         if not OPERATOR_ID_PATTERN.match(operator_id):
-            raise OperatorsFileError(f"{path}: operator #{index} has a bad id (letters, digits, "
-                                     "'_', '.', '-'; 1-64 characters)")
+            raise OperatorsFileError(
+                f"{path}: operator #{index} has a bad id (letters, digits, "
+                "'_', '.', '-'; 1-64 characters)"
+            )
         if operator_id in operators:
             raise OperatorsFileError(f"{path}: operator {operator_id!r} appears twice")
         token_hash = str(entry.get("token_hash", ""))
         if not is_token_hash(token_hash):
             raise OperatorsFileError(
                 f"{path}: operator {operator_id!r} has no valid token_hash (tokens are stored "
-                "hashed: moral-compass auth hash)")
+                "hashed: moral-compass auth hash)"
+            )
         operators[operator_id] = Operator(operator_id, token_hash, str(entry.get("name", "")))
     return operators
 
@@ -203,9 +214,11 @@ class LoginLimiter:
 
 def main(argv=None) -> int:
     """``moral-compass auth {hash,new}``: make operators-file entries."""
-    parser = argparse.ArgumentParser(prog="moral-compass auth",
-                                     description="Hash tablet operator tokens for "
-                                     "config/operators.yaml (tokens are never stored plain).")
+    parser = argparse.ArgumentParser(
+        prog="moral-compass auth",
+        description="Hash tablet operator tokens for "
+        "config/operators.yaml (tokens are never stored plain).",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("hash", help="hash a token read from the terminal (or stdin)")
     new = sub.add_parser("new", help="make a random token and its operators.yaml entry")
@@ -223,8 +236,10 @@ def main(argv=None) -> int:
         print("error: operator id must be 1-64 of [A-Za-z0-9_.-]", file=sys.stderr)
         return 2
     token = secrets.token_urlsafe(18)
-    print(f"token for {args.operator_id} (give it to the operator; it is shown only now): "
-          f"{token}", file=sys.stderr)
+    print(
+        f"token for {args.operator_id} (give it to the operator; it is shown only now): {token}",
+        file=sys.stderr,
+    )
     # a whole operators file, ready to paste (or to append the entry to an existing list)
     print(f"operators:\n  - id: {args.operator_id}\n    token_hash: \"{hash_token(token)}\"")
     return 0

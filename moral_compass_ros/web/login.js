@@ -1,3 +1,5 @@
+/* Copyright 2026 The moral_compass_ros authors
+   SPDX-License-Identifier: Apache-2.0 */
 // Operator login: posts the id and token as JSON (same origin), then opens the tablet page.
 "use strict";
 document.getElementById("login-form").addEventListener("submit", async (event) => {

@@ -1,3 +1,5 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """The tablet page's web server (aiohttp), ROS-free: sessions, CSRF, live state over SSE.
 
 Why aiohttp: one maintained package (no separate ASGI server) gives an asyncio HTTP server
@@ -18,6 +20,7 @@ Security model (an operator's press moves a robot's values, so every press is at
   ``X-CSRF-Token``; POST bodies must be JSON. Otherwise 403.
 * Strict Content-Security-Policy (scripts and styles from this server only), no framing.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -51,9 +54,11 @@ KEEPALIVE_S = 15.0
 MAX_BODY_BYTES = 4096
 
 SECURITY_HEADERS = {
-    "Content-Security-Policy": ("default-src 'none'; script-src 'self'; style-src 'self'; "
-                                "img-src 'self'; connect-src 'self'; form-action 'self'; "
-                                "frame-ancestors 'none'; base-uri 'none'"),
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; "
+        "img-src 'self'; connect-src 'self'; form-action 'self'; "
+        "frame-ancestors 'none'; base-uri 'none'"
+    ),
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
     # "same-origin" (not "no-referrer"): with no-referrer browsers send "Origin: null".
@@ -119,11 +124,19 @@ class TabletServer:
         Where logins, refusals and the URL are logged (never a token).
     """
 
-    def __init__(self, operators: Mapping[str, Operator],
-                 on_press: Callable[[str, str, str], PressOutcome], host: str = "127.0.0.1",
-                 port: int = 0, allowed_hosts: Sequence[str] = (), session_ttl_s: float = 43200.0,
-                 login_max_failures: int = 5, login_window_s: float = 60.0,
-                 ssl_context: Optional[ssl.SSLContext] = None, logger=None):
+    def __init__(
+        self,
+        operators: Mapping[str, Operator],
+        on_press: Callable[[str, str, str], PressOutcome],
+        host: str = "127.0.0.1",
+        port: int = 0,
+        allowed_hosts: Sequence[str] = (),
+        session_ttl_s: float = 43200.0,
+        login_max_failures: int = 5,
+        login_window_s: float = 60.0,
+        ssl_context: Optional[ssl.SSLContext] = None,
+        logger=None,
+    ):
         if not 0 <= int(port) <= 65535:
             raise ValueError(f"port must be in [0, 65535], got {port}")
         self._operators = dict(operators)
@@ -193,8 +206,7 @@ class TabletServer:
         return self.url
 
     async def _open(self) -> None:
-        app = web.Application(client_max_size=MAX_BODY_BYTES,
-                              middlewares=[self._guard_middleware])
+        app = web.Application(client_max_size=MAX_BODY_BYTES, middlewares=[self._guard_middleware])
         app.router.add_get("/", self._page)
         app.router.add_get("/login", self._login_page)
         app.router.add_get("/static/{name}", self._static)
@@ -230,12 +242,24 @@ class TabletServer:
             self._logger.warning(message)
 
     # -- state updates (any thread) --------------------------------------------------------
-    def publish_compass(self, version: int, value_names: Sequence[str], mean: Sequence[float],
-                        entropy: float, ess: float, applied_events: int = 0) -> None:
+    def publish_compass(
+        self,
+        version: int,
+        value_names: Sequence[str],
+        mean: Sequence[float],
+        entropy: float,
+        ess: float,
+        applied_events: int = 0,
+    ) -> None:
         """Show a new compass (keeps the last ``HISTORY_LENGTH`` versions for the chart)."""
-        compass = {"version": int(version), "value_names": [str(n) for n in value_names],
-                   "mean": [_finite(v, 0.0) for v in mean], "entropy": _finite(entropy),
-                   "ess": _finite(ess), "applied_events": int(applied_events)}
+        compass = {
+            "version": int(version),
+            "value_names": [str(n) for n in value_names],
+            "mean": [_finite(v, 0.0) for v in mean],
+            "entropy": _finite(entropy),
+            "ess": _finite(ess),
+            "applied_events": int(applied_events),
+        }
         with self._lock:
             history = self._state.history
             if history and history[-1]["version"] == compass["version"]:
@@ -246,14 +270,24 @@ class TabletServer:
             self._state.compass = compass
         self._changed()
 
-    def publish_selection(self, request_id: str, action_id: str, label: str,
-                          predicted_approval: Optional[float], compass_version: int) -> None:
+    def publish_selection(
+        self,
+        request_id: str,
+        action_id: str,
+        label: str,
+        predicted_approval: Optional[float],
+        compass_version: int,
+    ) -> None:
         """Show the last executed action and its predicted approval (0..1 or None)."""
-        selection = {"request_id": str(request_id), "action_id": str(action_id),
-                     "label": str(label) or str(action_id),
-                     "predicted_approval": None if predicted_approval is None
-                     else _finite(predicted_approval),
-                     "compass_version": int(compass_version)}
+        selection = {
+            "request_id": str(request_id),
+            "action_id": str(action_id),
+            "label": str(label) or str(action_id),
+            "predicted_approval": None
+            if predicted_approval is None
+            else _finite(predicted_approval),
+            "compass_version": int(compass_version),
+        }
         with self._lock:
             self._state.selection = selection
         self._changed()
@@ -261,10 +295,13 @@ class TabletServer:
     def state(self) -> dict:
         """The JSON state every page receives."""
         with self._lock:
-            return {"compass": self._state.compass, "history": list(self._state.history),
-                    "selection": self._state.selection,
-                    "counts": {v: self._state.counts[v] for v in VERDICTS},
-                    "serial": self._state.serial}
+            return {
+                "compass": self._state.compass,
+                "history": list(self._state.history),
+                "selection": self._state.selection,
+                "counts": {v: self._state.counts[v] for v in VERDICTS},
+                "serial": self._state.serial,
+            }
 
     def _changed(self) -> None:
         with self._lock:
@@ -330,29 +367,35 @@ class TabletServer:
     def _require(self, request: web.Request, csrf: bool = False) -> _Session:
         session = self._session(request)
         if session is None:
-            raise web.HTTPUnauthorized(text='{"error": "log in first"}',
-                                       content_type="application/json")
-        if csrf and not secrets.compare_digest(request.headers.get(CSRF_HEADER, ""),
-                                               session.csrf):
-            self._warn(f"tablet: POST {request.path} without a valid CSRF token "
-                      f"refused (operator {session.operator_id})")
-            raise web.HTTPForbidden(text='{"error": "missing or bad CSRF token"}',
-                                    content_type="application/json")
+            raise web.HTTPUnauthorized(
+                text='{"error": "log in first"}', content_type="application/json"
+            )
+        if csrf and not secrets.compare_digest(request.headers.get(CSRF_HEADER, ""), session.csrf):
+            self._warn(
+                f"tablet: POST {request.path} without a valid CSRF token "
+                f"refused (operator {session.operator_id})"
+            )
+            raise web.HTTPForbidden(
+                text='{"error": "missing or bad CSRF token"}', content_type="application/json"
+            )
         return session
 
     @staticmethod
     async def _json_body(request: web.Request) -> dict:
         if request.content_type != "application/json":
-            raise web.HTTPUnsupportedMediaType(text='{"error": "send JSON"}',
-                                               content_type="application/json")
+            raise web.HTTPUnsupportedMediaType(
+                text='{"error": "send JSON"}', content_type="application/json"
+            )
         try:
             body = await request.json()
         except (ValueError, UnicodeDecodeError) as error:
-            raise web.HTTPBadRequest(text='{"error": "body is not JSON"}',
-                                     content_type="application/json") from error
+            raise web.HTTPBadRequest(
+                text='{"error": "body is not JSON"}', content_type="application/json"
+            ) from error
         if not isinstance(body, dict):
-            raise web.HTTPBadRequest(text='{"error": "body must be a JSON object"}',
-                                     content_type="application/json")
+            raise web.HTTPBadRequest(
+                text='{"error": "body must be a JSON object"}', content_type="application/json"
+            )
         return body
 
     # -- pages -------------------------------------------------------------------------------
@@ -378,32 +421,47 @@ class TabletServer:
         body = await self._json_body(request)
         operator_id, token = str(body.get("operator", "")), str(body.get("token", ""))
         client = f"addr:{request.remote}"
-        keys = (client, f"op:{operator_id}") if OPERATOR_ID_PATTERN.match(operator_id) \
-            else (client,)
+        keys = (
+            (client, f"op:{operator_id}") if OPERATOR_ID_PATTERN.match(operator_id) else (client,)
+        )
         wait = self._limiter.retry_after(*keys)
         if wait > 0:
             self._warn(f"tablet: login rate limit hit ({request.remote})")
-            return web.json_response({"error": "too many failed logins; wait"}, status=429,
-                                     headers={"Retry-After": str(int(math.ceil(wait)))})
-        ok = bool(token) and OPERATOR_ID_PATTERN.match(operator_id) is not None and \
-            len(token) <= 256 and await asyncio.get_running_loop().run_in_executor(
-                None, authenticate, self._operators, operator_id, token)
+            return web.json_response(
+                {"error": "too many failed logins; wait"},
+                status=429,
+                headers={"Retry-After": str(int(math.ceil(wait)))},
+            )
+        ok = (
+            bool(token)
+            and OPERATOR_ID_PATTERN.match(operator_id) is not None
+            and len(token) <= 256
+            and await asyncio.get_running_loop().run_in_executor(
+                None, authenticate, self._operators, operator_id, token
+            )
+        )
         if not ok:
             self._limiter.failed(*keys)
             # Only a known operator id is logged: a person who typed the token into the
             # operator field must not find it in the log.
             shown = operator_id if operator_id in self._operators else "<unknown operator>"
-            self._warn(f"tablet: failed login for operator {shown} from "
-                      f"{request.remote}")
+            self._warn(f"tablet: failed login for operator {shown} from {request.remote}")
             return web.json_response({"error": "unknown operator or wrong token"}, status=401)
         self._limiter.succeeded(*keys)
         session_id = secrets.token_urlsafe(32)
-        self._sessions[session_id] = _Session(operator_id, secrets.token_urlsafe(32),
-                                              time.monotonic())
+        self._sessions[session_id] = _Session(
+            operator_id, secrets.token_urlsafe(32), time.monotonic()
+        )
         self._info(f"tablet: operator {operator_id} logged in from {request.remote}")
         response = web.json_response({"operator": operator_id})
-        response.set_cookie(COOKIE_NAME, session_id, httponly=True, samesite="Strict",
-                            path="/", secure=self._ssl is not None)
+        response.set_cookie(
+            COOKIE_NAME,
+            session_id,
+            httponly=True,
+            samesite="Strict",
+            path="/",
+            secure=self._ssl is not None,
+        )
         return response
 
     async def _logout(self, request: web.Request) -> web.Response:
@@ -427,27 +485,34 @@ class TabletServer:
         body = await self._json_body(request)
         verdict, request_id = str(body.get("verdict", "")), str(body.get("request_id", ""))
         if verdict not in VERDICTS:
-            return web.json_response({"error": f"verdict must be one of {list(VERDICTS)}"},
-                                     status=400)
+            return web.json_response(
+                {"error": f"verdict must be one of {list(VERDICTS)}"}, status=400
+            )
         if len(request_id) > 256:
             return web.json_response({"error": "request_id too long"}, status=400)
         outcome = await asyncio.get_running_loop().run_in_executor(
-            None, self._on_press, verdict, request_id, session.operator_id)
+            None, self._on_press, verdict, request_id, session.operator_id
+        )
         if outcome.ok:
             with self._lock:
                 self._state.counts[verdict] += 1
             self._changed()
-        return web.json_response({"ok": outcome.ok, "feedback_id": outcome.feedback_id,
-                                  "message": outcome.message},
-                                 status=200 if outcome.ok else 409)
+        return web.json_response(
+            {"ok": outcome.ok, "feedback_id": outcome.feedback_id, "message": outcome.message},
+            status=200 if outcome.ok else 409,
+        )
 
     async def _events(self, request: web.Request) -> web.StreamResponse:
         session = self._require(request)
         if len(self._streams) >= MAX_EVENT_STREAMS:
             return web.json_response({"error": "too many open pages"}, status=503)
-        response = web.StreamResponse(headers={"Content-Type": "text/event-stream",
-                                               "Cache-Control": "no-store",
-                                               "X-Accel-Buffering": "no"})
+        response = web.StreamResponse(
+            headers={
+                "Content-Type": "text/event-stream",
+                "Cache-Control": "no-store",
+                "X-Accel-Buffering": "no",
+            }
+        )
         for key, value in SECURITY_HEADERS.items():
             response.headers.setdefault(key, value)
         await response.prepare(request)
@@ -462,8 +527,7 @@ class TabletServer:
                 state = self.state()
                 if state["serial"] != sent_serial:
                     sent_serial = state["serial"]
-                    await response.write(f"event: state\ndata: {json.dumps(state)}\n\n"
-                                         .encode())
+                    await response.write(f"event: state\ndata: {json.dumps(state)}\n\n".encode())
                 else:
                     await response.write(b": keep-alive\n\n")
                 wake.clear()

@@ -1,3 +1,5 @@
+/* Copyright 2026 The moral_compass_ros authors
+   SPDX-License-Identifier: Apache-2.0 */
 // Tablet page: live state over server-sent events, presses as CSRF-protected JSON POSTs.
 // Vanilla JS, no external resources (the robot may have no internet); charts are inline SVG.
 "use strict";

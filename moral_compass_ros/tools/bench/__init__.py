@@ -1,3 +1,5 @@
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
 """``moral-compass bench``: how fast a decision and an update are, against POT and the exp bound.
 
     moral-compass bench --out FILE.json [--quick] [--threads 1|2] [--repeats N]
@@ -52,6 +54,7 @@ Times are wall-clock on a shared machine; ratios within one run are what count. 
 default 200 repeats lies between the second- and third-largest sample (over 50 it was the
 largest, and moved by a millisecond from run to run). Nothing in the test suite asserts a time.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -64,38 +67,74 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from moral_compass_ros.tools.bench._decision import (DEFAULT_REPEATS, REFERENCE_TOL, REPLAN_PAUSE_S, _learner, _pct,
-                                                     _progress, _requests, _reset_warm_start, decision_breakdown,
-                                                     exp_throughput_ns, kernel_exp_count, measure_decision,
-                                                     measure_update, pot_loop_alignment)
+from moral_compass_ros.tools.bench._decision import (
+    DEFAULT_REPEATS,
+    REFERENCE_TOL,
+    REPLAN_PAUSE_S,
+    _learner,
+    _pct,
+    _progress,
+    _requests,
+    _reset_warm_start,
+    decision_breakdown,
+    exp_throughput_ns,
+    kernel_exp_count,
+    measure_decision,
+    measure_update,
+    pot_loop_alignment,
+)
 from moral_compass_ros.tools.bench._dds import echo_main, measure_dds, measure_message_conversion
 from moral_compass_ros.tools.bench._report import performance_markdown, plot, table
 from moral_compass_ros.tools.cli import description
 
 
-def run(quick: bool, threads: int, repeats: int | None, dds: bool = True, solver: str = "auto",
-        grid_sizes: bool = True) -> dict:
+def run(
+    quick: bool,
+    threads: int,
+    repeats: int | None,
+    dds: bool = True,
+    solver: str = "auto",
+    grid_sizes: bool = True,
+) -> dict:
     torch.set_num_threads(threads)
     b, n, k = (16, 128, 16) if quick else (64, 512, 64)
     reps = repeats or (5 if quick else DEFAULT_REPEATS)
     warm_updates = 1 if quick else 3
     learner = _learner(n, k, threads, updates=warm_updates)
     learner.score_solver = solver
-    out: dict = {"solver": solver, "threads": threads, "quick": quick, "B": b, "N": n, "K": k, "M": learner.value_space.dim,
-                 "epsilon": learner.config.epsilon, "tol": learner.config.scoring_tol, "repeats": reps}
+    out: dict = {
+        "solver": solver,
+        "threads": threads,
+        "quick": quick,
+        "B": b,
+        "N": n,
+        "K": k,
+        "M": learner.value_space.dim,
+        "epsilon": learner.config.epsilon,
+        "tol": learner.config.scoring_tol,
+        "repeats": reps,
+    }
     _progress(f"decision B={b} N={n} K={k} x{reps}")
     infos: list = []
     decision = measure_decision(learner, b, reps, breakdown=infos)
     cold = measure_decision(learner, b, max(3, reps // 5), cold=True)
     paced = measure_decision(learner, b, reps, pause_s=REPLAN_PAUSE_S)
-    out.update(decision_ms_p50=_pct(decision, 50), decision_ms_p99=_pct(decision, 99),
-               decision_cold_ms_p50=_pct(cold, 50), decision_paced_ms_p50=_pct(paced, 50),
-               decision_paced_ms_p99=_pct(paced, 99), **decision_breakdown(decision, infos, b, n, k))
+    out.update(
+        decision_ms_p50=_pct(decision, 50),
+        decision_ms_p99=_pct(decision, 99),
+        decision_cold_ms_p50=_pct(cold, 50),
+        decision_paced_ms_p50=_pct(paced, 50),
+        decision_paced_ms_p99=_pct(paced, 99),
+        **decision_breakdown(decision, infos, b, n, k),
+    )
     if solver != "pot":  # the same re-plans with prune_candidates: same selections, fewer solves
         pruned, solved = _learner(n, k, threads, updates=warm_updates, prune_candidates=True), []
         pruned_ms = measure_decision(pruned, b, reps, solved=solved)
-        out.update(decision_pruned_ms_p50=_pct(pruned_ms, 50), decision_pruned_ms_p99=_pct(pruned_ms, 99),
-                   pruned_solved_fraction=float(np.mean(solved)))
+        out.update(
+            decision_pruned_ms_p50=_pct(pruned_ms, 50),
+            decision_pruned_ms_p99=_pct(pruned_ms, 99),
+            pruned_solved_fraction=float(np.mean(solved)),
+        )
     # POT loop on one request, same run, same samples
     phi, s, rm, rs = _requests(learner.config, b, 1, seed=23)[0]
     _reset_warm_start(learner)
@@ -108,16 +147,27 @@ def run(quick: bool, threads: int, repeats: int | None, dds: bool = True, solver
     # the float64 check: POT converged far tighter than the decision, as the reference
     tight_values, tight_ms = pot_loop_alignment(learner, phi, s, rm, rs, REFERENCE_TOL)
     tight_diff = float(np.max(np.abs(ours - tight_values)))
-    out.update(pot_loop_ms_p50=pot_ms, speedup_vs_pot=pot_ms / out["decision_ms_p50"],
-               alignment_scale=scale, precision=precision, pot_reference_tol=REFERENCE_TOL,
-               pot_reference_ms=tight_ms, max_abs_diff_vs_pot=tight_diff,
-               max_rel_diff_vs_pot=tight_diff / scale, max_abs_diff_vs_pot_same_tol=diff,
-               max_rel_diff_vs_pot_same_tol=diff / scale)
+    out.update(
+        pot_loop_ms_p50=pot_ms,
+        speedup_vs_pot=pot_ms / out["decision_ms_p50"],
+        alignment_scale=scale,
+        precision=precision,
+        pot_reference_tol=REFERENCE_TOL,
+        pot_reference_ms=tight_ms,
+        max_abs_diff_vs_pot=tight_diff,
+        max_rel_diff_vs_pot=tight_diff / scale,
+        max_abs_diff_vs_pot_same_tol=diff,
+        max_rel_diff_vs_pot_same_tol=diff / scale,
+    )
     _progress("exp throughput, update")
     ns = exp_throughput_ns(torch.float32 if precision == "float32" else torch.float64)
     n_exp = kernel_exp_count(b, n, k)
-    out.update(exp_ns=ns, exp_count=n_exp, exp_bound_ms=ns * n_exp / 1e6,
-               ratio_to_bound=out["decision_ms_p50"] / (ns * n_exp / 1e6))
+    out.update(
+        exp_ns=ns,
+        exp_count=n_exp,
+        exp_bound_ms=ns * n_exp / 1e6,
+        ratio_to_bound=out["decision_ms_p50"] / (ns * n_exp / 1e6),
+    )
     if "decision_pruned_ms_p50" in out:
         # against the exponentials pruning itself evaluates: the solved candidates' kernels only
         out["exp_bound_pruned_ms"] = out["exp_bound_ms"] * out["pruned_solved_fraction"]
@@ -142,9 +192,18 @@ def run(quick: bool, threads: int, repeats: int | None, dds: bool = True, solver
                 updates_by_n[gn] = measure_update(gl, 1 if gn > 512 or quick else 3)
             gupd = updates_by_n[gn]
             bound = ns * kernel_exp_count(gb, gn, k) / 1e6
-            grid.append({"B": gb, "N": gn, "decision_ms_p50": _pct(dec, 50), "decision_ms_p99": _pct(dec, 99),
-                         "decision_cold_ms_p50": _pct(gcold, 50), "exp_bound_ms": bound,
-                         "ratio_to_bound": _pct(dec, 50) / bound, "update_ms_p50": _pct(gupd, 50)})
+            grid.append(
+                {
+                    "B": gb,
+                    "N": gn,
+                    "decision_ms_p50": _pct(dec, 50),
+                    "decision_ms_p99": _pct(dec, 99),
+                    "decision_cold_ms_p50": _pct(gcold, 50),
+                    "exp_bound_ms": bound,
+                    "ratio_to_bound": _pct(dec, 50) / bound,
+                    "update_ms_p50": _pct(gupd, 50),
+                }
+            )
     out["grid"] = grid
     if dds:
         out["message_conversion_ms"] = measure_message_conversion(learner, b, reps)
@@ -161,16 +220,35 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="moral-compass bench", description=description(__doc__))
     parser.add_argument("--out", help="JSON file to write (required unless --from-json)")
     parser.add_argument("--quick", action="store_true", help="small sizes, few repeats (a test)")
-    parser.add_argument("--threads", type=int, choices=(1, 2), default=2, help="torch/OpenMP threads")
-    parser.add_argument("--repeats", type=int, default=None, help=f"decision and e2e repeats (default {DEFAULT_REPEATS}; quick 5)")
-    parser.add_argument("--solver", choices=("auto", "pot"), default="auto",
-                        help="Step 1 solver: auto (kernel domain) or pot (the previous POT path, for before/after)")
+    parser.add_argument(
+        "--threads", type=int, choices=(1, 2), default=2, help="torch/OpenMP threads"
+    )
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=None,
+        help=f"decision and e2e repeats (default {DEFAULT_REPEATS}; quick 5)",
+    )
+    parser.add_argument(
+        "--solver",
+        choices=("auto", "pot"),
+        default="auto",
+        help="Step 1 solver: auto (kernel domain) or pot (POT's path, for comparison)",
+    )
     parser.add_argument("--small-grid", action="store_true", help="grid: only B=16, N=256")
     parser.add_argument("--no-dds", action="store_true", help="skip the DDS e2e / ping-pong part")
-    parser.add_argument("--page", default=None, metavar="FILE.md",
-                        help="also write the performance page (doc/performance.md) from the results")
-    parser.add_argument("--from-json", default=None, metavar="FILE.json",
-                        help="measure nothing: remake the figure and --page from an earlier run's JSON")
+    parser.add_argument(
+        "--page",
+        default=None,
+        metavar="FILE.md",
+        help="also write the performance page (doc/performance.md) from the results",
+    )
+    parser.add_argument(
+        "--from-json",
+        default=None,
+        metavar="FILE.json",
+        help="measure nothing: remake the figure and --page from an earlier run's JSON",
+    )
     args = parser.parse_args(argv)
     if not (args.out or args.from_json):
         parser.error("--out is required")
@@ -179,8 +257,14 @@ def main(argv: list[str] | None = None) -> int:
         _write_outputs(out, Path(args.from_json), args.page)
         return 0
     started = time.perf_counter()
-    out = run(args.quick, args.threads, args.repeats, dds=not args.no_dds, solver=args.solver,
-              grid_sizes=not args.small_grid)
+    out = run(
+        args.quick,
+        args.threads,
+        args.repeats,
+        dds=not args.no_dds,
+        solver=args.solver,
+        grid_sizes=not args.small_grid,
+    )
     out["bench_seconds"] = time.perf_counter() - started
     out["command"] = "moral-compass bench " + " ".join(argv)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
@@ -197,6 +281,8 @@ def _write_outputs(out: dict, json_path: Path, page: str | None) -> None:
     if page:
         page_path = Path(page)
         relative = os.path.relpath(figure, page_path.parent)
-        page_path.write_text(performance_markdown(out, out.get("command", "moral-compass bench"), relative))
+        page_path.write_text(
+            performance_markdown(out, out.get("command", "moral-compass bench"), relative)
+        )
         written.append(str(page_path))
     print(f"\nwrote {', '.join(written)} ({out.get('bench_seconds', 0):.0f} s)")

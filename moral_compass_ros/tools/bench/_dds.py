@@ -1,4 +1,8 @@
-"""The DDS measurements of ``moral-compass bench``: planner → selection across processes and its floors."""
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
+"""The DDS measurements of ``moral-compass bench``: planner → selection across processes and its
+floors."""
+
 from __future__ import annotations
 
 import os
@@ -9,8 +13,13 @@ from pathlib import Path
 
 import numpy as np
 
-from moral_compass_ros.tools.bench._decision import (REPLAN_PAUSE_S, _pct, _requests, _warm_events,
-                                                     shipped_config)
+from moral_compass_ros.tools.bench._decision import (
+    REPLAN_PAUSE_S,
+    _pct,
+    _requests,
+    _warm_events,
+    shipped_config,
+)
 
 PING_TOPIC = "bench/ping"
 
@@ -45,22 +54,49 @@ def _canned_selection(request, n_values: int):
     ``ActionScore`` per candidate (fingerprint means of length ``n_values``), the first
     candidate copied as the selected one."""
     from moral_compass_ros.msg import ActionScore, ActionSelection
-    scores = [ActionScore(id=c.id, total=-1.0, task_cost=0.5, alignment=-0.02, information_gain=0.01,
-                          predicted_approval=0.5, fingerprint_mean=[1.0 / n_values] * n_values)
-              for c in request.candidates]
-    return ActionSelection(request_id=request.request_id, selected_id=request.candidates[0].id,
-                           selected=request.candidates[0], context=request.context, scores=scores,
-                           lambda_task=1.0, lambda_align=1.0, lambda_info=0.1, information_mode="avoid",
-                           epsilon=0.05, value_cards_hash="0" * 64)
+
+    scores = [
+        ActionScore(
+            id=c.id,
+            total=-1.0,
+            task_cost=0.5,
+            alignment=-0.02,
+            information_gain=0.01,
+            predicted_approval=0.5,
+            fingerprint_mean=[1.0 / n_values] * n_values,
+        )
+        for c in request.candidates
+    ]
+    return ActionSelection(
+        request_id=request.request_id,
+        selected_id=request.candidates[0].id,
+        selected=request.candidates[0],
+        context=request.context,
+        scores=scores,
+        lambda_task=1.0,
+        lambda_align=1.0,
+        lambda_info=0.1,
+        information_mode="avoid",
+        epsilon=0.05,
+        value_cards_hash="0" * 64,
+    )
 
 
 def _candidates_msg(rid: str, phi, context, reward_mean, reward_std):
     """The ``CandidateActions`` of one re-plan from :func:`_requests`, as a planner sends it."""
     from moral_compass_ros.msg import CandidateAction, CandidateActions
+
     msg = CandidateActions(request_id=rid, context=context.tolist())
-    msg.candidates = [CandidateAction(id=f"{rid}-{i}", label=f"a{i}", features=row.tolist(),
-                                      expected_task_reward=float(mean), task_reward_std=float(std))
-                      for i, (row, mean, std) in enumerate(zip(phi, reward_mean, reward_std))]
+    msg.candidates = [
+        CandidateAction(
+            id=f"{rid}-{i}",
+            label=f"a{i}",
+            features=row.tolist(),
+            expected_task_reward=float(mean),
+            task_reward_std=float(std),
+        )
+        for i, (row, mean, std) in enumerate(zip(phi, reward_mean, reward_std))
+    ]
     return msg
 
 
@@ -73,6 +109,7 @@ def measure_message_conversion(learner, b: int, repeats: int) -> dict:
 
     from moral_compass_ros.conversions import candidates_from_msg, selection_to_msg
     from moral_compass_ros.msg import ActionSelection, CandidateActions
+
     cfg = learner.config
     request = _requests(cfg, b, 1, seed=31)[0]
     raw_candidates = serialize_message(_candidates_msg("conversion", *request))
@@ -80,14 +117,18 @@ def measure_message_conversion(learner, b: int, repeats: int) -> dict:
     batch = candidates_from_msg(candidates, cfg.feature_dim, cfg.context_dim, len(cfg.value_names))
     scores = learner.score(*request)
     vetoed = np.zeros(b, dtype=bool)
-    selection = selection_to_msg(batch, scores, scores.selected, vetoed, cfg.information_mode, "0" * 64, 1.0)
+    selection = selection_to_msg(
+        batch, scores, scores.selected, vetoed, cfg.information_mode, "0" * 64, 1.0
+    )
     raw_selection = serialize_message(selection)
     steps = {
         "candidates_deserialize": lambda: deserialize_message(raw_candidates, CandidateActions),
-        "candidates_from_msg": lambda: candidates_from_msg(candidates, cfg.feature_dim, cfg.context_dim,
-                                                           len(cfg.value_names)),
-        "selection_to_msg": lambda: selection_to_msg(batch, scores, scores.selected, vetoed,
-                                                     cfg.information_mode, "0" * 64, 1.0),
+        "candidates_from_msg": lambda: candidates_from_msg(
+            candidates, cfg.feature_dim, cfg.context_dim, len(cfg.value_names)
+        ),
+        "selection_to_msg": lambda: selection_to_msg(
+            batch, scores, scores.selected, vetoed, cfg.information_mode, "0" * 64, 1.0
+        ),
         "selection_serialize": lambda: serialize_message(selection),
         "selection_deserialize": lambda: deserialize_message(raw_selection, ActionSelection),
     }
@@ -114,6 +155,7 @@ def echo_main() -> int:
 
     from moral_compass_ros.msg import ActionSelection, CandidateActions
     from moral_compass_ros.qos import SELECTION_QOS, STREAM_QOS
+
     rclpy.init(domain_id=int(os.environ["ROS_DOMAIN_ID"]))
     node = rclpy.create_node("bench_echo")
     pub = node.create_publisher(String, PONG_TOPIC, 10)
@@ -135,11 +177,16 @@ def echo_main() -> int:
 
     def answer_serialised(request: bytes) -> None:
         if not raw_canned:  # built once, from the first request; every request has the same B
-            raw_canned.append(serialize_message(
-                _canned_selection(deserialize_message(request, CandidateActions), n_values)))
+            raw_canned.append(
+                serialize_message(
+                    _canned_selection(deserialize_message(request, CandidateActions), n_values)
+                )
+            )
         raw_pub.publish(raw_canned[0])
 
-    node.create_subscription(CandidateActions, RAW_CANDIDATES_TOPIC, answer_serialised, STREAM_QOS, raw=True)
+    node.create_subscription(
+        CandidateActions, RAW_CANDIDATES_TOPIC, answer_serialised, STREAM_QOS, raw=True
+    )
     executor = SingleThreadedExecutor()
     executor.add_node(node)
     try:
@@ -151,8 +198,16 @@ def echo_main() -> int:
     return 0
 
 
-def measure_dds(b: int, n: int, k: int, repeats: int, threads: int, seed: int = 7, updates: int = 3,
-                timeout_s: float = 120.0) -> dict:
+def measure_dds(
+    b: int,
+    n: int,
+    k: int,
+    repeats: int,
+    threads: int,
+    seed: int = 7,
+    updates: int = 3,
+    timeout_s: float = 120.0,
+) -> dict:
     """e2e planner → selection over DDS, DDS ping-pong floor and node RSS, one run.
 
     The compass node starts from a journal holding the same ``updates`` answers (and seed) as
@@ -180,16 +235,24 @@ def measure_dds(b: int, n: int, k: int, repeats: int, threads: int, seed: int = 
     nodes = [g for g in GRAPH_NODES if g.name in ("compass_node", "action_selector_node")]
     tmp = Path(tempfile.mkdtemp(prefix="mc-bench-"))
     params = yaml.safe_load(config_file().read_text())
-    params["/**"]["ros__parameters"].update({"n_particles": n, "n_fingerprint_samples": k, "seed": seed})
+    params["/**"]["ros__parameters"].update(
+        {"n_particles": n, "n_fingerprint_samples": k, "seed": seed}
+    )
     node_parameters(params, "compass_node")["state_dir"] = str(tmp / "state")
     store = LearnerStore(tmp / "state")
-    for event in _warm_events(shipped_config(n_particles=n, n_fingerprint_samples=k, seed=seed), seed, updates):
+    for event in _warm_events(
+        shipped_config(n_particles=n, n_fingerprint_samples=k, seed=seed), seed, updates
+    ):
         store.append(event)
     store.close()
     params_path = tmp / "params.yaml"
     params_path.write_text(yaml.safe_dump(params))
-    echo = subprocess.Popen([sys.executable, "-m", "moral_compass_ros.tools.bench", "--echo"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    echo = subprocess.Popen(
+        [sys.executable, "-m", "moral_compass_ros.tools.bench", "--echo"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     context = Context()
     rclpy.init(context=context, domain_id=int(os.environ["ROS_DOMAIN_ID"]))
     result: dict = {}
@@ -211,14 +274,25 @@ def measure_dds(b: int, n: int, k: int, repeats: int, threads: int, seed: int = 
                 versions[msg.request_id] = int(msg.compass_version)
 
             node.create_subscription(ActionSelection, topics.SELECTION, on_selection, STREAM_QOS)
-            node.create_subscription(String, PONG_TOPIC,
-                                     lambda m: pongs.setdefault(m.data, time.perf_counter()), 10)
+            node.create_subscription(
+                String, PONG_TOPIC, lambda m: pongs.setdefault(m.data, time.perf_counter()), 10
+            )
             echoed: dict = {}
-            node.create_subscription(ActionSelection, ECHO_SELECTION_TOPIC,
-                                     lambda m: echoed.setdefault(m.request_id, time.perf_counter()), STREAM_QOS)
-            raw_arrivals: list = []  # the answer to the one request in flight (cleared as each is sent)
-            node.create_subscription(ActionSelection, RAW_SELECTION_TOPIC,
-                                     lambda m: raw_arrivals.append(time.perf_counter()), STREAM_QOS, raw=True)
+            node.create_subscription(
+                ActionSelection,
+                ECHO_SELECTION_TOPIC,
+                lambda m: echoed.setdefault(m.request_id, time.perf_counter()),
+                STREAM_QOS,
+            )
+            # the answer to the one request in flight (cleared as each is sent)
+            raw_arrivals: list = []
+            node.create_subscription(
+                ActionSelection,
+                RAW_SELECTION_TOPIC,
+                lambda m: raw_arrivals.append(time.perf_counter()),
+                STREAM_QOS,
+                raw=True,
+            )
             raw_pub = node.create_publisher(CandidateActions, RAW_CANDIDATES_TOPIC, STREAM_QOS)
             cand_pub = node.create_publisher(CandidateActions, topics.CANDIDATES, STREAM_QOS)
             ping_pub = node.create_publisher(String, PING_TOPIC, 10)
@@ -254,9 +328,14 @@ def measure_dds(b: int, n: int, k: int, repeats: int, threads: int, seed: int = 
                         trips.append((rid, (arrival(rid) - t0) * 1e3))
                 return trips
 
-            ok = spin_until(lambda: cand_pub.get_subscription_count() > 0
-                            and ping_pub.get_subscription_count() > 0
-                            and echo_pub.get_subscription_count() > 0, timeout_s)
+            ok = spin_until(
+                lambda: (
+                    cand_pub.get_subscription_count() > 0
+                    and ping_pub.get_subscription_count() > 0
+                    and echo_pub.get_subscription_count() > 0
+                ),
+                timeout_s,
+            )
             if not ok:
                 raise RuntimeError("graph or echo node did not come up")
             # until the selector answers on the restored compass (it has finished starting and
@@ -272,8 +351,10 @@ def measure_dds(b: int, n: int, k: int, repeats: int, threads: int, seed: int = 
             in_node = [compute_ms[rid] for rid, _ in trips]  # the selector's own compute_ms
             scored = {v for rid, v in versions.items() if rid.startswith("e2e-")}
             if scored != {updates}:
-                raise RuntimeError(f"the selector scored compass versions {sorted(scored)}, not {updates} "
-                                   "(the journal the compass node started from)")
+                raise RuntimeError(
+                    f"the selector scored compass versions {sorted(scored)}, not {updates} "
+                    "(the journal the compass node started from)"
+                )
             ping = []
             for i in range(max(repeats, 50) + 5):
                 key = f"p{i}"
@@ -284,7 +365,9 @@ def measure_dds(b: int, n: int, k: int, repeats: int, threads: int, seed: int = 
                 spin_until(lambda: False, 0.005)
             # the same requests answered by a canned selection: DDS plus rclpy's conversion of
             # these two message types, without the selector's work
-            message_trip = [ms for _, ms in paced_round_trips("echo", echo_pub.publish, echoed.get, 5.0)]
+            message_trip = [
+                ms for _, ms in paced_round_trips("echo", echo_pub.publish, echoed.get, 5.0)
+            ]
 
             def publish_serialised(raw):
                 raw_arrivals.clear()  # an answer that arrives now belongs to this request
@@ -292,17 +375,27 @@ def measure_dds(b: int, n: int, k: int, repeats: int, threads: int, seed: int = 
 
             serialised_trip = []
             if spin_until(lambda: raw_pub.get_subscription_count() > 0, timeout_s):
-                serialised_trip = [ms for _, ms in paced_round_trips(
-                    "raw", publish_serialised, lambda _: raw_arrivals[0] if raw_arrivals else None, 5.0,
-                    serialised=True)]
+                serialised_trip = [
+                    ms
+                    for _, ms in paced_round_trips(
+                        "raw",
+                        publish_serialised,
+                        lambda _: raw_arrivals[0] if raw_arrivals else None,
+                        5.0,
+                        serialised=True,
+                    )
+                ]
             result = {
-                "e2e_ms_p50": _pct(e2e, 50), "e2e_ms_p99": _pct(e2e, 99), "e2e_n": len(e2e),
+                "e2e_ms_p50": _pct(e2e, 50),
+                "e2e_ms_p99": _pct(e2e, 99),
+                "e2e_n": len(e2e),
                 "e2e_selector_compute_ms_p50": _pct(in_node, 50),
                 "e2e_selector_compute_ms_p99": _pct(in_node, 99),
                 # what DDS, serialisation and message conversion add to each decision
                 "e2e_overhead_ms_p50": _pct(np.subtract(e2e, in_node), 50),
                 "e2e_overhead_ms_p99": _pct(np.subtract(e2e, in_node), 99),
-                "dds_pingpong_ms_p50": _pct(ping, 50), "dds_pingpong_ms_p99": _pct(ping, 99),
+                "dds_pingpong_ms_p50": _pct(ping, 50),
+                "dds_pingpong_ms_p99": _pct(ping, 99),
                 "dds_message_roundtrip_ms_p50": _pct(message_trip, 50),
                 "dds_message_roundtrip_ms_p99": _pct(message_trip, 99),
                 "dds_serialized_roundtrip_ms_p50": _pct(serialised_trip, 50),

@@ -1,4 +1,8 @@
-"""The in-process measurements of ``moral-compass bench``: decisions, their parts, POT, the exp bound, updates."""
+# Copyright 2026 The moral_compass_ros authors
+# SPDX-License-Identifier: Apache-2.0
+"""The in-process measurements of ``moral-compass bench``: decisions, their parts, POT, the exp
+bound, updates."""
+
 from __future__ import annotations
 
 import sys
@@ -22,19 +26,27 @@ REPLAN_PAUSE_S = 0.02
 
 
 def _pct(values, q) -> float:
-    return float(np.percentile(np.asarray(values, dtype=np.float64), q)) if len(values) else float("nan")
+    return (
+        float(np.percentile(np.asarray(values, dtype=np.float64), q))
+        if len(values)
+        else float("nan")
+    )
 
 
 def shipped_config(**overrides) -> LearnerConfig:
-    """The learner config of the shipped ``moral_compass.yaml`` (what the nodes run), overridden."""
+    """The learner config of the shipped ``moral_compass.yaml`` (what the nodes run),
+    overridden."""
     import dataclasses
 
     import yaml
 
     from moral_compass_ros.graph import config_file
+
     shared = yaml.safe_load(config_file().read_text())["/**"]["ros__parameters"]
     names = {f.name for f in dataclasses.fields(LearnerConfig)}
-    values = {key: (tuple(v) if isinstance(v, list) else v) for key, v in shared.items() if key in names}
+    values = {
+        key: (tuple(v) if isinstance(v, list) else v) for key, v in shared.items() if key in names
+    }
     values.update(overrides)
     return LearnerConfig(**values)
 
@@ -44,8 +56,11 @@ def _progress(text: str) -> None:
     sys.stderr.flush()
 
 
-def _learner(n: int, k: int, threads: int, seed: int = 7, updates: int = 3, **overrides) -> DynamicValueLearner:
-    """A learner at N particles, K samples, after a few updates (a compass that is not the prior)."""
+def _learner(
+    n: int, k: int, threads: int, seed: int = 7, updates: int = 3, **overrides
+) -> DynamicValueLearner:
+    """A learner at N particles, K samples, after a few updates (a compass that is not the
+    prior)."""
     cfg = shipped_config(n_particles=n, n_fingerprint_samples=k, seed=seed, **overrides)
     learner = DynamicValueLearner(cfg)
     for event in _warm_events(cfg, seed, updates):
@@ -60,8 +75,13 @@ def _warm_events(cfg: LearnerConfig, seed: int, updates: int) -> list[FeedbackEv
 
 
 def _event(cfg: LearnerConfig, rng, fid: str) -> FeedbackEvent:
-    return FeedbackEvent(feedback_id=fid, action_id=fid, features=rng.normal(size=cfg.feature_dim),
-                         context=rng.normal(size=cfg.context_dim), approved=bool(rng.integers(2)))
+    return FeedbackEvent(
+        feedback_id=fid,
+        action_id=fid,
+        features=rng.normal(size=cfg.feature_dim),
+        context=rng.normal(size=cfg.context_dim),
+        approved=bool(rng.integers(2)),
+    )
 
 
 def _requests(cfg: LearnerConfig, b: int, count: int, seed: int = 11, drift: float = 0.02):
@@ -85,12 +105,20 @@ def _reset_warm_start(learner) -> None:
     if reset is not None:
         reset()
 
+
 #: The parts of a decision ``DynamicValueLearner.last_score_info`` times (kernel path).
 BREAKDOWN_PARTS = ("sampling_ms", "kernel_ms", "cross_ms", "self_ms")
 
 
-def measure_decision(learner, b: int, repeats: int, cold: bool = False, solved: list | None = None,
-                     breakdown: list | None = None, pause_s: float = 0.0) -> list[float]:
+def measure_decision(
+    learner,
+    b: int,
+    repeats: int,
+    cold: bool = False,
+    solved: list | None = None,
+    breakdown: list | None = None,
+    pause_s: float = 0.0,
+) -> list[float]:
     """Wall-clock ms of ``learner.score`` per re-plan (first call discarded as warm-up);
     ``solved`` collects the fraction of candidates whose S_ε was computed (not pruned),
     ``breakdown`` the ``last_score_info`` of each (where the time went, iterations);
@@ -120,17 +148,25 @@ def decision_breakdown(times: list[float], infos: list[dict], b: int, n: int, k:
     if not infos or any(part not in info for info in infos for part in BREAKDOWN_PARTS):
         return {}
     parts = {part: _pct([info[part] for info in infos], 50) for part in BREAKDOWN_PARTS}
-    parts["other_ms"] = _pct([t - sum(info[p] for p in BREAKDOWN_PARTS) for t, info in zip(times, infos)], 50)
+    parts["other_ms"] = _pct(
+        [t - sum(info[p] for p in BREAKDOWN_PARTS) for t, info in zip(times, infos)], 50
+    )
     iterations = float(np.mean([info["iterations_cross_mean"] for info in infos]))
-    per_entry = np.median([info["cross_ms"] / (info["iterations_cross_mean"] * b * n * k) for info in infos])
-    return {"decision_breakdown_ms": parts, "iterations_cross_mean": iterations,
-            "cross_ns_per_entry_iteration": float(per_entry) * 1e6}
+    per_entry = np.median(
+        [info["cross_ms"] / (info["iterations_cross_mean"] * b * n * k) for info in infos]
+    )
+    return {
+        "decision_breakdown_ms": parts,
+        "iterations_cross_mean": iterations,
+        "cross_ns_per_entry_iteration": float(per_entry) * 1e6,
+    }
 
 
 def pot_loop_alignment(learner, phi, s, rm, rs, tol: float) -> tuple[np.ndarray, float]:
     """−S_ε per candidate by POT one candidate at a time (numpy, float64) at marginal tolerance
     ``tol``; returns (alignment, ms)."""
     import ot
+
     cfg = learner.config
     samples = learner.fingerprint_samples(phi, s)  # the same K samples score() uses
     theta = np.array(learner.compass.particles, dtype=np.float64)
