@@ -36,5 +36,7 @@ def source_files() -> list[Path]:
 
 
 def test_every_source_file_carries_the_licence_header():
-    missing = [str(p.relative_to(ROOT)) for p in source_files() if HEADER not in p.read_text()[:400]]
+    missing = [
+        str(p.relative_to(ROOT)) for p in source_files() if HEADER not in p.read_text()[:400]
+    ]
     assert not missing, f"no '{HEADER}' line in: {missing}"
