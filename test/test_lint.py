@@ -3,6 +3,7 @@
 """Lint as a test, at ROS 2's norms: ruff (pycodestyle and pyflakes rules, 99 columns; ruff.toml)
 on every Python file of the package, its tests, its launch file and its executables, and a
 licence header on each."""
+
 from __future__ import annotations
 
 import shutil
