@@ -5,7 +5,6 @@
 from __future__ import annotations
 
 import contextlib
-import time
 from pathlib import Path
 
 import rclpy.node
@@ -25,7 +24,7 @@ from moral_compass_ros.msg import (
     MoralCompass,
 )
 from moral_compass_ros.qos import DIAGNOSTICS_QOS, FEEDBACK_QOS, JOY_QOS, STATE_QOS, STREAM_QOS
-from ros_helpers import REPO_ROOT, ros_context, spin_until
+from ros_helpers import REPO_ROOT, ros_context, spin_for, spin_until
 
 # Small sizes keep each update fast; the behaviour under test does not depend on them.
 TEST_LEARNER = {"n_particles": 64, "n_fingerprint_samples": 16}
@@ -87,9 +86,7 @@ class GraphProbe:
         return spin_until(self.executor, predicate, timeout_s)
 
     def spin_for(self, seconds: float) -> None:
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            self.executor.spin_once(timeout_sec=0.05)
+        spin_for(self.executor, seconds)
 
     def wait_for_graph(self, timeout_s: float = 90.0) -> None:
         """Until the selector, feedback node and compass node are up and matched."""

@@ -31,7 +31,7 @@ from moral_compass_ros.core import FeedbackEvent, LearnerConfig
 from moral_compass_ros.core.compass_state import CompassModel
 from moral_compass_ros.msg import CandidateAction, HumanFeedback
 from moral_compass_ros.qos import DIAGNOSTICS_QOS
-from ros_helpers import ros_context
+from ros_helpers import ros_context, spin_for, spin_until
 
 #: ``MC_FULL_RELIABILITY=1``: run the issue's full counts (1,000 events / 20 kills, a
 #: 10,000 msg/s flood for 10 s, 2,000 fuzz examples per target, ...).
@@ -62,8 +62,9 @@ def count(default: int, full: int) -> int:
     return full if FULL else default
 
 
-def small_config(**overrides) -> LearnerConfig:
-    """The :class:`LearnerConfig` of :data:`SMALL_LEARNER` (plus ``overrides``)."""
+def node_learner_config(**overrides) -> LearnerConfig:
+    """The :class:`LearnerConfig` the node tests start their nodes with: :data:`SMALL_LEARNER`
+    (plus ``overrides``); the core tests use ``core_helpers.small_config`` instead."""
     return LearnerConfig(**{**SMALL_LEARNER, **overrides})
 
 
@@ -201,18 +202,11 @@ class InProcessNode:
 
     def spin_for(self, seconds: float) -> None:
         """Spin the node and the probe for ``seconds``."""
-        deadline = time.monotonic() + seconds
-        while time.monotonic() < deadline:
-            self.executor.spin_once(timeout_sec=0.02)
+        spin_for(self.executor, seconds)
 
     def spin_until(self, predicate: Callable[[], bool], timeout_s: float = 30.0) -> bool:
         """Spin until ``predicate()`` holds or ``timeout_s`` passes; return it."""
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if predicate():
-                return True
-            self.executor.spin_once(timeout_sec=0.02)
-        return bool(predicate())
+        return spin_until(self.executor, predicate, timeout_s)
 
     def diagnostic_with(
         self,

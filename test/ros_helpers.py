@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 
 import rclpy
+import rclpy.node
 from rclpy.context import Context
 from rclpy.executors import SingleThreadedExecutor
 
@@ -31,13 +32,53 @@ def ros_context():
 
 def spin_until(executor: SingleThreadedExecutor, predicate, timeout_s: float) -> bool:
     """Spin ``executor`` until ``predicate()`` is true or ``timeout_s`` passes; return the
-    result."""
+    result. The one spin-until of the suite: every helper delegates here."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if predicate():
             return True
-        executor.spin_once(timeout_sec=0.05)
+        executor.spin_once(timeout_sec=0.02)
     return bool(predicate())
+
+
+def spin_for(executor: SingleThreadedExecutor, seconds: float) -> None:
+    """Spin ``executor`` for ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        executor.spin_once(timeout_sec=0.02)
+
+
+class Probe:
+    """A test's own node and executor in ``context``: publish, collect what arrives, spin.
+
+    Test files subclass it with the topics they need.
+    """
+
+    def __init__(self, context, name: str = "probe"):
+        self.node = rclpy.node.Node(name, context=context)
+        self.executor = SingleThreadedExecutor(context=context)
+        self.executor.add_node(self.node)
+
+    def collect(self, msg_type, topic: str, qos, transform=None) -> list:
+        """A list that every message on ``topic`` (or ``transform(message)``) is appended to."""
+        received: list = []
+        self.node.create_subscription(
+            msg_type,
+            topic,
+            lambda m: received.append(m if transform is None else transform(m)),
+            qos,
+        )
+        return received
+
+    def spin_until(self, predicate, timeout_s: float = 30.0) -> bool:
+        return spin_until(self.executor, predicate, timeout_s)
+
+    def spin_for(self, seconds: float) -> None:
+        spin_for(self.executor, seconds)
+
+    def close(self) -> None:
+        self.executor.shutdown()
+        self.node.destroy_node()
 
 
 def child_env(**extra: str) -> dict:

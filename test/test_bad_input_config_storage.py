@@ -38,7 +38,7 @@ from reliability_helpers import (
     learner_parameters,
     make_events,
     reference_model,
-    small_config,
+    node_learner_config,
 )
 from ros_helpers import child_env, ros_context
 
@@ -175,7 +175,7 @@ def test_a_corrupt_snapshot_is_quarantined_and_the_journal_replayed(tmp_path):
         assert harness.health.counts["rejected.restore"] >= 1
         assert harness.diagnostic_with("corrupt") is not None
         assert harness.node.learner.version == len(events)
-        reference = reference_model(events, small_config())
+        reference = reference_model(events, node_learner_config())
         for got, want in zip(compass_arrays(harness.node._model), compass_arrays(reference)):
             np.testing.assert_allclose(got, want, rtol=0, atol=1e-9)
     assert len(list((state / "snapshots").glob("*.corrupt"))) == 2

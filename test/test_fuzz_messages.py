@@ -58,7 +58,7 @@ from reliability_helpers import (
     count,
     in_process,
     learner_parameters,
-    small_config,
+    node_learner_config,
 )
 
 pytestmark = pytest.mark.ros
@@ -288,7 +288,7 @@ def test_fuzz_compass_from_msg():
 
 
 def test_fuzz_model_from_msg():
-    base = model_to_msg(DynamicValueLearner(small_config()).model_parameters(), 0)
+    base = model_to_msg(DynamicValueLearner(node_learner_config()).model_parameters(), 0)
 
     @FUZZ
     @given(models(base))

@@ -44,7 +44,7 @@ from reliability_helpers import (
     learner_parameters,
     make_events,
     reference_model,
-    small_config,
+    node_learner_config,
 )
 from ros_helpers import REPO_ROOT, ros_context
 
@@ -244,7 +244,7 @@ def test_a_torn_last_journal_line_is_discarded_with_a_warning_and_the_state_is_r
         status = harness.diagnostic_with("torn last line")
         assert status is not None, harness.diagnostics
         assert harness.node.learner.version == 4
-        reference = reference_model(events, small_config())
+        reference = reference_model(events, node_learner_config())
         for got, want in zip(compass_arrays(harness.node._model), compass_arrays(reference)):
             np.testing.assert_allclose(got, want, rtol=0, atol=1e-12)
         # the torn bytes are gone and the next answer continues the sequence

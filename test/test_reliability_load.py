@@ -20,8 +20,6 @@ import time
 
 import numpy as np
 import pytest
-import rclpy.node
-from rclpy.executors import SingleThreadedExecutor
 
 from moral_compass_ros import topics
 from moral_compass_ros.core.journal import FeedbackJournal
@@ -38,7 +36,7 @@ from moral_compass_ros.msg import (
 from moral_compass_ros.qos import FEEDBACK_QOS, STATE_QOS, STREAM_QOS
 from graph_fixture import write_params
 from reliability_helpers import SMALL_LEARNER, count, event_to_msg, make_events
-from ros_helpers import ros_context, start_python, stop_process
+from ros_helpers import Probe, ros_context, start_python, stop_process
 
 pytestmark = pytest.mark.ros
 
@@ -50,13 +48,11 @@ CANDIDATE_S = count(5, 30)
 NODES = {n.name: n for n in GRAPH_NODES}
 
 
-class _Probe:
+class _Probe(Probe):
     """Sends legitimate answers (re-sending until acknowledged) and hears the compass node."""
 
     def __init__(self, context):
-        self.node = rclpy.node.Node("load_probe", context=context)
-        self.executor = SingleThreadedExecutor(context=context)
-        self.executor.add_node(self.node)
+        super().__init__(context, "load_probe")
         self.acks: dict[str, list] = {}
         self.compasses: list = []
         self.pluralism: list = []
@@ -79,14 +75,6 @@ class _Probe:
             STREAM_QOS,
         )
 
-    def spin_until(self, predicate, timeout_s: float) -> bool:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if predicate():
-                return True
-            self.executor.spin_once(timeout_sec=0.02)
-        return bool(predicate())
-
     def send_until_acked(self, msg: HumanFeedback, timeout_s: float, resend_s: float = 0.5):
         """Publish ``msg``, re-send every ``resend_s`` until acknowledged; return the delay."""
         first = last = time.monotonic()
@@ -99,10 +87,6 @@ class _Probe:
                 self.feedback_pub.publish(msg)
                 last = now
         return time.monotonic() - first
-
-    def close(self) -> None:
-        self.executor.shutdown()
-        self.node.destroy_node()
 
 
 def _read_lines(proc, lines: list) -> None:

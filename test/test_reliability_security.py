@@ -17,9 +17,7 @@ import re
 import time
 
 import pytest
-import rclpy.node
 import yaml
-from rclpy.executors import SingleThreadedExecutor
 from sensor_msgs.msg import Joy
 
 from moral_compass_ros import topics
@@ -38,7 +36,7 @@ from moral_compass_ros.web.server import PressOutcome, TabletServer
 from moral_compass_ros.web.tablet_bridge import TABLET_SPECS
 from graph_fixture import write_params
 from reliability_helpers import SMALL_LEARNER
-from ros_helpers import ros_context
+from ros_helpers import Probe, ros_context
 
 TOKEN = "alice-secret-token-42"
 VISITOR_TOKEN = "visitor-token-0123456789"
@@ -158,11 +156,11 @@ def test_the_page_binds_loopback_unless_configured():
 NODES = {n.name: n for n in GRAPH_NODES}
 
 
-class _Probe:
+class _Probe(Probe):
+    """Publishes on every input path and hears the acks, the feedback and the compass."""
+
     def __init__(self, context):
-        self.node = rclpy.node.Node("security_probe", context=context)
-        self.executor = SingleThreadedExecutor(context=context)
-        self.executor.add_node(self.node)
+        super().__init__(context, "security_probe")
         self.acks, self.feedback, self.compasses = [], [], []
         n = self.node
         self.selection_pub = n.create_publisher(ActionSelection, topics.SELECTION, SELECTION_QOS)
@@ -172,18 +170,6 @@ class _Probe:
         n.create_subscription(FeedbackAck, topics.FEEDBACK_ACK, self.acks.append, FEEDBACK_QOS)
         n.create_subscription(HumanFeedback, topics.FEEDBACK, self.feedback.append, FEEDBACK_QOS)
         n.create_subscription(MoralCompass, topics.COMPASS, self.compasses.append, STATE_QOS)
-
-    def spin_until(self, predicate, timeout_s):
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if predicate():
-                return True
-            self.executor.spin_once(timeout_sec=0.02)
-        return bool(predicate())
-
-    def close(self):
-        self.executor.shutdown()
-        self.node.destroy_node()
 
 
 def _tablet_url(log_dir, timeout_s=120.0) -> str:
