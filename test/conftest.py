@@ -4,14 +4,21 @@
 
 ``scripts/test.sh`` exports ``MC_TEST_DOMAIN_BASE``; each pytest-xdist worker adds its index,
 so parallel workers never hear each other (child processes inherit the environment).
+
+The tests sit in three tiers: ``core/`` (no ROS: the mathematics, the simulator, the offline
+tools), ``nodes/`` (rclpy in one process: nodes in private contexts, messages, bags) and
+``graph/`` (several processes over loopback DDS). Their shared helpers live here in ``test/``.
 """
 
 import os
+import sys
+from pathlib import Path
 
 import pytest
 from hypothesis import settings
 
 os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the helpers, for every tier
 
 # CI (CI=true) runs the property tests on hypothesis' fixed examples, so a submission's result
 # does not depend on luck; a developer's run explores new examples each time (and keeps the

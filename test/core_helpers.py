@@ -4,11 +4,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
 from moral_compass_ros.core import FeedbackEvent, LearnerConfig
 
 M = 5
+#: The repository's root (the tests live two levels down).
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
 def small_config(**changes) -> LearnerConfig:

@@ -9,14 +9,13 @@ import os
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import rclpy
 import rclpy.node
 from rclpy.context import Context
 from rclpy.executors import SingleThreadedExecutor
 
-REPO_ROOT = Path(__file__).resolve().parents[1]
+from core_helpers import REPO_ROOT
 
 
 @contextlib.contextmanager

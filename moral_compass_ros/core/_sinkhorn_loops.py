@@ -13,7 +13,7 @@ The functions work in place on arrays the caller allocates and are specialised b
 float32 and float64 kernels; the callers (:func:`~.sinkhorn.divergence_to_clouds`,
 :func:`~.sinkhorn.entropic_transport`) form the kernels with torch and turn the scalings into
 OT values and gradients. They are tested against POT on random
-inputs (``test/test_core_kernel_scoring.py``).
+inputs (``test/core/test_core_kernel_scoring.py``).
 """
 
 from __future__ import annotations

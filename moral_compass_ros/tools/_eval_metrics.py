@@ -3,7 +3,7 @@
 """Metric functions of ``moral-compass eval`` (private; pure numpy, no torch, no ROS).
 
 Every function works on the per-query records of one episode (or on a list of per-seed
-numbers) and is tested against hand-computed cases in ``test/test_eval_metrics.py``.
+numbers) and is tested against hand-computed cases in ``test/core/test_eval_metrics.py``.
 
 Conventions
 -----------

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 TARGETS = ["moral_compass_ros", "test", "launch", "setup.py"] + sorted(
     str(p.relative_to(ROOT)) for p in (ROOT / "bin").iterdir()
 )

@@ -8,10 +8,11 @@ rclpy probe, exit codes after shutdown). The probe subscribes with the package's
 so a volatile subscriber that matches after that publication never receives it. It needs
 ``launch``, ``launch_ros`` and
 ``launch_testing``, which a ROS install has and PyPI does not: on the development machines here
-the module is skipped with that reason, and ``test/test_launch_and_config.py`` checks the same
+the module is skipped with that reason, and
+``test/graph/test_launch_and_config.py`` checks the same
 launch file against the package's own runner instead. On a robot:
 
-    launch_test test/test_launch_robot.py
+    launch_test test/graph/test_launch_robot.py
 """
 
 import os
@@ -41,7 +42,9 @@ from moral_compass_ros.qos import STATE_QOS  # noqa: E402
 
 NAMESPACE = "launch_test"
 
-LAUNCH_FILE = os.path.join(os.path.dirname(__file__), "..", "launch", "moral_compass.launch.py")
+LAUNCH_FILE = os.path.join(
+    os.path.dirname(__file__), "..", "..", "launch", "moral_compass.launch.py"
+)
 
 
 @pytest.mark.launch_test

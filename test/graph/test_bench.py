@@ -11,6 +11,8 @@ import sys
 
 import pytest
 
+from core_helpers import REPO_ROOT
+
 pytestmark = pytest.mark.ros
 
 FIELDS = (
@@ -99,9 +101,7 @@ def test_quick_bench_writes_every_field_and_matches_pot(tmp_path):
 def test_the_page_is_remade_from_a_json_without_measuring(tmp_path, capsys):
     from moral_compass_ros.tools import bench
 
-    source = json.loads(
-        open(os.path.join(os.path.dirname(__file__), "..", "doc", "bench", "bench.json")).read()
-    )
+    source = json.loads((REPO_ROOT / "doc" / "bench" / "bench.json").read_text())
     (tmp_path / "b.json").write_text(json.dumps(source))
     assert (
         bench.main(["--from-json", str(tmp_path / "b.json"), "--page", str(tmp_path / "p.md")])

@@ -6,7 +6,6 @@
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,7 +13,7 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from core_helpers import M, assert_on_simplex, random_event, small_config
+from core_helpers import REPO_ROOT, M, assert_on_simplex, random_event, small_config
 from moral_compass_ros.core import (
     Compass,
     DynamicValueLearner,
@@ -497,7 +496,7 @@ def test_core_imports_without_rclpy():
     code = (
         "import sys, moral_compass_ros.core; assert 'rclpy' not in sys.modules, 'rclpy imported'"
     )
-    root = str(Path(__file__).resolve().parents[1])
+    root = str(REPO_ROOT)
     result = subprocess.run(
         [sys.executable, "-c", code],
         cwd=root,

@@ -7,7 +7,7 @@ from rclpy.executors import SingleThreadedExecutor
 from rclpy.qos import DurabilityPolicy, QoSProfile, ReliabilityPolicy
 
 from msg_samples import all_samples, same
-from ros_helpers import ros_context, spin_until, start_python, stop_process
+from ros_helpers import REPO_ROOT, ros_context, spin_until, start_python, stop_process
 
 LATCHED = QoSProfile(
     depth=1, reliability=ReliabilityPolicy.RELIABLE, durability=DurabilityPolicy.TRANSIENT_LOCAL
@@ -15,9 +15,8 @@ LATCHED = QoSProfile(
 
 
 def test_the_samples_cover_every_message_of_the_package():
-    from pathlib import Path
 
-    defined = {p.stem for p in (Path(__file__).resolve().parents[1] / "msg").glob("*.msg")}
+    defined = {p.stem for p in (REPO_ROOT / "msg").glob("*.msg")}
     assert defined == set(all_samples())
 
 

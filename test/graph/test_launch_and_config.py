@@ -15,7 +15,7 @@ import yaml
 
 from moral_compass_ros.graph import GRAPH_NODES, SIM_NODES, GraphRunner, node_key, ros_arguments
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 class _Recorded:
