@@ -11,7 +11,8 @@ from typing import Any
 import numpy as np
 
 from .config import LearnerConfig
-from .events import FeedbackEvent
+from .compass import Compass
+from .events import CompassPull, FeedbackEvent
 from .learner import DynamicValueLearner, UpdateResult
 from .pluralism import criteria_pluralism, movement_shares, origin_pluralism
 from .sinkhorn import sinkhorn_divergence
@@ -60,6 +61,11 @@ class CompassModel:
                 own = self.operator_learners.setdefault(operator, DynamicValueLearner(self.config))
                 own.update(event)
         return result
+
+    def apply_pull(self, pull: CompassPull) -> None:
+        """Replace the shared compass by a social pull's result (version + 1); the per-operator
+        compasses are each operator's own and are not pulled."""
+        self.learner.set_compass(Compass(pull.particles, pull.weights), self.learner.version + 1)
 
     def preview_move(self, event: FeedbackEvent) -> float:
         """S_eps by which ``event`` would move the shared compass, without changing anything."""

@@ -122,3 +122,57 @@ class FeedbackEvent:
             responses=np.asarray(data.get("responses", []), dtype=np.float64),
             corrects=str(data.get("corrects", "")),
         )
+
+
+@dataclass(frozen=True)
+class CompassPull:
+    """One social pull (``doc/design.md`` §8), journaled between answers like an answer.
+
+    The record holds the pulled compass itself, so a replay needs no recomputation and is exact.
+
+    Parameters
+    ----------
+    version_before : int
+        Compass version the pull was applied to (it makes version ``version_before + 1``).
+    population_version : int
+        Version of the population compass it pulled toward.
+    kappa : float
+        κ = 2ν/(2ν+1) of the pull.
+    particles : ndarray, shape (N, M)
+    weights : ndarray, shape (N,)
+        The compass after the pull.
+    """
+
+    version_before: int
+    population_version: int
+    kappa: float
+    particles: np.ndarray
+    weights: np.ndarray
+
+    def __post_init__(self) -> None:
+        from .compass import Compass  # validates the cloud (simplex, weights)
+
+        Compass(self.particles, self.weights)
+        object.__setattr__(self, "particles", np.asarray(self.particles, dtype=np.float64))
+        object.__setattr__(self, "weights", np.asarray(self.weights, dtype=np.float64))
+
+    def to_dict(self) -> dict:
+        """Plain JSON-able dict."""
+        return {
+            "version_before": int(self.version_before),
+            "population_version": int(self.population_version),
+            "kappa": float(self.kappa),
+            "particles": self.particles.tolist(),
+            "weights": self.weights.tolist(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "CompassPull":
+        """Inverse of :meth:`to_dict`; raises ``ValueError``/``KeyError`` on bad data."""
+        return cls(
+            version_before=int(data["version_before"]),
+            population_version=int(data["population_version"]),
+            kappa=float(data["kappa"]),
+            particles=np.asarray(data["particles"], dtype=np.float64),
+            weights=np.asarray(data["weights"], dtype=np.float64),
+        )

@@ -19,13 +19,15 @@ and on start-up::
 
 Journal format
 --------------
-An append-only UTF-8 JSON-lines file.  Line ``n`` (1-based) is::
+An append-only UTF-8 JSON-lines file of two record kinds, in the order they were applied.
+Line ``n`` (1-based) is an answer or a social pull::
 
     {"seq":<int>,"crc32":<int>,"event":<FeedbackEvent.to_dict() as canonical JSON>}\n
+    {"seq":<int>,"crc32":<int>,"pull":<CompassPull.to_dict() as canonical JSON>}\n
 
 * canonical JSON = ``json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=True)``
   (Python's float repr round-trips float64 exactly; NaN/inf are written as ``NaN``/``Infinity``);
-* ``crc32 = zlib.crc32(canonical({"seq": seq, "event": event}))``;
+* ``crc32 = zlib.crc32(canonical({"seq": seq, KIND: record}))``, KIND ``event`` or ``pull``;
 * ``seq`` starts at 1 and increases by exactly 1 per line.
 
 One event = one ``write`` of the whole line, then ``fsync``; :meth:`FeedbackJournal.append`
@@ -75,7 +77,7 @@ from typing import Any, Dict, Iterator, List, Optional, Tuple, Union
 
 import numpy as np
 
-from .events import FeedbackEvent
+from .events import CompassPull, FeedbackEvent
 
 try:  # advisory single-writer lock; POSIX only
     import fcntl
@@ -180,13 +182,18 @@ def _canonical(obj: Any) -> str:
     )
 
 
-def _encode_line(seq: int, event_dict: dict) -> bytes:
+#: Journal record kinds: the key of the record in a line, and its class.
+RECORD_KINDS = {"event": FeedbackEvent, "pull": CompassPull}
+Record = Union[FeedbackEvent, CompassPull]
+
+
+def _encode_line(seq: int, kind: str, record_dict: dict) -> bytes:
     """One journal line, newline included."""
-    event_json = _canonical(event_dict)
-    # crc32 = zlib.crc32(canonical({"seq": seq, "event": event})); with sorted keys that text is
-    # '{"event":' + canonical(event) + ',"seq":' + seq + '}'
-    crc = zlib.crc32(f'{{"event":{event_json},"seq":{seq}}}'.encode("ascii"))
-    return f'{{"seq":{seq},"crc32":{crc},"event":{event_json}}}\n'.encode("ascii")
+    record_json = _canonical(record_dict)
+    # crc32 = zlib.crc32(canonical({"seq": seq, kind: record})); with sorted keys ("event" and
+    # "pull" both sort before "seq") that text is '{"<kind>":' + record + ',"seq":' + seq + '}'
+    crc = zlib.crc32(f'{{"{kind}":{record_json},"seq":{seq}}}'.encode("ascii"))
+    return f'{{"seq":{seq},"crc32":{crc},"{kind}":{record_json}}}\n'.encode("ascii")
 
 
 def _fsync_dir(directory: PathLike) -> None:
@@ -245,23 +252,24 @@ class _BadLine(ValueError):
     pass
 
 
-_LINE_PREFIX = re.compile(rb'\{"seq":(0|[1-9][0-9]*),"crc32":(0|[1-9][0-9]*),"event":')
+_LINE_PREFIX = re.compile(rb'\{"seq":(0|[1-9][0-9]*),"crc32":(0|[1-9][0-9]*),"(event|pull)":')
 
 
-def _parse_line(raw: bytes, expected_seq: Optional[int]) -> Tuple[int, FeedbackEvent]:
+def _parse_line(raw: bytes, expected_seq: Optional[int]) -> Tuple[int, Record]:
     """Parse and verify one journal line (without its newline); raises ``_BadLine``.
 
-    The CRC is checked on the raw bytes: for a line we wrote, the event text is canonical, so
-    ``b'{"event":' + event_text + b',"seq":' + seq + b'}'`` *is* the canonical JSON the CRC was
-    computed over -- no re-serialisation needed.
+    The CRC is checked on the raw bytes: for a line we wrote, the record text is canonical, so
+    ``b'{"<kind>":' + record_text + b',"seq":' + seq + b'}'`` *is* the canonical JSON the CRC
+    was computed over -- no re-serialisation needed.
     """
     m = _LINE_PREFIX.match(raw)
     if m is None or not raw.endswith(b"}"):
-        raise _BadLine("not a journal record {seq, crc32, event}")
-    seq, crc = int(m.group(1)), int(m.group(2))
+        raise _BadLine("not a journal record {seq, crc32, event|pull}")
+    seq, crc, kind = int(m.group(1)), int(m.group(2)), m.group(3)
     event_bytes = raw[m.end() : -1]
     actual = zlib.crc32(
-        b"," + b'"seq":' + m.group(1) + b"}", zlib.crc32(event_bytes, zlib.crc32(b'{"event":'))
+        b"," + b'"seq":' + m.group(1) + b"}",
+        zlib.crc32(event_bytes, zlib.crc32(b'{"' + kind + b'":')),
     )
     if actual != crc:
         raise _BadLine(f"CRC mismatch for seq {seq}")
@@ -269,26 +277,27 @@ def _parse_line(raw: bytes, expected_seq: Optional[int]) -> Tuple[int, FeedbackE
         raise _BadLine(f"seq {seq} where {expected_seq} was expected (not contiguous)")
     if expected_seq is None and seq < 1:
         raise _BadLine(f"seq {seq} < 1")
+    name = kind.decode("ascii")
     try:
-        event_dict = json.loads(event_bytes.decode("ascii"))
-        if not isinstance(event_dict, dict):
-            raise ValueError("event is not a JSON object")
-        event = FeedbackEvent.from_dict(event_dict)
+        record_dict = json.loads(event_bytes.decode("ascii"))
+        if not isinstance(record_dict, dict):
+            raise ValueError(f"{name} is not a JSON object")
+        record = RECORD_KINDS[name].from_dict(record_dict)
     except (KeyError, TypeError, ValueError) as exc:  # UnicodeDecodeError is a ValueError
-        raise _BadLine(f"invalid event ({exc!r})") from None
-    return seq, event
+        raise _BadLine(f"invalid {name} ({exc!r})") from None
+    return seq, record
 
 
 @dataclass
 class _Scan:
-    entries: List[Tuple[int, int, FeedbackEvent]]  # (seq, byte offset, event)
+    entries: List[Tuple[int, int, Record]]  # (seq, byte offset, record)
     valid_bytes: int
     torn: Optional[Tuple[int, int, str]]  # (line_number, discarded_bytes, reason)
 
 
 def _scan(path: Path, data: bytes) -> _Scan:
     """Validate every line of ``data``; the last line may be torn, no other."""
-    entries: List[Tuple[int, int, FeedbackEvent]] = []
+    entries: List[Tuple[int, int, Record]] = []
     offset = 0
     line_number = 0
     expected: Optional[int] = None
@@ -313,7 +322,8 @@ def _scan(path: Path, data: bytes) -> _Scan:
 
 # ---------------------------------------------------------------------------------- journal
 class FeedbackJournal:
-    """Append-only, fsynced, CRC-checked JSON-lines journal of :class:`FeedbackEvent` s.
+    """Append-only, fsynced, CRC-checked JSON-lines journal of answers (:class:`FeedbackEvent`)
+    and social pulls (:class:`CompassPull`), in the order they were applied.
 
     Parameters
     ----------
@@ -347,6 +357,7 @@ class FeedbackJournal:
         self._seqs: List[int] = []
         self._offsets: List[int] = []
         self._ids: Dict[str, int] = {}
+        self._event_seqs: List[int] = []  # seqs of the answers (not the pulls)
         self._end = 0
         if self.readonly:
             self._load(self._read_bytes(), truncate=False)
@@ -404,8 +415,11 @@ class FeedbackJournal:
         self._seqs = [seq for seq, _, _ in scan.entries]
         self._offsets = [off for _, off, _ in scan.entries]
         self._ids = {}
-        for seq, _, event in scan.entries:
-            self._ids.setdefault(event.feedback_id, seq)
+        self._event_seqs = []
+        for seq, _, record in scan.entries:
+            if isinstance(record, FeedbackEvent):
+                self._ids.setdefault(record.feedback_id, seq)
+                self._event_seqs.append(seq)
         self._end = scan.valid_bytes
         if scan.torn is None:
             return scan
@@ -450,6 +464,32 @@ class FeedbackJournal:
         """
         if not isinstance(event, FeedbackEvent):
             raise TypeError(f"expected a FeedbackEvent, got {type(event).__name__}")
+        if event.feedback_id in self._ids:
+            raise DuplicateEventError(
+                f"feedback id {event.feedback_id!r} is already journaled "
+                f"(seq {self._ids[event.feedback_id]})"
+            )
+        seq = self._append("event", event.to_dict(), f"feedback {event.feedback_id!r}")
+        self._ids[event.feedback_id] = seq
+        self._event_seqs.append(seq)
+        return seq
+
+    def append_pull(self, pull: CompassPull) -> int:
+        """Durably append a social pull, as :meth:`append` does an answer; return its seq.
+
+        Raises
+        ------
+        JournalDiskFullError, JournalWriteError, JournalError
+            As :meth:`append`: the pull is NOT journaled (do not apply it).
+        """
+        if not isinstance(pull, CompassPull):
+            raise TypeError(f"expected a CompassPull, got {type(pull).__name__}")
+        return self._append(
+            "pull", pull.to_dict(), f"a social pull (version {pull.version_before})"
+        )
+
+    def _append(self, kind: str, record: dict, what: str) -> int:
+        """Write one record line at the end, fdatasync it; roll back a failed write."""
         if self.readonly:
             raise JournalError(f"journal {self.path} is open read-only")
         if self._fd is None:
@@ -459,26 +499,20 @@ class FeedbackJournal:
                 f"journal {self.path} refuses appends after a failed rollback "
                 f"({self._broken}); reopen it to recover"
             )
-        if event.feedback_id in self._ids:
-            raise DuplicateEventError(
-                f"feedback id {event.feedback_id!r} is already journaled "
-                f"(seq {self._ids[event.feedback_id]})"
-            )
         seq = self._seqs[-1] + 1 if self._seqs else 1
-        line = _encode_line(seq, event.to_dict())
+        line = _encode_line(seq, kind, record)
         try:
             _write_all(self._fd, line, self._end)
             _sync_data(self._fd)
         except OSError as exc:
             self._rollback(exc)
-            kind = JournalDiskFullError if exc.errno in DISK_FULL_ERRNOS else JournalWriteError
-            raise kind(
-                f"could not journal feedback {event.feedback_id!r} to {self.path}: "
-                f"{exc.strerror or exc}; the event was NOT journaled"
+            error = JournalDiskFullError if exc.errno in DISK_FULL_ERRNOS else JournalWriteError
+            raise error(
+                f"could not journal {what} to {self.path}: {exc.strerror or exc}; it was NOT "
+                "journaled"
             ) from exc
         self._seqs.append(seq)
         self._offsets.append(self._end)
-        self._ids[event.feedback_id] = seq
         self._end += len(line)
         return seq
 
@@ -493,14 +527,24 @@ class FeedbackJournal:
 
     # -- reading ---------------------------------------------------------------------
     def read(self) -> List[Tuple[int, FeedbackEvent]]:
-        """All journaled events as ``(seq, event)`` in order (a torn tail is ignored)."""
+        """All journaled answers as ``(seq, event)`` in order (a torn tail is ignored)."""
         return self.events_after(0)
 
     def events_after(self, seq: int) -> List[Tuple[int, FeedbackEvent]]:
-        """Events with sequence number > ``seq``, in order (the journal tail to replay)."""
+        """Answers with sequence number > ``seq``, in order (pulls left out)."""
+        return [(s, r) for s, r in self.records_after(seq) if isinstance(r, FeedbackEvent)]
+
+    def recent_events(self, n: int) -> List[Tuple[int, FeedbackEvent]]:
+        """The last ``n`` answers (pulls left out), in order."""
+        if n <= 0 or not self._event_seqs:
+            return []
+        return self.events_after(self._event_seqs[-min(n, len(self._event_seqs))] - 1)
+
+    def records_after(self, seq: int) -> List[Tuple[int, Record]]:
+        """Answers and pulls with sequence number > ``seq``, in order (the tail to replay)."""
         if self.readonly:  # another process may be appending: rescan the file
             scan = self._load(self._read_bytes(), truncate=False)
-            return [(s, event) for s, _, event in scan.entries if s > seq]
+            return [(s, record) for s, _, record in scan.entries if s > seq]
         i = bisect.bisect_right(self._seqs, int(seq))
         if i >= len(self._seqs):
             return []
@@ -508,7 +552,7 @@ class FeedbackJournal:
         with open(self.path, "rb") as f:
             f.seek(start)
             data = f.read(self._end - start)
-        out: List[Tuple[int, FeedbackEvent]] = []
+        out: List[Tuple[int, Record]] = []
         offset, expected = 0, self._seqs[i]
         line_number = i
         while offset < len(data):
@@ -534,11 +578,12 @@ class FeedbackJournal:
 
     @property
     def last_seq(self) -> int:
-        """Sequence number of the last journaled event (0 when empty)."""
+        """Sequence number of the last journaled record, answer or pull (0 when empty)."""
         return self._seqs[-1] if self._seqs else 0
 
     def __len__(self) -> int:
-        return len(self._seqs)
+        """Number of journaled answers (pulls are not counted)."""
+        return len(self._event_seqs)
 
     def __iter__(self) -> Iterator[Tuple[int, FeedbackEvent]]:
         return iter(self.read())

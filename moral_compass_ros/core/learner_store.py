@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .events import FeedbackEvent
+from .events import CompassPull, FeedbackEvent
 from .journal import FeedbackJournal, SnapshotCorruptError, SnapshotStore, SnapshotWriteError
 from .journal import JournalError
 
@@ -80,6 +80,10 @@ class LearnerStore:
         """Journal ``event`` durably; return its sequence number (raises ``JournalError``)."""
         return self.journal.append(event)
 
+    def append_pull(self, pull: CompassPull) -> int:
+        """Journal a social pull durably; return its sequence number (raises ``JournalError``)."""
+        return self.journal.append_pull(pull)
+
     def snapshot(self, learner) -> None:
         """Snapshot ``learner`` (anything with ``state_dict()``) as covering every journaled
         event."""
@@ -92,7 +96,9 @@ class LearnerStore:
         """Rebuild the learner: newest readable snapshot, then the journal tail.
 
         ``new()`` makes a fresh learner, ``from_state(state)`` one from a snapshot's state
-        dict; either must have ``update(event)``. Returns ``(learner, RestoreReport)``.
+        dict; either must have ``update(event)``, and ``apply_pull(pull)`` when the journal
+        holds social pulls. Answers and pulls are replayed in the order they were journaled.
+        Returns ``(learner, RestoreReport)``.
         """
         report = RestoreReport(warnings=list(self._open_warnings))
         learner, seq = None, 0
@@ -117,8 +123,11 @@ class LearnerStore:
         if learner is None:
             learner = new()
         report.snapshot_seq = seq
-        for _, event in self.journal.events_after(seq):
-            learner.update(event)
+        for _, record in self.journal.records_after(seq):
+            if isinstance(record, CompassPull):
+                learner.apply_pull(record)
+            else:
+                learner.update(record)
             report.replayed += 1
         return learner, report
 

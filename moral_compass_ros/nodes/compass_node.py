@@ -30,6 +30,7 @@ from moral_compass_ros.conversions import (
     pluralism_to_msg,
 )
 from moral_compass_ros.core.compass_state import CompassModel
+from moral_compass_ros.core.events import CompassPull
 from moral_compass_ros.core.journal import JournalError, SnapshotError
 from moral_compass_ros.core.learner_store import LearnerStore
 from moral_compass_ros.core.legitimacy import LegitimacyPolicy, PolicyError
@@ -171,16 +172,33 @@ class CompassNode(Node):
             Trigger, topics.RELOAD_VALUE_CARDS_SERVICE, self._on_reload_cards
         )
         self._publish_state()
-        try:  # off unless social_pull_enabled; journaled pulls are replayed either way
-            self._social_pull = attach_social_pull(self)
-        except (JournalError, SnapshotError, ValueError) as error:
-            self._store.close()  # release the feedback journal's lock
-            raise InvalidParameters(f"state_dir {state_dir}: {error}") from error
+        self._social_pull = attach_social_pull(self)  # off unless social_pull_enabled
 
     @property
     def learner(self):
         """The shared learner (read-only use: tests and in-process tools)."""
         return self._model.learner
+
+    @property
+    def health(self) -> NodeHealth:
+        """This node's diagnostics (counters, problems, values)."""
+        return self._health
+
+    def apply_pull(self, pull: CompassPull) -> bool:
+        """Journal a social pull, then apply and publish it, as an answer is; False (with an
+        ERROR diagnostic) when it could not be journaled and so was not applied."""
+        try:
+            self._store.append_pull(pull)  # durable before it is applied
+        except JournalError as error:
+            self._health.error(f"social pull not applied: {error}")
+            return False
+        self._health.clear_error()
+        self._model.apply_pull(pull)
+        self._since_snapshot += 1
+        if self._since_snapshot >= self._snapshot_every:
+            self._snapshot()
+        self._publish_state()
+        return True
 
     def _publish_state(self) -> None:
         stamp = self.get_clock().now().to_msg()
@@ -301,9 +319,7 @@ class CompassNode(Node):
         quorum = self._policy.quorum
         if not quorum.enabled:
             return ""
-        recent = self._store.journal.events_after(
-            max(0, self._store.journal.last_seq - (quorum.window - 1))
-        )
+        recent = self._store.journal.recent_events(quorum.window - 1)
         return quorum.refusal(
             {e.operator for _, e in recent} | {event.operator},
             lambda: self._model.preview_move(event),

@@ -24,12 +24,9 @@ from moral_compass_ros.core.population import (
     social_pull,
 )
 from moral_compass_ros.msg import CandidateAction, HumanFeedback, MoralCompass, PopulationCompass
-from moral_compass_ros.nodes._social_pull import (
-    PULL_JOURNAL_NAME,
-    PullJournal,
-    PullJournalError,
-    PullRecord,
-)
+from moral_compass_ros.core.events import CompassPull
+from moral_compass_ros.core.journal import FeedbackJournal, JournalDiskFullError
+from moral_compass_ros.core.learner_store import JOURNAL_NAME
 from moral_compass_ros.nodes.compass_node import CompassNode
 from moral_compass_ros.nodes.population_node import PopulationNode
 from moral_compass_ros.parameters import InvalidParameters
@@ -209,8 +206,11 @@ def test_social_pull_applies_the_formula_journals_it_and_survives_a_restart(tmp_
             feedback.publish(_feedback(2))
             assert spin_until(executor, lambda: node.learner.version == 3, 30)
             final = node.learner.compass
-            # the pull was snapshotted, so the pull journal is empty again
-            assert PullJournal(tmp_path / "state" / PULL_JOURNAL_NAME).records == []
+            # one journal: answer, pull, answer, in the order they were applied
+            records = FeedbackJournal(tmp_path / "state" / JOURNAL_NAME, readonly=True)
+            kinds = [type(r).__name__ for _, r in records.records_after(0)]
+            assert kinds == ["FeedbackEvent", "CompassPull", "FeedbackEvent"]
+            assert node._store.applied_events == 2  # pulls are not answers
         finally:
             _stop(executor, probe, node)
         _assert_restart_restores(context, tmp_path, 3, final)
@@ -223,12 +223,10 @@ def _stop(executor, probe, node):
     node._store.close()
 
 
-def _assert_restart_restores(context, tmp_path, version, compass, pulls_replayed=None):
+def _assert_restart_restores(context, tmp_path, version, compass):
     """A compass node restarted on ``tmp_path``'s state is at ``version`` with ``compass``."""
     restarted = _compass_node(context, tmp_path, enabled=False)
     try:
-        if pulls_replayed is not None:
-            assert restarted._social_pull.replayed == pulls_replayed
         assert restarted.learner.version == version
         np.testing.assert_allclose(
             restarted.learner.compass.particles, compass.particles, atol=1e-9
@@ -250,9 +248,14 @@ def _run_to_version(context, tmp_path, n_feedback):
     return node, probe, feedback, executor
 
 
+def _pull(compass: Compass, version_before: int) -> CompassPull:
+    particles, weights = compass.to_arrays()
+    return CompassPull(version_before, 1, 0.5, particles, weights)
+
+
 def test_a_pull_journaled_but_not_snapshotted_is_replayed_in_order(tmp_path):
-    """Crash after the pull was journaled (before its snapshot), then more feedback: the
-    restart must interleave the pull between the right feedback events."""
+    """A pull journaled between answers and never snapshotted: the restart (one restore of the
+    journal) replays it between the right answers."""
     population = Compass(
         np.random.default_rng(1).dirichlet([8, 1, 1, 1, 1], size=40), np.full(40, 1 / 40)
     )
@@ -261,24 +264,15 @@ def test_a_pull_journaled_but_not_snapshotted_is_replayed_in_order(tmp_path):
         try:
             feedback.publish(_feedback(1))
             assert spin_until(executor, lambda: node.learner.version == 1, 30)
-            # What SocialPull does on a population compass, minus the snapshot (the "crash"):
             pulled = social_pull(node.learner.compass, population, 0.5).compass
-            PullJournal(tmp_path / "state" / PULL_JOURNAL_NAME).append(
-                PullRecord(
-                    after_seq=node._store.journal.last_seq,
-                    version_before=node.learner.version,
-                    population_version=1,
-                    kappa=0.5,
-                    compass=pulled,
-                )
-            )
-            node.learner.set_compass(pulled, node.learner.version + 1)
+            assert node.apply_pull(_pull(pulled, node.learner.version))
             feedback.publish(_feedback(2))
             assert spin_until(executor, lambda: node.learner.version == 3, 30)
             expected = node.learner.compass
+            assert node._since_snapshot > 0  # nothing snapshotted: the restart replays all
         finally:
             _stop(executor, probe, node)
-        _assert_restart_restores(context, tmp_path, 3, expected, pulls_replayed=1)
+        _assert_restart_restores(context, tmp_path, 3, expected)
 
 
 def test_social_pull_is_off_by_default(tmp_path):
@@ -303,30 +297,32 @@ def test_social_pull_is_off_by_default(tmp_path):
             node._store.close()
 
 
-def test_torn_pull_journal_tail_is_dropped(tmp_path):
-    path = tmp_path / PULL_JOURNAL_NAME
-    journal = PullJournal(path)
+def test_a_torn_pull_line_is_dropped_and_the_rest_replayed(tmp_path):
+    path = tmp_path / JOURNAL_NAME
     c = Compass(np.eye(3)[:1], np.ones(1))
-    journal.append(PullRecord(1, 1, 1, 0.5, c))
-    with open(path, "ab") as f:
-        f.write(b'{"crc32": 12, "rec')
-    reopened = PullJournal(path)
-    assert len(reopened.records) == 1
-    assert "no terminating newline" in reopened.dropped_tail
-    assert path.read_bytes().endswith(b"\n")
+    with FeedbackJournal(path) as journal:
+        journal.append_pull(_pull(c, 0))
+        journal.append_pull(_pull(c, 1))
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) - 20])  # the second pull's line cut short
+    with pytest.warns(RuntimeWarning, match="torn last line 2"):
+        reopened = FeedbackJournal(path)
+    assert [type(r).__name__ for _, r in reopened.records_after(0)] == ["CompassPull"]
+    assert len(reopened) == 0  # pulls are not answers
+    reopened.close()
 
 
-def test_a_corrupt_middle_line_of_the_pull_journal_stops_the_node_with_exit_code_2(tmp_path):
+def test_a_corrupt_middle_pull_line_stops_the_node_with_exit_code_2(tmp_path):
     state = tmp_path / "state"
-    journal = PullJournal(state / PULL_JOURNAL_NAME)
     c = Compass(np.eye(5)[:1], np.ones(1))
-    for seq in (1, 2, 3):
-        journal.append(PullRecord(seq, seq, seq, 0.5, c))
-    lines = (state / PULL_JOURNAL_NAME).read_bytes().split(b"\n")
+    with FeedbackJournal(state / JOURNAL_NAME) as journal:
+        for version in (0, 1, 2):
+            journal.append_pull(_pull(c, version))
+    lines = (state / JOURNAL_NAME).read_bytes().split(b"\n")
     lines[1] = lines[1].replace(b'"kappa":0.5', b'"kappa":0.25', 1)  # CRC no longer matches
-    (state / PULL_JOURNAL_NAME).write_bytes(b"\n".join(lines))
-    before = (state / PULL_JOURNAL_NAME).read_bytes()
-    proc = subprocess.run(  # social pull off: the journal is still replayed, so still checked
+    (state / JOURNAL_NAME).write_bytes(b"\n".join(lines))
+    before = (state / JOURNAL_NAME).read_bytes()
+    proc = subprocess.run(  # social pull off: the journal is still restored, so still checked
         [
             sys.executable,
             "-m",
@@ -342,26 +338,34 @@ def test_a_corrupt_middle_line_of_the_pull_journal_stops_the_node_with_exit_code
     )
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert "corrupt at line 2" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
-    assert (state / PULL_JOURNAL_NAME).read_bytes() == before  # left for a person to inspect
+    assert (state / JOURNAL_NAME).read_bytes() == before  # left for a person to inspect
 
 
-def test_a_failed_pull_write_is_rolled_back(tmp_path, monkeypatch):
-    path = tmp_path / PULL_JOURNAL_NAME
-    journal = PullJournal(path)
-    c = Compass(np.eye(3)[:1], np.ones(1))
-    journal.append(PullRecord(1, 1, 1, 0.5, c))
-    before = path.read_bytes()
-    real_pwrite = os.pwrite
+def test_a_failed_pull_write_is_rolled_back_and_not_applied(tmp_path, monkeypatch):
+    with ros_context() as context:
+        node = _compass_node(context, tmp_path, enabled=False)
+        try:
+            path = tmp_path / "state" / JOURNAL_NAME
+            before, version = path.read_bytes(), node.learner.version
+            real_pwrite = os.pwrite
 
-    def half_then_full_disk(fd, data, offset):
-        if len(data) > 8:
-            return real_pwrite(fd, bytes(data[: len(data) // 2]), offset)
-        raise OSError(errno.ENOSPC, "No space left on device")
+            def half_then_full_disk(fd, data, offset):
+                if len(data) > 8:
+                    return real_pwrite(fd, bytes(data[: len(data) // 2]), offset)
+                raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(os, "pwrite", half_then_full_disk)
-    with pytest.raises(PullJournalError, match="NOT journaled"):
-        journal.append(PullRecord(2, 2, 2, 0.5, c))
-    monkeypatch.undo()
-    assert path.read_bytes() == before
-    assert len(journal.records) == 1 and len(PullJournal(path).records) == 1
-    assert oct(path.stat().st_mode & 0o777) == "0o600"
+            monkeypatch.setattr(os, "pwrite", half_then_full_disk)
+            pulled = Compass(np.eye(5)[:1], np.ones(1))
+            assert node.apply_pull(_pull(pulled, version)) is False
+            monkeypatch.undo()
+            assert path.read_bytes() == before  # the half line was rolled back
+            assert node.learner.version == version  # and nothing was applied
+            assert "social pull not applied" in node.health._error
+            with pytest.raises(JournalDiskFullError, match="NOT journaled"):
+                monkeypatch.setattr(os, "pwrite", half_then_full_disk)
+                node._store.append_pull(_pull(pulled, version))
+            monkeypatch.undo()
+            assert oct(path.stat().st_mode & 0o777) == "0o600"
+        finally:
+            node.destroy_node()
+            node._store.close()
