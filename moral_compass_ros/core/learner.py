@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import copy
 import math
-import time
 from dataclasses import dataclass
 from typing import Any, Optional
 
@@ -39,6 +38,7 @@ from .events import FeedbackEvent
 from .fingerprint import FingerprintModel, numpy_generator, sample_dirichlet, torch_generator
 from .likelihood import LikelihoodModel
 from .pretrain import PretrainedFingerprints
+from .profiling import Profile, timed
 from .scoring import information_gain, predictive_approval, task_cost
 from .sinkhorn import (
     SIMPLEX_DIAMETER,
@@ -56,6 +56,8 @@ from .value_space import SimplexError, check_simplex
 STATE_FORMAT = 2
 #: Candidates scored exactly per round of the pruned Step 1 (``prune_candidates``).
 PRUNE_ROUND = 8
+#: The solvers :meth:`DynamicValueLearner.score` offers for the alignment (``method=``).
+SCORE_METHODS = ("auto", "pot")
 _LOG_FLOOR = 1e-300
 
 
@@ -342,12 +344,6 @@ class DynamicValueLearner:
         # Step 1 warm start: (compass, log u (B, N), log s (B, K)) per candidate index, from the
         # previous decisions on this compass
         self._score_warm: Optional[tuple[Compass, torch.Tensor, torch.Tensor]] = None
-        #: how the last score() went: the solver, warm start, iterations, errors and, in wall
-        #: ms, ``sampling_ms`` plus (kernel path) ``kernel_ms``, ``cross_ms``, ``self_ms``
-        self.last_score_info: dict = {}
-        #: "auto" (kernel domain when exp(−C/ε) is representable) or "pot" (the POT/log-domain
-        #: path)
-        self.score_solver = "auto"
 
     # ================================================================== properties
     @property
@@ -459,6 +455,9 @@ class DynamicValueLearner:
         value_hints=None,
         eligible=None,
         hint_sources=None,
+        *,
+        method: str = "auto",
+        profile: Optional[Profile] = None,
     ) -> Scores:
         """Score B candidate actions in context s (Step 1, ``doc/design.md`` §5).
 
@@ -483,6 +482,12 @@ class DynamicValueLearner:
             Where each hint came from (``"hint"`` or ``"library"``, see
             :class:`~.fingerprint_library.FingerprintLibrary`); default ``"hint"``. Candidates
             without a hint report ``"learned"``.
+        method : {"auto", "pot"}
+            The alignment's transport solver: ``"auto"`` (compiled kernel domain where exp(−C/ε)
+            is representable, else POT's log domain) or ``"pot"`` (always POT; for comparisons).
+        profile : Profile, optional
+            The profiling hook (:mod:`.profiling`): filled with the solver, warm start,
+            iterations and where the time went. Nothing is timed without one.
 
         Returns
         -------
@@ -494,6 +499,8 @@ class DynamicValueLearner:
         ValueError
             Wrong shapes, NaN/inf, B = 0, or a hint off the simplex.
         """
+        if method not in SCORE_METHODS:
+            raise ValueError(f"method must be one of {SCORE_METHODS}, got {method!r}")
         phi, s, rm, rs, hints = self._validate_candidates(
             features, context, reward_mean, reward_std, value_hints
         )
@@ -514,21 +521,19 @@ class DynamicValueLearner:
             task_weight = float(self._likelihood.task_weight)
             task_term = -task_weight * cost  # ρ̂ (μ − ρ_W L): robust task value in log-odds
             residual = (inputs @ self._likelihood.residual).numpy()  # ω̂ᵀ[φ; s]
-            sampling_started = time.perf_counter()
-            samples = sample_dirichlet(
-                concentration,
-                cfg.n_fingerprint_samples,
-                torch_generator(cfg.seed, self._version, "score"),
-            )  # (B, K, M)
-            sampling_ms = (time.perf_counter() - sampling_started) * 1e3
+            with timed(profile, "sampling_ms"):
+                samples = sample_dirichlet(
+                    concentration,
+                    cfg.n_fingerprint_samples,
+                    torch_generator(cfg.seed, self._version, "score"),
+                )  # (B, K, M)
             other_terms = cfg.lambda_task * task_term + residual + info_sign * cfg.lambda_info * ig
             divergence, is_bound = self._divergences(
-                theta, w, samples, other_terms, eligible
+                theta, w, samples, other_terms, eligible, method, profile
             )  # S_ε
             alignment = self._likelihood.value_logits(
                 torch.from_numpy(divergence)
             ).numpy()  # β̂(τ̂ − S_ε)
-            self.last_score_info["sampling_ms"] = sampling_ms
             fingerprint_mean = (concentration / concentration.sum(-1, keepdim=True)).numpy()
         total = (
             other_terms + cfg.lambda_align * alignment
@@ -586,7 +591,9 @@ class DynamicValueLearner:
         """Forget the previous decision's Sinkhorn scalings (the next score starts cold)."""
         self._score_warm = None
 
-    def _divergences(self, theta, w, samples, other_terms: np.ndarray, eligible: np.ndarray):
+    def _divergences(
+        self, theta, w, samples, other_terms: np.ndarray, eligible: np.ndarray, method, profile
+    ):
         """S_ε(q_t, β_a) for every candidate, or, with ``prune_candidates``, for those that can
         still win; returns (divergence (B,), is_bound (B,) bool).
 
@@ -600,7 +607,7 @@ class DynamicValueLearner:
         n_batch = samples.shape[0]
         if not cfg.prune_candidates or cfg.lambda_align == 0.0:
             return self._alignment_divergence(
-                theta, w, samples, np.arange(n_batch)
+                theta, w, samples, np.arange(n_batch), method, profile
             ).numpy(), np.zeros(n_batch, dtype=bool)
         divergence = divergence_lower_bound(theta, w, samples, cfg.cost).numpy()  # ≤ S_ε
         is_bound = np.ones(n_batch, dtype=bool)
@@ -616,14 +623,22 @@ class DynamicValueLearner:
         best, position = -np.inf, 0
         while position < len(order) and upper[order[position]] >= best:
             index = np.array(order[position : position + PRUNE_ROUND])
-            divergence[index] = self._alignment_divergence(theta, w, samples[index], index).numpy()
+            divergence[index] = self._alignment_divergence(
+                theta, w, samples[index], index, method, profile
+            ).numpy()
             is_bound[index] = False
             best = max(best, float(np.max(total(divergence[index], index))))
             position += PRUNE_ROUND
         return divergence, is_bound
 
     def _alignment_divergence(
-        self, theta: torch.Tensor, w: torch.Tensor, samples: torch.Tensor, index: np.ndarray
+        self,
+        theta: torch.Tensor,
+        w: torch.Tensor,
+        samples: torch.Tensor,
+        index: np.ndarray,
+        method: str = "auto",
+        profile: Optional[Profile] = None,
     ) -> torch.Tensor:
         """S_ε(q_t, β_b) for the fingerprint clouds ``samples`` (b, K, M) of candidates ``index``
         (b,), shape (b,).
@@ -635,7 +650,7 @@ class DynamicValueLearner:
         ``scoring_tol``; a warm start changes the result only within it.
         """
         cfg = self.config
-        if self.score_solver != "pot" and kernel_domain_ok(SIMPLEX_DIAMETER, cfg.epsilon):
+        if method == "auto" and kernel_domain_ok(SIMPLEX_DIAMETER, cfg.epsilon):
             log_u, log_s, warm = self._warm_state(
                 int(index.max()) + 1, theta.shape[0], samples.shape[1]
             )
@@ -650,14 +665,17 @@ class DynamicValueLearner:
                 max_iter=cfg.sinkhorn_max_iter,
                 tol=cfg.scoring_tol,
                 init=(log_u[rows], log_s[rows]),
+                profile=profile,
             )
             if torch.isfinite(divergence).all():
                 log_u[rows], log_s[rows] = state
-                self.last_score_info = {**info, "solver": "kernel", "warm": warm}
+                if profile is not None:
+                    profile.info.update(info, solver="kernel", warm=warm)
                 return divergence
             self._score_warm = None
         uniform = torch.full(samples.shape[:2], 1.0 / samples.shape[1], dtype=torch.float64)
-        self.last_score_info = {"solver": "pot", "warm": False}
+        if profile is not None:
+            profile.info.update(solver="pot", warm=False)
         return sinkhorn_divergence(
             theta,
             w,

@@ -8,7 +8,6 @@ crash guarantees are those of :mod:`moral_compass_ros.core.journal`.
 
 from __future__ import annotations
 
-import datetime
 import shutil
 import warnings
 from dataclasses import dataclass, field
@@ -131,10 +130,12 @@ class LearnerStore:
             report.replayed += 1
         return learner, report
 
-    def archive(self) -> Path:
-        """Move the journal and snapshots to ``archive-<time>/`` and start empty ones."""
+    def archive(self, stamp: str) -> Path:
+        """Move the journal and snapshots to ``archive-<stamp>/`` and start empty ones.
+
+        ``stamp`` names the archive (the caller's time: the core reads no clock).
+        """
         self.journal.close()
-        stamp = datetime.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
         target = self.directory / f"archive-{stamp}"
         target.mkdir(parents=True)
         for name in (JOURNAL_NAME, SNAPSHOT_DIR):

@@ -47,7 +47,6 @@ uses the same gradient in closed form, :func:`transport_gradients`, without an a
 from __future__ import annotations
 
 import math
-import time
 import warnings
 from dataclasses import dataclass
 from typing import Optional, Union
@@ -55,6 +54,8 @@ from typing import Optional, Union
 import numpy as np
 import ot
 import torch
+
+from .profiling import Profile, timed
 
 ArrayLike = Union[np.ndarray, torch.Tensor]
 
@@ -1076,6 +1077,7 @@ def divergence_to_clouds(
     tol: float = 1e-9,
     init: Optional[tuple[torch.Tensor, torch.Tensor]] = None,
     dtype: Optional[torch.dtype] = None,
+    profile: Optional[Profile] = None,
 ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor], dict]:
     r"""S_ε(α, β_b) for one weighted cloud α = Σ w_i δ_{θ_i} against B uniform clouds β_b, in the
     kernel domain, warm-startable (the Step 1 hot path; no gradient).
@@ -1113,6 +1115,9 @@ def divergence_to_clouds(
     dtype : torch.dtype, optional
         Precision of the kernels and scalings; default :func:`scoring_precision` (float32 when
         ε and ``tol`` allow). The values are always assembled in float64.
+    profile : Profile, optional
+        Receives where the time went (ms): ``kernel_ms`` (forming every kernel: the matmuls and
+        the exponentials), ``cross_ms`` and ``self_ms`` (the compiled iterations of each term).
 
     Returns
     -------
@@ -1121,9 +1126,7 @@ def divergence_to_clouds(
         The final log-scalings, to warm-start the next call.
     info : dict
         ``{"iterations_cross", "iterations_self", "error_cross", "error_self", "dtype"}``
-        (iterations and errors: the worst candidate), ``"iterations_cross_mean"``, and where the
-        time went (wall ms): ``"kernel_ms"`` (forming every kernel: the matmuls and the
-        exponentials), ``"cross_ms"`` and ``"self_ms"`` (the compiled iterations of each term).
+        (iterations and errors: the worst candidate) and ``"iterations_cross_mean"``.
     """
     from . import _sinkhorn_loops as loops  # here: numba's import cost only where it is used
 
@@ -1134,9 +1137,8 @@ def divergence_to_clouds(
     with torch.no_grad():
         n_batch, k = samples.shape[0], samples.shape[1]
         a = torch.clamp(w, min=tiny)  # (N,)
-        started = time.perf_counter()
-        kernel_yy = _gibbs_kernel(samples, samples, cost, eps, dtype).numpy()  # (B, K, K)
-        kernel_s, cross_s = time.perf_counter() - started, 0.0
+        with timed(profile, "kernel_ms"):
+            kernel_yy = _gibbs_kernel(samples, samples, cost, eps, dtype).numpy()  # (B, K, K)
         u = np.ones((n_batch, a.shape[0]), dtype=np_dtype)
         s = np.ones((n_batch, k), dtype=np_dtype)
         if (
@@ -1163,38 +1165,36 @@ def divergence_to_clouds(
         for start in range(0, n_batch, chunk):
             stop = min(n_batch, start + chunk)
             kernel = buffer[: stop - start]
-            started = time.perf_counter()
-            torch.matmul(theta_aug, samples_aug_t[start:stop], out=kernel)  # −C/ε
-            kernel.exp_()
-            formed = time.perf_counter()
-            loops.cross_scalings(
-                kernel.numpy(),
-                a_np,
-                b_np,
-                u[start:stop],
-                v[start:stop],
-                float(tol),
-                int(max_iter),
-                iterations_cross[start:stop],
-                error_cross[start:stop],
-            )
-            kernel_s, cross_s = kernel_s + formed - started, cross_s + time.perf_counter() - formed
+            with timed(profile, "kernel_ms"):
+                torch.matmul(theta_aug, samples_aug_t[start:stop], out=kernel)  # −C/ε
+                kernel.exp_()
+            with timed(profile, "cross_ms"):
+                loops.cross_scalings(
+                    kernel.numpy(),
+                    a_np,
+                    b_np,
+                    u[start:stop],
+                    v[start:stop],
+                    float(tol),
+                    int(max_iter),
+                    iterations_cross[start:stop],
+                    error_cross[start:stop],
+                )
         ot_yy = np.zeros(n_batch)
         iterations_self = np.zeros(n_batch, dtype=np.int64)
         error_self = np.zeros(n_batch)
-        started = time.perf_counter()
-        loops.self_transport(
-            kernel_yy,
-            np.full((n_batch, k), 1.0 / k, dtype=np_dtype),
-            s,
-            eps,
-            float(tol),
-            int(max_iter),
-            ot_yy,
-            iterations_self,
-            error_self,
-        )
-        self_s = time.perf_counter() - started
+        with timed(profile, "self_ms"):
+            loops.self_transport(
+                kernel_yy,
+                np.full((n_batch, k), 1.0 / k, dtype=np_dtype),
+                s,
+                eps,
+                float(tol),
+                int(max_iter),
+                ot_yy,
+                iterations_self,
+                error_self,
+            )
         a64 = a.to(torch.float64)
         log_u, log_v = (
             torch.from_numpy(u).to(torch.float64).log(),
@@ -1221,9 +1221,6 @@ def divergence_to_clouds(
         "error_self": worst_self,
         "dtype": str(np_dtype.__name__),
         "iterations_cross_mean": float(iterations_cross.mean()),
-        "kernel_ms": kernel_s * 1e3,
-        "cross_ms": cross_s * 1e3,
-        "self_ms": self_s * 1e3,
     }
     # (u c, v / c) is the same plan for every c > 0, and warm start after warm start lets the
     # scale of u drift (measured: e^88 after 74 decisions, then float32 overflow); the state is

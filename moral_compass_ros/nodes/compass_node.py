@@ -13,6 +13,7 @@ so a restart (or a crash) comes back to exactly the state it had.
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import os
 from pathlib import Path
 from typing import NoReturn
@@ -340,7 +341,7 @@ class CompassNode(Node):
         return response
 
     def _on_reset(self, request, response):
-        archived = self._store.archive()
+        archived = self._store.archive(datetime.datetime.now().strftime("%Y%m%d-%H%M%S-%f"))
         previous_version = self._model.version
         self._model = CompassModel(self._config, self._per_operator)
         # The version keeps increasing across a reset, so no listener mistakes the prior for

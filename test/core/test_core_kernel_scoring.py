@@ -8,8 +8,9 @@ import ot
 import pytest
 import torch
 
-from core_helpers import random_event, small_config
+from core_helpers import REPO_ROOT, random_event, small_config
 from moral_compass_ros.core import DynamicValueLearner
+from moral_compass_ros.core.profiling import Profile
 from moral_compass_ros.core.sinkhorn import (
     _dual_value,
     averaged_potentials,
@@ -176,12 +177,13 @@ def test_kernel_path_equals_pot_path_and_warm_start_keeps_the_choice():
         context = rng.normal(size=config.context_dim)
         warm = learner.score(features, context)  # warm-started from the previous trial
         learner.reset_warm_start()
-        cold = learner.score(features, context)
-        assert learner.last_score_info["solver"] == "kernel"
+        profile = Profile()
+        cold = learner.score(features, context, profile=profile)
+        assert profile.info["solver"] == "kernel"
         # the reference: POT's path converged far tighter than the shipped tolerance
-        learner.score_solver, learner.config = "pot", config.replace(scoring_tol=1e-10)
-        pot = learner.score(features, context)
-        learner.score_solver, learner.config = "auto", config
+        learner.config = config.replace(scoring_tol=1e-10)
+        pot = learner.score(features, context, method="pot")
+        learner.config = config
         # float32 kernel path at 1e-3 vs float64 POT at 1e-10: the values are second order in
         # the marginal error, so they agree far below the tolerance
         np.testing.assert_allclose(cold.divergence, pot.divergence, rtol=0, atol=1e-6)
@@ -194,8 +196,10 @@ def test_repeated_request_converges_at_once_from_the_warm_start():
     features = rng.normal(size=(6, learner.config.feature_dim))
     context = rng.normal(size=learner.config.context_dim)
     first = learner.score(features, context)
-    again = learner.score(features, context)
-    assert learner.last_score_info["warm"] and learner.last_score_info["iterations_cross"] <= 2
+    profile = Profile()
+    again = learner.score(features, context, profile=profile)
+    assert profile.info["warm"] and profile.info["iterations_cross"] <= 2
+    assert {"sampling_ms", "kernel_ms", "cross_ms", "self_ms"} <= set(profile.info)
     np.testing.assert_allclose(again.divergence, first.divergence, rtol=0, atol=1e-7)
 
 
@@ -239,8 +243,7 @@ def test_a_kernel_that_underflows_falls_back_to_the_log_domain_with_the_same_val
     tiny_eps.load_model_parameters(learner.model_parameters(), learner.version)
     tiny_eps.set_compass(learner.compass, learner.version)
     kernel = tiny_eps.score(features, context)
-    tiny_eps.score_solver = "pot"
-    pot = tiny_eps.score(features, context)
+    pot = tiny_eps.score(features, context, method="pot")
     assert np.isfinite(kernel.divergence).all()
     np.testing.assert_allclose(kernel.divergence, pot.divergence, rtol=1e-5, atol=1e-6)
 
@@ -281,11 +284,14 @@ def test_many_warm_started_decisions_stay_finite_on_the_kernel_path():
     learner = DynamicValueLearner(config)
     for i in range(300):
         rng = np.random.default_rng(i)
+        profile = Profile()
         scores = learner.score(
-            rng.normal(size=(5, config.feature_dim)), rng.normal(size=config.context_dim)
+            rng.normal(size=(5, config.feature_dim)),
+            rng.normal(size=config.context_dim),
+            profile=profile,
         )
         assert np.isfinite(scores.total).all()
-        assert learner.last_score_info["solver"] == "kernel"
+        assert profile.info["solver"] == "kernel"
     log_u = learner._score_warm[1]  # (B, N): every candidate row
     np.testing.assert_allclose(log_u.mean(-1).numpy(), 0.0, atol=1e-9)
 
@@ -297,8 +303,9 @@ def test_an_overflowing_warm_start_falls_back_to_pot_instead_of_failing():
     reference = learner.score(features, context)
     _, log_u, log_s = learner._score_warm
     learner._score_warm = (learner.compass, log_u + 120.0, log_s)  # e^120 overflows float32
-    scores = learner.score(features, context)
-    assert learner.last_score_info["solver"] == "pot"
+    profile = Profile()
+    scores = learner.score(features, context, profile=profile)
+    assert profile.info["solver"] == "pot"
     # POT's value at the loose scoring_tol (1e-3) carries its own first-order error (measured
     # 1.3e-6 here against a 1e-10 solve, which the kernel path matches to 1e-8)
     np.testing.assert_allclose(scores.divergence, reference.divergence, rtol=0, atol=5e-6)
@@ -426,3 +433,34 @@ def test_a_long_run_of_updates_never_stops_a_solve_at_the_iteration_cap(monkeypa
         assert value == pytest.approx(
             _pot_value(x, a, y, b, config.epsilon, config.cost), abs=1e-8
         )
+
+
+def test_the_core_reads_no_clock_except_through_the_profiling_hook():
+    import ast
+
+    core = REPO_ROOT / "moral_compass_ros" / "core"
+    clocks = {"time", "datetime"}
+    offenders = []
+    for path in sorted(core.glob("*.py")):
+        if path.name == "profiling.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name.split(".")[0] for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module.split(".")[0]]
+            offenders += [f"{path.name}: imports {n}" for n in names if n in clocks]
+    assert not offenders, offenders
+
+
+def test_a_score_without_a_profile_times_nothing_and_an_unknown_method_is_refused():
+    learner, rng = _trained(3)
+    features = rng.normal(size=(4, learner.config.feature_dim))
+    context = rng.normal(size=learner.config.context_dim)
+    ticks = []
+    profile = Profile(clock=lambda: ticks.append(1) or float(len(ticks)))
+    learner.score(features, context, profile=profile)
+    assert ticks and profile.info["sampling_ms"] > 0  # the hook's clock, and only it, was read
+    with pytest.raises(ValueError, match="method must be one of"):
+        learner.score(features, context, method="sinkhorn")

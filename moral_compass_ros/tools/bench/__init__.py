@@ -83,6 +83,7 @@ from moral_compass_ros.tools.bench._decision import (
     measure_update,
     pot_loop_alignment,
 )
+from moral_compass_ros.core.profiling import Profile
 from moral_compass_ros.tools.bench._dds import echo_main, measure_dds, measure_message_conversion
 from moral_compass_ros.tools.bench._report import performance_markdown, plot, table
 from moral_compass_ros.tools.cli import description
@@ -101,7 +102,6 @@ def run(
     reps = repeats or (5 if quick else DEFAULT_REPEATS)
     warm_updates = 1 if quick else 3
     learner = _learner(n, k, threads, updates=warm_updates)
-    learner.score_solver = solver
     out: dict = {
         "solver": solver,
         "threads": threads,
@@ -116,9 +116,9 @@ def run(
     }
     _progress(f"decision B={b} N={n} K={k} x{reps}")
     infos: list = []
-    decision = measure_decision(learner, b, reps, breakdown=infos)
-    cold = measure_decision(learner, b, max(3, reps // 5), cold=True)
-    paced = measure_decision(learner, b, reps, pause_s=REPLAN_PAUSE_S)
+    decision = measure_decision(learner, b, reps, breakdown=infos, method=solver)
+    cold = measure_decision(learner, b, max(3, reps // 5), cold=True, method=solver)
+    paced = measure_decision(learner, b, reps, pause_s=REPLAN_PAUSE_S, method=solver)
     out.update(
         decision_ms_p50=_pct(decision, 50),
         decision_ms_p99=_pct(decision, 99),
@@ -138,8 +138,9 @@ def run(
     # POT loop on one request, same run, same samples
     phi, s, rm, rs = _requests(learner.config, b, 1, seed=23)[0]
     _reset_warm_start(learner)
-    ours = -learner.score(phi, s, rm, rs).divergence  # −S_ε, as the POT loop returns
-    precision = learner.last_score_info.get("dtype", "float64")
+    profile = Profile()
+    ours = -learner.score(phi, s, rm, rs, method=solver, profile=profile).divergence  # −S_ε
+    precision = profile.info.get("dtype", "float64")
     _progress("POT loop")
     pot_values, pot_ms = pot_loop_alignment(learner, phi, s, rm, rs, learner.config.scoring_tol)
     scale = max(float(np.max(np.abs(pot_values))), 1e-300)
@@ -183,11 +184,10 @@ def run(
                 continue
             _progress(f"grid B={gb} N={gn}")
             gl = _learner(gn, k, threads, seed=9, updates=1)
-            gl.score_solver = solver
             big = gb * gn >= 256 * 2048
             g_reps = 3 if big else max(3, reps // 5)
-            dec = measure_decision(gl, gb, g_reps)
-            gcold = measure_decision(gl, gb, 1 if big else 3, cold=True)
+            dec = measure_decision(gl, gb, g_reps, method=solver)
+            gcold = measure_decision(gl, gb, 1 if big else 3, cold=True, method=solver)
             if gn not in updates_by_n:  # the update does not depend on B
                 updates_by_n[gn] = measure_update(gl, 1 if gn > 512 or quick else 3)
             gupd = updates_by_n[gn]

@@ -14,6 +14,7 @@ import torch
 from moral_compass_ros.core import DynamicValueLearner
 from moral_compass_ros.core.config import LearnerConfig
 from moral_compass_ros.core.events import FeedbackEvent
+from moral_compass_ros.core.profiling import Profile
 
 #: Marginal tolerance of the POT reference that checks the decision's values (float64 check).
 REFERENCE_TOL = 1e-9
@@ -106,7 +107,7 @@ def _reset_warm_start(learner) -> None:
         reset()
 
 
-#: The parts of a decision ``DynamicValueLearner.last_score_info`` times (kernel path).
+#: The parts of a decision its profiling hook times (kernel path; ``core/profiling.py``).
 BREAKDOWN_PARTS = ("sampling_ms", "kernel_ms", "cross_ms", "self_ms")
 
 
@@ -118,10 +119,11 @@ def measure_decision(
     solved: list | None = None,
     breakdown: list | None = None,
     pause_s: float = 0.0,
+    method: str = "auto",
 ) -> list[float]:
-    """Wall-clock ms of ``learner.score`` per re-plan (first call discarded as warm-up);
-    ``solved`` collects the fraction of candidates whose S_ε was computed (not pruned),
-    ``breakdown`` the ``last_score_info`` of each (where the time went, iterations);
+    """Wall-clock ms of ``learner.score(..., method=method)`` per re-plan (first call discarded
+    as warm-up); ``solved`` collects the fraction of candidates whose S_ε was computed (not
+    pruned), ``breakdown`` each decision's profile (where the time went, iterations);
     ``pause_s`` idles that long before each re-plan."""
     times = []
     for i, (phi, s, rm, rs) in enumerate(_requests(learner.config, b, repeats + 1)):
@@ -129,14 +131,15 @@ def measure_decision(
             _reset_warm_start(learner)
         if pause_s:
             time.sleep(pause_s)
+        profile = Profile() if breakdown is not None else None
         t0 = time.perf_counter()
-        scores = learner.score(phi, s, rm, rs)
+        scores = learner.score(phi, s, rm, rs, method=method, profile=profile)
         if i:
             times.append((time.perf_counter() - t0) * 1e3)
             if solved is not None:
                 solved.append(1.0 - float(np.mean(scores.alignment_is_bound)))
             if breakdown is not None:
-                breakdown.append(dict(learner.last_score_info))
+                breakdown.append(profile.info)
     return times
 
 
