@@ -66,6 +66,9 @@ COSTS: tuple[str, ...] = ("sqeuclidean", "hellinger")
 _TINY_WEIGHT: float = 1e-200
 #: The largest ground cost on the simplex, for both costs (‖x − y‖² ≤ 2, ‖√x − √y‖² ≤ 2).
 SIMPLEX_DIAMETER: float = 2.0
+#: Solvers of the compass update's transports: the kernel domain where it is representable, or
+#: the log domain (:func:`entropic_transport`, :func:`symmetric_potential`).
+METHODS: tuple[str, ...] = ("auto", "log")
 #: Kernel-domain Sinkhorn is used while max(C)/ε stays below this (exp(-500) ≈ 7e-218 in f64).
 _KERNEL_DOMAIN_LIMIT: float = 500.0
 
@@ -404,26 +407,6 @@ def _gradients_from_sums(
     return grad_x, grad_a
 
 
-def entropic_ot_averaged(
-    cost_matrix: torch.Tensor,
-    a: torch.Tensor,
-    b: torch.Tensor,
-    epsilon: float,
-    *,
-    max_iter: int = 1000,
-    tol: float = 1e-9,
-    init: Optional[tuple[torch.Tensor, torch.Tensor]] = None,
-) -> torch.Tensor:
-    r"""Batched OT_ε(α, β) by the averaged ("symmetrised") Sinkhorn iteration, differentiable.
-
-    The potentials come from :func:`averaged_potentials`; the value is the dual objective at
-    them (see :func:`entropic_ot`). Shapes as :func:`entropic_ot`; returns the values, shape
-    (B,).
-    """
-    f, g = averaged_potentials(cost_matrix, a, b, epsilon, max_iter=max_iter, tol=tol, init=init)
-    return _dual_value(cost_matrix, a, b, f, g, float(epsilon))
-
-
 def averaged_potentials(
     cost_matrix: torch.Tensor,
     a: torch.Tensor,
@@ -504,12 +487,13 @@ def symmetric_potential(
     max_iter: int = 1000,
     tol: float = 1e-9,
     init: Optional[torch.Tensor] = None,
-    _kernel: bool = True,
+    method: str = "auto",
 ) -> torch.Tensor:
     """Potential f = g of OT_ε(α, α) by the averaged fixed point f ← ½(f + T_ε f), shape (B, N).
 
     Shapes: ``cost_matrix`` (B, N, N) symmetric, ``a`` (B, N); ``init`` (B, N) warm start.
-    No gradient is tracked.
+    ``method``: :data:`METHODS` (``"auto"``: the kernel domain where exp(−C/ε) is
+    representable, else the log domain). No gradient is tracked.
     """
     if not epsilon > 0.0:
         raise ValueError(f"epsilon must be > 0, got {epsilon}")
@@ -521,13 +505,13 @@ def symmetric_potential(
         f = torch.zeros_like(a_solve) if init is None else init.detach().clone()
         error = float("inf")
         max_cost = float(cost_over_eps.max()) if cost_over_eps.numel() else 0.0
-        if _kernel and kernel_domain_ok(max_cost, 1.0) and bool(torch.isfinite(f).all()):
+        if method == "auto" and kernel_domain_ok(max_cost, 1.0) and bool(torch.isfinite(f).all()):
             # kernel domain, s = e^{f/ε}: s ← √(s / K(a s)) (exp(−C/ε) once, then mat-vecs)
             kernel = torch.exp(-cost_over_eps).contiguous()
             f, _, _, error = _self_scalings(kernel, a_solve, eps, tol, max_iter, f)
             if not bool(torch.isfinite(f).all()):
                 return symmetric_potential(
-                    cost_matrix, a, epsilon, max_iter=max_iter, tol=tol, init=init, _kernel=False
+                    cost_matrix, a, epsilon, max_iter=max_iter, tol=tol, init=init, method="log"
                 )
         else:
             for _ in range(int(max_iter)):
@@ -629,7 +613,6 @@ def sinkhorn_divergence(
     max_iter: int = 1000,
     tol: float = 1e-9,
     method: str = "auto",
-    cross_solver: str = "pot",
 ) -> ArrayLike:
     """Batched debiased Sinkhorn divergence S_ε between weighted point clouds (``doc/design.md``
     §2).
@@ -663,10 +646,7 @@ def sinkhorn_divergence(
         Precomputed OT_ε(α, α) (the learner caches it per compass version).
     max_iter, tol, method
         Solver controls, see :func:`entropic_ot`.
-    cross_solver : {"pot", "averaged"}
-        Cross term by POT (default) or by :func:`entropic_ot_averaged` (for α ≈ β, where
-        POT's alternating iteration converges slowly). Self-terms always use
-        :func:`entropic_ot_self`.
+    The cross term is POT's; the self-terms use :func:`entropic_ot_self`.
 
     Returns
     -------
@@ -694,21 +674,7 @@ def sinkhorn_divergence(
     solve = dict(max_iter=max_iter, tol=tol, method=method)
     # OT_ε(α, β): cross term, (B,)
     cost_xy = ground_cost(xt, yt, cost).expand(n_batch, -1, -1)
-    if cross_solver == "pot":
-        ot_xy = entropic_ot(
-            cost_xy, at.expand(n_batch, -1), bt.expand(n_batch, -1), epsilon, **solve
-        )
-    elif cross_solver == "averaged":
-        ot_xy = entropic_ot_averaged(
-            cost_xy,
-            at.expand(n_batch, -1),
-            bt.expand(n_batch, -1),
-            epsilon,
-            max_iter=max_iter,
-            tol=tol,
-        )
-    else:
-        raise ValueError(f"cross_solver must be 'pot' or 'averaged', got {cross_solver!r}")
+    ot_xy = entropic_ot(cost_xy, at.expand(n_batch, -1), bt.expand(n_batch, -1), epsilon, **solve)
     # OT_ε(α, α): self term, solved once per distinct α
     if ot_xx is None:
         n_x = max(xt.shape[0], at.shape[0])
@@ -916,7 +882,7 @@ def entropic_transport(
     max_iter: int = 1000,
     init=None,
     gradients: bool = True,
-    _kernel: bool = True,
+    method: str = "auto",
 ) -> TransportResult:
     r"""OT_ε(α, β) between two weighted clouds, its potentials and its gradient in α's support
     and weights, in one solve (the compass update's workhorse; no autograd graph).
@@ -953,6 +919,9 @@ def entropic_transport(
         Potentials of a nearby problem (warm start).
     gradients : bool
         Compute ``grad_x`` and ``grad_a``.
+    method : {"auto", "log"}
+        ``"auto"``: the kernel domain where exp(−C/ε) is representable, the log domain
+        otherwise or when that result is not finite; ``"log"``: the log domain always.
 
     Returns
     -------
@@ -974,7 +943,9 @@ def entropic_transport(
     with torch.no_grad():
         x, a = x.detach(), a.detach()
         result = None
-        if _kernel and kernel_domain_ok(SIMPLEX_DIAMETER, eps):
+        if method not in METHODS:
+            raise ValueError(f"method must be one of {METHODS}, got {method!r}")
+        if method == "auto" and kernel_domain_ok(SIMPLEX_DIAMETER, eps):
             result = _kernel_transport(x, a, y, b, eps, cost, tol, max_iter, init, gradients)
         if result is None:  # the log domain
             other, other_weights = (x, a) if symmetric else (y.detach(), b.detach())
@@ -987,7 +958,7 @@ def entropic_transport(
                     max_iter=max_iter,
                     tol=tol,
                     init=None if init is None else init[None],
-                    _kernel=False,
+                    method="log",
                 )[0]
                 g = f
             else:

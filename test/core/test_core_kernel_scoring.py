@@ -84,7 +84,7 @@ def test_entropic_transport_kernel_and_log_domain_agree_with_pot(seed, cost, sym
     the additive constant the potentials are defined up to)."""
     x, a, y, b = _clouds(seed, symmetric=symmetric)
     kernel = entropic_transport(x, a, y, b, 0.05, cost, tol=1e-12, max_iter=50_000)
-    log = entropic_transport(x, a, y, b, 0.05, cost, tol=1e-12, max_iter=50_000, _kernel=False)
+    log = entropic_transport(x, a, y, b, 0.05, cost, tol=1e-12, max_iter=50_000, method="log")
     assert kernel.iterations > 0 and log.iterations == -1  # the paths taken
     other = (x, a) if symmetric else (y, b)
     expected = _pot_value(x.numpy(), a.numpy(), other[0].numpy(), other[1].numpy(), 0.05, cost)
