@@ -18,30 +18,37 @@ Definitions fixed here, once, for the whole package:
 can make the "divergence" negative. With the full objective :math:`S_\\varepsilon \\ge 0`,
 symmetric, and zero iff α = β.
 
-Solver: POT's batched Sinkhorn, :func:`ot.batch.solve_batch` with ``reg=ε``,
-``reg_type="kl"``, ``method="sinkhorn"`` (kernel domain; used when ``max C / ε < 500``, which
-float64 represents without underflow) or ``"log_sinkhorn"``. POT's convention for that call:
-``res.value`` = ⟨T, C⟩ + ε Σ T log(T / (a⊗b)) (the full objective), ``res.value_linear`` = ⟨T, C⟩,
-``res.potentials`` = the scalings ``(u, v)`` (kernel domain) or their logarithms (log domain),
-with :math:`T = \\mathrm{diag}(u) e^{-C/\\varepsilon} \\mathrm{diag}(v)`.
-We convert the scalings to dual potentials :math:`g_j = \\varepsilon \\log(v_j / b_j)`, finish
-with one exact pair of soft-c-transforms, and evaluate the dual objective
+What runs where (every path computes the same definitions; POT is the reference the tests and
+the bench compare against):
+
+* **Step 1, the decision** — :func:`divergence_to_clouds`: S_ε(q_t, β_b) for B candidate
+  clouds at once, in the kernel domain (exp(−C/ε) formed once, float32 where ε allows), the
+  iterations compiled (:mod:`._sinkhorn_loops`) and warm-started from the previous decision.
+  Where exp(−C/ε) is not representable (:func:`kernel_domain_ok`), or a result is not finite,
+  the learner falls back to :func:`sinkhorn_divergence` (``method="pot"`` of
+  ``DynamicValueLearner.score`` forces it).
+* **Steps 2–3, the update** — :func:`entropic_transport`: OT_ε with its potentials and the
+  closed-form gradient (:func:`transport_gradients`, the envelope theorem), for the proximal
+  step, the compass movement and the cached OT_ε(q, q); kernel domain and compiled loops, the
+  log domain (``method="log"``: :func:`averaged_potentials`, :func:`symmetric_potential`) as
+  the fallback.
+* **Fleet and pluralism metrics** — :func:`sinkhorn_divergence`: POT's batched solver
+  (:func:`entropic_ot`: ``ot.batch.solve_batch``, ``reg_type="kl"``, kernel domain while
+  max C/ε < 500, else log domain) for the cross term, the averaged symmetric fixed point
+  (:func:`entropic_ot_self`) for the self terms, where POT's alternating iteration oscillates.
+
+From POT's scalings (u, v) the potentials are :math:`f = \\varepsilon \\log(u/a)`,
+:math:`g = \\varepsilon \\log(v/b)`, and the value is the dual objective
 
 .. math::
 
     \\mathrm{OT}_\\varepsilon = \\langle f, a\\rangle + \\langle g, b\\rangle
       - \\varepsilon \\sum_{ij} a_i b_j \\left(e^{(f_i + g_j - C_{ij})/\\varepsilon} - 1\\right)
 
-with the potentials detached. The Step 1 hot path (one compass against B candidate clouds) uses
-:func:`divergence_to_clouds` instead: the same definitions, in the kernel domain, float32
-where ε allows, with compiled loops (:mod:`._sinkhorn_loops`) and warm starts (tested
-against POT on random inputs), with this POT path as the fallback. Self-terms OT_ε(α, α) use
-:func:`entropic_ot_self` (a symmetric fixed point; POT's alternating iteration oscillates
-there). At convergence it equals POT's ``res.value`` (tested to 1e-6) and, by the envelope
-theorem, its autograd gradient is the exact gradient of OT_ε with respect to the weights
-(∂/∂a_i = f_i), the support points (through C) and b; the proximal compass update
-(``doc/design.md`` §7)
-uses the same gradient in closed form, :func:`transport_gradients`, without an autograd graph.
+with the potentials detached; at convergence its autograd gradient is the exact gradient of
+OT_ε in the weights and the support (envelope theorem). Tolerances: the compiled loops stop on
+the L1 marginal error, POT on its own criterion, the symmetric fixed point on a weighted
+expm1 criterion.
 """
 
 from __future__ import annotations
