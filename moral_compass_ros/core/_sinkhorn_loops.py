@@ -54,9 +54,9 @@ def _matvec(kernel, x, out):
         out[i] = total
 
 
-#: Over-relaxed Sinkhorn (``cross_scalings``): plain iterations before the rate is measured,
-#: the window the rate is measured over, the largest relaxation, and the error growth (over the
-#: best error since relaxing) that falls back to plain iterations.
+#: Over-relaxed Sinkhorn (``relaxed_cross_scalings``): plain iterations before the rate is
+#: measured, the window the rate is measured over, the largest relaxation, and the error growth
+#: (over the best error since relaxing) that falls back to plain iterations.
 _PLAIN_ITERATIONS = 20
 _RATE_WINDOW = 10
 _MAX_OMEGA = 1.95
@@ -89,9 +89,53 @@ def _relaxed(old, target, omega):
 
 
 @numba.njit(**_JIT)
-def cross_scalings(kernel, a, b, u, v, tol, max_iter, iterations, errors):
+def plain_cross_scalings(kernel, a, b, u, v, tol, max_iter, iterations, errors):
+    """Alternating Sinkhorn scalings for B problems sharing both marginals, in place: the
+    decision's loop (warm-started, it needs a few iterations; no branch but the stop).
+
+    .. math:: v \\leftarrow b / K^\\top u, \\qquad u \\leftarrow a / K v
+
+    stopped per problem when the row-marginal error :math:`\\sum_i |u_i (K v)_i - a_i|` is
+    below ``tol`` (the columns are exact after each v-step), then a final v-step. Arguments as
+    :func:`relaxed_cross_scalings`.
+    """
+    n_batch, n, k = kernel.shape
+    zero = np.zeros(1, kernel.dtype)[0]  # a float64 literal would promote the float32 loops
+    col = np.empty(k, dtype=kernel.dtype)
+    for c in range(n_batch):
+        kernel_c, u_c, v_c = kernel[c], u[c], v[c]
+        error, it = math.inf, 0
+        _column_sums(kernel_c, u_c, col)  # Kᵀu
+        while it < max_iter:
+            it += 1
+            for j in range(k):
+                v_c[j] = b[j] / col[j]  # v = b / Kᵀu
+                col[j] = 0.0
+            row_error = zero
+            # one pass over the kernel per iteration: row i gives (K v)_i, then u_i, then its
+            # share u_i K_ij of the next column sums, while the row is still in L1
+            for i in range(n):
+                total = zero
+                for j in range(k):
+                    total += kernel_c[i, j] * v_c[j]  # (K v)_i
+                row_error += abs(u_c[i] * total - a[i])
+                ui = a[i] / total  # u = a / K v
+                u_c[i] = ui
+                for j in range(k):
+                    col[j] += ui * kernel_c[i, j]  # (Kᵀu)_j with the new u
+            error = float(row_error)
+            if error < tol or error != error:  # converged, or NaN: the caller takes the log domain
+                break
+        for j in range(k):
+            v_c[j] = b[j] / col[j]  # final exact column step
+        iterations[c] = it
+        errors[c] = error
+
+
+@numba.njit(**_JIT)
+def relaxed_cross_scalings(kernel, a, b, u, v, tol, max_iter, iterations, errors):
     """Alternating Sinkhorn scalings for B problems sharing both marginals, over-relaxed where it
-    converges slowly, in place.
+    converges slowly, in place: the compass update's loop.
 
     .. math:: v \\leftarrow v^{1-\\omega} (b / K^\\top u)^{\\omega}, \\qquad
               u \\leftarrow u^{1-\\omega} (a / K v)^{\\omega}
@@ -220,7 +264,7 @@ def self_transport(kernel, weights, s, epsilon, tol, max_iter, values, iteration
     values : ndarray of float64, shape (B,)
         Out: OT_ε(β_b, β_b).
     iterations, errors : ndarray, shape (B,)
-        Out: as in :func:`cross_scalings`.
+        Out: as in :func:`relaxed_cross_scalings`.
     """
     n_batch, k, _ = kernel.shape
     ks = np.empty(k, dtype=kernel.dtype)
@@ -266,15 +310,16 @@ def warm_up() -> None:
         kernel = np.ones((1, 2, 2), dtype=dtype)
         weights = np.full((1, 2), 0.5, dtype=dtype)
         count, error, value = np.zeros(1, dtype=np.int64), np.zeros(1), np.zeros(1)
-        cross_scalings(
-            kernel,
-            weights[0].copy(),
-            weights[0].copy(),
-            np.ones((1, 2), dtype),
-            np.ones((1, 2), dtype),
-            1e-3,
-            2,
-            count,
-            error,
-        )
+        for cross in (plain_cross_scalings, relaxed_cross_scalings):
+            cross(
+                kernel,
+                weights[0].copy(),
+                weights[0].copy(),
+                np.ones((1, 2), dtype),
+                np.ones((1, 2), dtype),
+                1e-3,
+                2,
+                count,
+                error,
+            )
         self_transport(kernel, weights, np.ones((1, 2), dtype), 0.1, 1e-3, 2, value, count, error)

@@ -843,7 +843,8 @@ def _kernel_transport(
         v = torch.empty_like(b_solve)[None]
         counts, errors = np.zeros(1, dtype=np.int64), np.zeros(1)
         # alternating Sinkhorn, warm-started: v ← b / Kᵀu, u ← a / K v, then a final exact v-step
-        loops.cross_scalings(
+        # (over-relaxed where it converges slowly: nearly equal clouds in the proximal step)
+        loops.relaxed_cross_scalings(
             kernel[None].numpy(),
             a_solve.numpy(),
             b_solve.numpy(),
@@ -1147,7 +1148,7 @@ def divergence_to_clouds(
                 torch.matmul(theta_aug, samples_aug_t[start:stop], out=kernel)  # −C/ε
                 kernel.exp_()
             with timed(profile, "cross_ms"):
-                loops.cross_scalings(
+                loops.plain_cross_scalings(
                     kernel.numpy(),
                     a_np,
                     b_np,
