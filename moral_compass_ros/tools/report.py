@@ -505,14 +505,18 @@ def _scenario_text(params_file: Path, truth: list[dict]) -> str:
         {},
     )
     operators = sorted({r["operator"] for r in truth})
-    who = (
-        f"{len(operators)} simulated people ({', '.join(operators)}) with different hidden values "
-        f"take turns; "
-        "the shared compass can satisfy them only in part, so the per-operator compasses below "
-        "keep them apart"
-        if len(operators) > 1
-        else "one simulated person with hidden values answers"
-    )
+    if len(operators) > 1:
+        who = (
+            f"{len(operators)} simulated people ({', '.join(operators)}) with different hidden "
+            "values take turns answering thumbs up or down after each executed action; the shared "
+            "compass can satisfy them only in part, so the per-operator compasses below keep them "
+            "apart"
+        )
+    else:
+        who = (
+            "one simulated person with hidden values answers thumbs up or down after each "
+            "executed action"
+        )
     source = (
         "the planner's value hints"
         if sim.get("send_hints")
@@ -521,9 +525,8 @@ def _scenario_text(params_file: Path, truth: list[dict]) -> str:
         else "the learned network alone"
     )
     return (
-        f"Scenario <code>{html.escape(str(sim.get('scenario', '?')))}</code>: {who} thumbs up or "
-        f"down "
-        f"after each executed action. Fingerprints come from {source}."
+        f"Scenario <code>{html.escape(str(sim.get('scenario', '?')))}</code>: {who}. "
+        f"Fingerprints come from {source}."
     )
 
 

@@ -123,3 +123,31 @@ def test_the_report_the_evaluation_and_the_replay_share_one_calibration_rule():
     demo = compute_metrics({}, truth)
     assert demo["ece_predicted_approval"] == pytest.approx(0.55)
     assert demo["brier_predicted_approval"] == pytest.approx((0.95**2 + 0.15**2) / 2)
+
+
+def test_the_verdict_names_answers_to_90_percent_approval_against_bounds_and_compass_error():
+    from moral_compass_ros.tools.report import verdict, verdict_line
+
+    profile = [0.6, 0.1, 0.1, 0.1, 0.1]
+    rows = [
+        {
+            "p_approve_selected": p,
+            "p_approve_oracle": 1.0,
+            "p_approve_mean": 0.3,
+            "approved": p > 0.5,
+            "operator": "op",
+            "true_profile": profile,
+        }
+        for p in [0.2] * 5 + [0.95] * 25
+    ]  # 5 poor choices, then good ones
+    v = verdict(rows, [0.6, 0.1, 0.1, 0.1, 0.1])
+    ratio = [r["p_approve_selected"] for r in rows]
+    assert v["answers_to_90"] == em.answers_to_fraction_of_oracle(ratio)
+    assert v["approval"] == 1.0 and v["oracle"] == 1.0 and v["random"] == pytest.approx(0.3)
+    assert v["cosine"] == pytest.approx(1.0) and v["distance"] == pytest.approx(0.0)
+    line = verdict_line(v)
+    assert line.startswith(f"90 % of the oracle's approval after {v['answers_to_90']} answers")
+    assert "a random one 30%" in line and "cosine 1.00" in line
+    never = verdict([dict(r, p_approve_selected=0.2, approved=False) for r in rows], None)
+    assert never["answers_to_90"] is None and never["cosine"] is None
+    assert "not reached in 30 answers" in verdict_line(never)

@@ -33,9 +33,15 @@ def test_demo_runs_the_graph_and_its_bag_replays_exactly(tmp_path, capsys):
     )
     assert code == 0, out + logs
     assert f"demo: {ANSWERS} answers" in out
-    assert (run / "report.html").stat().st_size > 10_000
+    assert "demo: starting compass_node" in out and "demo: nodes up after" in out
     metrics = json.loads((run / "metrics.json").read_text())
-    assert metrics  # written and parseable
+    # the console ends with the same verdict the report opens with
+    assert f"demo: verdict: {metrics['verdict']}" in out
+    assert "of the oracle's approval" in metrics["verdict"] and "cosine" in metrics["verdict"]
+    page = (run / "report.html").read_text()
+    assert page.count("<img ") == page.count("class='caption'") >= 6  # every plot has a caption
+    assert "class=\"verdict\"" in page and page.count("class='key'") == 3
+    assert "<h2>Pluralism</h2>" in page and "{&quot;" not in page  # a table, not JSON
     truth = [json.loads(line) for line in (run / "truth.jsonl").read_text().splitlines()]
     assert len(truth) == ANSWERS
 
