@@ -3,7 +3,7 @@
 """Shared pieces of the reliability, bad-input, load and fuzz tests.
 
 * :data:`FULL` — ``MC_FULL_RELIABILITY=1`` switches every reliability test from its small
-  default count to the issue's full count (see :func:`count`).
+  default count to the full count (see :func:`count`).
 * :data:`SMALL_LEARNER` — learner sizes that make one update cost ~0.1 s on a busy 2-core
   machine; the behaviour under test does not depend on them.
 * :class:`InProcessNode` — one package node in this process with a private rclpy context, a
@@ -33,7 +33,7 @@ from moral_compass_ros.msg import CandidateAction, HumanFeedback
 from moral_compass_ros.qos import DIAGNOSTICS_QOS
 from ros_helpers import ros_context, spin_for, spin_until
 
-#: ``MC_FULL_RELIABILITY=1``: run the issue's full counts (1,000 events / 20 kills, a
+#: ``MC_FULL_RELIABILITY=1``: run the full counts (1,000 events / 20 kills, a
 #: 10,000 msg/s flood for 10 s, 2,000 fuzz examples per target, ...).
 FULL = os.environ.get("MC_FULL_RELIABILITY", "") not in ("", "0")
 
