@@ -602,7 +602,8 @@ METRIC_DEFINITIONS = {
     ),
     "ms_per_answer": "Wall time per query of score + respond + update in one worker process "
     "(1 torch thread), mean per seed; median/IQR over seeds.",
-    "ratio_last_20": "Mean ratio-to-oracle over the last 20 queries (an extra view of the same episodes).",
+    "ratio_last_20": "Mean ratio-to-oracle over the last 20 queries (another view of the same "
+    "episodes).",
     "coverage_at_20": (
         "Whether the true profile of the person answering query 20 lies in the compass's 90 % "
         "credible ball around its mean (radius: weighted 90 % quantile of the particles' "
