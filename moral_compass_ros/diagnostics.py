@@ -87,6 +87,11 @@ class NodeHealth:
         """Leave the ERROR state."""
         self._error = ""
 
+    @property
+    def current_error(self) -> str:
+        """The persistent error in force ("" when none)."""
+        return self._error
+
     def status(self) -> DiagnosticStatus:
         """The current ``DiagnosticStatus`` of the node."""
         level, message = DiagnosticStatus.OK, "ok"

@@ -360,7 +360,7 @@ def test_a_failed_pull_write_is_rolled_back_and_not_applied(tmp_path, monkeypatc
             monkeypatch.undo()
             assert path.read_bytes() == before  # the half line was rolled back
             assert node.learner.version == version  # and nothing was applied
-            assert "social pull not applied" in node.health._error
+            assert "social pull not applied" in node.health.current_error
             with pytest.raises(JournalDiskFullError, match="NOT journaled"):
                 monkeypatch.setattr(os, "pwrite", half_then_full_disk)
                 node._store.append_pull(_pull(pulled, version))
