@@ -10,8 +10,8 @@ stops on its own marginal error instead of running until the slowest one has con
 bench measured about 5× less time per iteration than torch's batched ``bmm``.
 
 The functions work in place on arrays the caller allocates and are specialised by numba for
-float32 and float64 kernels; the callers (:func:`~.sinkhorn.divergence_to_clouds`,
-:func:`~.sinkhorn.entropic_transport`) form the kernels with torch and turn the scalings into
+float32 and float64 kernels; the callers (:func:`~.sinkhorn._kernel_divergence`,
+:func:`~.sinkhorn.sinkhorn`) form the kernels with torch and turn the scalings into
 OT values and gradients. They are tested against POT on random
 inputs (``test/core/test_core_kernel_scoring.py``).
 """

@@ -44,8 +44,8 @@ from .sinkhorn import (
     SIMPLEX_DIAMETER,
     TransportResult,
     divergence_lower_bound,
-    divergence_to_clouds,
-    entropic_transport,
+    WarmStart,
+    sinkhorn,
     expected_cost_to_dirichlet,
     kernel_domain_ok,
     sinkhorn_divergence,
@@ -396,7 +396,7 @@ class DynamicValueLearner:
     def _transport(self, x, a, y, b, init=None, gradients: bool = True) -> TransportResult:
         """OT_ε(α, β) (or OT_ε(α, α) when y is None) at the update's tolerance, warm-started."""
         cfg = self.config
-        return entropic_transport(
+        return sinkhorn(
             x,
             a,
             y,
@@ -643,49 +643,45 @@ class DynamicValueLearner:
         """S_ε(q_t, β_b) for the fingerprint clouds ``samples`` (b, K, M) of candidates ``index``
         (b,), shape (b,).
 
-        Kernel domain, compiled, warm-started per candidate index from the previous decision on
-        the same compass (:func:`~.sinkhorn.divergence_to_clouds`) when exp(−C/ε) is
-        representable; otherwise, or if that result is not finite, the POT/log-domain path
-        (:func:`~.sinkhorn.sinkhorn_divergence`). Both stop on the marginal tolerance
-        ``scoring_tol``; a warm start changes the result only within it.
+        :func:`~.sinkhorn.sinkhorn_divergence` with ``method="kernel"`` (compiled, warm-started
+        per candidate index from the previous decision on the same compass) when exp(−C/ε) is
+        representable; otherwise, or if that result is not finite, ``method="pot"``. Both stop
+        on the marginal tolerance ``scoring_tol``; a warm start changes the result only within
+        it.
         """
         cfg = self.config
+        uniform = torch.full(samples.shape[:2], 1.0 / samples.shape[1], dtype=torch.float64)
+        solve = dict(
+            ot_xx=self._self_transport(), max_iter=cfg.sinkhorn_max_iter, tol=cfg.scoring_tol
+        )
         if method == "auto" and kernel_domain_ok(SIMPLEX_DIAMETER, cfg.epsilon):
             log_u, log_s, warm = self._warm_state(
                 int(index.max()) + 1, theta.shape[0], samples.shape[1]
             )
             rows = torch.from_numpy(index)
-            divergence, state, info = divergence_to_clouds(
+            start = WarmStart(log_u[rows], log_s[rows])
+            divergence = sinkhorn_divergence(
                 theta,
                 w,
                 samples,
+                uniform,
                 cfg.epsilon,
                 cfg.cost,
-                ot_xx=self._self_transport(),
-                max_iter=cfg.sinkhorn_max_iter,
-                tol=cfg.scoring_tol,
-                init=(log_u[rows], log_s[rows]),
+                method="kernel",
+                warm=start,
                 profile=profile,
+                **solve,
             )
             if torch.isfinite(divergence).all():
-                log_u[rows], log_s[rows] = state
+                log_u[rows], log_s[rows] = start.log_u, start.log_s
                 if profile is not None:
-                    profile.info.update(info, solver="kernel", warm=warm)
+                    profile.info.update(solver="kernel", warm=warm)
                 return divergence
             self._score_warm = None
-        uniform = torch.full(samples.shape[:2], 1.0 / samples.shape[1], dtype=torch.float64)
         if profile is not None:
             profile.info.update(solver="pot", warm=False)
         return sinkhorn_divergence(
-            theta,
-            w,
-            samples,
-            uniform,
-            cfg.epsilon,
-            cfg.cost,
-            ot_xx=self._self_transport(),
-            max_iter=cfg.sinkhorn_max_iter,
-            tol=cfg.scoring_tol,
+            theta, w, samples, uniform, cfg.epsilon, cfg.cost, method="pot", **solve
         )
 
     def _warm_state(

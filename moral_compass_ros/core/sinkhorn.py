@@ -18,24 +18,23 @@ Definitions fixed here, once, for the whole package:
 can make the "divergence" negative. With the full objective :math:`S_\\varepsilon \\ge 0`,
 symmetric, and zero iff α = β.
 
-What runs where (every path computes the same definitions; POT is the reference the tests and
-the bench compare against):
+Two entry points, each with an explicit ``method=`` (POT is the reference the tests and the
+bench compare against):
 
-* **Step 1, the decision** — :func:`divergence_to_clouds`: S_ε(q_t, β_b) for B candidate
-  clouds at once, in the kernel domain (exp(−C/ε) formed once, float32 where ε allows), the
-  iterations compiled (:mod:`._sinkhorn_loops`) and warm-started from the previous decision.
-  Where exp(−C/ε) is not representable (:func:`kernel_domain_ok`), or a result is not finite,
-  the learner falls back to :func:`sinkhorn_divergence` (``method="pot"`` of
-  ``DynamicValueLearner.score`` forces it).
-* **Steps 2–3, the update** — :func:`entropic_transport`: OT_ε with its potentials and the
-  closed-form gradient (:func:`transport_gradients`, the envelope theorem), for the proximal
-  step, the compass movement and the cached OT_ε(q, q); kernel domain and compiled loops, the
-  log domain (``method="log"``: :func:`averaged_potentials`, :func:`symmetric_potential`) as
-  the fallback.
-* **Fleet and pluralism metrics** — :func:`sinkhorn_divergence`: POT's batched solver
-  (:func:`entropic_ot`: ``ot.batch.solve_batch``, ``reg_type="kl"``, kernel domain while
-  max C/ε < 500, else log domain) for the cross term, the averaged symmetric fixed point
-  (:func:`entropic_ot_self`) for the self terms, where POT's alternating iteration oscillates.
+* :func:`sinkhorn` — OT_ε between two weighted clouds (or one with itself), its potentials and
+  its closed-form gradient (:func:`_transport_gradients`, the envelope theorem): the compass
+  update's transports (the proximal step, the compass movement, the cached OT_ε(q, q)).
+  ``method="auto"``: the kernel domain with compiled loops (:mod:`._sinkhorn_loops`) where
+  exp(−C/ε) is representable (:func:`kernel_domain_ok`), the log domain otherwise or when that
+  result is not finite; ``"log"``: the log domain always.
+* :func:`sinkhorn_divergence` — S_ε, batched. ``method="kernel"``: the decision (Step 1), one
+  compass against B candidate clouds in the kernel domain, float32 where ε allows, compiled
+  loops, warm-started (:class:`WarmStart`); the learner falls back to ``"pot"`` where the
+  kernel domain is not representable or a result is not finite. ``method="pot"``: POT's
+  batched solver for the cross terms (:func:`_entropic_ot`: ``ot.batch.solve_batch``,
+  ``reg_type="kl"``), the averaged symmetric fixed point for the self terms
+  (:func:`_entropic_ot_self`), where POT's alternating iteration oscillates; differentiable;
+  the fleet's and the pluralism's solver.
 
 From POT's scalings (u, v) the potentials are :math:`f = \\varepsilon \\log(u/a)`,
 :math:`g = \\varepsilon \\log(v/b)`, and the value is the dual objective
@@ -74,7 +73,7 @@ _TINY_WEIGHT: float = 1e-200
 #: The largest ground cost on the simplex, for both costs (‖x − y‖² ≤ 2, ‖√x − √y‖² ≤ 2).
 SIMPLEX_DIAMETER: float = 2.0
 #: Solvers of the compass update's transports: the kernel domain where it is representable, or
-#: the log domain (:func:`entropic_transport`, :func:`symmetric_potential`).
+#: the log domain (:func:`sinkhorn`, :func:`_symmetric_potential`).
 METHODS: tuple[str, ...] = ("auto", "log")
 #: Kernel-domain Sinkhorn is used while max(C)/ε stays below this (exp(-500) ≈ 7e-218 in f64).
 _KERNEL_DOMAIN_LIMIT: float = 500.0
@@ -206,7 +205,7 @@ def _softmin(
     return torch.logsumexp(log_weights_plus_pot - cost_over_eps, dim=dim)
 
 
-def entropic_ot(
+def _entropic_ot(
     cost_matrix: torch.Tensor,
     a: torch.Tensor,
     b: torch.Tensor,
@@ -326,7 +325,7 @@ def _dual_value(
     )  # <f,a> + <g,b> − ε Σ a_i b_j (e^{…} − 1)
 
 
-def transport_gradients(
+def _transport_gradients(
     cost_matrix: torch.Tensor,
     x: torch.Tensor,
     a: torch.Tensor,
@@ -397,7 +396,7 @@ def _gradients_from_sums(
 ) -> tuple[torch.Tensor, torch.Tensor]:
     r"""∂OT_ε/∂x and ∂OT_ε/∂a from the row sums :math:`\sum_j b_j E_{ij} (1, t_j)`, ``sums`` (N, 1
     + M)
-    (t = :func:`_embedding` of the targets); see :func:`transport_gradients`."""
+    (t = :func:`_embedding` of the targets); see :func:`_transport_gradients`."""
     ratio_b = sums[:, 0]  # Σ_j b_j E_ij
     plan_rows = a * ratio_b  # Σ_j T_ij
     transported = a[:, None] * sums[:, 1:]  # Σ_j T_ij y_j (or √y_j)
@@ -414,7 +413,7 @@ def _gradients_from_sums(
     return grad_x, grad_a
 
 
-def averaged_potentials(
+def _averaged_potentials(
     cost_matrix: torch.Tensor,
     a: torch.Tensor,
     b: torch.Tensor,
@@ -432,7 +431,7 @@ def averaged_potentials(
         \quad T_b(g)_i = -\varepsilon \log \textstyle\sum_j b_j e^{(g_j - C_{ij})/\varepsilon}
 
     (Feydy et al. 2019), finished by one exact pair of c-transforms. It stays stable for any ε
-    (no exp(−C/ε) is formed), which makes it the fallback of :func:`entropic_transport` where
+    (no exp(−C/ε) is formed), which makes it the fallback of :func:`sinkhorn` where
     the kernel would underflow. ``init`` warm-starts from potentials ``(f, g)`` of a nearby
     problem. Tested against POT on random inputs.
 
@@ -486,7 +485,7 @@ def averaged_potentials(
     return f, g
 
 
-def symmetric_potential(
+def _symmetric_potential(
     cost_matrix: torch.Tensor,
     a: torch.Tensor,
     epsilon: float,
@@ -517,7 +516,7 @@ def symmetric_potential(
             kernel = torch.exp(-cost_over_eps).contiguous()
             f, _, _, error = _self_scalings(kernel, a_solve, eps, tol, max_iter, f)
             if not bool(torch.isfinite(f).all()):
-                return symmetric_potential(
+                return _symmetric_potential(
                     cost_matrix, a, epsilon, max_iter=max_iter, tol=tol, init=init, method="log"
                 )
         else:
@@ -542,7 +541,7 @@ def symmetric_potential(
     return f
 
 
-def entropic_ot_self(
+def _entropic_ot_self(
     cost_matrix: torch.Tensor,
     a: torch.Tensor,
     epsilon: float,
@@ -562,7 +561,7 @@ def entropic_ot_self(
         C_{ij})/\varepsilon}\big)
 
     in the log domain, which converges in tens of iterations; the result is tested against POT
-    on random inputs. The value is the dual objective with g = f (see :func:`entropic_ot`).
+    on random inputs. The value is the dual objective with g = f (see :func:`_entropic_ot`).
 
     Parameters
     ----------
@@ -577,7 +576,7 @@ def entropic_ot_self(
     -------
     torch.Tensor, shape (B,)
     """
-    f = symmetric_potential(cost_matrix.detach(), a.detach(), epsilon, max_iter=max_iter, tol=tol)
+    f = _symmetric_potential(cost_matrix.detach(), a.detach(), epsilon, max_iter=max_iter, tol=tol)
     return _dual_value(cost_matrix, a, a, f, f, float(epsilon))
 
 
@@ -616,13 +615,15 @@ def sinkhorn_divergence(
     epsilon: float,
     cost: str = "sqeuclidean",
     *,
+    method: str = "pot",
     ot_xx: Optional[ArrayLike] = None,
     max_iter: int = 1000,
     tol: float = 1e-9,
-    method: str = "auto",
+    warm: Optional["WarmStart"] = None,
+    profile: Optional[Profile] = None,
 ) -> ArrayLike:
     """Batched debiased Sinkhorn divergence S_ε between weighted point clouds (``doc/design.md``
-    §2).
+    §2): the package's one S_ε solver, ``method`` choosing how.
 
     .. math::
         S_\\varepsilon(\\alpha_b, \\beta_b) = \\mathrm{OT}_\\varepsilon(\\alpha_b, \\beta_b)
@@ -631,9 +632,18 @@ def sinkhorn_divergence(
         \\quad \\alpha_b = \\sum_i a_{bi} \\delta_{x_{bi}},\\ \\beta_b = \\sum_j b_{bj}
         \\delta_{y_{bj}}
 
-    with OT_ε the full entropic objective (see module docstring; POT ``ot.batch.solve_batch``
-    with ``reg_type="kl"``). A 2-D ``x`` (one cloud, e.g. the compass) is shared by every batch
-    entry and its self-term is solved once.
+    with OT_ε the full entropic objective (module docstring). A 2-D ``x`` (one cloud, e.g. the
+    compass) is shared by every batch entry and its self-term is solved once.
+
+    * ``method="pot"``: the cross terms by POT's batched solver (``ot.batch.solve_batch``,
+      ``reg_type="kl"``; kernel or log domain by max C/ε), the self-terms by the averaged
+      symmetric fixed point (:func:`_entropic_ot_self`). Any inputs; differentiable; the
+      reference, and the fleet's and the pluralism's solver.
+    * ``method="kernel"``: the decision's path (:func:`_kernel_divergence`): one cloud ``x``
+      (N, M) against B uniformly weighted clouds ``y`` (B, K, M), kernel domain, compiled
+      loops, float32 where ε and ``tol`` allow, warm-started from ``warm`` (updated in place).
+      Needs :func:`kernel_domain_ok` and ``ot_xx``; no gradient. A non-finite result is
+      returned as is (the caller falls back to ``"pot"``).
 
     Parameters
     ----------
@@ -651,9 +661,15 @@ def sinkhorn_divergence(
         Ground cost c.
     ot_xx : array_like, optional, shape () or (B,)
         Precomputed OT_ε(α, α) (the learner caches it per compass version).
-    max_iter, tol, method
-        Solver controls, see :func:`entropic_ot`.
-    The cross term is POT's; the self-terms use :func:`entropic_ot_self`.
+    method : {"pot", "kernel"}
+        See above.
+    max_iter, tol
+        Iteration cap and tolerance on the marginal error.
+    warm : WarmStart, optional
+        ``"kernel"`` only: the scalings of a previous call on the same cloud ``x``, replaced by
+        this call's.
+    profile : Profile, optional
+        ``"kernel"`` only: receives the iterations, errors, precision and where the time went.
 
     Returns
     -------
@@ -665,6 +681,10 @@ def sinkhorn_divergence(
     ValueError
         On inconsistent shapes, NaN/inf, negative weights or weights not summing to 1.
     """
+    if method == "kernel":
+        return _kernel_entry(x, a, y, b, epsilon, cost, ot_xx, max_iter, tol, warm, profile)
+    if method != "pot":
+        raise ValueError(f"method must be 'pot' or 'kernel', got {method!r}")
     as_torch = any(isinstance(v, torch.Tensor) for v in (x, a, y, b))
     xt, at = _as_batch(_to_tensor(x), _to_tensor(a), "x")
     yt, bt = _as_batch(_to_tensor(y), _to_tensor(b), "y")
@@ -678,16 +698,16 @@ def sinkhorn_divergence(
     for name, t in (("x", xt), ("a", at), ("y", yt), ("b", bt)):
         if t.shape[0] not in (1, n_batch):
             raise ValueError(f"batch size of {name} ({t.shape[0]}) does not match B={n_batch}")
-    solve = dict(max_iter=max_iter, tol=tol, method=method)
+    solve = dict(max_iter=max_iter, tol=tol)
     # OT_ε(α, β): cross term, (B,)
     cost_xy = ground_cost(xt, yt, cost).expand(n_batch, -1, -1)
-    ot_xy = entropic_ot(cost_xy, at.expand(n_batch, -1), bt.expand(n_batch, -1), epsilon, **solve)
+    ot_xy = _entropic_ot(cost_xy, at.expand(n_batch, -1), bt.expand(n_batch, -1), epsilon, **solve)
     # OT_ε(α, α): self term, solved once per distinct α
     if ot_xx is None:
         n_x = max(xt.shape[0], at.shape[0])
         xx = xt.expand(n_x, -1, -1)
         ax = at.expand(n_x, -1)
-        ot_xx_t = entropic_ot_self(
+        ot_xx_t = _entropic_ot_self(
             ground_cost(xx, xx, cost), ax, epsilon, max_iter=max_iter, tol=tol
         )
     else:
@@ -695,11 +715,55 @@ def sinkhorn_divergence(
     n_y = max(yt.shape[0], bt.shape[0])
     yy = yt.expand(n_y, -1, -1)
     by = bt.expand(n_y, -1)
-    ot_yy = entropic_ot_self(ground_cost(yy, yy, cost), by, epsilon, max_iter=max_iter, tol=tol)
+    ot_yy = _entropic_ot_self(ground_cost(yy, yy, cost), by, epsilon, max_iter=max_iter, tol=tol)
     divergence = ot_xy - 0.5 * ot_xx_t - 0.5 * ot_yy  # S_ε = OT(α,β) − ½OT(α,α) − ½OT(β,β)
     if as_torch:
         return divergence
     return divergence.detach().numpy()
+
+
+@dataclass
+class WarmStart:
+    """Scalings carried from one kernel-path S_ε call to the next on the same cloud.
+
+    Attributes
+    ----------
+    log_u : torch.Tensor, shape (B, N)
+    log_s : torch.Tensor, shape (B, K)
+        The log-scalings of the cross and self terms; zeros are a cold start.
+    """
+
+    log_u: torch.Tensor
+    log_s: torch.Tensor
+
+
+def _kernel_entry(x, a, y, b, epsilon, cost, ot_xx, max_iter, tol, warm, profile) -> torch.Tensor:
+    """``sinkhorn_divergence(method="kernel")``: checks, then :func:`_kernel_divergence`."""
+    if ot_xx is None:
+        raise ValueError("method='kernel' needs ot_xx, OT_ε(α, α)")
+    theta, w, samples, weights = (_to_tensor(v) for v in (x, a, y, b))
+    if theta.dim() != 2 or samples.dim() != 3:
+        raise ValueError("method='kernel' takes one cloud x (N, M) and clouds y (B, K, M)")
+    k = samples.shape[1]
+    if not torch.allclose(weights, torch.full_like(weights, 1.0 / k)):
+        raise ValueError("method='kernel' needs uniformly weighted clouds y (b = 1/K)")
+    divergence, state, info = _kernel_divergence(
+        theta,
+        w,
+        samples,
+        epsilon,
+        cost,
+        ot_xx=_to_tensor(ot_xx),
+        max_iter=max_iter,
+        tol=tol,
+        init=None if warm is None else (warm.log_u, warm.log_s),
+        profile=profile,
+    )
+    if warm is not None and bool(torch.isfinite(divergence).all()):
+        warm.log_u, warm.log_s = state
+    if profile is not None:
+        profile.info.update(info)
+    return divergence
 
 
 # ====================================================================== kernel-domain scoring path
@@ -728,7 +792,7 @@ def kernel_domain_ok(max_cost: float, epsilon: float) -> bool:
     return max_cost / float(epsilon) < _F64_KERNEL_LIMIT
 
 
-def scoring_precision(max_cost: float, epsilon: float, tol: float) -> torch.dtype:
+def _scoring_precision(max_cost: float, epsilon: float, tol: float) -> torch.dtype:
     """float32 where ε and ``tol`` allow it (see ``_F32_KERNEL_LIMIT``), else float64."""
     if max_cost / float(epsilon) < _F32_KERNEL_LIMIT and tol >= _F32_MIN_TOL:
         return torch.float32
@@ -764,7 +828,7 @@ class TransportResult:
         Dual potentials (g = f for a self-transport); pass ``(f, g)`` (or ``f``) back as
         ``init`` to warm-start a nearby problem.
     grad_x, grad_a : torch.Tensor or None, shapes (N, M), (N,)
-        ∂OT_ε/∂x and ∂OT_ε/∂a (see :func:`transport_gradients`); None unless requested.
+        ∂OT_ε/∂x and ∂OT_ε/∂a (see :func:`_transport_gradients`); None unless requested.
     iterations : int
     error : float
         Final marginal error.
@@ -821,7 +885,7 @@ def _self_scalings(
 def _kernel_transport(
     x, a, y, b, eps, cost, tol, max_iter, init, gradients
 ) -> Optional[TransportResult]:
-    """:func:`entropic_transport` in the kernel domain (y None: self-transport); None if the
+    """:func:`sinkhorn` in the kernel domain (y None: self-transport); None if the
     result is not finite (the caller then takes the log domain)."""
     from . import _sinkhorn_loops as loops
 
@@ -878,7 +942,7 @@ def _kernel_transport(
     return TransportResult(value, f, g, grad_x, grad_a, iterations, error)
 
 
-def entropic_transport(
+def sinkhorn(
     x: torch.Tensor,
     a: torch.Tensor,
     y: Optional[torch.Tensor],
@@ -905,13 +969,13 @@ def entropic_transport(
       :math:`f = \varepsilon \log(u/a),\ g = \varepsilon \log(v/b)`. Warm-started from the
       potentials of a nearby problem it needs few iterations (measured at N = 512 in the
       update: about 18 per proximal step, against 54 for the averaged iteration this replaced);
-    * self term: the averaged symmetric fixed point (:func:`symmetric_potential`);
-    * gradient: :func:`transport_gradients` with
+    * self term: the averaged symmetric fixed point (:func:`_symmetric_potential`);
+    * gradient: :func:`_transport_gradients` with
       :math:`\sum_j b_j E_{ij}(1, t_j) = (u_i/a_i) \sum_j K_{ij} v_j (1, t_j)`, one matmul.
 
     Otherwise, or when the kernel-domain result is not finite, the log-domain iterations
-    (:func:`averaged_potentials`, :func:`symmetric_potential`) with :func:`_dual_value` and
-    :func:`transport_gradients`. Both paths are tested against POT and autograd.
+    (:func:`_averaged_potentials`, :func:`_symmetric_potential`) with :func:`_dual_value` and
+    :func:`_transport_gradients`. Both paths are tested against POT and autograd.
 
     Parameters
     ----------
@@ -959,7 +1023,7 @@ def entropic_transport(
             other, other_weights = (x, a) if symmetric else (y.detach(), b.detach())
             cost_matrix = ground_cost(x, other, cost)
             if symmetric:
-                f = symmetric_potential(
+                f = _symmetric_potential(
                     cost_matrix,
                     a[None],
                     eps,
@@ -970,7 +1034,7 @@ def entropic_transport(
                 )[0]
                 g = f
             else:
-                f, g = averaged_potentials(
+                f, g = _averaged_potentials(
                     cost_matrix,
                     a[None],
                     other_weights[None],
@@ -985,7 +1049,7 @@ def entropic_transport(
             ]
             grad_x = grad_a = None
             if gradients:
-                grad_x, grad_a = transport_gradients(
+                grad_x, grad_a = _transport_gradients(
                     cost_matrix[0],
                     x,
                     a,
@@ -1044,7 +1108,7 @@ def divergence_lower_bound(
     return (delta * delta).sum(-1)
 
 
-def divergence_to_clouds(
+def _kernel_divergence(
     theta: torch.Tensor,
     w: torch.Tensor,
     samples: torch.Tensor,
@@ -1071,7 +1135,7 @@ def divergence_to_clouds(
       the v-step); value :math:`\langle f, a\rangle + \langle g, b\rangle` with
       :math:`f = \varepsilon\log(u/a),\ g = \varepsilon \log(v/b)` (the mass term of the dual is
       exactly 0 when the columns are exact);
-    * self term OT_ε(β, β), the averaged symmetric fixed point of :func:`symmetric_potential`
+    * self term OT_ε(β, β), the averaged symmetric fixed point of :func:`_symmetric_potential`
       in scaling form (see :func:`._sinkhorn_loops.self_transport`).
 
     The value is stationary in the potentials, so its error is second order in the marginal
@@ -1092,7 +1156,7 @@ def divergence_to_clouds(
         Warm start (from a previous call on the same compass); ignored on a shape mismatch or
         when not finite.
     dtype : torch.dtype, optional
-        Precision of the kernels and scalings; default :func:`scoring_precision` (float32 when
+        Precision of the kernels and scalings; default :func:`_scoring_precision` (float32 when
         ε and ``tol`` allow). The values are always assembled in float64.
     profile : Profile, optional
         Receives where the time went (ms): ``kernel_ms`` (forming every kernel: the matmuls and
@@ -1110,7 +1174,7 @@ def divergence_to_clouds(
     from . import _sinkhorn_loops as loops  # here: numba's import cost only where it is used
 
     eps = float(epsilon)
-    dtype = dtype or scoring_precision(SIMPLEX_DIAMETER, eps, tol)
+    dtype = dtype or _scoring_precision(SIMPLEX_DIAMETER, eps, tol)
     np_dtype = np.float32 if dtype == torch.float32 else np.float64
     tiny = _F32_TINY_WEIGHT if dtype == torch.float32 else _TINY_WEIGHT
     with torch.no_grad():

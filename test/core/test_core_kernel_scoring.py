@@ -13,12 +13,12 @@ from moral_compass_ros.core import DynamicValueLearner
 from moral_compass_ros.core.profiling import Profile
 from moral_compass_ros.core.sinkhorn import (
     _dual_value,
-    averaged_potentials,
-    divergence_to_clouds,
-    entropic_transport,
+    _averaged_potentials,
+    _kernel_divergence,
+    sinkhorn,
     ground_cost,
-    symmetric_potential,
-    transport_gradients,
+    _symmetric_potential,
+    _transport_gradients,
 )
 
 
@@ -40,7 +40,7 @@ def test_divergence_to_clouds_matches_pot_one_cloud_at_a_time(seed, cost):
     w = rng.dirichlet(np.full(n, 2.0))
     samples = rng.dirichlet(np.full(5, 3.0), size=(batch, k))
     ot_xx = torch.tensor([_pot_value(theta, w, theta, w, eps, cost)])
-    ours, _, info = divergence_to_clouds(
+    ours, _, info = _kernel_divergence(
         torch.from_numpy(theta),
         torch.from_numpy(w),
         torch.from_numpy(samples),
@@ -83,8 +83,8 @@ def test_entropic_transport_kernel_and_log_domain_agree_with_pot(seed, cost, sym
     scalings, compiled) vs the log-domain averaged iteration in value and gradients (∂/∂a up to
     the additive constant the potentials are defined up to)."""
     x, a, y, b = _clouds(seed, symmetric=symmetric)
-    kernel = entropic_transport(x, a, y, b, 0.05, cost, tol=1e-12, max_iter=50_000)
-    log = entropic_transport(x, a, y, b, 0.05, cost, tol=1e-12, max_iter=50_000, method="log")
+    kernel = sinkhorn(x, a, y, b, 0.05, cost, tol=1e-12, max_iter=50_000)
+    log = sinkhorn(x, a, y, b, 0.05, cost, tol=1e-12, max_iter=50_000, method="log")
     assert kernel.iterations > 0 and log.iterations == -1  # the paths taken
     other = (x, a) if symmetric else (y, b)
     expected = _pot_value(x.numpy(), a.numpy(), other[0].numpy(), other[1].numpy(), 0.05, cost)
@@ -105,7 +105,7 @@ def test_entropic_transport_gradients_equal_autograd_at_its_potentials(cost, sym
     """The kernel path's one-matmul gradient equals autograd of the dual objective at the
     potentials it returns (the envelope theorem), for the cross and the self term."""
     x, a, y, b = _clouds(5, n=40, k=30, symmetric=symmetric)
-    result = entropic_transport(x, a, y, b, 0.05, cost, tol=1e-10)
+    result = sinkhorn(x, a, y, b, 0.05, cost, tol=1e-10)
     assert result.iterations > 0
     xg, ag = x.clone().requires_grad_(True), a.clone().requires_grad_(True)
     yg, bg = (xg, ag) if symmetric else (y, b)
@@ -127,15 +127,15 @@ def test_entropic_transport_warm_start_converges_faster_to_the_same_answer(symme
         y, b = x + 0.002 * torch.from_numpy(np.random.default_rng(7).normal(size=x.shape)), a
         y = torch.clamp(y, min=1e-6)
         y = y / y.sum(1, keepdim=True)
-    first = entropic_transport(x, a, y, b, 0.05, tol=1e-8, max_iter=50_000)
+    first = sinkhorn(x, a, y, b, 0.05, tol=1e-8, max_iter=50_000)
     moved = torch.clamp(
         x * torch.exp(0.01 * torch.from_numpy(np.random.default_rng(8).normal(size=x.shape))),
         min=1e-9,
     )
     moved = moved / moved.sum(1, keepdim=True)
     y2, b2 = (None, None) if symmetric else (y, b)
-    cold = entropic_transport(moved, a, y2, b2, 0.05, tol=1e-8, max_iter=50_000)
-    warm = entropic_transport(
+    cold = sinkhorn(moved, a, y2, b2, 0.05, tol=1e-8, max_iter=50_000)
+    warm = sinkhorn(
         moved,
         a,
         y2,
@@ -152,7 +152,7 @@ def test_entropic_transport_warm_start_converges_faster_to_the_same_answer(symme
 def test_entropic_transport_takes_the_log_domain_where_the_kernel_underflows():
     """ε = 0.004: C/ε up to 500, e^{−C/ε} is not representable; the log domain answers."""
     x, a, y, b = _clouds(9)
-    result = entropic_transport(x, a, y, b, 0.004, tol=1e-9, max_iter=50_000)
+    result = sinkhorn(x, a, y, b, 0.004, tol=1e-9, max_iter=50_000)
     assert result.iterations == -1
     assert float(result.value) == pytest.approx(
         _pot_value(x.numpy(), a.numpy(), y.numpy(), b.numpy(), 0.004, "sqeuclidean"), abs=1e-7
@@ -213,7 +213,7 @@ def test_float32_path_at_the_default_tolerance_matches_a_tight_float64_pot_solve
     w = rng.dirichlet(np.full(n, 2.0))
     samples = rng.dirichlet(rng.uniform(0.5, 10.0, size=5), size=(batch, k))
     ot_xx = torch.tensor([_pot_value(theta, w, theta, w, eps, "sqeuclidean")])
-    ours, _, info = divergence_to_clouds(
+    ours, _, info = _kernel_divergence(
         torch.from_numpy(theta),
         torch.from_numpy(w),
         torch.from_numpy(samples),
@@ -262,15 +262,15 @@ def test_transport_gradients_equal_autograd_of_the_dual_value(cost, symmetric, e
     b = a if symmetric else torch.from_numpy(rng.dirichlet(np.full(30, 2.0)))
     cost_matrix = ground_cost(x, y, cost)[0]
     if symmetric:
-        f = symmetric_potential(cost_matrix.detach()[None], a.detach()[None], eps)[0]
+        f = _symmetric_potential(cost_matrix.detach()[None], a.detach()[None], eps)[0]
         g = f
     else:
-        f, g = averaged_potentials(cost_matrix.detach()[None], a.detach()[None], b[None], eps)
+        f, g = _averaged_potentials(cost_matrix.detach()[None], a.detach()[None], b[None], eps)
         f, g = f[0], g[0]
     value = _dual_value(cost_matrix[None], a[None], b[None], f[None], g[None], eps)
     expected_x, expected_a = torch.autograd.grad(value.sum(), [x, a])
     with torch.no_grad():
-        grad_x, grad_a = transport_gradients(
+        grad_x, grad_a = _transport_gradients(
             cost_matrix, x, a, y, b, f, g, eps, cost, symmetric=symmetric
         )
     np.testing.assert_allclose(grad_x.numpy(), expected_x.numpy(), rtol=1e-9, atol=1e-12)
@@ -323,11 +323,11 @@ def test_candidates_in_chunks_give_the_values_of_one_batch(monkeypatch):
     ot_xx = torch.tensor(
         [_pot_value(theta.numpy(), w.numpy(), theta.numpy(), w.numpy(), 0.05, "sqeuclidean")]
     )
-    whole, _, _ = divergence_to_clouds(theta, w, samples, 0.05, ot_xx=ot_xx, tol=1e-6)
+    whole, _, _ = _kernel_divergence(theta, w, samples, 0.05, ot_xx=ot_xx, tol=1e-6)
     monkeypatch.setattr(
         sinkhorn, "_KERNEL_CHUNK_BYTES", 2 * 50 * 16 * 4
     )  # 2 candidates per chunk, 4 chunks
-    chunked, _, _ = divergence_to_clouds(theta, w, samples, 0.05, ot_xx=ot_xx, tol=1e-6)
+    chunked, _, _ = _kernel_divergence(theta, w, samples, 0.05, ot_xx=ot_xx, tol=1e-6)
     np.testing.assert_array_equal(chunked.numpy(), whole.numpy())
 
 
@@ -352,7 +352,7 @@ def test_a_slowly_mixing_problem_is_over_relaxed_to_the_same_answer_in_fewer_ite
         if np.abs(u * row_sums - a).sum() < 1e-9:
             break
         u = a / row_sums
-    result = entropic_transport(
+    result = sinkhorn(
         torch.from_numpy(x),
         torch.from_numpy(a),
         torch.from_numpy(y),
@@ -395,7 +395,7 @@ def test_a_long_run_of_updates_never_stops_a_solve_at_the_iteration_cap(monkeypa
     )
     learner = DynamicValueLearner(config)
     slow = []
-    solve = learner_module.entropic_transport
+    solve = learner_module.sinkhorn
 
     def recording(x, a, y, b, epsilon, cost, **kwargs):
         result = solve(x, a, y, b, epsilon, cost, **kwargs)
@@ -412,7 +412,7 @@ def test_a_long_run_of_updates_never_stops_a_solve_at_the_iteration_cap(monkeypa
             )
         return result
 
-    monkeypatch.setattr(learner_module, "entropic_transport", recording)
+    monkeypatch.setattr(learner_module, "sinkhorn", recording)
     rng = np.random.default_rng(0)
     with warnings.catch_warnings():
         warnings.simplefilter("error", RuntimeWarning)  # a capped solve warns: fail on it
@@ -464,3 +464,52 @@ def test_a_score_without_a_profile_times_nothing_and_an_unknown_method_is_refuse
     assert ticks and profile.info["sampling_ms"] > 0  # the hook's clock, and only it, was read
     with pytest.raises(ValueError, match="method must be one of"):
         learner.score(features, context, method="sinkhorn")
+
+
+def test_the_divergence_entry_point_gives_the_same_values_by_either_method():
+    from moral_compass_ros.core.sinkhorn import WarmStart, sinkhorn_divergence
+
+    rng = np.random.default_rng(4)
+    theta = torch.from_numpy(rng.dirichlet(np.ones(5), size=40))
+    w = torch.from_numpy(rng.dirichlet(np.ones(40)))
+    samples = torch.from_numpy(rng.dirichlet(np.ones(5), size=(3, 16)))
+    uniform = torch.full((3, 16), 1.0 / 16, dtype=torch.float64)
+    ot_xx = sinkhorn(theta, w, None, None, 0.05, gradients=False, tol=1e-12).value
+    pot = sinkhorn_divergence(theta, w, samples, uniform, 0.05, method="pot", tol=1e-12)
+    warm = WarmStart(
+        torch.zeros(3, 40, dtype=torch.float64), torch.zeros(3, 16, dtype=torch.float64)
+    )
+    profile = Profile()
+    kernel = sinkhorn_divergence(
+        theta,
+        w,
+        samples,
+        uniform,
+        0.05,
+        method="kernel",
+        ot_xx=ot_xx,
+        tol=1e-6,
+        warm=warm,
+        profile=profile,
+    )
+    np.testing.assert_allclose(kernel.numpy(), pot.detach().numpy(), atol=1e-6)
+    assert warm.log_u.abs().sum() > 0  # the warm start now holds this solve's scalings
+    assert profile.info["iterations_cross"] >= 1 and "kernel_ms" in profile.info
+    again = sinkhorn_divergence(
+        theta, w, samples, uniform, 0.05, method="kernel", ot_xx=ot_xx, tol=1e-6, warm=warm
+    )
+    np.testing.assert_allclose(again.numpy(), kernel.numpy(), atol=1e-7)
+    with pytest.raises(ValueError, match="uniformly weighted"):
+        sinkhorn_divergence(
+            theta,
+            w,
+            samples,
+            torch.from_numpy(rng.dirichlet(np.ones(16), size=3)),
+            0.05,
+            method="kernel",
+            ot_xx=ot_xx,
+        )
+    with pytest.raises(ValueError, match="needs ot_xx"):
+        sinkhorn_divergence(theta, w, samples, uniform, 0.05, method="kernel")
+    with pytest.raises(ValueError, match="method must be 'pot' or 'kernel'"):
+        sinkhorn_divergence(theta, w, samples, uniform, 0.05, method="sinkhorn")

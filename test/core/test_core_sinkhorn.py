@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 from moral_compass_ros.core import sinkhorn_divergence
 from moral_compass_ros.core.fingerprint import sample_dirichlet
 from moral_compass_ros.core.sinkhorn import (
-    entropic_ot,
-    entropic_ot_self,
-    entropic_transport,
+    _entropic_ot,
+    _entropic_ot_self,
+    sinkhorn,
     expected_cost_to_dirichlet,
     ground_cost,
 )
@@ -112,7 +112,7 @@ def test_entropic_ot_is_the_full_objective_not_the_linear_part():
     x, a = _cloud(rng, 25)
     y, b = _cloud(rng, 15)
     cost = ground_cost(torch.from_numpy(x), torch.from_numpy(y))
-    ours = float(entropic_ot(cost, torch.from_numpy(a)[None], torch.from_numpy(b)[None], 0.05)[0])
+    ours = float(_entropic_ot(cost, torch.from_numpy(a)[None], torch.from_numpy(b)[None], 0.05)[0])
     res = ot.solve(ot.dist(x, y), a, b, reg=0.05, reg_type="KL", max_iter=20000, tol=1e-13)
     plan = res.plan
     by_hand = np.sum(plan * ot.dist(x, y)) + 0.05 * np.sum(plan * np.log(plan / np.outer(a, b)))
@@ -128,7 +128,7 @@ def test_symmetric_self_transport_matches_pot(seed, n, eps):
     rng = np.random.default_rng(seed)
     x, a = _cloud(rng, n)
     xt, at = torch.from_numpy(x), torch.from_numpy(a)
-    ours = float(entropic_ot_self(ground_cost(xt, xt), at[None], eps)[0])
+    ours = float(_entropic_ot_self(ground_cost(xt, xt), at[None], eps)[0])
     assert ours == pytest.approx(_pot_entropic_ot(x, a, x, a, eps), abs=1e-7)
 
 
@@ -145,8 +145,8 @@ def test_divergence_of_a_measure_with_itself_is_zero(seed, n, cost):
     xt, at = torch.from_numpy(np.asarray(x)), torch.from_numpy(np.asarray(a))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        cross = entropic_transport(xt, at, xt, at, 0.05, cost, tol=1e-12, max_iter=10_000)
-        own = entropic_transport(xt, at, None, None, 0.05, cost, tol=1e-12, max_iter=10_000)
+        cross = sinkhorn(xt, at, xt, at, 0.05, cost, tol=1e-12, max_iter=10_000)
+        own = sinkhorn(xt, at, None, None, 0.05, cost, tol=1e-12, max_iter=10_000)
     assert abs(float(cross.value - own.value)) < 1e-8
     # POT's alternating iteration converges slowly on this symmetric problem (more iterations),
     # and on some 2-point clouds stalls near a 1e-7 marginal error (seed 31724, n = 2: S_ε =
@@ -176,7 +176,7 @@ def test_cached_self_term_and_torch_inputs_agree():
     b = np.full((4, 10), 0.1)
     plain = sinkhorn_divergence(x, a, y, b, 0.05)
     xt, at = torch.from_numpy(x), torch.from_numpy(a)
-    self_term = entropic_ot(ground_cost(xt, xt), at[None], at[None], 0.05)
+    self_term = _entropic_ot(ground_cost(xt, xt), at[None], at[None], 0.05)
     cached = sinkhorn_divergence(
         xt, at, torch.from_numpy(y), torch.from_numpy(b), 0.05, ot_xx=self_term
     )
