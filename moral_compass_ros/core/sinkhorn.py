@@ -45,9 +45,10 @@ From POT's scalings (u, v) the potentials are :math:`f = \\varepsilon \\log(u/a)
       - \\varepsilon \\sum_{ij} a_i b_j \\left(e^{(f_i + g_j - C_{ij})/\\varepsilon} - 1\\right)
 
 with the potentials detached; at convergence its autograd gradient is the exact gradient of
-OT_ε in the weights and the support (envelope theorem). Tolerances: the compiled loops stop on
-the L1 marginal error, POT on its own criterion, the symmetric fixed point on a weighted
-expm1 criterion.
+OT_ε in the weights and the support (envelope theorem). One tolerance everywhere: ``tol``
+bounds the L1 marginal error Σ_i |Σ_j P_ij − a_i| of the plan (the compiled loops measure it
+directly, the symmetric fixed point as Σ_i a_i |e^{(f_i − T_ε f_i)/ε} − 1|, which is the same
+number, and POT is given tol/√N on its L2 norm, which implies it).
 """
 
 from __future__ import annotations
@@ -235,7 +236,8 @@ def _entropic_ot(
     epsilon : float
         ε > 0.
     max_iter, tol : int, float
-        Passed to POT (tol bounds the L2 marginal violation).
+        Iteration cap, and the bound on the L1 marginal error Σ_i |Σ_j P_ij − a_i| (POT is
+        given tol/√N on its L2 norm, which implies it).
     method : {"auto", "sinkhorn", "log_sinkhorn"}
         "auto" takes the kernel domain when ``max C / ε < 500``.
 
@@ -266,7 +268,9 @@ def _entropic_ot(
         a=a_solve,
         b=b_solve,
         max_iter=int(max_iter),
-        tol=float(tol),
+        # POT stops on the L2 norm of the marginal error; ‖·‖₁ ≤ √N ‖·‖₂, so tol/√N there bounds
+        # the L1 error every other solver of the package stops on by tol
+        tol=float(tol) / math.sqrt(max(1, cost_detached.shape[1])),
         method=method,
         reg_type="kl",
         grad="detach",
