@@ -198,6 +198,144 @@ def echo_main() -> int:
     return 0
 
 
+class _PlannerProbe:
+    """The bench's planner: publishes re-plans, pings and raw bytes, and notes when each answer
+    arrives (selections, pongs, echoed and raw selections), in its own node and executor."""
+
+    def __init__(self, context, stream: list, repeats: int):
+        import rclpy
+        from rclpy.executors import SingleThreadedExecutor
+        from std_msgs.msg import String
+
+        from moral_compass_ros import topics
+        from moral_compass_ros.msg import ActionSelection, CandidateActions
+        from moral_compass_ros.qos import STREAM_QOS
+
+        self.node = node = rclpy.create_node("bench_planner", context=context)
+        self.executor = SingleThreadedExecutor(context=context)
+        self.executor.add_node(node)
+        self.stream, self.repeats = stream, repeats
+        self.received: dict = {}  # request id -> arrival time of its selection
+        self.compute_ms: dict = {}  # request id -> the selector's own compute time
+        self.versions: dict = {}  # request id -> compass version it was scored against
+        self.pongs: dict = {}
+        self.echoed: dict = {}
+        self.raw_arrivals: list = []  # the answer to the one raw request in flight
+        node.create_subscription(ActionSelection, topics.SELECTION, self._on_selection, STREAM_QOS)
+        node.create_subscription(String, PONG_TOPIC, self._note(self.pongs, "data"), 10)
+        node.create_subscription(
+            ActionSelection,
+            ECHO_SELECTION_TOPIC,
+            self._note(self.echoed, "request_id"),
+            STREAM_QOS,
+        )
+        node.create_subscription(
+            ActionSelection,
+            RAW_SELECTION_TOPIC,
+            lambda _: self.raw_arrivals.append(time.perf_counter()),
+            STREAM_QOS,
+            raw=True,
+        )
+        self.candidates = node.create_publisher(CandidateActions, topics.CANDIDATES, STREAM_QOS)
+        self.raw = node.create_publisher(CandidateActions, RAW_CANDIDATES_TOPIC, STREAM_QOS)
+        self.ping_pub = node.create_publisher(String, PING_TOPIC, 10)
+        self.echo = node.create_publisher(CandidateActions, ECHO_CANDIDATES_TOPIC, STREAM_QOS)
+        self._string = String
+
+    @staticmethod
+    def _note(table: dict, key: str):
+        return lambda msg: table.setdefault(getattr(msg, key), time.perf_counter())
+
+    def _on_selection(self, msg) -> None:
+        self.received.setdefault(msg.request_id, time.perf_counter())
+        self.compute_ms[msg.request_id] = float(msg.compute_ms)
+        self.versions[msg.request_id] = int(msg.compass_version)
+
+    def spin_until(self, predicate, limit: float) -> bool:
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline and not predicate():
+            self.executor.spin_once(timeout_sec=0.01)
+        return predicate()
+
+    def request(self, rid: str, index: int):
+        return _candidates_msg(rid, *self.stream[index])
+
+    def paced_round_trips(self, prefix, publish, arrival, timeout, serialised=False) -> list:
+        """[(request id, ms)] from publishing re-plans 1 … repeats + 2 (ids ``prefix-i``, built
+        before the clock starts; as bytes when ``serialised``) to their answers' arrival,
+        ``arrival(id)`` (None until then), REPLAN_PAUSE_S idle before each; the first two are
+        warm-up."""
+        from rclpy.serialization import serialize_message
+
+        trips = []
+        for i in range(self.repeats + 2):
+            rid = f"{prefix}-{i}"
+            msg = self.request(rid, i + 1)
+            if serialised:
+                msg = serialize_message(msg)
+            self.spin_until(lambda: False, REPLAN_PAUSE_S)  # the answering node idles
+            t0 = time.perf_counter()
+            publish(msg)
+            if self.spin_until(lambda: arrival(rid) is not None, timeout) and i >= 2:
+                trips.append((rid, (arrival(rid) - t0) * 1e3))
+        return trips
+
+    def ping(self, count: int) -> list:
+        """Round trips (ms) of a short string to the echo node; the first five are warm-up."""
+        times = []
+        for i in range(count + 5):
+            key = f"p{i}"
+            t0 = time.perf_counter()
+            self.ping_pub.publish(self._string(data=key))
+            if self.spin_until(lambda: key in self.pongs, 5.0) and i >= 5:
+                times.append((self.pongs[key] - t0) * 1e3)
+            self.spin_until(lambda: False, 0.005)
+        return times
+
+    def publish_raw(self, raw: bytes) -> None:
+        self.raw_arrivals.clear()  # an answer that arrives now belongs to this request
+        self.raw.publish(raw)
+
+    def close(self) -> None:
+        self.executor.shutdown()
+        self.node.destroy_node()
+
+
+def _state_with_answers(tmp: Path, n: int, k: int, seed: int, updates: int) -> Path:
+    """A params file whose compass node restores a journal of ``updates`` answers (the same the
+    in-process learner had), so the selector scores the same compass; returns its path."""
+    import yaml
+
+    from moral_compass_ros.core.learner_store import LearnerStore
+    from moral_compass_ros.graph import config_file, node_parameters
+
+    params = yaml.safe_load(config_file().read_text())
+    params["/**"]["ros__parameters"].update(
+        {"n_particles": n, "n_fingerprint_samples": k, "seed": seed}
+    )
+    node_parameters(params, "compass_node")["state_dir"] = str(tmp / "state")
+    store = LearnerStore(tmp / "state")
+    config = shipped_config(n_particles=n, n_fingerprint_samples=k, seed=seed)
+    for event in _warm_events(config, seed, updates):
+        store.append(event)
+    store.close()
+    path = tmp / "params.yaml"
+    path.write_text(yaml.safe_dump(params))
+    return path
+
+
+def _stop(process) -> None:
+    import subprocess
+
+    if process.poll() is None:
+        process.send_signal(2)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
 def measure_dds(
     b: int,
     n: int,
@@ -214,39 +352,19 @@ def measure_dds(
     the in-process decision's learner, so the selector scores the same compass (checked: every
     selection must carry that compass version).
     """
-    from moral_compass_ros.core.learner_store import LearnerStore
     import subprocess
 
     import rclpy
-    import yaml
     from rclpy.context import Context
-    from rclpy.executors import SingleThreadedExecutor
-    from rclpy.serialization import serialize_message
-    from std_msgs.msg import String
 
-    from moral_compass_ros import topics
-    from moral_compass_ros.graph import GRAPH_NODES, GraphRunner, config_file, node_parameters
-    from moral_compass_ros.msg import ActionSelection, CandidateActions
-    from moral_compass_ros.qos import STREAM_QOS
+    from moral_compass_ros.graph import GRAPH_NODES, GraphRunner
 
     os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
     os.environ.setdefault("ROS_DOMAIN_ID", str(os.getpid() % 90 + 5))
     os.environ["OMP_NUM_THREADS"] = str(threads)  # the node processes inherit it
     nodes = [g for g in GRAPH_NODES if g.name in ("compass_node", "action_selector_node")]
     tmp = Path(tempfile.mkdtemp(prefix="mc-bench-"))
-    params = yaml.safe_load(config_file().read_text())
-    params["/**"]["ros__parameters"].update(
-        {"n_particles": n, "n_fingerprint_samples": k, "seed": seed}
-    )
-    node_parameters(params, "compass_node")["state_dir"] = str(tmp / "state")
-    store = LearnerStore(tmp / "state")
-    for event in _warm_events(
-        shipped_config(n_particles=n, n_fingerprint_samples=k, seed=seed), seed, updates
-    ):
-        store.append(event)
-    store.close()
-    params_path = tmp / "params.yaml"
-    params_path.write_text(yaml.safe_dump(params))
+    params_path = _state_with_answers(tmp, n, k, seed, updates)
     echo = subprocess.Popen(
         [sys.executable, "-m", "moral_compass_ros.tools.bench", "--echo"],
         stdout=subprocess.DEVNULL,
@@ -255,163 +373,82 @@ def measure_dds(
     )
     context = Context()
     rclpy.init(context=context, domain_id=int(os.environ["ROS_DOMAIN_ID"]))
-    result: dict = {}
     try:
         with GraphRunner(nodes, params_files=[params_path], log_dir=tmp / "logs") as runner:
             runner.start({"action_selector_node": {"torch_threads": threads}})
-            node = rclpy.create_node("bench_planner", context=context)
-            executor = SingleThreadedExecutor(context=context)
-            executor.add_node(node)
-            received: dict = {}
-            pongs: dict = {}
-            compute_ms: dict = {}
-
-            versions: dict = {}  # request id -> compass version it was scored against
-
-            def on_selection(msg):
-                received.setdefault(msg.request_id, time.perf_counter())
-                compute_ms[msg.request_id] = float(msg.compute_ms)
-                versions[msg.request_id] = int(msg.compass_version)
-
-            node.create_subscription(ActionSelection, topics.SELECTION, on_selection, STREAM_QOS)
-            node.create_subscription(
-                String, PONG_TOPIC, lambda m: pongs.setdefault(m.data, time.perf_counter()), 10
-            )
-            echoed: dict = {}
-            node.create_subscription(
-                ActionSelection,
-                ECHO_SELECTION_TOPIC,
-                lambda m: echoed.setdefault(m.request_id, time.perf_counter()),
-                STREAM_QOS,
-            )
-            # the answer to the one request in flight (cleared as each is sent)
-            raw_arrivals: list = []
-            node.create_subscription(
-                ActionSelection,
-                RAW_SELECTION_TOPIC,
-                lambda m: raw_arrivals.append(time.perf_counter()),
-                STREAM_QOS,
-                raw=True,
-            )
-            raw_pub = node.create_publisher(CandidateActions, RAW_CANDIDATES_TOPIC, STREAM_QOS)
-            cand_pub = node.create_publisher(CandidateActions, topics.CANDIDATES, STREAM_QOS)
-            ping_pub = node.create_publisher(String, PING_TOPIC, 10)
-            echo_pub = node.create_publisher(CandidateActions, ECHO_CANDIDATES_TOPIC, STREAM_QOS)
-
-            def spin_until(pred, limit):
-                deadline = time.monotonic() + limit
-                while time.monotonic() < deadline and not pred():
-                    executor.spin_once(timeout_sec=0.01)
-                return pred()
-
             # the same re-plans as the in-process decision measurement
-            stream = _requests(shipped_config(), b, repeats + 3)
-
-            def request(rid, index):
-                return _candidates_msg(rid, *stream[index])
-
-            def paced_round_trips(prefix, publish, arrival, timeout, serialised=False):
-                """[(request id, ms)] from publishing re-plans 1 … repeats + 2 (ids ``prefix-i``,
-                built before the clock starts; as bytes when ``serialised``) to their answers'
-                arrival, ``arrival(id)`` (None until then), REPLAN_PAUSE_S idle before each;
-                the first two are warm-up."""
-                trips = []
-                for i in range(repeats + 2):
-                    rid = f"{prefix}-{i}"
-                    msg = request(rid, i + 1)
-                    if serialised:
-                        msg = serialize_message(msg)
-                    spin_until(lambda: False, REPLAN_PAUSE_S)  # the answering node idles
-                    t0 = time.perf_counter()
-                    publish(msg)
-                    if spin_until(lambda: arrival(rid) is not None, timeout) and i >= 2:
-                        trips.append((rid, (arrival(rid) - t0) * 1e3))
-                return trips
-
-            ok = spin_until(
-                lambda: (
-                    cand_pub.get_subscription_count() > 0
-                    and ping_pub.get_subscription_count() > 0
-                    and echo_pub.get_subscription_count() > 0
-                ),
-                timeout_s,
-            )
-            if not ok:
-                raise RuntimeError("graph or echo node did not come up")
-            # until the selector answers on the restored compass (it has finished starting and
-            # holds version `updates`; before that it scores its own prior, version 0)
-            for attempt in range(int(timeout_s)):
-                cand_pub.publish(request(f"probe-{attempt}", 0))
-                if spin_until(lambda: versions.get(f"probe-{attempt}") == updates, 1.0):
-                    break
-            else:
-                raise RuntimeError(f"the selector never answered on compass version {updates}")
-            trips = paced_round_trips("e2e", cand_pub.publish, received.get, 30.0)
-            e2e = [ms for _, ms in trips]
-            in_node = [compute_ms[rid] for rid, _ in trips]  # the selector's own compute_ms
-            scored = {v for rid, v in versions.items() if rid.startswith("e2e-")}
-            if scored != {updates}:
-                raise RuntimeError(
-                    f"the selector scored compass versions {sorted(scored)}, not {updates} "
-                    "(the journal the compass node started from)"
-                )
-            ping = []
-            for i in range(max(repeats, 50) + 5):
-                key = f"p{i}"
-                t0 = time.perf_counter()
-                ping_pub.publish(String(data=key))
-                if spin_until(lambda: key in pongs, 5.0) and i >= 5:
-                    ping.append((pongs[key] - t0) * 1e3)
-                spin_until(lambda: False, 0.005)
-            # the same requests answered by a canned selection: DDS plus rclpy's conversion of
-            # these two message types, without the selector's work
-            message_trip = [
-                ms for _, ms in paced_round_trips("echo", echo_pub.publish, echoed.get, 5.0)
-            ]
-
-            def publish_serialised(raw):
-                raw_arrivals.clear()  # an answer that arrives now belongs to this request
-                raw_pub.publish(raw)
-
-            serialised_trip = []
-            if spin_until(lambda: raw_pub.get_subscription_count() > 0, timeout_s):
-                serialised_trip = [
-                    ms
-                    for _, ms in paced_round_trips(
-                        "raw",
-                        publish_serialised,
-                        lambda _: raw_arrivals[0] if raw_arrivals else None,
-                        5.0,
-                        serialised=True,
-                    )
-                ]
-            result = {
-                "e2e_ms_p50": _pct(e2e, 50),
-                "e2e_ms_p99": _pct(e2e, 99),
-                "e2e_n": len(e2e),
-                "e2e_selector_compute_ms_p50": _pct(in_node, 50),
-                "e2e_selector_compute_ms_p99": _pct(in_node, 99),
-                # what DDS, serialisation and message conversion add to each decision
-                "e2e_overhead_ms_p50": _pct(np.subtract(e2e, in_node), 50),
-                "e2e_overhead_ms_p99": _pct(np.subtract(e2e, in_node), 99),
-                "dds_pingpong_ms_p50": _pct(ping, 50),
-                "dds_pingpong_ms_p99": _pct(ping, 99),
-                "dds_message_roundtrip_ms_p50": _pct(message_trip, 50),
-                "dds_message_roundtrip_ms_p99": _pct(message_trip, 99),
-                "dds_serialized_roundtrip_ms_p50": _pct(serialised_trip, 50),
-                "dds_serialized_roundtrip_ms_p99": _pct(serialised_trip, 99),
-                "rss_mb": {name: _rss_mb(p.pid) for name, p in runner.processes.items()},
-            }
-            result["rss_mb"]["bench_echo"] = _rss_mb(echo.pid)
-            executor.shutdown()
-            node.destroy_node()
+            probe = _PlannerProbe(context, _requests(shipped_config(), b, repeats + 3), repeats)
+            try:
+                result = _measure(probe, updates, repeats, timeout_s)
+                result["rss_mb"] = {name: _rss_mb(p.pid) for name, p in runner.processes.items()}
+                result["rss_mb"]["bench_echo"] = _rss_mb(echo.pid)
+            finally:
+                probe.close()
     finally:
         rclpy.try_shutdown(context=context)
-        if echo.poll() is None:
-            echo.send_signal(2)
-            try:
-                echo.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                echo.kill()
-                echo.wait()
+        _stop(echo)
     return result
+
+
+def _measure(probe: _PlannerProbe, updates: int, repeats: int, timeout_s: float) -> dict:
+    """The round trips of one run: planner → selection, ping-pong, echoed and raw messages."""
+    up = probe.spin_until(
+        lambda: all(
+            pub.get_subscription_count() > 0
+            for pub in (probe.candidates, probe.ping_pub, probe.echo)
+        ),
+        timeout_s,
+    )
+    if not up:
+        raise RuntimeError("graph or echo node did not come up")
+    # until the selector answers on the restored compass (it has finished starting and holds
+    # version `updates`; before that it scores its own prior, version 0)
+    for attempt in range(int(timeout_s)):
+        probe.candidates.publish(probe.request(f"probe-{attempt}", 0))
+        if probe.spin_until(lambda: probe.versions.get(f"probe-{attempt}") == updates, 1.0):
+            break
+    else:
+        raise RuntimeError(f"the selector never answered on compass version {updates}")
+    trips = probe.paced_round_trips("e2e", probe.candidates.publish, probe.received.get, 30.0)
+    e2e = [ms for _, ms in trips]
+    in_node = [probe.compute_ms[rid] for rid, _ in trips]  # the selector's own compute_ms
+    scored = {v for rid, v in probe.versions.items() if rid.startswith("e2e-")}
+    if scored != {updates}:
+        raise RuntimeError(
+            f"the selector scored compass versions {sorted(scored)}, not {updates} "
+            "(the journal the compass node started from)"
+        )
+    ping = probe.ping(max(repeats, 50))
+    # the same requests answered by a canned selection: DDS plus rclpy's conversion of these two
+    # message types, without the selector's work
+    message_trip = [
+        ms for _, ms in probe.paced_round_trips("echo", probe.echo.publish, probe.echoed.get, 5.0)
+    ]
+    serialised_trip = []
+    if probe.spin_until(lambda: probe.raw.get_subscription_count() > 0, timeout_s):
+        serialised_trip = [
+            ms
+            for _, ms in probe.paced_round_trips(
+                "raw",
+                probe.publish_raw,
+                lambda _: probe.raw_arrivals[0] if probe.raw_arrivals else None,
+                5.0,
+                serialised=True,
+            )
+        ]
+    overhead = np.subtract(e2e, in_node)  # what DDS, serialisation and conversion add
+    return {
+        "e2e_ms_p50": _pct(e2e, 50),
+        "e2e_ms_p99": _pct(e2e, 99),
+        "e2e_n": len(e2e),
+        "e2e_selector_compute_ms_p50": _pct(in_node, 50),
+        "e2e_selector_compute_ms_p99": _pct(in_node, 99),
+        "e2e_overhead_ms_p50": _pct(overhead, 50),
+        "e2e_overhead_ms_p99": _pct(overhead, 99),
+        "dds_pingpong_ms_p50": _pct(ping, 50),
+        "dds_pingpong_ms_p99": _pct(ping, 99),
+        "dds_message_roundtrip_ms_p50": _pct(message_trip, 50),
+        "dds_message_roundtrip_ms_p99": _pct(message_trip, 99),
+        "dds_serialized_roundtrip_ms_p50": _pct(serialised_trip, 50),
+        "dds_serialized_roundtrip_ms_p99": _pct(serialised_trip, 99),
+    }
