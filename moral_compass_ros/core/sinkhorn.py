@@ -76,8 +76,15 @@ SIMPLEX_DIAMETER: float = 2.0
 #: Solvers of the compass update's transports: the kernel domain where it is representable, or
 #: the log domain (:func:`sinkhorn`, :func:`_symmetric_potential`).
 METHODS: tuple[str, ...] = ("auto", "log")
-#: Kernel-domain Sinkhorn is used while max(C)/ε stays below this (exp(-500) ≈ 7e-218 in f64).
-_KERNEL_DOMAIN_LIMIT: float = 500.0
+#: The one kernel-domain limit, for every solver: kernel-domain (scaling) iterations while
+#: max C/ε < this (exp(−200) ≈ 1e-87 leaves float64 ample room for the scalings, ≤ ~1e87, and
+#: their products); above it, the log domain.
+_F64_KERNEL_LIMIT: float = 200.0
+#: The float32 precision limit of the decision's kernel path: max C/ε below this (exp(−80) ≈
+#: 2e-35, above float32's smallest normal 1.2e-38) and a tolerance float32 can reach (its
+#: marginal errors bottom out near 1e-6).
+_F32_KERNEL_LIMIT: float = 80.0
+_F32_MIN_TOL: float = 1e-5
 
 
 def _to_tensor(x: ArrayLike) -> torch.Tensor:
@@ -239,7 +246,7 @@ def _entropic_ot(
         Iteration cap, and the bound on the L1 marginal error Σ_i |Σ_j P_ij − a_i| (POT is
         given tol/√N on its L2 norm, which implies it).
     method : {"auto", "sinkhorn", "log_sinkhorn"}
-        "auto" takes the kernel domain when ``max C / ε < 500``.
+        "auto" takes the kernel domain when ``max C / ε`` is below the one limit (200).
 
     Returns
     -------
@@ -259,7 +266,7 @@ def _entropic_ot(
     b_solve = torch.clamp(b.detach(), min=_TINY_WEIGHT)
     if method == "auto":
         max_cost = float(cost_detached.max()) if cost_detached.numel() else 0.0
-        method = "sinkhorn" if max_cost / eps < _KERNEL_DOMAIN_LIMIT else "log_sinkhorn"
+        method = "sinkhorn" if max_cost / eps < _F64_KERNEL_LIMIT else "log_sinkhorn"
     if method not in ("sinkhorn", "log_sinkhorn"):
         raise ValueError(f"method must be 'auto', 'sinkhorn' or 'log_sinkhorn', got {method!r}")
     result = ot.batch.solve_batch(
@@ -771,13 +778,6 @@ def _kernel_entry(x, a, y, b, epsilon, cost, ot_xx, max_iter, tol, warm, profile
 
 
 # ====================================================================== kernel-domain scoring path
-#: Kernel-domain (scaling) iterations are used while max C/ε < this: exp(−200) ≈ 1e-87 leaves
-#: float64 ample room for the scalings (≤ ~1e87) and their products; above it, the log domain.
-_F64_KERNEL_LIMIT: float = 200.0
-#: The float32 kernel path needs max C/ε below this (exp(−80) ≈ 2e-35, above float32's smallest
-#: normal 1.2e-38) and a tolerance float32 can reach (its marginal errors bottom out near 1e-6).
-_F32_KERNEL_LIMIT: float = 80.0
-_F32_MIN_TOL: float = 1e-5
 #: Size of the block of cross kernels formed and iterated at once in Step 1 (fits a core's L2).
 _KERNEL_CHUNK_BYTES: int = 1 << 19
 #: Weights are clamped below to this in the float32 path (1e-200 underflows to 0 there).
