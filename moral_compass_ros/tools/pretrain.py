@@ -94,22 +94,31 @@ def read_journal(path: Path) -> list:
         return [event for _, event in journal.read()]
 
 
-def read_bag_answers(path: Path, config) -> list:
-    """The answers (``HumanFeedback``) recorded in a bag, each once, as FeedbackEvents."""
-    from moral_compass_ros import conversions
+def read_bag_answers(path: Path, config) -> tuple[list, int]:
+    """The answers the compass node received (``HumanFeedback`` on ``…/feedback``, not the raw
+    input on ``…/feedback/raw``) recorded in a bag, as FeedbackEvents; also the number of
+    messages refused (with the compass node's own checks)."""
+    from moral_compass_ros import conversions, topics
     from moral_compass_ros.bag import read_bag
     from moral_compass_ros.bag._replay import PKG
 
     contents = read_bag(path, msgtypes={PKG + "HumanFeedback"})
-    events, seen = [], set()
+    events, refused = [], 0
     for message in contents.messages:
-        event = conversions.feedback_from_msg(
-            message.message, config.feature_dim, config.context_dim, len(config.value_names)
-        )
-        if event.feedback_id not in seen:  # re-sent answers count once, as on the robot
-            seen.add(event.feedback_id)
-            events.append(event)
-    return events
+        if not message.topic.endswith("/" + topics.FEEDBACK):
+            continue
+        try:
+            events.append(
+                conversions.feedback_from_msg(
+                    message.message,
+                    config.feature_dim,
+                    config.context_dim,
+                    len(config.value_names),
+                )
+            )
+        except ValueError:
+            refused += 1
+    return events, refused
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
@@ -182,17 +191,28 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             events += found
         for path in bags:
             try:
-                found = read_bag_answers(path, config)
+                found, refused = read_bag_answers(path, config)
             except (BagError, ValueError) as error:
                 say(f"skipping bag {path}: {error}")
                 continue
-            say(f"{len(found)} answers from bag {path}")
+            say(
+                f"{len(found)} answers from bag {path}"
+                + (f" ({refused} refused)" if refused else "")
+            )
             events += found
+        # an answer re-sent, or in both a journal and a bag of the same run, counts once
+        unique = {}
+        for event in events:
+            unique.setdefault(event.feedback_id, event)
+        if len(unique) < len(events):
+            twice = len(events) - len(unique)
+            say(f"{twice} answers seen twice (re-sent, or in a journal and a bag) counted once")
+        events = list(unique.values())
     if not events:
         say("error: no answers found")
         return 1
     people = len({e.operator for e in events})
-    say(f"fitting ψ to {len(events)} answers of {people} people")
+    say(f"fitting ψ to {len(events)} answers of {people} {'person' if people == 1 else 'people'}")
     options = {} if args.iterations is None else {"iterations": args.iterations}
     try:
         result = pretrain_fingerprints(
@@ -207,15 +227,18 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     result.save(args.out)
     say(
         f"ψ explains {result.gain:.3f} nats per answer over a near-uniform ψ (log-likelihood "
-        f"{result.log_likelihood:.3f} against {result.reference_log_likelihood:.3f}); β "
-        f"{result.beta:.1f}, "
-        f"τ {result.tau:.3f}"
+        f"{result.log_likelihood:.3f} against {result.reference_log_likelihood:.3f}); "
+        f"β {result.beta:.1f}, τ {result.tau:.3f}"
     )
-    if result.gain < MIN_USEFUL_GAIN:
+    if not any(event.value_hint.size == 0 for event in events):
+        say(
+            "warning: every answer's action had a known profile (a hint or a library entry), "
+            "and ψ, which serves only actions without one, has nothing to learn from them"
+        )
+    elif result.gain < MIN_USEFUL_GAIN:
         say(
             "warning: ψ learned next to nothing: too few people, or features that do not carry "
-            "what "
-            "actions mean"
+            "what actions mean"
         )
     say(f"wrote {args.out}; use it with the parameter fingerprint_model: {args.out.resolve()}")
     return 0

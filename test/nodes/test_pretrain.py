@@ -137,7 +137,8 @@ def test_the_command_reads_journals_and_bags(tmp_path, capsys):
     )
     err = capsys.readouterr().err
     assert code == 0, err
-    assert "6 answers from journal" in err and "6 answers from bag" in err  # re-sent answers once
+    assert "6 answers from journal" in err and "12 answers from bag" in err
+    assert "6 answers seen twice" in err  # each answer was re-sent once: counted once
     assert "fitting ψ to 12 answers of 2 people" in err
     loaded = PretrainedFingerprints.load(out)
     assert (loaded.feature_dim, loaded.context_dim, loaded.people, loaded.answers) == (3, 2, 2, 12)
@@ -172,3 +173,33 @@ def test_the_command_simulates_a_pilot_study(tmp_path, capsys):
     )
     assert "simulating 3 people" in capsys.readouterr().err
     assert PretrainedFingerprints.load(out).people == 3
+
+
+def test_answers_in_a_journal_and_a_bag_of_the_same_run_count_once(tmp_path, capsys):
+    build_session(tmp_path / "run", "mcap", n_requests=6)
+    events = [
+        FeedbackEvent(
+            feedback_id=f"f{k}",
+            action_id="a",
+            features=np.zeros(3),
+            context=np.zeros(2),
+            approved=True,
+            operator="sim",
+        )
+        for k in range(6)
+    ]  # the bag's answers f0..f5 (operator "sim"), as the compass node journaled them
+    with FeedbackJournal(tmp_path / "run" / "state" / "journal.jsonl") as journal:
+        for event in events:
+            journal.append(event)
+    code = pretrain_tool.main(
+        [
+            str(tmp_path / "run"),
+            "--out",
+            str(tmp_path / "psi.npz"),
+            "--params",
+            str(tmp_path / "run" / "params.yaml"),
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 1 and "at least 2 people" in err  # one person, whichever the source
+    assert "fitting ψ to 6 answers of 1 person" in err
