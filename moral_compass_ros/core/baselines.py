@@ -11,7 +11,7 @@ Terms a baseline does not have (information gain; alignment for a pure-task moni
 from __future__ import annotations
 
 import math
-from typing import Any, Optional
+from typing import Any, Optional, Sequence
 
 import numpy as np
 import torch
@@ -397,7 +397,48 @@ class LogisticLearner(_PointEstimateLearner):
     def __init__(self, config: LearnerConfig) -> None:
         super().__init__(config)
         self._weights = np.zeros(config.feature_dim + config.context_dim + 2)  # [v; v_0]
+        self._prior_mean = np.zeros_like(self._weights)  # pooled weights after pretrain()
         self._data: list[dict[str, Any]] = []
+
+    def pretrain(self, events: Sequence[FeedbackEvent]) -> None:
+        """Fit the weights to other people's answers (pooled) and make them the prior mean: the
+        practitioner's counterpart of a pre-trained fingerprint network.
+
+        Unobserved task rewards take the mean observed one, as in
+        :func:`~.pretrain.pretrain_fingerprints`.
+        """
+        events = list(events)
+        rewards = np.array([e.task_reward for e in events])
+        observed = np.isfinite(rewards)
+        fill = float(np.mean(rewards[observed])) if observed.any() else 0.0
+        x = np.concatenate(
+            [
+                self._design(
+                    e.features[None, :], e.context, np.array([r if np.isfinite(r) else fill])
+                )
+                for e, r in zip(events, rewards)
+            ]
+        )
+        y = np.array([float(e.approved) for e in events])
+        omega = np.array([e.weight for e in events])
+        self._prior_mean = self._fit(x, y, omega, np.zeros_like(self._weights))
+        self._weights = self._prior_mean.copy()
+
+    def _fit(self, x, y, omega, start) -> np.ndarray:
+        """MAP weights under N(prior mean, residual_prior_std²), by Newton steps."""
+        precision = 1.0 / self.config.residual_prior_std**2
+        weights = start.copy()
+        for _ in range(50):  # Newton on the concave penalised log-likelihood
+            p = 1.0 / (1.0 + np.exp(-(x @ weights)))
+            grad = x.T @ (omega * (y - p)) - precision * (weights - self._prior_mean)
+            hess = (x * (omega * p * (1.0 - p))[:, None]).T @ x + precision * np.eye(len(weights))
+            step = np.linalg.solve(hess, grad)
+            weights = weights + step
+            if np.max(np.abs(step)) < 1e-10:
+                break
+        if not np.all(np.isfinite(weights)):
+            raise ArithmeticError("logistic fit produced a non-finite weight")
+        return weights
 
     def _profile(self) -> np.ndarray:
         return np.full(self.config.n_values, 1.0 / self.config.n_values)
@@ -476,26 +517,21 @@ class LogisticLearner(_PointEstimateLearner):
         y = np.array([d["y"] for d in self._data])
         ages = np.arange(len(self._data) - 1, -1, -1, dtype=np.float64)
         omega = np.array([d["weight"] for d in self._data]) * self.config.gamma**ages
-        precision = 1.0 / self.config.residual_prior_std**2
         before = self._weights.copy()
-        weights = before.copy()
-        for _ in range(50):  # Newton on the concave penalised log-likelihood
-            p = 1.0 / (1.0 + np.exp(-(x @ weights)))
-            grad = x.T @ (omega * (y - p)) - precision * weights
-            hess = (x * (omega * p * (1.0 - p))[:, None]).T @ x + precision * np.eye(len(weights))
-            step = np.linalg.solve(hess, grad)
-            weights = weights + step
-            if np.max(np.abs(step)) < 1e-10:
-                break
-        if not np.all(np.isfinite(weights)):
-            raise ArithmeticError("logistic fit produced a non-finite weight")
+        weights = self._fit(x, y, omega, before)
         self._weights = weights
         return self._finish_update(event, float(np.sum((weights - before) ** 2)))
 
     def state_dict(self) -> dict[str, Any]:
         """Plain-array state (weights, answers, task model, ids, version)."""
         state = self._base_state()
-        state.update({"weights": self._weights.copy(), "data": [dict(d) for d in self._data]})
+        state.update(
+            {
+                "weights": self._weights.copy(),
+                "prior_mean": self._prior_mean.copy(),
+                "data": [dict(d) for d in self._data],
+            }
+        )
         return state
 
     @classmethod
@@ -504,6 +540,9 @@ class LogisticLearner(_PointEstimateLearner):
         learner = cls(config)
         learner._load_base_state(state)
         learner._weights = np.asarray(state["weights"], dtype=np.float64).copy()
+        learner._prior_mean = np.asarray(
+            state.get("prior_mean", np.zeros_like(learner._weights)), dtype=np.float64
+        ).copy()
         learner._data = [dict(d) for d in state["data"]]
         return learner
 

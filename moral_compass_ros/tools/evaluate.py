@@ -39,11 +39,12 @@ followed by ``:CONDITION``, where the learners' fingerprints come from:
 ``library``           no hints; the scenario's fingerprint library (label → profile)
 ``features``          no hints, no library: fingerprints only from the learned network ψ
 ``pretrained``        as ``features``, but ψ starts pre-trained
-(:func:`~moral_compass_ros.core.pretrain_fingerprints`,
-                      as ``moral-compass pretrain``) on the answers of :data:`PRETRAIN_PEOPLE`
-                      other
-                      simulated people of the same world (same robot: feature map, rewards),
-                      each answering an episode of randomly chosen actions (a pilot study)
+                      (:func:`~moral_compass_ros.core.pretrain_fingerprints`, as
+                      ``moral-compass pretrain``) on the answers of :data:`PRETRAIN_PEOPLE`
+                      other simulated people of the same world (same robot: feature map,
+                      rewards), each answering an episode of randomly chosen actions (a pilot
+                      study); ``logistic`` starts from the same answers, pooled
+                      (:meth:`~moral_compass_ros.core.LogisticLearner.pretrain`)
 ``dvs_approval`` diagnostic only (not run by default): the DVS learner executing the argmax of
                 its own predicted approval instead of the §5 selection rule
 
@@ -307,6 +308,8 @@ def run_episode(task: dict) -> dict:
     if condition == "pretrained":
         cfg = cfg.replace(fingerprint_model=task["fingerprint_model"])
     learner = make_method(method, cfg)
+    if condition == "pretrained" and method == "logistic":  # the same people's answers ψ saw
+        learner.pretrain(population_answers(base, seed, n_answers=task.get("n_answers")))
     ideal = scenario.ideal_learner(seed) if method == "ideal" else None
     library = scenario.fingerprint_library() if condition == "library" else None
     has_compass = method in COMPASS_METHODS

@@ -116,3 +116,50 @@ def test_reweighting_moves_weights_not_particles():
     assert changed.sum() == int(np.ceil(0.05 * config.n_particles))
     assert learner.compass.ess < config.n_particles
     assert isinstance(learner, DynamicValueLearner)
+
+
+def test_a_pretrained_logistic_starts_from_the_pooled_fit_and_keeps_it_as_its_prior():
+    from moral_compass_ros.core import LogisticLearner
+
+    config = small_config(n_particles=8)
+    rng = np.random.default_rng(2)
+    truth = rng.normal(size=config.feature_dim)
+    pooled = []
+    for i in range(600):
+        features, context = (
+            rng.normal(size=config.feature_dim),
+            rng.normal(size=config.context_dim),
+        )
+        approved = rng.random() < 1.0 / (1.0 + np.exp(-features @ truth))
+        pooled.append(
+            FeedbackEvent(
+                feedback_id=f"p{i}",
+                action_id="a",
+                features=features,
+                context=context,
+                approved=approved,
+                task_reward=0.0,
+                operator=f"person_{i % 20}",
+            )
+        )
+    learner = LogisticLearner(config)
+    learner.pretrain(pooled)
+    weights = learner.state_dict()["weights"][: config.feature_dim]
+    assert np.corrcoef(weights, truth)[0, 1] > 0.9  # the pooled fit found the shared rule
+    np.testing.assert_array_equal(
+        learner.state_dict()["prior_mean"], learner.state_dict()["weights"]
+    )
+    learner.update(
+        pooled[0].__class__(
+            feedback_id="own",
+            action_id="a",
+            features=pooled[0].features,
+            context=pooled[0].context,
+            approved=True,
+            task_reward=0.0,
+        )
+    )
+    restored = LogisticLearner.from_state_dict(config, learner.state_dict())
+    np.testing.assert_array_equal(
+        restored.state_dict()["prior_mean"], learner.state_dict()["prior_mean"]
+    )
