@@ -149,16 +149,15 @@ def test_a_pretrained_logistic_starts_from_the_pooled_fit_and_keeps_it_as_its_pr
     np.testing.assert_array_equal(
         learner.state_dict()["prior_mean"], learner.state_dict()["weights"]
     )
-    learner.update(
-        pooled[0].__class__(
-            feedback_id="own",
-            action_id="a",
-            features=pooled[0].features,
-            context=pooled[0].context,
-            approved=True,
-            task_reward=0.0,
-        )
+    own = FeedbackEvent(
+        feedback_id="own",
+        action_id="a",
+        features=pooled[0].features,
+        context=pooled[0].context,
+        approved=True,
+        task_reward=0.0,
     )
+    learner.update(own)
     restored = LogisticLearner.from_state_dict(config, learner.state_dict())
     np.testing.assert_array_equal(
         restored.state_dict()["prior_mean"], learner.state_dict()["prior_mean"]
