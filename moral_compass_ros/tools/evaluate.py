@@ -71,7 +71,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any, Callable, Optional, Sequence
+from typing import Any, Callable, Iterator, Optional, Sequence
 
 import numpy as np
 
@@ -267,6 +267,25 @@ def make_method(method: str, config) -> Any:
     if method not in factories:
         raise ValueError(f"unknown method {method!r}; known: {', '.join(ALL_METHODS)}")
     return factories[method]()
+
+
+def in_workers(
+    function: Callable[[Any], Any], items: Sequence[Any], workers: int
+) -> Iterator[Any]:
+    """``function(item)`` for every item, each result as soon as it is ready: in this process
+    with one worker, else in a pool of ``workers`` spawned processes (one torch thread each)."""
+    if workers == 1:
+        _init_worker()
+        for item in items:
+            yield function(item)
+        return
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(
+        workers, mp_context=context, initializer=_init_worker
+    ) as pool:
+        futures = [pool.submit(function, item) for item in items]
+        for future in concurrent.futures.as_completed(futures):
+            yield future.result()
 
 
 def _init_worker() -> None:
@@ -522,16 +541,10 @@ def pretrain_models(tasks: Sequence[dict], workers: int, out: Path, resume: bool
         f"eval: pre-training ψ for {len(jobs)} (scenario, seed) pairs on the answers of "
         f"{PRETRAIN_PEOPLE} other people each\n"
     )
-    done = []
-    if workers == 1:
-        _init_worker()
-        done = [pretrain_episode_model(job) for job in jobs.values()]
-    else:
-        context = multiprocessing.get_context("spawn")
-        with concurrent.futures.ProcessPoolExecutor(
-            workers, mp_context=context, initializer=_init_worker
-        ) as pool:
-            done = list(pool.map(pretrain_episode_model, jobs.values()))
+    done = sorted(
+        in_workers(pretrain_episode_model, list(jobs.values()), workers),
+        key=lambda d: (d["scenario"], d["seed"]),
+    )
     gains = [d["gain"] for d in done]
     sys.stderr.write(
         f"eval: ψ pre-trained; it adds {np.mean(gains):.3f} nats per answer on its training "
@@ -1093,18 +1106,8 @@ def run_tasks(
             sink.flush()
             progress.step(f"{rec['method']}/{rec['scenario']}/seed {rec['seed']}")
 
-        if workers == 1:
-            _init_worker()
-            for task in todo:
-                keep(run_episode(task))
-        else:
-            context = multiprocessing.get_context("spawn")
-            with concurrent.futures.ProcessPoolExecutor(
-                workers, mp_context=context, initializer=_init_worker
-            ) as pool:
-                futures = [pool.submit(run_episode, task) for task in todo]
-                for future in concurrent.futures.as_completed(futures):
-                    keep(future.result())
+        for rec in in_workers(run_episode, todo, workers):
+            keep(rec)
     progress.close()
     return [records[task_key(t)] for t in tasks], reused
 
