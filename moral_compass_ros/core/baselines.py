@@ -19,6 +19,7 @@ import torch
 from .compass import Compass
 from .config import LearnerConfig
 from .events import FeedbackEvent
+from .pretrain import task_values
 from .fingerprint import FingerprintModel, torch_generator
 from .learner import DynamicValueLearner, Scores, UpdateResult, validate_candidates, validate_event
 from .scoring import task_cost
@@ -404,19 +405,13 @@ class LogisticLearner(_PointEstimateLearner):
         """Fit the weights to other people's answers (pooled) and make them the prior mean: the
         practitioner's counterpart of a pre-trained fingerprint network.
 
-        Unobserved task rewards take the mean observed one, as in
-        :func:`~.pretrain.pretrain_fingerprints`.
+        Task rewards as in :func:`~.pretrain.pretrain_fingerprints` (:func:`~.pretrain.task_values`).
         """
         events = list(events)
-        rewards = np.array([e.task_reward for e in events])
-        observed = np.isfinite(rewards)
-        fill = float(np.mean(rewards[observed])) if observed.any() else 0.0
         x = np.concatenate(
             [
-                self._design(
-                    e.features[None, :], e.context, np.array([r if np.isfinite(r) else fill])
-                )
-                for e, r in zip(events, rewards)
+                self._design(e.features[None, :], e.context, np.array([r]))
+                for e, r in zip(events, task_values(events))
             ]
         )
         y = np.array([float(e.approved) for e in events])

@@ -199,18 +199,23 @@ class _JointModel(torch.nn.Module):
         )  # ω
 
 
+def task_values(events: Sequence[FeedbackEvent]) -> np.ndarray:
+    """The task reward each answer judged, shape (J,): the observed one, or for an unobserved
+    outcome the mean observed reward (where a learner's task-model estimate starts; 0 when none
+    was observed). The one rule of every offline fit to many people's answers."""
+    rewards = np.array([e.task_reward for e in events], dtype=np.float64)
+    observed = np.isfinite(rewards)
+    return np.where(
+        observed, rewards, float(np.mean(rewards[observed])) if observed.any() else 0.0
+    )
+
+
 def _tensors(events: Sequence[FeedbackEvent], people: list) -> dict:
     index = {name: i for i, name in enumerate(people)}
     m_hint = max((e.value_hint.size for e in events), default=0)
     features = np.array([e.features for e in events])
     context = np.array([e.context for e in events]).reshape(len(events), -1)
-    rewards = np.array([e.task_reward for e in events])
-    observed = np.isfinite(rewards)
-    # an unobserved outcome: the mean observed reward (the learner would use its task model's
-    # estimate, which starts there)
-    rewards = np.where(
-        observed, rewards, float(np.mean(rewards[observed])) if observed.any() else 0.0
-    )
+    rewards = task_values(events)
     hints = np.full((len(events), max(m_hint, 1)), np.nan)
     for j, e in enumerate(events):
         if e.value_hint.size:
