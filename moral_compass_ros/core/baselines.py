@@ -405,7 +405,8 @@ class LogisticLearner(_PointEstimateLearner):
         """Fit the weights to other people's answers (pooled) and make them the prior mean: the
         practitioner's counterpart of a pre-trained fingerprint network.
 
-        Task rewards as in :func:`~.pretrain.pretrain_fingerprints` (:func:`~.pretrain.task_values`).
+        Task rewards by the rule of :func:`~.pretrain.pretrain_fingerprints`
+        (:func:`~.pretrain.task_values`).
         """
         events = list(events)
         x = np.concatenate(
