@@ -488,22 +488,10 @@ def _scenario_text(params_file: Path, truth: list[dict]) -> str:
         params = yaml.safe_load(Path(params_file).read_text()) or {}
     except (OSError, ValueError):
         params = {}
-    sim = next(
-        (
-            body.get("ros__parameters", {})
-            for key, body in params.items()
-            if key.endswith("sim_world_node") and isinstance(body, dict)
-        ),
-        {},
-    )
-    selector = next(
-        (
-            body.get("ros__parameters", {})
-            for key, body in params.items()
-            if key.endswith("action_selector_node") and isinstance(body, dict)
-        ),
-        {},
-    )
+    from moral_compass_ros.graph import node_parameters
+
+    sim = node_parameters(params, "sim_world_node")
+    selector = node_parameters(params, "action_selector_node")
     operators = sorted({r["operator"] for r in truth})
     if len(operators) > 1:
         who = (
