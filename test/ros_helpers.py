@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import rclpy
 import rclpy.node
@@ -86,6 +87,25 @@ def child_env(**extra: str) -> dict:
     env["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
     env.update(extra)
     return env
+
+
+def run_compass_node(state_dir: Path, ros_home: Path) -> subprocess.CompletedProcess:
+    """compass_node in a child process on ``state_dir``, run until it exits (a start-up refusal
+    ends it with code 2 and one line of reason on stderr)."""
+    return subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "moral_compass_ros.nodes.compass_node",
+            "--ros-args",
+            "-p",
+            f"state_dir:={state_dir}",
+        ],
+        env=child_env(ROS_HOME=str(ros_home)),
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
 
 
 def start_python(args: list[str], **extra_env: str) -> subprocess.Popen:

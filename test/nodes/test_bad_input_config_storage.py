@@ -17,7 +17,6 @@ from __future__ import annotations
 import errno
 import os
 import subprocess
-import sys
 import warnings
 from pathlib import Path
 
@@ -40,7 +39,7 @@ from reliability_helpers import (
     reference_model,
     node_learner_config,
 )
-from ros_helpers import child_env, ros_context
+from ros_helpers import ros_context, run_compass_node
 
 pytestmark = pytest.mark.ros
 
@@ -199,20 +198,7 @@ def test_a_read_only_state_dir_is_refused_with_the_reason(tmpfs):
 def test_an_unwritable_state_dir_exits_with_code_2_and_one_line_of_reason(tmp_path):
     blocker = tmp_path / "a-file"
     blocker.write_text("not a directory")
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "moral_compass_ros.nodes.compass_node",
-            "--ros-args",
-            "-p",
-            f"state_dir:={blocker / 'state'}",
-        ],
-        env=child_env(ROS_HOME=str(tmp_path / "ros_home")),
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    proc = run_compass_node(blocker / "state", tmp_path / "ros_home")
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert "Not a directory" in proc.stderr and "Traceback" not in proc.stderr
 

@@ -5,8 +5,6 @@
 import errno
 import math
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -31,7 +29,7 @@ from moral_compass_ros.nodes.compass_node import CompassNode
 from moral_compass_ros.nodes.population_node import PopulationNode
 from moral_compass_ros.parameters import InvalidParameters
 from moral_compass_ros.qos import FEEDBACK_QOS, STATE_QOS
-from ros_helpers import child_env, ros_context, spin_until
+from ros_helpers import ros_context, run_compass_node, spin_until
 
 pytestmark = pytest.mark.ros
 
@@ -322,20 +320,8 @@ def test_a_corrupt_middle_pull_line_stops_the_node_with_exit_code_2(tmp_path):
     lines[1] = lines[1].replace(b'"kappa":0.5', b'"kappa":0.25', 1)  # CRC no longer matches
     (state / JOURNAL_NAME).write_bytes(b"\n".join(lines))
     before = (state / JOURNAL_NAME).read_bytes()
-    proc = subprocess.run(  # social pull off: the journal is still restored, so still checked
-        [
-            sys.executable,
-            "-m",
-            "moral_compass_ros.nodes.compass_node",
-            "--ros-args",
-            "-p",
-            f"state_dir:={state}",
-        ],
-        env=child_env(ROS_HOME=str(tmp_path / "ros_home")),
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
+    # social pull off: the journal is still restored, so still checked
+    proc = run_compass_node(state, tmp_path / "ros_home")
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert "corrupt at line 2" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
     assert (state / JOURNAL_NAME).read_bytes() == before  # left for a person to inspect
