@@ -89,6 +89,27 @@ def _relaxed(old, target, omega):
 
 
 @numba.njit(**_JIT)
+def _row_pass(kernel_c, a, u_c, v_c, col, omega):
+    """The u-step of both cross loops, in one pass over the kernel: row i gives (K v)_i, then
+    u_i = (a_i / (K v)_i), relaxed by ω (ω = 1: plain), then its share u_i K_ij of the next
+    column sums ``col`` (reset by the caller), while the row is still in L1. Returns the
+    row-marginal error Σ_i |u_i (K v)_i − a_i| of the plan before the step."""
+    n, k = kernel_c.shape
+    zero = np.zeros(1, kernel_c.dtype)[0]  # a float64 literal would promote the float32 loop
+    row_error = zero
+    for i in range(n):
+        total = zero
+        for j in range(k):
+            total += kernel_c[i, j] * v_c[j]  # (K v)_i
+        row_error += abs(u_c[i] * total - a[i])
+        ui = _relaxed(u_c[i], a[i] / total, omega)  # u = a / K v (relaxed)
+        u_c[i] = ui
+        for j in range(k):
+            col[j] += ui * kernel_c[i, j]  # (Kᵀu)_j with the new u
+    return row_error
+
+
+@numba.njit(**_JIT)
 def plain_cross_scalings(kernel, a, b, u, v, tol, max_iter, iterations, errors):
     """Alternating Sinkhorn scalings for B problems sharing both marginals, in place: the
     decision's loop (warm-started, it needs a few iterations; no branch but the stop).
@@ -99,8 +120,8 @@ def plain_cross_scalings(kernel, a, b, u, v, tol, max_iter, iterations, errors):
     below ``tol`` (the columns are exact after each v-step), then a final v-step. Arguments as
     :func:`relaxed_cross_scalings`.
     """
-    n_batch, n, k = kernel.shape
-    zero = np.zeros(1, kernel.dtype)[0]  # a float64 literal would promote the float32 loops
+    n_batch, _, k = kernel.shape
+    one = np.ones(1, kernel.dtype)[0]  # a float64 literal would promote the float32 loops
     col = np.empty(k, dtype=kernel.dtype)
     for c in range(n_batch):
         kernel_c, u_c, v_c = kernel[c], u[c], v[c]
@@ -111,19 +132,7 @@ def plain_cross_scalings(kernel, a, b, u, v, tol, max_iter, iterations, errors):
             for j in range(k):
                 v_c[j] = b[j] / col[j]  # v = b / Kᵀu
                 col[j] = 0.0
-            row_error = zero
-            # one pass over the kernel per iteration: row i gives (K v)_i, then u_i, then its
-            # share u_i K_ij of the next column sums, while the row is still in L1
-            for i in range(n):
-                total = zero
-                for j in range(k):
-                    total += kernel_c[i, j] * v_c[j]  # (K v)_i
-                row_error += abs(u_c[i] * total - a[i])
-                ui = a[i] / total  # u = a / K v
-                u_c[i] = ui
-                for j in range(k):
-                    col[j] += ui * kernel_c[i, j]  # (Kᵀu)_j with the new u
-            error = float(row_error)
+            error = float(_row_pass(kernel_c, a, u_c, v_c, col, one))
             if error < tol or error != error:  # converged, or NaN: the caller takes the log domain
                 break
         for j in range(k):
@@ -191,19 +200,7 @@ def relaxed_cross_scalings(kernel, a, b, u, v, tol, max_iter, iterations, errors
                     col_error += abs(v_c[j] * col[j] - b[j])
                 v_c[j] = _relaxed(v_c[j], b[j] / col[j], omega)  # v = b / Kᵀu (relaxed)
                 col[j] = 0.0
-            row_error = zero
-            # one pass over the kernel per iteration: row i gives (K v)_i, then u_i, then its
-            # share u_i K_ij of the next column sums, while the row is still in L1
-            for i in range(n):
-                total = zero
-                for j in range(k):
-                    total += kernel_c[i, j] * v_c[j]  # (K v)_i
-                row_error += abs(u_c[i] * total - a[i])
-                ui = _relaxed(u_c[i], a[i] / total, omega)  # u = a / K v (relaxed)
-                u_c[i] = ui
-                for j in range(k):
-                    col[j] += ui * kernel_c[i, j]  # (Kᵀu)_j with the new u
-            error = float(row_error + col_error)
+            error = float(_row_pass(kernel_c, a, u_c, v_c, col, omega) + col_error)
             if error < tol or error != error:  # converged, or NaN: the caller takes the log domain
                 break
             if it == _PLAIN_ITERATIONS - _RATE_WINDOW:
