@@ -180,6 +180,37 @@ def vetoed_candidates(batch: CandidateBatch, veto_ids, veto_label_substrings) ->
     )
 
 
+def score_request(learner, msg, library, veto_ids, veto_label_substrings) -> tuple:
+    """What action_selector_node does with one ``CandidateActions``, and what the offline replay
+    repeats: validate it, fill missing hints from the fingerprint ``library``, apply the vetoes,
+    score the candidates with ``learner``.
+
+    Returns
+    -------
+    (CandidateBatch, Scores, vetoed (B,) bool, selected)
+        ``selected`` is the chosen index, or -1 when every candidate is vetoed.
+
+    Raises
+    ------
+    InvalidMessage, ValueError
+        A request the core refuses (the reason names the field).
+    """
+    cfg = learner.config
+    batch = candidates_from_msg(msg, cfg.feature_dim, cfg.context_dim, len(cfg.value_names))
+    batch, sources = apply_library(batch, library)
+    vetoed = vetoed_candidates(batch, veto_ids, veto_label_substrings)
+    scores = learner.score(
+        batch.features,
+        batch.context,
+        batch.reward_mean,
+        batch.reward_std,
+        batch.value_hints,
+        eligible=~vetoed,
+        hint_sources=sources,
+    )
+    return batch, scores, vetoed, scores.selected if not np.all(vetoed) else -1
+
+
 def candidate_to_msg(batch: CandidateBatch, index: int) -> CandidateAction:
     """The ``CandidateAction`` for candidate ``index`` of ``batch``."""
     hint = batch.value_hints[index]

@@ -476,26 +476,16 @@ class _Replayer:
         started = time.perf_counter()
         cfg = self.params.selector
         try:
-            batch = self.conv.candidates_from_msg(
-                message.message, cfg.feature_dim, cfg.context_dim, len(cfg.value_names)
+            batch, scores, vetoed, selected = self.conv.score_request(
+                self._scorer(),
+                message.message,
+                self.library,
+                self.params.veto_ids,
+                self.params.veto_label_substrings,
             )
-            batch, sources = self.conv.apply_library(batch, self.library)
-            vetoed = self.conv.vetoed_candidates(
-                batch, self.params.veto_ids, self.params.veto_label_substrings
-            )
-            scores = self._scorer().score(
-                batch.features,
-                batch.context,
-                batch.reward_mean,
-                batch.reward_std,
-                batch.value_hints,
-                eligible=~vetoed,
-                hint_sources=sources,
-            )
-        except ValueError as error:
+        except ValueError as error:  # InvalidMessage is a ValueError
             self.result.skipped[f"request rejected: {error}"] += 1
             return None
-        selected = scores.selected if not np.all(vetoed) else -1
         selection = self.conv.selection_to_msg(
             batch,
             scores,

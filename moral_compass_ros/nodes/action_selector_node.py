@@ -17,19 +17,16 @@ import dataclasses
 import time
 from typing import NoReturn
 
-import numpy as np
 import torch
 from rclpy.node import Node
 
 from moral_compass_ros import topics
 from moral_compass_ros.conversions import (
     InvalidMessage,
-    apply_library,
-    candidates_from_msg,
     compass_from_msg,
     model_from_msg,
+    score_request,
     selection_to_msg,
-    vetoed_candidates,
 )
 from moral_compass_ros.core import DynamicValueLearner, FingerprintLibrary
 from moral_compass_ros.core.sinkhorn import warm_up_solvers
@@ -203,24 +200,12 @@ class ActionSelectorNode(Node):
             self._refuse(msg, "no compass yet (require_compass is true)")
             return
         try:
-            batch = candidates_from_msg(
+            batch, scores, vetoed, selected = score_request(
+                self._learner,
                 msg,
-                self._config.feature_dim,
-                self._config.context_dim,
-                len(self._config.value_names),
-            )
-            batch, sources = apply_library(batch, self._library)
-            vetoed = vetoed_candidates(
-                batch, self._params["veto_ids"], self._params["veto_label_substrings"]
-            )
-            scores = self._learner.score(
-                batch.features,
-                batch.context,
-                batch.reward_mean,
-                batch.reward_std,
-                batch.value_hints,
-                eligible=~vetoed,
-                hint_sources=sources,
+                self._library,
+                self._params["veto_ids"],
+                self._params["veto_label_substrings"],
             )
         except (InvalidMessage, ValueError) as error:
             self._refuse(msg, str(error))
@@ -229,7 +214,6 @@ class ActionSelectorNode(Node):
             self._health.error(f"request {msg.request_id!r}: scoring failed: {error!r}")
             self._refuse(msg, f"scoring failed: {error!r}", report=False)
             return
-        selected = scores.selected if not np.all(vetoed) else -1
         compute_ms = (time.perf_counter() - started) * 1e3
         selection = selection_to_msg(
             batch,
