@@ -171,10 +171,8 @@ def compute_metrics(
         "node_exit_codes": node_exit_codes or {},
     }
     if compasses and truth:
-        mean = np.asarray(compasses[-1]["mean"])
-        profile = np.asarray(truth[-1]["true_profile"])
-        metrics["cosine_final_mean_vs_last_operator_profile"] = float(
-            mean @ profile / (np.linalg.norm(mean) * np.linalg.norm(profile))
+        metrics["cosine_final_mean_vs_last_operator_profile"] = em.cosine(
+            compasses[-1]["mean"], truth[-1]["true_profile"]
         )
     return metrics
 
