@@ -27,7 +27,8 @@ from rclpy.node import Node
 from moral_compass_ros.core.config import LearnerConfig, field_description
 from moral_compass_ros.core.pretrain import PretrainedFingerprints
 
-# Fields that fix the shape of the learned state: changing them at run time is refused.
+# Fields that fix the shape or the prior of the learned state: changing them at run time is
+# refused.
 LEARNER_READ_ONLY = {
     "value_names",
     "feature_dim",
@@ -39,6 +40,11 @@ LEARNER_READ_ONLY = {
     "update_rule",
     "fingerprint_hidden",
     "fingerprint_model",
+    "beta_prior",
+    "tau_prior",
+    "task_weight_prior",
+    "residual_prior_scales",
+    "compass_prior_alpha",
 }
 
 

@@ -8,17 +8,14 @@ simulator, the replay tools and the nodes share one implementation. See
 ``doc/design.md`` for the specification.
 """
 
-from .baselines import (
-    ContextualAggregationLearner,
-    LogisticLearner,
-    MonistLearner,
-    ReweightingLearner,
-)
+from .baselines import ContextualAggregationLearner, LogisticLearner, MonistLearner
+from .bayes import BayesLearner
 from .compass import Compass
 from .config import LearnerConfig
 from .events import FeedbackEvent
 from .fingerprint_library import FingerprintLibrary
-from .learner import DynamicValueLearner, Scores, UpdateResult
+from .learner import DynamicValueLearner
+from .results import Scores, UpdateResult
 from .pretrain import PretrainedFingerprints, pretrain_fingerprints
 from .sinkhorn import sinkhorn_divergence
 from .value_space import DEFAULT_VALUE_NAMES, SimplexError, ValueSpace
@@ -34,7 +31,7 @@ __all__ = [
     "UpdateResult",
     "MonistLearner",
     "ContextualAggregationLearner",
-    "ReweightingLearner",
+    "BayesLearner",
     "LogisticLearner",
     "sinkhorn_divergence",
     "FeedbackEvent",

@@ -17,7 +17,7 @@ from .value_space import SIMPLEX_ATOL, ValueSpace, check_simplex
 JITTER_FLOOR: float = 1e-3
 
 
-def _log_dirichlet(theta: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+def log_dirichlet(theta: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     """log Dir(θ; α) per row: log Γ(α_0) − Σ log Γ(α_k) + Σ (α_k − 1) log θ_k, shape (N,)."""
     lgamma = torch.lgamma(
         torch.from_numpy(np.concatenate([alpha, alpha.sum(axis=1, keepdims=True)], axis=1))
@@ -245,8 +245,8 @@ class Compass:
         log_ratio = (
             log_target(proposal)
             - log_target(theta)
-            + _log_dirichlet(theta, kappa * proposal + JITTER_FLOOR)
-            - _log_dirichlet(proposal, alpha)
+            + log_dirichlet(theta, kappa * proposal + JITTER_FLOOR)
+            - log_dirichlet(proposal, alpha)
         )  # log π(θ')q(θ|θ') − log π(θ)q(θ'|θ)
         uniform = rng.uniform(size=len(theta))
         accept = valid & np.isfinite(log_ratio) & (np.log(np.maximum(uniform, 1e-300)) < log_ratio)

@@ -13,7 +13,16 @@ from .value_space import DEFAULT_VALUE_NAMES, ValueSpace
 
 COSTS = ("sqeuclidean", "hellinger")
 INFORMATION_MODES = ("avoid", "seek")
-UPDATE_RULES = ("proximal", "reweight")
+UPDATE_RULES = ("bayes", "proximal")
+#: Fields holding a tuple of numbers.
+_NUMBER_TUPLES = (
+    "beta_prior",
+    "tau_prior",
+    "task_weight_prior",
+    "residual_prior_scales",
+    "compass_prior_alpha",
+)
+SELECTION_RULES = ("predictive", "seed")
 
 
 def _field(default: Any, kind: str, description: str) -> Any:
@@ -55,23 +64,31 @@ class LearnerConfig:
     lambda_task: float = _field(
         1.0,
         'float',
-        "λ ≥ 0 of the selection rule [§5]. Every term is in log-odds of approval (IG in nats), "
-        "so λ_task = λ_align = 1 weighs task and values as the person does (as the likelihood "
-        "has learned); λ_task > 1 weighs the task more than the person does [§10.3].",
+        "λ_task ≥ 0, weight of the robust task value ρ̂(μ − ρ_W L) in log-odds of approval "
+        "[§5, §10.3]. The predictive rule adds (λ_task − 1) × it to the predicted log-odds, so "
+        "1 = the person's own trade-off and > 1 a deliberate bias toward the task; the seed rule "
+        "multiplies it by λ_task.",
     )
     lambda_align: float = _field(
         1.0,
         'float',
-        "λ ≥ 0 of the selection rule [§5]. Every term is in log-odds of approval (IG in nats), "
-        "so λ_task = λ_align = 1 weighs task and values as the person does (as the likelihood "
-        "has learned); λ_task > 1 weighs the task more than the person does [§10.3].",
+        "λ_align ≥ 0, weight of the alignment β̂(τ̂ − S_ε(q_t, P^A)) in the seed rule "
+        "(``selection_rule: seed``) [§5]; the predictive rule publishes the alignment as the "
+        "explanation and does not add it (it is already in the predicted log-odds).",
     )
     lambda_info: float = _field(
         1.0,
         'float',
-        "λ ≥ 0 of the selection rule [§5]. Every term is in log-odds of approval (IG in nats), "
-        "so λ_task = λ_align = 1 weighs task and values as the person does (as the likelihood "
-        "has learned); λ_task > 1 weighs the task more than the person does [§10.3].",
+        "λ_info ≥ 0, weight of the information gain (nats, the mutual information between the "
+        "posterior and the answer), added with the sign of ``information_mode`` [§5].",
+    )
+    selection_rule: str = _field(
+        "predictive",
+        '{"predictive", "seed"}',
+        "How the executed candidate is chosen [§11.4]: ``predictive`` = argmax of the posterior-"
+        "predictive log-odds of approval ± λ_info IG + (λ_task − 1) × task term (the decision "
+        "the person would approve); ``seed`` = the framework's λ_task Task + λ_align Align + "
+        "Resid ± λ_info IG.",
     )
     information_mode: str = _field(
         "avoid", '{"avoid", "seek"}', "Sign of the information-gain term [§5]."
@@ -80,8 +97,17 @@ class LearnerConfig:
         1.0, 'float', "ρ_0 ≥ 0, Wasserstein radius with no evidence; ρ = ρ_0/√(1+n) [§5.1]."
     )
     lipschitz: float = _field(1.0, 'float', "L ≥ 0, Lipschitz constant of the task reward [§5.1].")
-    gamma: float = _field(0.95, 'float', "γ ∈ (0, 1], forgetting factor [§7].")
-    nu: float = _field(0.5, 'float', "ν > 0, proximal step: the S_ε penalty is 1/(2ν) [§7].")
+    gamma: float = _field(
+        1.0,
+        'float',
+        "γ ∈ (0, 1], forgetting factor: answer j counts γ^(t−j) in the posterior [§7]. 1 = "
+        "exact Bayes; drift is modelled by ``change_hazard`` instead.",
+    )
+    nu: float = _field(
+        0.5,
+        'float',
+        "ν > 0, the proximal Step 3's S_ε penalty 1/(2ν) (``update_rule: proximal``) [§7].",
+    )
     lr_psi: float = _field(
         0.01,
         'float',
@@ -90,7 +116,16 @@ class LearnerConfig:
     )
     grad_clip: float = _field(1.0, 'float', "> 0, max gradient norm of a ψ step [§6].")
     replay_window: int = _field(
-        32, 'int', "≥ 1, number of recent events used by Steps 2 and 3 [§6, §7]."
+        32,
+        'int',
+        "≥ 1, recent answers the fingerprint network ψ's gradient steps use [§6] (the "
+        "posterior and the residual use every answer up to ``history_limit``).",
+    )
+    history_limit: int = _field(
+        500,
+        'int',
+        "≥ 1, answers the particle posterior keeps and re-weighs at every update [§11]; older "
+        "ones are dropped (their evidence stays in the particles' positions).",
     )
     gradient_steps: int = _field(
         3,
@@ -99,18 +134,22 @@ class LearnerConfig:
         "action without a known profile).",
     )
     proximal_steps: int = _field(
-        2, 'int', "≥ 0, optimiser steps of the Step 3 proximal problem per event."
+        2,
+        'int',
+        "≥ 0, optimiser steps of the proximal Step 3 per answer (``update_rule: proximal``).",
     )
     proximal_lr: float = _field(
         0.02,
         'float',
-        "≥ 0, step size of the (Wasserstein–Fisher–Rao preconditioned) Step 3 ascent.",
+        "≥ 0, step size of the proximal Step 3's (Wasserstein–Fisher–Rao preconditioned) "
+        "ascent (``update_rule: proximal``).",
     )
     change_hazard: float = _field(
         0.005,
         'float',
-        "h ∈ [0, 1), prior probability that the person's values change before an answer: each "
-        "update puts mass h on ⌈hN⌉ fresh particles from the prior (change points, §10).",
+        "h ∈ [0, 1), prior probability that the person's values (and response) change before an "
+        "answer: each update puts mass h on the ⌈hN⌉ lightest particles, redrawn from the prior "
+        "(change points, §11).",
     )
     ess_threshold: float = _field(
         0.5, 'float', "∈ [0, 1], resample when ESS < ess_threshold · N [§7]."
@@ -119,11 +158,16 @@ class LearnerConfig:
         300.0, 'float', "κ > 0 (inf = no jitter) of the resampling jitter Dir(κθ + floor) [§7]."
     )
     move_steps: int = _field(
-        1,
+        2,
         'int',
-        "≥ 0, Metropolis–Hastings moves of every particle after a resampling, with the jitter as "
-        "proposal and the replay window's posterior as target (resample-move) [§7]; 0 = jitter "
-        "only.",
+        "≥ 0, Metropolis–Hastings moves of every particle after a resampling (resample-move): "
+        "θ' ~ Dir(κθ + floor) and a random walk on (log β, τ, ρ), the exact posterior of the "
+        "kept answers as target [§7, §11]; 0 = copies only.",
+    )
+    response_move_scale: float = _field(
+        0.05,
+        'float',
+        "> 0, std of the random-walk move of (log β, τ, ρ) as a fraction of each prior range.",
     )
     hint_strength: float = _field(
         20.0,
@@ -141,43 +185,36 @@ class LearnerConfig:
         "place of the random initialisation; empty = none. Its F, C, values and width must "
         "match.",
     )
-    beta_init: float = _field(
-        20.0,
-        'float',
-        "> 0, prior mean of the likelihood sharpness β (log-odds per squared simplex distance) "
-        "[§3].",
+    beta_prior: tuple[float, ...] = _field(
+        (2.0, 100.0),
+        'tuple of 2 float',
+        "(low, high), 0 < low ≤ high: β, the likelihood's sharpness (log-odds per squared "
+        "simplex distance), is log-uniform on this range a priori and inferred with θ [§3, §11].",
     )
-    tau_init: float = _field(
-        0.3, 'float', "Prior mean of the likelihood threshold τ (squared simplex distance) [§3]."
+    tau_prior: tuple[float, ...] = _field(
+        (0.0, 1.0),
+        'tuple of 2 float',
+        "(low, high): τ, the squared simplex distance at which the person is indifferent, is "
+        "uniform on this range a priori and inferred with θ [§3, §11].",
     )
-    task_weight_init: float = _field(
-        1.0,
-        'float',
-        "≥ 0, prior mean of ρ, the person's log-odds of approval per unit of task reward [§10.2].",
+    task_weight_prior: tuple[float, ...] = _field(
+        (0.0, 4.0),
+        'tuple of 2 float',
+        "(low, high), 0 ≤ low ≤ high: ρ, the person's log-odds of approval per unit of task "
+        "reward, is uniform on this range a priori and inferred with θ [§10.2, §11].",
     )
-    beta_prior_std: float = _field(
-        10.0,
-        'float',
-        "> 0, prior standard deviations of β, τ and ρ: how far the window's answers may move "
-        "them.",
+    residual_prior_scales: tuple[float, ...] = _field(
+        (0.0, 0.1, 0.3, 1.0),
+        'tuple of float',
+        "Prior standard deviations s ≥ 0 of the residual logistic term ω on [φ(a); s] "
+        "compared by their evidence (0 = no residual); the predictive averages them with "
+        "weights ∝ their marginal likelihood [§11.3].",
     )
-    tau_prior_std: float = _field(
-        0.1,
-        'float',
-        "> 0, prior standard deviations of β, τ and ρ: how far the window's answers may move "
-        "them.",
-    )
-    task_weight_prior_std: float = _field(
-        1.0,
-        'float',
-        "> 0, prior standard deviations of β, τ and ρ: how far the window's answers may move "
-        "them.",
-    )
-    residual_prior_std: float = _field(
-        1.0,
-        'float',
-        "> 0, prior standard deviation of each weight of the residual logistic term ω on [φ(a); "
-        "s] (log-odds per feature unit) [§10.2].",
+    compass_prior_alpha: tuple[float, ...] = _field(
+        (1.0,),
+        'tuple of float',
+        "Dirichlet concentration α > 0 of the compass prior: one number (symmetric) or M "
+        "numbers in the order of ``value_names`` [§11]. (1.0) = uniform on Θ.",
     )
     task_noise_std: float = _field(
         1.0, 'float', "> 0, observation noise σ_n of the Bayesian task-reward regression [§4]."
@@ -187,10 +224,11 @@ class LearnerConfig:
         1.0, 'float', "> 0, std assumed for a planner reward estimate sent without one."
     )
     update_rule: str = _field(
-        "proximal",
-        '{"proximal", "reweight"}',
-        "Step 3 rule: Bayes weights with forgetting then the proximal Sinkhorn step on the "
-        "particles (``doc/design.md`` §7, §10), or Bayes weights alone (baseline).",
+        "bayes",
+        '{"bayes", "proximal"}',
+        "Step 3 rule [§7, §11.5]: ``bayes`` = every answer re-weighs the particles (exact "
+        "importance weights, resample-move); ``proximal`` = the newest answer moves the "
+        "particles by the seed's proximal Sinkhorn step instead of re-weighing them.",
     )
     sinkhorn_max_iter: int = _field(1000, 'int', "≥ 1, Sinkhorn iteration cap (every solver).")
     sinkhorn_tol: float = _field(
@@ -222,6 +260,10 @@ class LearnerConfig:
         if isinstance(names, str):
             raise ValueError("value_names must be a sequence of names, not one string")
         object.__setattr__(self, "value_names", tuple(names))
+        for name in _NUMBER_TUPLES:  # lists from ROS parameters and YAML become tuples
+            value = getattr(self, name)
+            if isinstance(value, (list, tuple)):
+                object.__setattr__(self, name, tuple(value))
         self.validate()
 
     # ------------------------------------------------------------------ validation
@@ -290,20 +332,54 @@ class LearnerConfig:
             raise ValueError(
                 f"fingerprint_model must be a path (string), got {self.fingerprint_model!r}"
             )
-        real("beta_init", 0.0, low_open=True)
-        real("tau_init", -math.inf)
-        real("task_weight_init", 0.0)
-        for name in (
-            "beta_prior_std",
-            "tau_prior_std",
-            "task_weight_prior_std",
-            "residual_prior_std",
+        def pair(name: str, low: float, positive: bool = False) -> None:
+            value = getattr(self, name)
+            if (
+                not isinstance(value, tuple)
+                or len(value) != 2
+                or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+                or not all(math.isfinite(v) for v in value)
+                or value[0] > value[1]
+                or value[0] < low
+                or (positive and value[0] <= 0.0)
+            ):
+                bound = f"> {low}" if positive else f">= {low}"
+                raise ValueError(
+                    f"{name} must be two finite numbers (low, high) with low <= high and low "
+                    f"{bound}, got {value!r}"
+                )
+
+        pair("beta_prior", 0.0, positive=True)
+        pair("tau_prior", -math.inf)
+        pair("task_weight_prior", 0.0)
+        for name in ("residual_prior_scales", "compass_prior_alpha"):
+            value = getattr(self, name)
+            if (
+                not isinstance(value, tuple)
+                or not value
+                or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
+                or not all(math.isfinite(v) for v in value)
+            ):
+                raise ValueError(f"{name} must be a non-empty list of finite numbers, got {value!r}")
+        if any(v < 0 for v in self.residual_prior_scales):
+            raise ValueError(
+                f"residual_prior_scales must be >= 0, got {self.residual_prior_scales!r}"
+            )
+        if any(v <= 0 for v in self.compass_prior_alpha) or len(self.compass_prior_alpha) not in (
+            1,
+            len(self.value_names),
         ):
-            real(name, 0.0, low_open=True)
+            raise ValueError(
+                f"compass_prior_alpha must be 1 or M={len(self.value_names)} numbers > 0, got "
+                f"{self.compass_prior_alpha!r}"
+            )
+        integer("history_limit", 1)
+        real("response_move_scale", 0.0, low_open=True)
         real("task_noise_std", 0.0, low_open=True)
         real("task_prior_std", 0.0, low_open=True)
         real("planner_reward_std", 0.0, low_open=True)
         choice("update_rule", UPDATE_RULES)
+        choice("selection_rule", SELECTION_RULES)
         integer("sinkhorn_max_iter", 1)
         real("sinkhorn_tol", 0.0, low_open=True)
         real("scoring_tol", 0.0, low_open=True)
@@ -325,9 +401,10 @@ class LearnerConfig:
         return len(self.value_names)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain dict (``value_names`` as a list), inverse of :meth:`from_dict`."""
+        """Plain dict (tuples as lists), inverse of :meth:`from_dict`."""
         data = dataclasses.asdict(self)
-        data["value_names"] = list(self.value_names)
+        for name in ("value_names",) + _NUMBER_TUPLES:
+            data[name] = list(data[name])
         return data
 
     @classmethod

@@ -32,10 +32,10 @@ SEED_PURPOSE = {
     "init": 1,
     "prior": 2,
     "score": 3,
-    "resample": 4,
+    "posterior": 4,  # change points, resampling and moves of an update
     "baseline": 5,
-    "changepoint": 6,
-    "move": 7,
+    "cloud": 6,  # response parameters of a replaced cloud of another size
+    "bayes": 7,  # the bayes bound's updates
 }
 
 

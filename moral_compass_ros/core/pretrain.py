@@ -15,11 +15,16 @@ profile per person by maximum a posteriori:
 
 with D(q, a) = E_{θ'~Dir(α_ψ(a, s))} c(q, θ') the expected ground cost of the learner's
 likelihood (:mod:`.likelihood`), q_p = softmax(z_p) a point profile per person (operator), ρ_p
-each person's task weight, β, τ and the residual ω shared, the learner's Gaussian priors on
-β, βτ, ρ and ω, and weight decay on ψ. Answers whose action carried a known profile (a hint
+each person's task weight, β, τ and the residual ω shared, β, τ and ρ held inside the
+learner's prior ranges, a Gaussian prior on ω of the largest residual scale, and weight decay
+on ψ. Answers whose action carried a known profile (a hint
 or a library entry) use it, as the learner does; they anchor ψ's value axes to the names
 (without any, ψ is identified only up to a relabelling of the values, which does not change a
 single prediction).
+
+The people's fitted profiles also give the population's profile distribution: a Dirichlet
+matched to their mean and spread (``profile_alpha``), the compass prior a deployment to the
+same population can start from (``compass_prior_alpha``).
 
 The fit reports how much ψ explains: the per-answer log-likelihood against the same model
 fitted with ψ frozen at its initial (near-uniform) output, in nats. A gain near 0 means ψ
@@ -41,9 +46,10 @@ from .config import LearnerConfig
 from .events import FeedbackEvent
 from .fingerprint import FingerprintModel, torch_generator
 from .sinkhorn import expected_cost_to_dirichlet
+from .validation import validate_event
 
 #: File format version of a saved pre-trained ψ.
-FORMAT = 1
+FORMAT = 2
 #: Adam iterations and step size of the joint fit, and ψ's weight decay (per parameter, per
 #: answer).
 DEFAULT_ITERATIONS = 600
@@ -70,6 +76,9 @@ class PretrainedFingerprints:
         its initial output; their difference is what ψ explains.
     beta, tau : float
         The fitted shared β and τ (for information).
+    profile_alpha : tuple of float
+        The population's profile distribution: Dirichlet concentrations (M,) matched to the
+        mean and spread of the people's fitted profiles (:func:`dirichlet_by_moments`).
     """
 
     value_names: tuple
@@ -84,6 +93,7 @@ class PretrainedFingerprints:
     reference_log_likelihood: float
     beta: float
     tau: float
+    profile_alpha: tuple
 
     @property
     def gain(self) -> float:
@@ -125,6 +135,7 @@ class PretrainedFingerprints:
             "reference_log_likelihood": self.reference_log_likelihood,
             "beta": self.beta,
             "tau": self.tau,
+            "profile_alpha": list(self.profile_alpha),
         }
         with open(
             path, "wb"
@@ -166,6 +177,7 @@ class PretrainedFingerprints:
             reference_log_likelihood=float(meta["reference_log_likelihood"]),
             beta=float(meta["beta"]),
             tau=float(meta["tau"]),
+            profile_alpha=tuple(float(a) for a in meta["profile_alpha"]),
         )
 
 
@@ -187,13 +199,13 @@ class _JointModel(torch.nn.Module):
         )
         self.psi.requires_grad_(psi_trainable)
         self.profile_logits = torch.nn.Parameter(torch.zeros(n_people, m, dtype=f64))  # z_p
+        beta = math.sqrt(config.beta_prior[0] * config.beta_prior[1])  # the prior's centres
+        tau = 0.5 * (config.tau_prior[0] + config.tau_prior[1])
         self.task_weight = torch.nn.Parameter(
-            torch.full((n_people,), float(config.task_weight_init), dtype=f64)
+            torch.full((n_people,), 0.5 * sum(config.task_weight_prior), dtype=f64)
         )
-        self.slope = torch.nn.Parameter(torch.tensor(float(config.beta_init), dtype=f64))  # β
-        self.offset = torch.nn.Parameter(
-            torch.tensor(float(config.beta_init * config.tau_init), dtype=f64)
-        )  # βτ
+        self.slope = torch.nn.Parameter(torch.tensor(beta, dtype=f64))  # β
+        self.offset = torch.nn.Parameter(torch.tensor(beta * tau, dtype=f64))  # βτ
         self.residual = torch.nn.Parameter(
             torch.zeros(config.feature_dim + config.context_dim, dtype=f64)
         )  # ω
@@ -264,8 +276,6 @@ def pretrain_fingerprints(
     ValueError
         Fewer than two people, or an event that does not fit ``config``.
     """
-    from .learner import validate_event  # the learner's own check of an answer's dimensions
-
     events = list(events)
     for event in events:
         validate_event(config, event)
@@ -284,12 +294,7 @@ def pretrain_fingerprints(
         model = _JointModel(config, len(people), trainable)
         parameters = [p for p in model.parameters() if p.requires_grad]
         optimiser = torch.optim.Adam(parameters, lr=learning_rate)
-        prior_mean = torch.tensor(
-            [config.beta_init, config.beta_init * config.tau_init], dtype=torch.float64
-        )
-        prior_std = torch.tensor(
-            [config.beta_prior_std, config.beta_init * config.tau_prior_std], dtype=torch.float64
-        )
+        residual_scale = max(config.residual_prior_scales) or 1.0
 
         def mean_log_likelihood() -> torch.Tensor:
             concentration = model.psi.concentration(
@@ -300,28 +305,19 @@ def pretrain_fingerprints(
                 profiles, concentration, config.cost
             )  # D(q_p, a_j), (J, P)
             d = cost.gather(1, data["person"][:, None])[:, 0]
-            slope = torch.clamp(model.slope, min=0.1)
+            slope = torch.clamp(model.slope, *config.beta_prior)
+            task_weight = torch.clamp(model.task_weight, *config.task_weight_prior)
             logits = (
-                model.offset
+                torch.clamp(model.offset, slope * config.tau_prior[0], slope * config.tau_prior[1])
                 - slope * d
-                + torch.clamp(model.task_weight, min=0.0)[data["person"]] * data["task_value"]
+                + task_weight[data["person"]] * data["task_value"]
                 + data["inputs"] @ model.residual
             )
             log_lik = torch.nn.functional.logsigmoid(data["sign"] * logits)
             return (data["weight"] * log_lik).sum() / total_weight
 
         def penalty() -> torch.Tensor:
-            shared = torch.stack([model.slope, model.offset])
-            value = 0.5 * (((shared - prior_mean) / prior_std) ** 2).sum()
-            value = (
-                value
-                + 0.5
-                * (
-                    ((model.task_weight - config.task_weight_init) / config.task_weight_prior_std)
-                    ** 2
-                ).sum()
-            )
-            value = value + 0.5 * ((model.residual / config.residual_prior_std) ** 2).sum()
+            value = 0.5 * ((model.residual / residual_scale) ** 2).sum()
             value = value + 0.5 * 1e-2 * (model.profile_logits**2).sum()  # keeps z_p finite
             if trainable:
                 value = value + weight_decay * len(events) * sum(
@@ -343,7 +339,9 @@ def pretrain_fingerprints(
             raise ArithmeticError("non-finite log-likelihood in the fingerprint pre-training")
         fits[name] = (model, final)
     model, log_lik = fits["psi"]
-    beta = max(model.slope.item(), 0.1)
+    beta = min(max(model.slope.item(), config.beta_prior[0]), config.beta_prior[1])
+    with torch.no_grad():
+        profiles = torch.softmax(model.profile_logits, dim=-1).numpy()
     return PretrainedFingerprints(
         value_names=tuple(config.value_names),
         feature_dim=config.feature_dim,
@@ -357,4 +355,18 @@ def pretrain_fingerprints(
         reference_log_likelihood=fits["reference"][1],
         beta=beta,
         tau=model.offset.item() / beta,
+        profile_alpha=tuple(float(a) for a in dirichlet_by_moments(profiles)),
     )
+
+
+def dirichlet_by_moments(profiles: np.ndarray) -> np.ndarray:
+    """Dirichlet concentrations α (M,) with the mean and total spread of ``profiles`` (P, M).
+
+    α = m·s with m the mean profile and s + 1 = Σ_k m_k(1 − m_k) / Σ_k Var_k (the method of
+    moments on the summed variances); s is kept in [0.5, 1000] (few or identical people).
+    """
+    profiles = np.asarray(profiles, dtype=np.float64)
+    mean = profiles.mean(axis=0)
+    spread = float(profiles.var(axis=0).sum())
+    total = float((mean * (1.0 - mean)).sum()) / spread - 1.0 if spread > 0 else 1000.0
+    return np.maximum(mean, 1e-6) * min(max(total, 0.5), 1000.0)

@@ -15,19 +15,25 @@ learner; it is recorded beside each answer for the metrics only.
 
 Methods (``--methods``)
 -----------------------
-``dvs_avoid``   DynamicValueLearner, ``information_mode="avoid"`` (the package default)
-``dvs_seek``    DynamicValueLearner, ``information_mode="seek"``
-``dognin``      ContextualAggregationLearner (Dognin et al.: profile point estimate c,
-                logistic regression); its "compass mean" is c
-``monist``      MonistLearner with no value weighting (task reward only)
-``reweight``    ReweightingLearner (DVS without the Sinkhorn proximal term)
-``logistic``    LogisticLearner: online regularised logistic regression on [φ; s; task reward],
-                executing its highest predicted approval (what a practitioner would use)
-``ideal``       the ideal learner (:class:`~moral_compass_ros.sim.IdealLearner`): exact Bayes
-                with the true fingerprints, response model and profile prior (the limit of
-                learning from answers)
-``random``      uniformly random candidate (lower bound)
-``oracle``      the candidate the answering person most likely approves (upper bound)
+``dvs_avoid``    DynamicValueLearner with the package defaults (``information_mode="avoid"``)
+``dvs_seek``     the same with ``information_mode="seek"``
+``dvs_seed``     the same with ``selection_rule="seed"`` (the framework's λ-weighted rule)
+``dvs_proximal`` the same with ``update_rule="proximal"`` (the seed's proximal Step 3)
+``dognin``       ContextualAggregationLearner (Dognin et al.: profile point estimate c,
+                 logistic regression); its "compass mean" is c
+``monist``       MonistLearner with no value weighting (task reward only)
+``logistic``     LogisticLearner: online regularised logistic regression on [φ; s; task
+                 reward; the known profile h where there is one], executing its highest
+                 predicted approval (what a practitioner would use, with the same knowledge)
+``bayes``        BayesLearner: exact Bayes with the same knowledge as DVS (the known profiles
+                 as fingerprints, the planner's reward estimates, β, τ, ρ unknown under the
+                 package's priors), change points in the drift scenarios; not run where no
+                 profile is known (``features``, ``pretrained``)
+``ideal``        the ideal learner (:class:`~moral_compass_ros.sim.IdealLearner`): exact Bayes
+                 with the truth (fingerprints, rewards, each person's response model and
+                 profile prior, change points in the drift scenarios)
+``random``       uniformly random candidate (lower bound)
+``oracle``       the candidate the answering person most likely approves (upper bound)
 
 Scenarios and fingerprint conditions (``--scenarios``)
 ------------------------------------------------------
@@ -45,9 +51,6 @@ followed by ``:CONDITION``, where the learners' fingerprints come from:
                       rewards), each answering an episode of randomly chosen actions (a pilot
                       study); ``logistic`` starts from the same answers, pooled
                       (:meth:`~moral_compass_ros.core.LogisticLearner.pretrain`)
-``dvs_approval`` diagnostic only (not run by default): the DVS learner executing the argmax of
-                its own predicted approval instead of the §5 selection rule
-
 Outputs in DIR
 --------------
 ``metrics.json`` (per method and scenario, see :func:`compute_metrics`), ``summary.md`` (the
@@ -79,18 +82,23 @@ from moral_compass_ros.tools import _eval_metrics as em
 
 #: Method name -> human-readable description (the order of tables and plot legends).
 METHODS: dict[str, str] = {
-    "dvs_avoid": "DVS, information avoid",
+    "dvs_avoid": "DVS, package defaults (information avoid)",
     "dvs_seek": "DVS, information seek",
+    "dvs_seed": "DVS with the seed's selection rule (λ_task Task + λ_align Align + Resid − IG)",
+    "dvs_proximal": "DVS with the seed's proximal Step 3",
     "dognin": "Dognin contextual aggregation (point estimate c)",
     "monist": "Monist (task reward only)",
-    "reweight": "Pure reweighting (no Sinkhorn proximal term)",
-    "logistic": "Online logistic regression on [features; context; task] (practitioner's bound)",
-    "ideal": "Ideal learner: exact Bayes, true fingerprints and response model (limit)",
+    "logistic": "Online logistic regression on [features; context; task; known profile] "
+    "(practitioner's bound, same knowledge)",
+    "bayes": "Exact Bayes with the same knowledge as DVS (its limit)",
+    "ideal": "Ideal learner: exact Bayes with the truth (limit of learning from answers)",
     "random": "Random selector (lower bound)",
     "oracle": "Oracle (upper bound)",
 }
 #: Where the learners' fingerprints come from (the ``:CONDITION`` suffix of a scenario name).
 CONDITIONS = ("hints", "library", "features", "pretrained")
+#: Conditions in which no action's profile is known.
+NO_PROFILES = ("features", "pretrained")
 #: ``pretrained``: how many other people ψ is pre-trained on, and the first of their seeds
 #: (far from the evaluation's seeds, so no evaluated person is among them).
 PRETRAIN_PEOPLE = 50
@@ -112,18 +120,15 @@ DEFAULT_SCENARIOS = (
 )
 #: Credible level of the compass region whose coverage of the true profile is reported.
 CREDIBLE_LEVEL = 0.9
-#: Diagnostic methods, never run by default (choose with ``--methods``).
-EXTRA_METHODS: dict[str, str] = {
-    "dvs_approval": "Diagnostic: the DVS learner (avoid), but executing argmax of its predicted "
-    "approval instead of the §5 selection rule",
-}
-ALL_METHODS: dict[str, str] = {**METHODS, **EXTRA_METHODS}
+ALL_METHODS: dict[str, str] = dict(METHODS)
 #: Methods whose compass is a learned estimate of the profile (cosine is reported for these).
-COMPASS_METHODS = ("dvs_avoid", "dvs_seek", "reweight", "dognin", "dvs_approval", "ideal")
+COMPASS_METHODS = ("dvs_avoid", "dvs_seek", "dvs_seed", "dvs_proximal", "dognin", "bayes", "ideal")
 #: Methods whose compass is a distribution (credible-region coverage is reported for these).
-DISTRIBUTION_METHODS = ("dvs_avoid", "dvs_seek", "reweight", "dvs_approval", "ideal")
-#: The DVS-like methods drawn in the cosine plot (Dognin's c is drawn dashed for reference).
-DVS_METHODS = ("dvs_avoid", "dvs_seek", "reweight")
+DISTRIBUTION_METHODS = ("dvs_avoid", "dvs_seek", "dvs_seed", "dvs_proximal", "bayes", "ideal")
+#: Methods that need a known profile for every action (not run in ``features``/``pretrained``).
+PROFILE_METHODS = ("bayes",)
+#: The paired differences the summary reports: (method, reference) of last-20 approval.
+PAIRED = (("dvs_avoid", "bayes"), ("dvs_avoid", "logistic"), ("dvs_avoid", "ideal"))
 #: Answer count at which the cosine between compass mean and true profile is reported.
 COSINE_AT = 20
 #: The approval-rate metric looks at the last this-many queries.
@@ -133,7 +138,7 @@ DEFAULT_SEEDS = 20
 #: ``--quick``: seeds, answers per episode, and the learner changes that make it a smoke test.
 QUICK_SEEDS = 3
 QUICK_ANSWERS = 24
-QUICK_LEARNER = {"n_particles": 64, "n_fingerprint_samples": 16, "proximal_steps": 2}
+QUICK_LEARNER = {"n_particles": 64, "n_fingerprint_samples": 16}
 #: Panels per row of the plots.
 PLOT_COLUMNS = 5
 #: Seed of the bootstrap resampling of the plots' confidence bands.
@@ -242,24 +247,26 @@ def learner_config(scenario_config, seed: int, overrides: dict):
     return LearnerConfig(**base)
 
 
-def make_method(method: str, config) -> Any:
-    """The learner of ``method`` (None for the ``random`` and ``oracle`` bounds)."""
+def make_method(method: str, config, drift: bool = False) -> Any:
+    """The learner of ``method`` (None for the ``ideal``, ``random`` and ``oracle`` bounds);
+    ``drift``: the scenario's values change (the ``bayes`` bound uses change points then)."""
     from moral_compass_ros.core import (
+        BayesLearner,
         ContextualAggregationLearner,
         DynamicValueLearner,
         LogisticLearner,
         MonistLearner,
-        ReweightingLearner,
     )
 
     factories: dict[str, Callable[[], Any]] = {
         "dvs_avoid": lambda: DynamicValueLearner(config.replace(information_mode="avoid")),
         "dvs_seek": lambda: DynamicValueLearner(config.replace(information_mode="seek")),
-        "dvs_approval": lambda: DynamicValueLearner(config.replace(information_mode="avoid")),
+        "dvs_seed": lambda: DynamicValueLearner(config.replace(selection_rule="seed")),
+        "dvs_proximal": lambda: DynamicValueLearner(config.replace(update_rule="proximal")),
         "dognin": lambda: ContextualAggregationLearner(config),
         "monist": lambda: MonistLearner(config),
-        "reweight": lambda: ReweightingLearner(config),
         "logistic": lambda: LogisticLearner(config),
+        "bayes": lambda: BayesLearner(config, config.change_hazard if drift else 0.0),
         "ideal": lambda: None,
         "random": lambda: None,
         "oracle": lambda: None,
@@ -267,6 +274,11 @@ def make_method(method: str, config) -> Any:
     if method not in factories:
         raise ValueError(f"unknown method {method!r}; known: {', '.join(ALL_METHODS)}")
     return factories[method]()
+
+
+def applicable(method: str, scenario: str) -> bool:
+    """Whether ``method`` runs in ``scenario`` (``bayes`` needs known profiles)."""
+    return not (method in PROFILE_METHODS and split_scenario(scenario)[1] in NO_PROFILES)
 
 
 def in_workers(
@@ -326,10 +338,16 @@ def run_episode(task: dict) -> dict:
     cfg = learner_config(scenario.config, seed, task.get("learner", {}))
     if condition == "pretrained":
         cfg = cfg.replace(fingerprint_model=task["fingerprint_model"])
-    learner = make_method(method, cfg)
+    drifting = scenario.config.drift != "none"
+    learner = make_method(method, cfg, drifting)
     if condition == "pretrained" and method == "logistic":  # the same people's answers ψ saw
         learner.pretrain(population_answers(base, seed, n_answers=task.get("n_answers")))
-    ideal = scenario.ideal_learner(seed) if method == "ideal" else None
+    # the ideal bound: one exact posterior per person, knowing that person's response model
+    ideals = (
+        scenario.ideal_learners(seed, cfg.change_hazard if drifting else 0.0)
+        if method == "ideal"
+        else {}
+    )
     library = scenario.fingerprint_library() if condition == "library" else None
     has_compass = method in COMPASS_METHODS
     rec: dict[str, Any] = {
@@ -345,6 +363,7 @@ def run_episode(task: dict) -> dict:
             "covered",
             "operator",
             "ms",
+            "ess",
         )
     }
     failures: list[str] = []
@@ -353,6 +372,7 @@ def run_episode(task: dict) -> dict:
         cs = scenario.propose()
         probabilities = scenario.approval_probabilities(cs)  # noise-free, current person
         profile = scenario.true_profile()
+        ideal = ideals[scenario.current_person.operator_id] if method == "ideal" else None
         if condition == "hints":
             hints, sources = np.array(cs.value_hints), None
         elif condition == "library":
@@ -385,14 +405,13 @@ def run_episode(task: dict) -> dict:
                 **extra,
             )
             index = int(scores.selected)
-            if method == "dvs_approval":
-                index = int(np.argmax(scores.predicted_approval))
             predicted = float(scores.predicted_approval[index])
         response = scenario.respond(cs, index)
         if ideal is not None and response.approved is not None:
             ideal.update(
                 cs.true_fingerprint[index], float(cs.true_reward[index]), bool(response.approved)
             )
+        ess = None
         if learner is not None and response.approved is not None:
             hint = hints[index]
             event = FeedbackEvent(
@@ -410,6 +429,7 @@ def run_episode(task: dict) -> dict:
             result = learner.update(event)
             if not result.applied:
                 failures.append(f"query {t}: {result.reason}")
+            ess = result.ess if method in DISTRIBUTION_METHODS else None
         elapsed_ms = 1000.0 * (time.perf_counter() - started)
         rec["p_chosen"].append(float(probabilities[index]))
         rec["p_oracle"].append(float(np.max(probabilities)))
@@ -429,6 +449,7 @@ def run_episode(task: dict) -> dict:
         rec["true_profile"].append(profile.tolist())
         rec["operator"].append(response.operator_id)
         rec["ms"].append(elapsed_ms)
+        rec["ess"].append(ideal.ess if ideal is not None else ess)
         t += 1
     rec.update(
         {
@@ -971,8 +992,7 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
         default=list(METHODS),
         choices=list(ALL_METHODS),
         metavar="NAME",
-        help=f"methods (default all: {' '.join(METHODS)}; "
-        f"diagnostic, not by default: {' '.join(EXTRA_METHODS)})",
+        help=f"methods (default all: {' '.join(METHODS)})",
     )
     parser.add_argument(
         "--answers",
@@ -1027,6 +1047,7 @@ def _parse(argv: Sequence[str]) -> argparse.Namespace:
             "context_dim",
             "information_mode",
             "update_rule",
+            "selection_rule",
         ):
             if forbidden in overrides:
                 raise ValueError(
@@ -1143,6 +1164,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         for seed in seeds
         for s in args.scenarios
         for m in args.methods
+        if applicable(m, s)
     ]
     # the command that reproduces the figures: --resume only reuses identical (seeded) episodes
     command = "moral-compass eval " + " ".join(shlex.quote(a) for a in argv if a != "--resume")
@@ -1176,8 +1198,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         "scenarios": scenario_settings,
         "learner_config": {
             "overrides": args.learner,
-            "example (first scenario, first seed; 'seed' = episode seed, information_mode and "
-            "update_rule set per method)": example_cfg.to_dict(),
+            "example (first scenario, first seed; 'seed' = episode seed; information_mode, "
+            "selection_rule and update_rule set per method)": example_cfg.to_dict(),
         },
         "workers": args.workers,
         "wall_time_s": wall_s,
