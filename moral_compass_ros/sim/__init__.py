@@ -5,7 +5,13 @@
 * :class:`SimulatedPlanner` proposes :class:`CandidateSet` s in a changing context; each action
   has a hidden value fingerprint and task reward, and features that encode the fingerprint.
 * :class:`SimulatedPerson` answers thumbs up/down from a hidden, possibly drifting value
-  profile, with B-Pref teacher faults (rationality, mistakes, skips, myopia).
+  profile, with B-Pref teacher faults (rationality, mistakes, skips, myopia).  In a scenario
+  every person draws their own rationality beta, threshold tau, task-reward log-odds and
+  profile concentration from the wide ranges of :class:`ScenarioConfig`
+  (:func:`draw_person_parameters`; defaults beta log-uniform on [8, 80], tau uniform on
+  [0.15, 0.45], beta * rho uniform on [0.25, 2.5], concentration scale log-uniform on
+  [0.5, 2]), so no simulated person shares the learner's or the simulator's defaults;
+  :attr:`Scenario.persons` and :attr:`Scenario.person_parameters` hold the truth for bounds.
 * :class:`OperatorPool` lets several people take turns.
 * :func:`make_scenario` builds the presets in :data:`SCENARIOS`; :func:`oracle_choice` and
   :func:`random_choice` are the upper and lower bounds of the evaluation.
@@ -34,9 +40,11 @@ from ._scenarios import (
     MORAL_FOUNDATIONS,
     SCENARIO_NAMES,
     SCENARIOS,
+    PersonParameters,
     Scenario,
     ScenarioConfig,
     approval_probabilities,
+    draw_person_parameters,
     draw_profile,
     make_scenario,
     oracle_choice,
@@ -58,6 +66,7 @@ __all__ = [
     "MORAL_FOUNDATIONS",
     "NoDrift",
     "OperatorPool",
+    "PersonParameters",
     "Response",
     "SCENARIOS",
     "SCENARIO_NAMES",
@@ -66,6 +75,7 @@ __all__ = [
     "SimulatedPerson",
     "SimulatedPlanner",
     "approval_probabilities",
+    "draw_person_parameters",
     "draw_profile",
     "make_scenario",
     "oracle_choice",

@@ -28,6 +28,12 @@ Utility, in units of squared simplex distance (the simplex's squared diameter is
   its value consequences unfold later, and a myopic person discounts those later consequences
   by (1 - m).  m = 0: fully considered judgement; m = 1: only the immediate task outcome counts.
 
+A person built directly takes the constructor's defaults (:data:`DEFAULT_BETA`,
+:data:`DEFAULT_TAU`, :data:`DEFAULT_REWARD_WEIGHT`: fixed values for unit tests and direct
+use).  A scenario's people never do: each draws its own beta, tau, beta * rho and profile
+concentration from wide ranges (:mod:`moral_compass_ros.sim._scenarios`, "Response
+parameters"), so no simulated person of a scenario shares a package default.
+
 Teacher faults (after B-Pref, Lee et al. 2021), applied in this order
 --------------------------------------------------------------------
 1. Random skip: with probability ``skip_prob`` the person does not answer (distracted, busy).
@@ -66,11 +72,13 @@ import numpy as np
 from ..core.value_space import check_simplex
 from ._simplex import SeedLike, as_generator
 
-#: Default rationality beta (1 / squared-distance units).
+#: :class:`SimulatedPerson`'s default rationality beta (1 / squared-distance units); a
+#: scenario's people draw theirs (``ScenarioConfig.beta_range``).
 DEFAULT_BETA = 30.0
-#: Default approval threshold tau (squared simplex distance).
+#: Its default approval threshold tau (squared simplex distance); scenarios: ``tau_range``.
 DEFAULT_TAU = 0.3
-#: Default task-reward weight rho (squared distance per reward unit).
+#: Its default task-reward weight rho (squared distance per reward unit); scenarios draw
+#: beta * rho from ``reward_logodds_range``.
 DEFAULT_REWARD_WEIGHT = 0.05
 
 SCHEDULES = ("round_robin", "random")

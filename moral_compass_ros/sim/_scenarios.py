@@ -20,9 +20,41 @@ scenario does not stop you from going on (people keep answering, drift stays at 
 
 Hidden profiles
 ---------------
-Every person's profile is drawn per seed as theta ~ Dirichlet(c0 * 1 + c1 * e_k), a profile
-dominated by value k (mean weight (c0 + c1) / (M c0 + c1) on k).  Different operators and the
-drift target get *different* dominant values, so drift and operator changes are real changes.
+Every person's profile is drawn per seed as theta ~ Dirichlet(c * (c0 * 1 + c1 * e_k)), a
+profile dominated by value k (mean weight (c0 + c1) / (M c0 + c1) on k, whatever the person's
+concentration scale c, see below; c0 = 1, c1 = 4).  Different operators and the drift target
+get *different* dominant values, so drift and operator changes are real changes.  The drift
+target is drawn with c = 1.
+
+Response parameters: one draw per person
+----------------------------------------
+No two simulated people share a response model.  Each person -- each operator of a scenario,
+and each of the "other people" of a ``people_seed`` -- draws their own from the scenario's
+seeded people stream (same seed, same people; the planner's stream is a different one), in
+this order, one uniform variate each, before their profile (:func:`draw_person_parameters`):
+
+* rationality beta ~ log-uniform on ``beta_range`` (default [8, 80], 1 / squared-distance
+  units).  A gap of 0.1 in squared distance between two actions is worth 0.8 to 8 log-odds:
+  from B-Pref's noisy stochastic teacher to a nearly deterministic one.  Log-uniform because
+  beta scales log-odds (a ratio scale).
+* approval threshold tau ~ uniform on ``tau_range`` (default [0.15, 0.45], squared simplex
+  distance): an approval radius sqrt(tau) from 0.39 to 0.67 (the simplex's diameter is
+  sqrt(2)), from a strict to a lenient person.
+* task-reward log-odds beta * rho ~ uniform on ``reward_logodds_range`` (default
+  [0.25, 2.5]): what one unit of task reward adds to the log-odds of approval, from a person
+  who barely looks at the task outcome to one for whom it outweighs a large value misfit; the
+  person's ``reward_weight`` rho is that divided by beta.
+* profile concentration scale c ~ log-uniform on ``concentration_scale_range`` (default
+  [0.5, 2]), multiplying both c0 and c1: c < 1 gives spiky profiles far from their mean, c > 1
+  profiles close to it.
+
+Why ranges: the learner's prior means (beta 20, tau 0.3, task log-odds 1 per reward unit) and
+:class:`SimulatedPerson`'s own constructor defaults (beta 30, tau 0.3, rho 0.05, so beta rho =
+1.5) lie inside these ranges but have probability zero, so no package default equals a
+simulated person's truth: an evaluation cannot pass because the learner was tuned to the
+simulator's one person.  A range (x, x) fixes that parameter (the variate is still drawn, so
+the other draws do not move).  Fault rates (``mistake_prob``, ``skip_prob``, ``skip_margin``,
+``myopia``) are the scenario's and shared by its people.
 """
 
 from __future__ import annotations
@@ -35,9 +67,6 @@ from typing import List, Mapping, Optional, Tuple
 import numpy as np
 
 from ._people import (
-    DEFAULT_BETA,
-    DEFAULT_REWARD_WEIGHT,
-    DEFAULT_TAU,
     SCHEDULES,
     AbruptDrift,
     Drift,
@@ -57,6 +86,14 @@ MORAL_FOUNDATIONS = ("care", "fairness", "loyalty", "authority", "sanctity")
 PROFILE_BASE_CONCENTRATION = 1.0
 #: Extra concentration c1 on the dominant value of drawn profiles (dimensionless).
 PROFILE_PEAK_CONCENTRATION = 4.0
+#: Default range of a person's rationality beta, drawn log-uniform (1 / squared distance).
+BETA_RANGE = (8.0, 80.0)
+#: Default range of a person's approval threshold tau, drawn uniform (squared distance).
+TAU_RANGE = (0.15, 0.45)
+#: Default range of a person's task-reward log-odds beta * rho, drawn uniform (per reward unit).
+REWARD_LOGODDS_RANGE = (0.25, 2.5)
+#: Default range of a person's profile concentration scale c, drawn log-uniform.
+CONCENTRATION_SCALE_RANGE = (0.5, 2.0)
 DRIFT_KINDS = ("none", "abrupt", "gradual")
 PLANNERS = ("sim", "lexicon")
 #: Seed of the planner whose actions the simulator's fingerprint library is averaged over (a
@@ -80,8 +117,19 @@ class ScenarioConfig:
         Planner sizes F, C, B.
     hint_noise : float
         Planner hint noise (clr units); ``send_hints`` switches hints on/off.
-    beta, tau, reward_weight, mistake_prob, skip_prob, skip_margin, myopia : float
-        Person response model (see :mod:`moral_compass_ros.sim._people`), shared by operators.
+    beta_range : (float, float)
+        Each person's rationality beta ~ log-uniform on [low, high], 0 < low <= high.
+    tau_range : (float, float)
+        Each person's approval threshold tau ~ uniform on [low, high] (finite).
+    reward_logodds_range : (float, float)
+        Each person's task-reward log-odds beta * reward_weight ~ uniform on [low, high],
+        0 <= low <= high.
+    concentration_scale_range : (float, float)
+        Each person's profile concentration scale ~ log-uniform on [low, high], 0 < low <= high
+        (multiplies c0 and c1 of :func:`profile_alpha`).  A range (x, x) fixes the value; see
+        the module docstring for the defaults and why they are ranges.
+    mistake_prob, skip_prob, skip_margin, myopia : float
+        Teacher faults (see :mod:`moral_compass_ros.sim._people`), shared by the people.
     drift : {"none", "abrupt", "gradual"}
     drift_start : int
         Answer count of the abrupt switch, or start of the gradual drift.
@@ -104,9 +152,10 @@ class ScenarioConfig:
     n_candidates: int = 6
     hint_noise: float = DEFAULT_HINT_NOISE
     send_hints: bool = True
-    beta: float = DEFAULT_BETA
-    tau: float = DEFAULT_TAU
-    reward_weight: float = DEFAULT_REWARD_WEIGHT
+    beta_range: Tuple[float, float] = BETA_RANGE
+    tau_range: Tuple[float, float] = TAU_RANGE
+    reward_logodds_range: Tuple[float, float] = REWARD_LOGODDS_RANGE
+    concentration_scale_range: Tuple[float, float] = CONCENTRATION_SCALE_RANGE
     mistake_prob: float = 0.0
     skip_prob: float = 0.0
     skip_margin: float = 0.0
@@ -136,6 +185,37 @@ class ScenarioConfig:
             raise ValueError("gradual drift needs 0 <= drift_start < drift_end")
         if self.drift == "abrupt" and self.drift_start < 0:
             raise ValueError("abrupt drift needs drift_start >= 0")
+        for name, lowest, strict in _RANGE_FIELDS:
+            object.__setattr__(
+                self, name, _checked_range(name, getattr(self, name), lowest, strict)
+            )
+
+
+#: Range fields of :class:`ScenarioConfig`: (name, bound on the low end, whether it is strict).
+_RANGE_FIELDS = (
+    ("beta_range", 0.0, True),
+    ("tau_range", -np.inf, False),
+    ("reward_logodds_range", 0.0, False),
+    ("concentration_scale_range", 0.0, True),
+)
+
+
+def _checked_range(name: str, bounds, lowest: float, strict: bool) -> Tuple[float, float]:
+    """``bounds`` as a (low, high) tuple of floats; ValueError naming ``name`` otherwise."""
+    try:
+        low, high = (float(b) for b in bounds)
+    except (TypeError, ValueError) as error:
+        raise ValueError(
+            f"{name} must be a pair (low, high) of numbers, got {bounds!r}"
+        ) from error
+    if not (np.isfinite(low) and np.isfinite(high)):
+        raise ValueError(f"{name} must be finite, got {bounds!r}")
+    if low > high:
+        raise ValueError(f"{name} needs low <= high, got {bounds!r}")
+    if low < lowest or (strict and low == lowest):
+        relation = ">" if strict else ">="
+        raise ValueError(f"{name} must be {relation} {lowest:g}, got {bounds!r}")
+    return low, high
 
 
 #: The scenarios the evaluation loops over.
@@ -151,7 +231,7 @@ SCENARIOS: Mapping[str, ScenarioConfig] = MappingProxyType(
         "noisy_teacher": ScenarioConfig(
             name="noisy_teacher",
             n_answers=60,
-            beta=10.0,
+            beta_range=(4.0, 20.0),
             mistake_prob=0.1,
             skip_prob=0.1,
             skip_margin=0.05,
@@ -170,25 +250,98 @@ SCENARIO_NAMES: Tuple[str, ...] = tuple(SCENARIOS)
 #: Scenarios built on data this project did not make (downloaded on first use).
 EXTERNAL_SCENARIOS: Mapping[str, ScenarioConfig] = MappingProxyType(
     {
-        # τ = 0.2: lexicon fingerprints are flatter than the simulator's (median squared distance
-        # to
-        # a drawn profile 0.24), so the simulator's τ = 0.3 would approve nearly every word
-        "lexicon": ScenarioConfig(name="lexicon", n_answers=60, planner="lexicon", tau=0.2),
+        # τ on [0.1, 0.3], centred on 0.2: lexicon fingerprints are flatter than the
+        # simulator's (median squared distance to a drawn profile 0.24), so τ around the
+        # simulator's 0.3 would approve nearly every word
+        "lexicon": ScenarioConfig(
+            name="lexicon", n_answers=60, planner="lexicon", tau_range=(0.1, 0.3)
+        ),
     }
 )
 
 
-def profile_alpha(n_values: int, dominant: int) -> np.ndarray:
-    """Dirichlet concentration c0 * 1 + c1 * e_dominant of a drawn profile, shape (M,)."""
+def profile_alpha(n_values: int, dominant: int, scale: float = 1.0) -> np.ndarray:
+    """Dirichlet concentration c (c0 * 1 + c1 * e_dominant) of a drawn profile, shape (M,).
+
+    ``scale`` is the person's concentration scale c > 0 (1: the base concentrations).
+    """
+    if not (np.isfinite(scale) and scale > 0):
+        raise ValueError(f"concentration scale must be finite and > 0, got {scale}")
     alpha = np.full(n_values, PROFILE_BASE_CONCENTRATION)
     alpha[dominant] += PROFILE_PEAK_CONCENTRATION
-    return alpha
+    return float(scale) * alpha
 
 
-def draw_profile(rng: np.random.Generator, n_values: int, dominant: int) -> np.ndarray:
-    """theta ~ Dirichlet(c0 * 1 + c1 * e_dominant), shape (M,)."""
-    theta = rng.dirichlet(profile_alpha(n_values, dominant))
+def draw_profile(
+    rng: np.random.Generator, n_values: int, dominant: int, scale: float = 1.0
+) -> np.ndarray:
+    """theta ~ Dirichlet(c (c0 * 1 + c1 * e_dominant)), shape (M,); ``scale`` = c."""
+    theta = rng.dirichlet(profile_alpha(n_values, dominant, scale))
     return theta / np.sum(theta)
+
+
+@dataclass(frozen=True)
+class PersonParameters:
+    """The response parameters one simulated person drew (see the module docstring).
+
+    Attributes
+    ----------
+    beta : float
+        Rationality (1 / squared-distance units).
+    tau : float
+        Approval threshold (squared simplex distance).
+    reward_logodds : float
+        beta * reward_weight: log-odds of approval per unit of task reward.
+    concentration_scale : float
+        c, the factor on c0 and c1 of the person's profile draw.
+    """
+
+    beta: float
+    tau: float
+    reward_logodds: float
+    concentration_scale: float
+
+    @property
+    def reward_weight(self) -> float:
+        """rho = reward_logodds / beta (squared distance per unit of task reward)."""
+        return self.reward_logodds / self.beta
+
+
+def _draw_in(rng: np.random.Generator, bounds: Tuple[float, float], log: bool) -> float:
+    """One value uniform (or log-uniform) on [low, high]; always draws one variate."""
+    low, high = bounds
+    u = float(rng.uniform())
+    if low == high:
+        return float(low)
+    if log:
+        value = float(np.exp(np.log(low) + u * (np.log(high) - np.log(low))))
+    else:
+        value = low + u * (high - low)
+    return float(min(max(value, low), high))
+
+
+def draw_person_parameters(rng: np.random.Generator, config: ScenarioConfig) -> PersonParameters:
+    """One person's response parameters from ``config``'s ranges (four variates of ``rng``).
+
+    Parameters
+    ----------
+    rng : numpy.random.Generator
+        The scenario's people stream.
+    config : ScenarioConfig
+
+    Returns
+    -------
+    PersonParameters
+        beta log-uniform on ``beta_range``, tau uniform on ``tau_range``, beta * rho uniform on
+        ``reward_logodds_range``, the concentration scale log-uniform on
+        ``concentration_scale_range`` (drawn in that order).
+    """
+    return PersonParameters(
+        beta=_draw_in(rng, config.beta_range, log=True),
+        tau=_draw_in(rng, config.tau_range, log=False),
+        reward_logodds=_draw_in(rng, config.reward_logodds_range, log=False),
+        concentration_scale=_draw_in(rng, config.concentration_scale_range, log=True),
+    )
 
 
 def approval_probabilities(candidate_set: CandidateSet, person: SimulatedPerson) -> np.ndarray:
@@ -226,6 +379,7 @@ class Scenario:
         self.config = config
         self.planner: SimulatedPlanner
         self.operators: OperatorPool
+        self.person_parameters: Tuple[PersonParameters, ...]
         self.reset(seed, people_seed)
 
     def reset(self, seed: SeedLike = None, people_seed: Optional[int] = None) -> None:
@@ -264,8 +418,11 @@ class Scenario:
         if cfg.drift != "none":
             drift_target = draw_profile(profile_rng, m, int(dominant[cfg.n_operators]))
         persons: List[SimulatedPerson] = []
+        drawn: List[PersonParameters] = []
         for i in range(cfg.n_operators):
-            theta0 = draw_profile(profile_rng, m, int(dominant[i]))
+            params = draw_person_parameters(profile_rng, cfg)
+            drawn.append(params)
+            theta0 = draw_profile(profile_rng, m, int(dominant[i]), params.concentration_scale)
             drift: Drift = NoDrift()
             if cfg.drift == "abrupt":
                 drift = AbruptDrift(cfg.drift_start, drift_target)
@@ -274,17 +431,18 @@ class Scenario:
             persons.append(
                 SimulatedPerson(
                     theta0,
-                    cfg.beta,
-                    cfg.tau,
+                    params.beta,
+                    params.tau,
                     cfg.mistake_prob,
                     cfg.skip_prob,
                     cfg.myopia,
                     drift,
                     operator_id=f"operator_{i}",
                     skip_margin=cfg.skip_margin,
-                    reward_weight=cfg.reward_weight,
+                    reward_weight=params.reward_weight,
                 )
             )
+        self.person_parameters = tuple(drawn)
         self.operators = OperatorPool(persons, cfg.schedule, cfg.turn_length, pool_rng)
 
     # ------------------------------------------------------------------ stepping
@@ -303,9 +461,19 @@ class Scenario:
         return self.answers_given >= self.n_answers
 
     @property
+    def persons(self) -> Tuple[SimulatedPerson, ...]:
+        """Every operator (the hidden truth, for bounds), in operator order."""
+        return self.operators.persons
+
+    @property
     def current_person(self) -> SimulatedPerson:
         """The operator who will answer the next query."""
         return self.operators.current
+
+    @property
+    def current_parameters(self) -> PersonParameters:
+        """The response parameters the current operator drew."""
+        return self.person_parameters[self.operators.current_index]
 
     def true_profile(self) -> np.ndarray:
         """Hidden profile of the operator who answers next, shape (M,)."""
@@ -337,14 +505,36 @@ class Scenario:
         """Random bound, from the scenario's own seeded selector stream."""
         return random_choice(candidate_set, self._random_rng)
 
-    def ideal_learner(self, seed: SeedLike = None) -> IdealLearner:
-        """The ideal-learner bound for this scenario: the true response model and profile prior
-        (an equal mixture of Dirichlet(c0 1 + c1 e_k) over the dominant value k)."""
-        cfg = self.config
-        m = len(cfg.value_names)
-        alphas = [profile_alpha(m, k) for k in range(m)]
+    def ideal_learners(
+        self, seed: SeedLike = None, change_hazard: float = 0.0
+    ) -> dict[str, IdealLearner]:
+        """The ideal-learner bound, one per operator (by operator id): that person's drawn
+        response model (beta, tau, reward_weight, myopia, mistake_prob) and profile prior (an
+        equal mixture of Dirichlet(c (c0 1 + c1 e_k)) over the dominant value k, c the person's
+        concentration scale), with change points of hazard ``change_hazard``."""
+        generators = as_generator(seed).spawn(len(self.persons))
+        return {
+            person.operator_id: self._ideal(i, rng, change_hazard)
+            for i, (person, rng) in enumerate(zip(self.persons, generators))
+        }
+
+    def ideal_learner(self, seed: SeedLike = None, change_hazard: float = 0.0) -> IdealLearner:
+        """The ideal-learner bound of the current operator (see :meth:`ideal_learners`)."""
+        return self._ideal(self.operators.current_index, seed, change_hazard)
+
+    def _ideal(self, index: int, seed: SeedLike, change_hazard: float) -> IdealLearner:
+        """The ideal learner of operator ``index``, from that person's own draw."""
+        m = len(self.config.value_names)
+        person, params = self.persons[index], self.person_parameters[index]
         return IdealLearner(
-            alphas, cfg.beta, cfg.tau, cfg.reward_weight, cfg.myopia, cfg.mistake_prob, seed=seed
+            [profile_alpha(m, k, params.concentration_scale) for k in range(m)],
+            person.beta,
+            person.tau,
+            person.reward_weight,
+            person.myopia,
+            person.mistake_prob,
+            seed=seed,
+            change_hazard=change_hazard,
         )
 
     def fingerprint_library(self):

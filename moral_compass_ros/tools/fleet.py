@@ -12,12 +12,14 @@ Modes
     Every robot's compass is a weight vector on one shared support of K particles (drawn once
     from the Dirichlet prior), so the whole fleet is one (N, K) array and every step is
     vectorised across robots: each robot scores B candidate actions by its predicted approval
-    Σ_k W_rk σ(β(τ − ‖θ_k − fp‖²)) (ε-greedy), its own simulated person answers with the
-    package's response model (:mod:`moral_compass_ros.sim`: P(approve) = σ(β(τ − ‖θ*_r −
-    fp‖²)), profiles drawn by ``sim.draw_profile``), and the robot updates by Bayesian
-    reweighting with forgetting, W ← W^γ · ℓ(y | θ, fp) normalised (the §9 reweighting
-    baseline, the learner that keeps a common support). Because the support is shared the
-    average compass (the 1/N mixture) and social pull are *exact* on it:
+    Σ_k W_rk σ(β(τ − ‖θ_k − fp‖²)) (ε-greedy; β and τ the robots' fixed model), its own
+    simulated person answers with the package's response model (:mod:`moral_compass_ros.sim`:
+    P(approve) = σ(β_r(τ_r − ‖θ*_r − fp‖²)), with β_r, τ_r and the profile's concentration
+    drawn per person as a scenario's people are, ``sim.draw_person_parameters``, so no person
+    answers with the robots' β and τ; profiles by ``sim.draw_profile``), and the robot updates
+    by Bayesian reweighting with forgetting, W ← W^γ · ℓ(y | θ, fp) normalised (the §9
+    reweighting baseline, the learner that keeps a common support). Because the support is
+    shared the average compass (the 1/N mixture) and social pull are *exact* on it:
     q̄ = mean of the rows, W ← q̄^κ W^(1−κ) (core.population). The fleet is run twice with the
     same seed — without and with social pull (``--social-pull NU``, default 1.0) — so the plots
     compare them. People drift: half of them move gradually to another dominant value between
@@ -62,11 +64,24 @@ from moral_compass_ros.core.population import (
     kappa_from_nu,
     shared_support_divergence,
 )
-from moral_compass_ros.sim import DEFAULT_BETA, DEFAULT_TAU, MORAL_FOUNDATIONS, draw_profile
+from moral_compass_ros.sim import (
+    MORAL_FOUNDATIONS,
+    ScenarioConfig,
+    draw_person_parameters,
+    draw_profile,
+)
 from moral_compass_ros.tools.cli import description
 
 #: Candidate actions per decision (the sim scenarios' default).
 N_CANDIDATES = 6
+#: The batched robots' fixed likelihood σ(β(τ − ‖θ − fp‖²)) (1 / squared distance; squared
+#: distance): a reweighting learner's assumed response model. No person answers with it: each
+#: draws their own β and τ (``PEOPLE``).
+MODEL_BETA = 20.0
+MODEL_TAU = 0.3
+#: The population the fleet's people draw their β, τ and profile concentration from: a
+#: scenario's default ranges (each person their own, from the seed's people stream).
+PEOPLE = ScenarioConfig(name="fleet")
 #: Exploration rate of the batched robots' ε-greedy choice.
 EXPLORATION = 0.1
 #: Forgetting factor γ of the batched robots' reweighting (the learner's default).
@@ -126,11 +141,12 @@ def _sq_dist(points: np.ndarray, fingerprints: np.ndarray) -> np.ndarray:
 
 
 def _profiles(
-    rng: np.random.Generator, n: int, m: int
+    rng: np.random.Generator, n: int, m: int, scales: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Start and end profiles (n, M) and which people drift (n,) — all from ``rng``."""
+    """Start and end profiles (n, M) and which people drift (n,) — all from ``rng``; start
+    profiles with each person's concentration scale ``scales`` (n,)."""
     dominant = np.where(rng.uniform(size=n) < CULTURE_SHARE, 0, rng.integers(0, m, size=n))
-    start = np.stack([draw_profile(rng, m, int(d)) for d in dominant])
+    start = np.stack([draw_profile(rng, m, int(d), c) for d, c in zip(dominant, scales)])
     target = np.stack(
         [draw_profile(rng, m, int((d + 1 + rng.integers(0, m - 1)) % m)) for d in dominant]
     )
@@ -157,7 +173,11 @@ def run_batched(config: FleetConfig, pull: bool) -> FleetRun:
     world = np.random.default_rng([config.seed, 1])  # people and candidates
     choice = np.random.default_rng([config.seed, 2])  # exploration and answers
     support = np.random.default_rng([config.seed, 0]).dirichlet(np.ones(m), size=k_n)  # (K, M)
-    start, target, drifts = _profiles(world, r_n, m)
+    people = np.random.default_rng([config.seed, 4])  # each person's β, τ and concentration
+    drawn = [draw_person_parameters(people, PEOPLE) for _ in range(r_n)]
+    beta = np.array([p.beta for p in drawn])  # β_r, (R,)
+    tau = np.array([p.tau for p in drawn])  # τ_r, (R,)
+    start, target, drifts = _profiles(world, r_n, m, [p.concentration_scale for p in drawn])
     weights = np.full((r_n, k_n), 1.0 / k_n)  # W: row r = robot r's compass on the support
     kappa = kappa_from_nu(config.nu)
     run = FleetRun(pull=pull, seconds={"step": 0.0, "pull": 0.0, "metrics": 0.0})
@@ -214,15 +234,15 @@ def run_batched(config: FleetConfig, pull: bool) -> FleetRun:
             break
         tic = time.perf_counter()
         fingerprints = world.dirichlet(np.ones(m), size=(r_n, N_CANDIDATES))  # (R, B, M)
-        likelihood = _sigmoid(DEFAULT_BETA * (DEFAULT_TAU - _sq_dist(support, fingerprints)))
+        likelihood = _sigmoid(MODEL_BETA * (MODEL_TAU - _sq_dist(support, fingerprints)))
         predicted = np.einsum("rk,rbk->rb", weights, likelihood)  # ŷ_rb = Σ_k W_rk ℓ(1|θ_k, fp)
         chosen = np.argmax(predicted, axis=1)
         explore = choice.uniform(size=r_n) < EXPLORATION
         chosen = np.where(explore, choice.integers(0, N_CANDIDATES, size=r_n), chosen)
         rows = np.arange(r_n)
         fp = fingerprints[rows, chosen]  # (R, M)
-        p_true = _sigmoid(DEFAULT_BETA * (DEFAULT_TAU - np.sum((truth - fp) ** 2, axis=1)))
-        approved = choice.uniform(size=r_n) < p_true  # y_r ~ Bernoulli(σ(β(τ − ‖θ* − fp‖²)))
+        p_true = _sigmoid(beta * (tau - np.sum((truth - fp) ** 2, axis=1)))
+        approved = choice.uniform(size=r_n) < p_true  # y_r ~ Bernoulli(σ(β_r(τ_r − ‖θ*_r − fp‖²)))
         approvals += p_true
         ell = likelihood[rows, chosen]  # ℓ(1 | θ_k, fp_r), (R, K)
         ell = np.where(approved[:, None], ell, 1.0 - ell)

