@@ -381,37 +381,62 @@ class ContextualAggregationLearner(_PointEstimateLearner):
 
 
 class LogisticLearner(_PointEstimateLearner):
-    r"""Online regularised logistic regression on [φ(a); s; μ_task(a)]: the practitioner's bound.
+    r"""Online regularised logistic regression on what the DVS learner sees: the practitioner's
+    bound.
 
     .. math::
-        p(y = 1 \mid a) = \sigma(v^T x(a) + v_0),\qquad x(a) = [\phi(a); s; \mu_{task}(a)]
+        p(y = 1 \mid a) = \sigma(v^T x(a)),\qquad
+        x(a) = [\phi(a);\ s;\ \mu_{task}(a);\ h(a);\ 1\{h(a)\ \text{known}\};\ 1]
 
+    so ``F + C + M + 3`` weights. Per candidate it sees exactly:
+
+    * φ(a), shape (F,): the candidate's features;
+    * s, shape (C,): the context;
+    * μ_task(a): the planner-fused task-reward estimate when scoring, and the observed task
+      reward (else the estimate) when learning, as in the DVS likelihood;
+    * h(a), shape (M,): the candidate's known value profile -- its row of ``value_hints`` when
+      that row is not NaN (a planner hint or a fingerprint-library entry: the rows the DVS
+      learner receives), the event's ``value_hint`` when learning; zeros when unknown (NaN row,
+      no ``value_hints``, or an empty ``value_hint``);
+    * 1{h known}: 1 when h(a) is known, else 0 (so an unknown profile is not read as "zero on
+      every value");
+    * 1: the bias.
+
+    It does not see true fingerprints, the DVS fingerprint network's output or a compass. It is
     refitted after every answer to all answers so far (weight-scaled, γ-discounted), to
-    convergence by Newton steps, with a N(0, ``residual_prior_std``²) prior on every weight
-    (the same prior the DVS likelihood puts on its residual term). It executes the candidate of
-    highest predicted approval (``Scores.total`` is its logit); ``task_term`` is the task part
-    of that logit and ``residual`` the rest. μ_task is the planner-fused task-reward estimate
-    when scoring and the observed task reward (else the estimate) when learning, as in the DVS
-    likelihood. No values, no compass: its compass is the uniform point.
+    convergence by Newton steps, with a Gaussian prior on every weight (mean 0, or the pooled
+    fit after :meth:`pretrain`). It executes the candidate of highest predicted approval
+    (``Scores.total`` is its logit); ``task_term`` is the μ_task part of that logit and
+    ``residual`` the rest. No compass: its compass is the uniform point.
     """
 
     def __init__(self, config: LearnerConfig) -> None:
         super().__init__(config)
-        self._weights = np.zeros(config.feature_dim + config.context_dim + 2)  # [v; v_0]
+        self._task_index = config.feature_dim + config.context_dim  # μ_task's weight
+        self._weights = np.zeros(self.n_weights)  # v, shape (F + C + M + 3,)
         self._prior_mean = np.zeros_like(self._weights)  # pooled weights after pretrain()
         self._data: list[dict[str, Any]] = []
+
+    @property
+    def n_weights(self) -> int:
+        """Length F + C + M + 3 of x(a) and of the weight vector v."""
+        cfg = self.config
+        return cfg.feature_dim + cfg.context_dim + cfg.n_values + 3
 
     def pretrain(self, events: Sequence[FeedbackEvent]) -> None:
         """Fit the weights to other people's answers (pooled) and make them the prior mean: the
         practitioner's counterpart of a pre-trained fingerprint network.
 
-        Task rewards by the rule of :func:`~.pretrain.pretrain_fingerprints`
-        (:func:`~.pretrain.task_values`).
+        Same design x(a) as :meth:`update` (an event without ``value_hint`` -- as the
+        simulator's pooled answers are -- has h = 0 and indicator 0). Task rewards by the rule
+        of :func:`~.pretrain.pretrain_fingerprints` (:func:`~.pretrain.task_values`).
         """
         events = list(events)
+        for event in events:
+            validate_event(self.config, event)
         x = np.concatenate(
             [
-                self._design(e.features[None, :], e.context, np.array([r]))
+                self._design(e.features[None, :], e.context, np.array([r]), self._event_hint(e))
                 for e, r in zip(events, task_values(events))
             ]
         )
@@ -421,7 +446,7 @@ class LogisticLearner(_PointEstimateLearner):
         self._weights = self._prior_mean.copy()
 
     def _fit(self, x, y, omega, start) -> np.ndarray:
-        """MAP weights under N(prior mean, residual_prior_std²), by Newton steps."""
+        """MAP weights under the Gaussian prior around the prior mean, by Newton steps."""
         precision = 1.0 / self.config.residual_prior_std**2
         weights = start.copy()
         for _ in range(50):  # Newton on the concave penalised log-likelihood
@@ -440,10 +465,42 @@ class LogisticLearner(_PointEstimateLearner):
         return np.full(self.config.n_values, 1.0 / self.config.n_values)
 
     @staticmethod
-    def _design(phi: np.ndarray, s: np.ndarray, task_value: np.ndarray) -> np.ndarray:
-        n = phi.shape[0]
+    def _event_hint(event: FeedbackEvent) -> Optional[np.ndarray]:
+        """The event's value profile as a (1, M) hint row, or None when it has none."""
+        return event.value_hint[None, :] if event.value_hint.size else None
+
+    def _design(
+        self,
+        phi: np.ndarray,
+        s: np.ndarray,
+        task_value: np.ndarray,
+        hints: Optional[np.ndarray] = None,
+    ) -> np.ndarray:
+        """x(a) = [φ(a); s; μ_task(a); h(a); 1{h known}; 1], shape (B, F + C + M + 3).
+
+        Parameters
+        ----------
+        phi : ndarray, shape (B, F)
+        s : ndarray, shape (C,)
+        task_value : ndarray, shape (B,)
+        hints : ndarray, shape (B, M), or None
+            Validated value profiles; an all-NaN row (or None for every row) = unknown.
+        """
+        n, m = phi.shape[0], self.config.n_values
+        profile = np.zeros((n, m))
+        known = np.zeros(n, dtype=bool)
+        if hints is not None:
+            known = ~np.isnan(hints).any(axis=1)
+            profile[known] = hints[known]
         return np.concatenate(
-            [phi, np.broadcast_to(s, (n, s.shape[0])), task_value[:, None], np.ones((n, 1))],
+            [
+                phi,
+                np.broadcast_to(s, (n, s.shape[0])),
+                task_value[:, None],
+                profile,
+                known[:, None].astype(np.float64),
+                np.ones((n, 1)),
+            ],
             axis=1,
         )
 
@@ -451,15 +508,15 @@ class LogisticLearner(_PointEstimateLearner):
         self, features, context, reward_mean=None, reward_std=None, value_hints=None
     ) -> Scores:
         """Scores whose total is the predicted approval's logit; see
-        :meth:`DynamicValueLearner.score`."""
+        :meth:`DynamicValueLearner.score` (``value_hints`` rows that are not NaN enter x(a))."""
         cfg = self.config
-        phi, s, rm, rs, _ = validate_candidates(
+        phi, s, rm, rs, hints = validate_candidates(
             cfg, features, context, reward_mean, reward_std, value_hints
         )
         mean, std, evidence = self._task.predict(phi, s, rm, rs, cfg.planner_reward_std)
         cost, radius = task_cost(mean, evidence, cfg.rho0, cfg.lipschitz)
-        logit = self._design(phi, s, mean) @ self._weights
-        task_term = self._weights[-2] * mean
+        logit = self._design(phi, s, mean, hints) @ self._weights
+        task_term = self._weights[self._task_index] * mean
         zeros = np.zeros(phi.shape[0])
         return Scores(
             total=logit,
@@ -483,12 +540,12 @@ class LogisticLearner(_PointEstimateLearner):
         )
 
     def predict_approval(self, features, context, value_hints=None) -> np.ndarray:
-        """σ(vᵀx(a) + v_0), shape (B,)."""
-        phi, s, _, _, _ = validate_candidates(
+        """σ(vᵀx(a)), shape (B,)."""
+        phi, s, _, _, hints = validate_candidates(
             self.config, features, context, None, None, value_hints
         )
         mean, _, _ = self._task.predict(phi, s, None, None, self.config.planner_reward_std)
-        return 1.0 / (1.0 + np.exp(-(self._design(phi, s, mean) @ self._weights)))
+        return 1.0 / (1.0 + np.exp(-(self._design(phi, s, mean, hints) @ self._weights)))
 
     def update(self, event: FeedbackEvent) -> UpdateResult:
         """Refit the logistic regression to every answer so far; idempotent by ``feedback_id``."""
@@ -496,18 +553,13 @@ class LogisticLearner(_PointEstimateLearner):
         if early is not None:
             return early
         task_value = event.task_reward
-        if math.isnan(
-            task_value
-        ):  # unobserved (and so not learned from): the task model's estimate
+        if math.isnan(task_value):  # unobserved (and so not learned from): the estimate
             task_value = float(self._task.predict(event.features[None, :], event.context)[0][0])
+        x = self._design(
+            event.features[None, :], event.context, np.array([task_value]), self._event_hint(event)
+        )
         self._data.append(
-            {
-                "x": self._design(event.features[None, :], event.context, np.array([task_value]))[
-                    0
-                ].tolist(),
-                "y": float(event.approved),
-                "weight": float(event.weight),
-            }
+            {"x": x[0].tolist(), "y": float(event.approved), "weight": float(event.weight)}
         )
         x = np.array([d["x"] for d in self._data])
         y = np.array([d["y"] for d in self._data])
@@ -532,14 +584,32 @@ class LogisticLearner(_PointEstimateLearner):
 
     @classmethod
     def from_state_dict(cls, config: LearnerConfig, state: dict[str, Any]) -> "LogisticLearner":
-        """Inverse of :meth:`state_dict`."""
+        """Inverse of :meth:`state_dict`.
+
+        Raises
+        ------
+        ValueError
+            The state's weights or answers do not have this design's F + C + M + 3 entries (a
+            state of another config, or of the design without value profiles).
+        """
         learner = cls(config)
         learner._load_base_state(state)
-        learner._weights = np.asarray(state["weights"], dtype=np.float64).copy()
-        learner._prior_mean = np.asarray(
-            state.get("prior_mean", np.zeros_like(learner._weights)), dtype=np.float64
+        weights = np.asarray(state["weights"], dtype=np.float64).copy()
+        prior_mean = np.asarray(
+            state.get("prior_mean", np.zeros_like(weights)), dtype=np.float64
         ).copy()
-        learner._data = [dict(d) for d in state["data"]]
+        data = [dict(d) for d in state["data"]]
+        n = learner.n_weights
+        if (
+            weights.shape != (n,)
+            or prior_mean.shape != (n,)
+            or any(len(d["x"]) != n for d in data)
+        ):
+            raise ValueError(
+                f"LogisticLearner state has {weights.shape[0]} weights, this config's design "
+                f"x(a) = [φ; s; μ_task; h; 1{{h known}}; 1] needs {n}"
+            )
+        learner._weights, learner._prior_mean, learner._data = weights, prior_mean, data
         return learner
 
 

@@ -162,3 +162,91 @@ def test_a_pretrained_logistic_starts_from_the_pooled_fit_and_keeps_it_as_its_pr
     np.testing.assert_array_equal(
         restored.state_dict()["prior_mean"], learner.state_dict()["prior_mean"]
     )
+
+
+def _profile_world(rng, n, config):
+    """``n`` candidates whose approval is a logistic model of their value profile h alone.
+
+    Returns features (n, F) (pure noise), contexts (n, C), profiles h (n, M) (peaked, as
+    planner hints are) and the true P(approve) (n,).
+    """
+    truth = np.array([8.0, -5.0, 3.0, 0.0, -5.0])  # log-odds per unit weight on each value
+    profiles = rng.dirichlet(np.full(M, 0.3), size=n)
+    features = rng.normal(size=(n, config.feature_dim))
+    contexts = rng.normal(size=(n, config.context_dim))
+    return features, contexts, profiles, 1.0 / (1.0 + np.exp(-(profiles @ truth)))
+
+
+def test_logistic_sees_known_value_profiles():
+    """Answers from a logistic model over h: with the profiles as hints the logistic bound
+    learns it in 200 answers; without them (NaN hints) it is at chance."""
+    from moral_compass_ros.core import LogisticLearner
+
+    config = small_config(gamma=1.0)
+    rng = np.random.default_rng(11)
+    features, contexts, profiles, truth = _profile_world(rng, 200, config)
+    approved = rng.random(200) < truth
+    seeing, blind = LogisticLearner(config), LogisticLearner(config)
+    for j in range(200):
+        for learner, hint in ((seeing, profiles[j]), (blind, np.zeros(0))):
+            event = FeedbackEvent(
+                f"e{j}",
+                f"a{j}",
+                features[j],
+                contexts[j],
+                bool(approved[j]),
+                task_reward=0.0,
+                value_hint=hint,
+            )
+            assert learner.update(event).applied
+    test_features, _, test_profiles, test_truth = _profile_world(
+        np.random.default_rng(12), 300, config
+    )
+    context = np.zeros(config.context_dim)
+    unknown = np.full_like(test_profiles, np.nan)
+    predicted = seeing.predict_approval(test_features, context, test_profiles)
+    assert np.corrcoef(predicted, test_truth)[0, 1] > 0.9
+    np.testing.assert_allclose(
+        seeing.score(
+            test_features, context, np.zeros(300), value_hints=test_profiles
+        ).predicted_approval,
+        predicted,
+        rtol=1e-12,
+    )
+    for learner, hints in ((seeing, unknown), (blind, unknown), (blind, None)):
+        chance = learner.predict_approval(test_features, context, hints)
+        assert abs(np.corrcoef(chance, test_truth)[0, 1]) < 0.3
+
+
+def test_logistic_design_size_state_round_trip_and_hint_shapes():
+    from moral_compass_ros.core import LogisticLearner
+
+    config = small_config()
+    learner = LogisticLearner(config)
+    expected = config.feature_dim + config.context_dim + config.n_values + 3
+    assert learner.n_weights == expected == len(learner.state_dict()["weights"])
+    rng = np.random.default_rng(5)
+    for i in range(6):
+        assert learner.update(random_event(rng, i, config, hint=i % 2 == 0)).applied
+    features, context, hints = _batch(np.random.default_rng(6))
+    hints[1] = np.nan
+    state = json.loads(json.dumps(learner.state_dict(), default=lambda v: v.tolist()))
+    restored = LogisticLearner.from_state_dict(config, state)
+    np.testing.assert_array_equal(
+        restored.score(features, context, np.zeros(5), value_hints=hints).total,
+        learner.score(features, context, np.zeros(5), value_hints=hints).total,
+    )
+    assert len(restored.state_dict()["weights"]) == expected
+    old = dict(state, weights=state["weights"][: expected - config.n_values - 1])
+    with pytest.raises(ValueError, match="weights"):
+        LogisticLearner.from_state_dict(config, old)
+    with pytest.raises(ValueError, match="value_hints"):
+        learner.score(features, context, value_hints=np.ones((5, M + 1)) / (M + 1))
+    with pytest.raises(ValueError, match="value_hints"):
+        learner.score(features, context, value_hints=hints[:4])
+    bad = random_event(rng, 99, config)
+    bad = FeedbackEvent(
+        bad.feedback_id, bad.action_id, bad.features, bad.context, True, value_hint=np.ones(M - 1)
+    )
+    with pytest.raises(ValueError, match="value_hint"):
+        learner.update(bad)
