@@ -21,12 +21,23 @@ from .config import LearnerConfig
 from .events import FeedbackEvent
 from .pretrain import task_values
 from .fingerprint import FingerprintModel, torch_generator
-from .learner import DynamicValueLearner, Scores, UpdateResult, validate_candidates, validate_event
+from .results import Scores, UpdateResult
+from .validation import validate_candidates, validate_event
 from .scoring import task_cost
 from .sinkhorn import expected_cost_to_dirichlet
 from .task_model import BayesianTaskModel
 
 STATE_FORMAT = 1
+#: Prior standard deviation of every weight of the logistic-regression bound (log-odds per
+#: input unit; the inputs are of order 1).
+LOGISTIC_PRIOR_STD = 1.0
+
+
+def prior_centre(config: LearnerConfig) -> tuple[float, float]:
+    """(β_0, τ_0): the centres of the learner's prior ranges (geometric for β), the fixed
+    response model of the point-estimate baselines."""
+    beta = math.sqrt(config.beta_prior[0] * config.beta_prior[1])
+    return beta, 0.5 * (config.tau_prior[0] + config.tau_prior[1])
 
 
 class _PointEstimateLearner:
@@ -155,7 +166,8 @@ class MonistLearner(_PointEstimateLearner):
 
     With ``value_weights=None`` the score is the task term only. With a fixed weighting
     c ∈ Θ the alignment is the scalarised value reward :math:`r(a)^T c` and the predicted
-    approval :math:`\\sigma(\\beta_0(\\tau_0 - D(c, a)))`. Feedback never changes the values;
+    approval :math:`\\sigma(\\beta_0(\\tau_0 - D(c, a)))` (β_0, τ_0 the centres of the prior
+    ranges). Feedback never changes the values;
     observed task rewards still update the task model.
 
     Parameters
@@ -190,9 +202,8 @@ class MonistLearner(_PointEstimateLearner):
             expected_cost = expected_cost_to_dirichlet(
                 torch.from_numpy(self._weights[None, :]), alpha, cfg.cost
             )[:, 0]
-        approval = 1.0 / (
-            1.0 + np.exp(-cfg.beta_init * (cfg.tau_init - expected_cost.numpy()))
-        )  # σ(β(τ − D(c, a)))
+        beta, tau = prior_centre(cfg)
+        approval = 1.0 / (1.0 + np.exp(-beta * (tau - expected_cost.numpy())))  # σ(β(τ − D(c, a)))
         return rewards @ self._weights, approval, rewards  # alignment r(a)ᵀc
 
     def score(
@@ -261,9 +272,8 @@ class ContextualAggregationLearner(_PointEstimateLearner):
         self.learning_rate = float(learning_rate)
         f64 = torch.float64
         self._profile_logits = torch.zeros(config.n_values, dtype=f64)  # η (c starts uniform)
-        self._raw_scale = torch.tensor(
-            config.beta_init + math.log(-math.expm1(-config.beta_init)), dtype=f64
-        )
+        beta = prior_centre(config)[0]
+        self._raw_scale = torch.tensor(beta + math.log(-math.expm1(-beta)), dtype=f64)
         self._threshold = torch.tensor(1.0 / config.n_values, dtype=f64)  # τ_c
         self._window: list[dict[str, Any]] = []
 
@@ -447,7 +457,7 @@ class LogisticLearner(_PointEstimateLearner):
 
     def _fit(self, x, y, omega, start) -> np.ndarray:
         """MAP weights under the Gaussian prior around the prior mean, by Newton steps."""
-        precision = 1.0 / self.config.residual_prior_std**2
+        precision = 1.0 / LOGISTIC_PRIOR_STD**2
         weights = start.copy()
         for _ in range(50):  # Newton on the concave penalised log-likelihood
             p = 1.0 / (1.0 + np.exp(-(x @ weights)))
@@ -613,25 +623,8 @@ class LogisticLearner(_PointEstimateLearner):
         return learner
 
 
-class ReweightingLearner(DynamicValueLearner):
-    """DVS with pure Bayesian particle reweighting, no proximal Sinkhorn term (``doc/design.md``
-    §9).
-
-    Identical to :class:`DynamicValueLearner` except Step 3, which becomes
-    :math:`w_i \\leftarrow w_i^{\\gamma}\\, \\ell_w(y_t|\\theta_i, s_t, a_t)^{\\text{weight}_t} /
-    Z`
-    (exact Bayes for γ = 1) followed by the same ESS-triggered resampling with jitter.
-    """
-
-    def __init__(self, config: LearnerConfig) -> None:
-        if not isinstance(config, LearnerConfig):
-            raise TypeError("config must be a LearnerConfig")
-        super().__init__(config.replace(update_rule="reweight"))
-
-
 __all__ = [
     "MonistLearner",
     "ContextualAggregationLearner",
     "LogisticLearner",
-    "ReweightingLearner",
 ]

@@ -72,9 +72,9 @@ class LearnerConfig:
     lambda_align: float = _field(
         1.0,
         'float',
-        "λ_align ≥ 0, weight of the alignment β̂(τ̂ − S_ε(q_t, P^A)) in the seed rule "
-        "(``selection_rule: seed``) [§5]; the predictive rule publishes the alignment as the "
-        "explanation and does not add it (it is already in the predicted log-odds).",
+        "λ_align ≥ 0, weight of the alignment β̂(τ̂ − S_ε(q_t, P^A)) and the residual in the seed "
+        "rule (``selection_rule: seed``) [§5]; the predictive rule publishes the alignment as "
+        "the explanation and does not add it (it is already in the predicted log-odds).",
     )
     lambda_info: float = _field(
         1.0,
@@ -87,8 +87,8 @@ class LearnerConfig:
         '{"predictive", "seed"}',
         "How the executed candidate is chosen [§11.4]: ``predictive`` = argmax of the posterior-"
         "predictive log-odds of approval ± λ_info IG + (λ_task − 1) × task term (the decision "
-        "the person would approve); ``seed`` = the framework's λ_task Task + λ_align Align + "
-        "Resid ± λ_info IG.",
+        "the person would approve); ``seed`` = the framework's λ_task Task + λ_align (Align + "
+        "Resid) ± λ_info IG.",
     )
     information_mode: str = _field(
         "avoid", '{"avoid", "seek"}', "Sign of the information-gain term [§5]."
@@ -111,8 +111,8 @@ class LearnerConfig:
     lr_psi: float = _field(
         0.01,
         'float',
-        "≥ 0, gradient-ascent rate of the fingerprint network ψ [§6] (the likelihood w is fitted "
-        "to convergence by Newton steps instead).",
+        "≥ 0, gradient-ascent rate of the fingerprint network ψ on the recent answers whose "
+        "action had no known profile [§6].",
     )
     grad_clip: float = _field(1.0, 'float', "> 0, max gradient norm of a ψ step [§6].")
     replay_window: int = _field(

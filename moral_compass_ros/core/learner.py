@@ -118,7 +118,7 @@ class DynamicValueLearner:
     with m, v the residual's mean and variance at [φ(a); s]. Step 1 (:meth:`score`) chooses,
     by default, the argmax of the posterior-predictive log-odds of approval
     ± λ_info IG + (λ_task − 1) × task term; ``selection_rule: seed`` chooses
-    argmax λ_task Task + λ_align Align + Resid ± λ_info IG. Steps 2–3 (:meth:`update`): the
+    argmax λ_task Task + λ_align (Align + Resid) ± λ_info IG. Steps 2–3 (:meth:`update`): the
     residual's online Laplace update, the particles' exact re-weighting over every kept answer
     (change points, resample-move), ψ's gradient steps; with ``update_rule: proximal`` the
     newest answer moves the particles by the seed's proximal Sinkhorn step instead.
@@ -290,11 +290,12 @@ class DynamicValueLearner:
             def total_at(divergence: np.ndarray, index) -> np.ndarray:
                 return predictive_total[index]
 
-        else:
-            other = cfg.lambda_task * task_term + residual + info
+        else:  # λ_task Task + λ_align (Align + Resid) ± λ_info IG: the residual is part of the
+            # person's approval model, weighed as the alignment is
+            other = cfg.lambda_task * task_term + cfg.lambda_align * residual + info
 
             def total_at(divergence: np.ndarray, index) -> np.ndarray:
-                return other[index] + cfg.lambda_align * beta * (tau - divergence)  # λ Align
+                return other[index] + cfg.lambda_align * beta * (tau - divergence)
 
         with torch.no_grad(), timed(profile, "sampling_ms"):
             samples = sample_dirichlet(

@@ -601,6 +601,7 @@ def episode_metrics(rec: dict) -> dict:
         "ece": em.ece(rec["predicted"], rec["approved"]),
         "ms_per_answer": float(np.mean(rec["ms"])) if rec["ms"] else None,
         "ratio_mean": float(np.mean(ratio)),
+        "ess_at_end": next((e for e in reversed(rec.get("ess") or []) if e is not None), None),
         "ratio_last_20": float(np.mean(ratio[-LAST_N:])),
     }
 
@@ -648,6 +649,8 @@ METRIC_DEFINITIONS = {
         "about 0.9). Particle compasses and the ideal learner only."
     ),
     "coverage_at_end": "As coverage_at_20, after the episode's last answer.",
+    "ess_at_end": "Effective sample size 1/Σw² of the particle posterior after the last answer "
+    "(particle methods only); median/IQR over seeds.",
 }
 
 
@@ -681,8 +684,13 @@ def compute_metrics(records: Sequence[dict]) -> dict:
             "ratio_last_20",
             "coverage_at_20",
             "coverage_at_end",
+            "ess_at_end",
         ):
             values = [m[name] for m in per_seed]
+            if name == "ess_at_end":
+                present = [float(v) for v in values if v is not None]
+                entry[name] = em.summarise(present) if present else None
+                continue
             if name.startswith("coverage"):
                 entry[name] = (
                     None
@@ -889,6 +897,13 @@ def summary_markdown(
             scenarios,
         ),
         (
+            "Effective sample size of the particle posterior after the last answer (median)",
+            "ess_at_end",
+            0,
+            False,
+            scenarios,
+        ),
+        (
             "Milliseconds per answer (score + update, 1 thread)",
             "ms_per_answer",
             1,
@@ -921,15 +936,55 @@ def summary_markdown(
                     continue
                 if key == "ece" and s is not None:
                     cells.append("–" if s.get("pooled") is None else f"{s['pooled']:.{digits}f}")
-                elif key == "ms_per_answer" and s is not None:
+                elif key in ("ms_per_answer", "ess_at_end") and s is not None:
                     cells.append("–" if s["median"] is None else f"{s['median']:.{digits}f}")
                 else:
                     cells.append(_fmt_summary(s, digits, censored))
             lines.append(f"| {method} | " + " | ".join(cells) + " |")
         lines.append("")
+    lines.extend(paired_table(metrics, methods, scenarios))
     lines.append("Methods: " + "; ".join(f"`{m}` = {ALL_METHODS[m]}" for m in methods) + ".")
     lines.append("")
     return "\n".join(lines)
+
+
+def paired_difference(metrics: dict, method: str, reference: str, scenario: str):
+    """Mean and standard error over seeds of the paired difference of last-20 approval
+    (``method`` − ``reference``, same seeds); None where either did not run."""
+    try:
+        a = metrics[method][scenario]
+        b = metrics[reference][scenario]
+    except KeyError:
+        return None
+    mine = dict(zip(a["seeds"], a["approval_rate_last_20"]["per_seed"]))
+    theirs = dict(zip(b["seeds"], b["approval_rate_last_20"]["per_seed"]))
+    diffs = np.array(
+        [mine[k] - theirs[k] for k in mine if k in theirs and None not in (mine[k], theirs[k])]
+    )
+    if len(diffs) < 2:
+        return None
+    return float(diffs.mean()), float(diffs.std(ddof=1) / math.sqrt(len(diffs)))
+
+
+def paired_table(metrics: dict, methods: Sequence[str], scenarios: Sequence[str]) -> list[str]:
+    """Markdown lines: the :data:`PAIRED` differences of last-20 approval, mean ± SE."""
+    pairs = [(a, b) for a, b in PAIRED if a in methods and b in methods]
+    if not pairs:
+        return []
+    lines = [
+        "**Paired difference of last-20 approval, mean ± standard error over seeds**",
+        "",
+        "| difference | " + " | ".join(scenarios) + " |",
+        "|---|" + "---|" * len(scenarios),
+    ]
+    for a, b in pairs:
+        cells = []
+        for scenario in scenarios:
+            d = paired_difference(metrics, a, b, scenario)
+            cells.append("–" if d is None else f"{d[0]:+.3f} ± {d[1]:.3f}")
+        lines.append(f"| {a} − {b} | " + " | ".join(cells) + " |")
+    lines.append("")
+    return lines
 
 
 # ====================================================================== driver

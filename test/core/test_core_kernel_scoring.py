@@ -292,7 +292,7 @@ def test_many_warm_started_decisions_stay_finite_on_the_kernel_path():
         )
         assert np.isfinite(scores.total).all()
         assert profile.info["solver"] == "kernel"
-    log_u = learner._score_warm[1]  # (B, N): every candidate row
+    log_u = learner._alignment._warm[1]  # (B, N): every candidate row
     np.testing.assert_allclose(log_u.mean(-1).numpy(), 0.0, atol=1e-9)
 
 
@@ -301,8 +301,8 @@ def test_an_overflowing_warm_start_falls_back_to_pot_instead_of_failing():
     features = rng.normal(size=(4, learner.config.feature_dim))
     context = rng.normal(size=learner.config.context_dim)
     reference = learner.score(features, context)
-    _, log_u, log_s = learner._score_warm
-    learner._score_warm = (learner.compass, log_u + 120.0, log_s)  # e^120 overflows float32
+    _, log_u, log_s = learner._alignment._warm
+    learner._alignment._warm = (learner.compass, log_u + 120.0, log_s)  # e^120 overflows float32
     profile = Profile()
     scores = learner.score(features, context, profile=profile)
     assert profile.info["solver"] == "pot"

@@ -49,14 +49,10 @@ def test_information_gain_equals_brute_force_mutual_information():
     features, context, hints = _candidates(rng, 5, config)
     hints[1] = np.nan  # one candidate without hint
     scores = learner.score(features, context, value_hints=hints)
-    params = learner.model_parameters()
-    beta = float(params["likelihood.slope"])
-    tau = float(params["likelihood.offset"]) / beta
-    shift = (
-        float(params["likelihood.task_weight"]) * scores.reward_mean
-        + np.concatenate([features, np.tile(context, (5, 1))], axis=1)
-        @ params["likelihood.residual"]
-    )
+    response = learner.model_parameters()["posterior.response"]  # (N, 3): log β, τ, ρ
+    beta, tau, rho = np.exp(response[:, 0]), response[:, 1], response[:, 2]
+    inputs = np.concatenate([features, np.tile(context, (5, 1))], axis=1)
+    residual_mean, residual_var = learner._residual.moments(inputs)
     with torch.no_grad():
         alpha = learner._fingerprint.concentration(
             torch.from_numpy(features), torch.from_numpy(context), torch.from_numpy(hints)
@@ -67,7 +63,8 @@ def test_information_gain_equals_brute_force_mutual_information():
         distance = np.sum((theta - mean) ** 2, axis=1) + (1 - mean @ mean) / (
             alpha[b].sum() + 1
         )  # D(θ_i, a)
-        like1 = 1.0 / (1.0 + np.exp(-(beta * (tau - distance) + shift[b])))
+        logit = beta * (tau - distance) + rho * scores.reward_mean[b] + residual_mean[b]
+        like1 = 1.0 / (1.0 + np.exp(-logit / np.sqrt(1 + np.pi * residual_var[b] / 8)))
         mutual_information = 0.0
         for like in (like1, 1.0 - like1):  # enumerate y ∈ {1, 0}
             p_y = np.sum(w * like)
@@ -81,13 +78,24 @@ def test_information_gain_equals_brute_force_mutual_information():
 
 def test_scores_combine_terms_as_specified():
     config = small_config(lambda_task=0.7, lambda_align=1.3, lambda_info=0.4)
-    learner = DynamicValueLearner(config)
     rng = np.random.default_rng(2)
     features, context, hints = _candidates(rng, 7, config)
     reward_mean = rng.normal(size=7)
+    learner = DynamicValueLearner(config)  # the predictive rule
+    scores = learner.score(features, context, reward_mean=reward_mean, value_hints=hints)
+    p = scores.predicted_approval
+    np.testing.assert_allclose(
+        scores.total,
+        np.log(p / (1 - p)) - 0.4 * scores.info_gain + (0.7 - 1.0) * scores.task_term,
+        atol=1e-9,
+    )
+    config = config.replace(selection_rule="seed")
+    learner = DynamicValueLearner(config)
     scores = learner.score(features, context, reward_mean=reward_mean, value_hints=hints)
     expected = (
-        0.7 * scores.task_term + 1.3 * scores.alignment + scores.residual - 0.4 * scores.info_gain
+        0.7 * scores.task_term
+        + 1.3 * (scores.alignment + scores.residual)
+        - 0.4 * scores.info_gain
     )
     np.testing.assert_allclose(scores.total, expected, atol=1e-12)
     assert scores.selected == int(np.argmax(expected))
@@ -105,7 +113,7 @@ def test_scores_combine_terms_as_specified():
     )
     np.testing.assert_allclose(
         seek.total,
-        0.7 * seek.task_term + 1.3 * seek.alignment + seek.residual + 0.4 * seek.info_gain,
+        0.7 * seek.task_term + 1.3 * (seek.alignment + seek.residual) + 0.4 * seek.info_gain,
         atol=1e-12,
     )
 
@@ -124,9 +132,10 @@ def test_alignment_is_the_log_odds_of_the_sinkhorn_divergence_to_the_fingerprint
         atol=1e-9,
     )
     assert np.all(scores.divergence >= -1e-10)
-    # Align = β(τ − S_ε) in log-odds, with the likelihood's β and τ
+    # Align = β̂(τ̂ − S_ε) in log-odds, with the posterior means of β and τ
+    mean = learner.response_mean
     np.testing.assert_allclose(
-        scores.alignment, config.beta_init * (config.tau_init - scores.divergence), atol=1e-9
+        scores.alignment, mean["beta"] * (mean["tau"] - scores.divergence), atol=1e-9
     )
 
 
@@ -209,7 +218,7 @@ def test_bad_candidate_inputs_raise_value_errors(call, fragment):
     seed=st.integers(0, 2**31),
     n_events=st.integers(1, 6),
     ess=st.sampled_from([0.0, 0.9, 1.0]),
-    rule=st.sampled_from(["proximal", "reweight"]),
+    rule=st.sampled_from(["proximal", "bayes"]),
 )
 def test_every_theta_stays_on_the_simplex(seed, n_events, ess, rule):
     config = small_config(
@@ -249,15 +258,18 @@ def test_a_resampling_is_followed_by_the_configured_moves(move_steps):
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_small_step_moves_alignment_in_the_direction_of_the_answer(approved, seed):
     """After y=1 the alignment with the executed action does not decrease; after y=0 it does not
-    increase (one small proximal step, w and ψ frozen, no resampling, same fingerprint samples)."""
+    increase (one small proximal step, ψ frozen, no resampling, no change points, same
+    fingerprint samples)."""
     config = small_config(
         n_particles=48,
         n_fingerprint_samples=32,
         seed=seed,
         gradient_steps=0,
+        update_rule="proximal",
         proximal_steps=1,
         proximal_lr=0.005,
         ess_threshold=0.0,
+        change_hazard=0.0,
     )
     learner = DynamicValueLearner(config)
     rng = np.random.default_rng(100 + seed)
@@ -359,14 +371,16 @@ def _assert_same_state(a, b):
 
 
 def test_non_finite_step_is_rejected_and_state_restored(monkeypatch):
-    config = small_config()
+    import moral_compass_ros.core.learner as learner_module
+
+    config = small_config(update_rule="proximal")
     learner = _run(config, [random_event(np.random.default_rng(12), i, config) for i in range(2)])
     before = _model_state(learner)
 
-    def broken(self, theta0, w0, hist):
-        return theta0 * torch.nan, w0, None
+    def broken(solver, compass, response, newest, config):
+        return np.full(compass.particles.shape, np.nan)
 
-    monkeypatch.setattr(DynamicValueLearner, "_step_compass_proximal", broken)
+    monkeypatch.setattr(learner_module, "proximal_positions", broken)
     event = random_event(np.random.default_rng(13), 99, config)
     result = learner.update(event)
     assert (
@@ -382,23 +396,21 @@ def test_non_finite_step_is_rejected_and_state_restored(monkeypatch):
     assert learner.update(random_event(np.random.default_rng(14), 100, config)).applied
 
 
-def test_non_finite_likelihood_in_step_2_is_rejected(monkeypatch):
-    """A NaN expected cost (e.g. a broken fingerprint) makes Step 2 non-finite: rejected, rolled
-    back."""
-    import moral_compass_ros.core.learner as learner_module
+def test_non_finite_likelihood_is_rejected(monkeypatch):
+    """A NaN expected cost (e.g. a broken fingerprint) makes the likelihood non-finite: the
+    update is rejected and rolled back."""
+    import moral_compass_ros.core.posterior as posterior_module
 
     config = small_config()
     learner = DynamicValueLearner(config)
     before = _model_state(learner)
     monkeypatch.setattr(
-        learner_module,
-        "expected_cost_to_dirichlet",
-        lambda theta, alpha, cost: torch.full(
-            (alpha.shape[0], theta.shape[0]), torch.nan, dtype=torch.float64
-        ),
+        posterior_module,
+        "expected_cost",
+        lambda theta, alpha, cost="sqeuclidean": np.full((alpha.shape[0], theta.shape[0]), np.nan),
     )
     result = learner.update(random_event(np.random.default_rng(15), 0, config))
-    assert not result.applied and "non-finite value in Step 2" in result.reason
+    assert not result.applied and "non-finite value" in result.reason
     _assert_same_state(before, _model_state(learner))
     assert_on_simplex(learner.compass.particles)
 
@@ -478,6 +490,17 @@ def test_set_compass_checks_dimension_and_off_simplex_is_rejected():
         ("feature_dim", 2.5),
         ("jitter_concentration", 0.0),
         ("replay_window", 0),
+        ("beta_prior", (0.0, 10.0)),
+        ("beta_prior", (5.0, 2.0)),
+        ("tau_prior", (0.1,)),
+        ("task_weight_prior", (-1.0, 1.0)),
+        ("residual_prior_scales", (-0.1, 1.0)),
+        ("residual_prior_scales", ()),
+        ("compass_prior_alpha", (1.0, 2.0)),
+        ("compass_prior_alpha", (0.0,)),
+        ("selection_rule", "greedy"),
+        ("history_limit", 0),
+        ("response_move_scale", 0.0),
     ],
 )
 def test_bad_config_values_name_the_field(field, value):

@@ -36,9 +36,6 @@ def _learn(seed: int) -> float:
         n_particles=64,
         n_fingerprint_samples=16,
         seed=seed,
-        gamma=1.0,
-        beta_init=BETA,
-        tau_init=TAU,
         hint_strength=100.0,
     )
     learner = DynamicValueLearner(config)
