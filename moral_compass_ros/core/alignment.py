@@ -63,8 +63,11 @@ class AlignmentSolver:
         self._self_ot = None
         self._warm = None
 
-    def transport(self, x, a, y, b, init=None, gradients: bool = True) -> TransportResult:
-        """OT_ε(α, β) (or OT_ε(α, α) when y is None) at the update's tolerance, warm-started."""
+    def transport(
+        self, x, a, y, b, init=None, gradients: bool = True, tol: Optional[float] = None
+    ) -> TransportResult:
+        """OT_ε(α, β) (or OT_ε(α, α) when y is None), warm-started, at the update's tolerance
+        (``sinkhorn_tol``) unless ``tol`` is given."""
         cfg = self.config
         return sinkhorn(
             x,
@@ -73,7 +76,7 @@ class AlignmentSolver:
             b,
             cfg.epsilon,
             cfg.cost,
-            tol=cfg.sinkhorn_tol,
+            tol=cfg.sinkhorn_tol if tol is None else tol,
             max_iter=cfg.sinkhorn_max_iter,
             init=init,
             gradients=gradients,
@@ -89,13 +92,21 @@ class AlignmentSolver:
         return self._self_ot[1], self._self_ot[2]
 
     def movement(self, old: Compass, new: Compass) -> float:
-        """S_ε(new, old); also primes the OT_ε(new, new) cache for the next decision."""
+        """S_ε(new, old), a reported number like the alignment, so its cross term is solved to
+        ``scoring_tol``; also primes the OT_ε(new, new) cache (to ``sinkhorn_tol``) for the next
+        decision."""
         t_old, w_old = compass_tensors(old)
         t_new, w_new = compass_tensors(new)
         ot_old, potential_old = self.self_transport(old)
         own = self.transport(t_new, w_new, None, None, init=potential_old, gradients=False)
         cross = self.transport(
-            t_new, w_new, t_old, w_old, init=(own.f, potential_old), gradients=False
+            t_new,
+            w_new,
+            t_old,
+            w_old,
+            init=(own.f, potential_old),
+            gradients=False,
+            tol=self.config.scoring_tol,
         )
         self._self_ot = (new, own.value, own.f)
         return float(torch.clamp(cross.value - 0.5 * own.value - 0.5 * ot_old, min=0.0))

@@ -332,6 +332,7 @@ class LearnerConfig:
             raise ValueError(
                 f"fingerprint_model must be a path (string), got {self.fingerprint_model!r}"
             )
+
         def pair(name: str, low: float, positive: bool = False) -> None:
             value = getattr(self, name)
             if (
@@ -360,7 +361,9 @@ class LearnerConfig:
                 or not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value)
                 or not all(math.isfinite(v) for v in value)
             ):
-                raise ValueError(f"{name} must be a non-empty list of finite numbers, got {value!r}")
+                raise ValueError(
+                    f"{name} must be a non-empty list of finite numbers, got {value!r}"
+                )
         if any(v < 0 for v in self.residual_prior_scales):
             raise ValueError(
                 f"residual_prior_scales must be >= 0, got {self.residual_prior_scales!r}"

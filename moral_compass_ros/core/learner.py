@@ -209,7 +209,9 @@ class DynamicValueLearner:
     def _predict(self, phi, s, reward_mean, reward_std, hints):
         """Task model, fingerprints, residual and the posterior predictive of B candidates."""
         cfg = self.config
-        mean, std, evidence = self._task.predict(phi, s, reward_mean, reward_std, cfg.planner_reward_std)
+        mean, std, evidence = self._task.predict(
+            phi, s, reward_mean, reward_std, cfg.planner_reward_std
+        )
         concentration = self._concentration(phi, s, hints)
         residual_mean, residual_var = self._residual.moments(self._inputs(phi, s))
         logits = self._posterior.logits(concentration, mean, residual_mean, residual_var)
@@ -379,7 +381,9 @@ class DynamicValueLearner:
 
     def fingerprint_samples(self, features, context, value_hints=None) -> np.ndarray:
         """The K fingerprint samples :meth:`score` uses at this version, shape (B, K, M)."""
-        phi, s, _, _, hints = validate_candidates(self.config, features, context, None, None, value_hints)
+        phi, s, _, _, hints = validate_candidates(
+            self.config, features, context, None, None, value_hints
+        )
         with torch.no_grad():
             return sample_dirichlet(
                 torch.from_numpy(self._concentration(phi, s, hints)),
@@ -497,13 +501,17 @@ class DynamicValueLearner:
         inputs = self._inputs(event.features[None, :], event.context)
         # the answer's probability before it is seen: the value model's alone (the residual's
         # offset and evidence) and with the residual (reported)
-        value_only, _ = posterior.predictive(posterior.logits(concentration, np.array([task_value])))
+        value_only, _ = posterior.predictive(
+            posterior.logits(concentration, np.array([task_value]))
+        )
         r_mean, r_var = residual.moments(inputs)
         full, _ = posterior.predictive(
             posterior.logits(concentration, np.array([task_value]), r_mean, r_var)
         )
         prequential = math.log(max(float(full[0] if event.approved else 1.0 - full[0]), 1e-300))
-        residual.update(inputs[0], float(log_odds(value_only)[0]), bool(event.approved), event.weight)
+        residual.update(
+            inputs[0], float(log_odds(value_only)[0]), bool(event.approved), event.weight
+        )
         self._require_finite("residual update", residual.mean, residual.cov)
         self._history.append(
             {

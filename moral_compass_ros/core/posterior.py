@@ -24,7 +24,7 @@ every answer at every update:
 
 .. math::
     \\log w_i = \\text{base}_i + L_i - \\text{offset}_i,\\qquad
-    L_i = \\sum_{j \\ge b_i} \\omega_j\\, \\gamma^{T - j} \\log \\ell(y_j \\mid \\text{particle } i)
+    L_i = \\sum_{j \\ge b_i} \\omega_j \\gamma^{T - j} \\log \\ell(y_j \\mid \\text{particle } i)
 
 (ω_j the answer's weight, γ the forgetting factor). A particle drawn from the prior has offset
 0; after resample-move it is distributed as its target exp(L_i) × prior, so its offset is L_i at
@@ -550,13 +550,15 @@ class ParticlePosterior:
         """
         theta = np.asarray(theta, dtype=np.float64)
         if theta.ndim != 2 or theta.shape[1] != self.theta.shape[1]:
-            raise ValueError(f"a cloud of shape {theta.shape} does not fit M={self.theta.shape[1]}")
+            raise ValueError(
+                f"a cloud of shape {theta.shape} does not fit M={self.theta.shape[1]}"
+            )
         if len(theta) != self.n_particles:
             ancestors = rng.choice(self.n_particles, size=len(theta), p=self.weights)
             self.response = self.response[ancestors].copy()
             self.birth = self.birth[ancestors].copy()
         self.theta = theta.copy()
-        self.reweigh()
+        self.log_likelihood = self._particle_log_likelihood(self.theta, self.response, self.birth)
         self.base = np.log(np.maximum(np.asarray(weights, dtype=np.float64), 1e-300))
         self.offset = self.log_likelihood.copy()
         self.log_weights = self.base.copy()

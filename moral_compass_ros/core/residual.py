@@ -51,8 +51,11 @@ class BayesianResidual:
 
     def __init__(self, n_inputs: int, scales: Sequence[float]) -> None:
         scales = np.asarray(scales, dtype=np.float64)
-        if scales.ndim != 1 or len(scales) == 0 or np.any(~np.isfinite(scales)) or np.any(
-            scales < 0
+        if (
+            scales.ndim != 1
+            or len(scales) == 0
+            or np.any(~np.isfinite(scales))
+            or np.any(scales < 0)
         ):
             raise ValueError(f"residual prior scales must be finite and >= 0, got {scales}")
         self.scales = scales

@@ -179,8 +179,8 @@ def _run(learner, person, rng, n, hints=True, features_fn=None):
 
 @pytest.mark.parametrize("beta, tau", [(6.0, 0.12), (90.0, 0.5)])
 def test_a_person_far_from_the_old_defaults_is_learned(beta, tau):
-    """β and τ far from the old point-fit defaults (β 20, τ 0.3): DVS learns the person as
-    well as exact Bayes with the same knowledge does."""
+    """β and τ far from the old point-fit defaults (β 20, τ 0.3): DVS chooses as well as exact
+    Bayes with the same knowledge does."""
     theta = np.array([0.6, 0.25, 0.05, 0.05, 0.05])
     person = _value_person(theta, beta, tau, 0.5)
     results = {}
@@ -192,9 +192,10 @@ def test_a_person_far_from_the_old_defaults_is_learned(beta, tau):
         mean = learner.compass.mean
         cosine = mean @ theta / np.linalg.norm(mean) / np.linalg.norm(theta)
         results[name] = (ratio[-30:].mean(), cosine)
+    # approval as exact Bayes's; the compass near the truth (each chose its own actions, and
+    # DVS avoids the informative ones by default, so their compasses are not compared)
     assert results["dvs"][0] >= results["bayes"][0] - 0.05
-    assert results["dvs"][1] >= results["bayes"][1] - 0.05
-    assert results["dvs"][1] > 0.75
+    assert results["dvs"][1] > 0.8
 
 
 def test_with_known_profiles_the_residual_steps_aside_and_dvs_matches_bayes():

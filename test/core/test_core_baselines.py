@@ -10,10 +10,8 @@ import pytest
 from core_helpers import M, assert_on_simplex, random_event, small_config
 from moral_compass_ros.core import (
     ContextualAggregationLearner,
-    DynamicValueLearner,
     FeedbackEvent,
     MonistLearner,
-    ReweightingLearner,
 )
 
 
@@ -28,7 +26,6 @@ def _batch(rng, b=5):
         lambda c: MonistLearner(c),
         lambda c: MonistLearner(c, np.array([0.6, 0.1, 0.1, 0.1, 0.1])),
         ContextualAggregationLearner,
-        ReweightingLearner,
     ],
 )
 def test_common_interface_idempotency_and_state_round_trip(factory):
@@ -99,23 +96,6 @@ def test_contextual_aggregation_profile_moves_toward_approved_value():
         )
     assert learner.compass.mean[0] > start[0] + 0.05  # the "care" weight of c grew
     assert learner.compass.n_particles == 1  # a point estimate
-
-
-def test_reweighting_moves_weights_not_particles():
-    """Without change points (h = 0) reweighting keeps every particle; with h > 0 it replaces
-    exactly ⌈hN⌉ of them (the fresh prior draws) and keeps the rest."""
-    config = small_config(ess_threshold=0.0, change_hazard=0.0)
-    learner = ReweightingLearner(config)
-    assert learner.config.update_rule == "reweight"
-    particles_before = learner.compass.particles.copy()
-    learner.update(random_event(np.random.default_rng(4), 0, config))
-    np.testing.assert_allclose(learner.compass.particles, particles_before, atol=1e-15)
-    hazard = ReweightingLearner(config.replace(change_hazard=0.05))
-    hazard.update(random_event(np.random.default_rng(4), 0, config))
-    changed = np.max(np.abs(hazard.compass.particles - particles_before), axis=1) > 1e-12
-    assert changed.sum() == int(np.ceil(0.05 * config.n_particles))
-    assert learner.compass.ess < config.n_particles
-    assert isinstance(learner, DynamicValueLearner)
 
 
 def test_a_pretrained_logistic_starts_from_the_pooled_fit_and_keeps_it_as_its_prior():

@@ -33,7 +33,7 @@ def _learn(seed: int) -> float:
     config = LearnerConfig(
         feature_dim=5,
         context_dim=2,
-        n_particles=64,
+        n_particles=256,
         n_fingerprint_samples=16,
         seed=seed,
         hint_strength=100.0,

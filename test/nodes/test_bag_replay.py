@@ -320,14 +320,14 @@ def test_what_if_reports_agreement_not_exactness(tmp_path, storage, capsys):
 def test_explicit_params_file_wins_and_bad_override_is_refused(tmp_path, capsys):
     build_session(tmp_path / "run", "mcap", n_requests=3)
     other = tmp_path / "other.yaml"
-    other.write_text(yaml.safe_dump(params_document(lambda_align=3.0)))
+    other.write_text(yaml.safe_dump(params_document(lambda_task=3.0)))
     code, stdout, stderr = run_replay(
         [str(tmp_path / "run" / "bag"), "--out", str(tmp_path / "o1"), "--params", str(other)],
         capsys,
     )
     assert "other.yaml (--params)" in stdout
     assert "recorded selections were made with other parameters" in stderr
-    assert "lambda_align 1 (replay: 3)" in stderr
+    assert "lambda_task 1 (replay: 3)" in stderr
     assert code == 1  # a faithful replay with the wrong parameters does not reproduce
     code, _, stderr = run_replay(
         [str(tmp_path / "run" / "bag"), "--out", str(tmp_path / "o2"), "--set", "no_such_knob=1"],
