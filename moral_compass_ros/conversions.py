@@ -241,6 +241,7 @@ def selection_to_msg(
         lambda_align=float(scores.lambdas["align"]),
         lambda_info=float(scores.lambdas["info"]),
         information_mode=information_mode,
+        selection_rule=scores.selection_rule,
         epsilon=float(scores.epsilon),
         compass_version=int(scores.version),
         value_cards_hash=cards_hash,

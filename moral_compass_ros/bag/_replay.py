@@ -691,6 +691,8 @@ def _check_recorded_parameters(
     ):
         if not math.isclose(float(recorded), float(used), rel_tol=1e-12, abs_tol=1e-15):
             differences.append(f"{name} {float(recorded):g} (replay: {float(used):g})")
+    if str(rec.selection_rule) != cfg.selection_rule:
+        differences.append(f"selection_rule {rec.selection_rule} (replay: {cfg.selection_rule})")
     if str(rec.information_mode) != cfg.information_mode:
         differences.append(
             f"information_mode {rec.information_mode} (replay: {cfg.information_mode})"

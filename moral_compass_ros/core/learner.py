@@ -342,6 +342,7 @@ class DynamicValueLearner:
             version=self._version,
             alignment_is_bound=is_bound,
             fingerprint_source=sources,
+            selection_rule=cfg.selection_rule,
         )
 
     @staticmethod

@@ -19,26 +19,28 @@ class Scores:
     Attributes
     ----------
     total : ndarray
-        λ_task Task + λ_align Align + Resid ± λ_info IG (− for ``avoid``, + for ``seek``), in
-        log-odds of approval (``doc/design.md`` §10.3).
+        What the candidate is ranked by, in log-odds of approval (``doc/design.md`` §11.4):
+        ``predictive`` rule, logit(ŷ(a)) ± λ_info IG + (λ_task − 1) Task; ``seed`` rule,
+        λ_task Task + λ_align (Align + Resid) ± λ_info IG (− for ``avoid``, + for ``seek``).
     task_cost : ndarray
         T(a) = −μ(a) + ρ_W(a) L, the worst-case task cost (reward units).
     task_term : ndarray
-        Task(a) = −ρ̂ T(a): the robust task value in log-odds of approval (ρ̂ the person's
-        learned trade-off).
+        Task(a) = −ρ̂ T(a): the robust task value in log-odds of approval (ρ̂ the posterior
+        mean of the person's trade-off).
     alignment : ndarray
-        Align(a) = β̂ (τ̂ − S_ε(q_t, P^A(· | a, s))) in log-odds, or where ``alignment_is_bound``
+        Align(a) = β̂ (τ̂ − S_ε(q_t, P^A(· | a, s))) in log-odds (β̂, τ̂ posterior means): the
+        explanation published with every decision, or where ``alignment_is_bound``
         its upper bound with S_ε replaced by ‖E_q θ − E_a θ‖² (a candidate ``prune_candidates``
         showed cannot win).
     divergence : ndarray
         S_ε(q_t, P^A(· | a, s)) (squared simplex distance), or its lower bound where
         ``alignment_is_bound``.
     residual : ndarray
-        Resid(a) = ω̂ᵀ[φ(a); s], the likelihood's residual logistic term (log-odds).
+        Resid(a) = E[ω]ᵀ[φ(a); s], the posterior mean of the residual logit (log-odds).
     info_gain : ndarray
-        IG(a), exact mutual information between θ and y (nats).
+        IG(a), exact mutual information between the posterior's particles and y (nats).
     predicted_approval : ndarray
-        ŷ(a) = Σ_i w_i ℓ_w(1 | θ_i, s, a).
+        ŷ(a) = Σ_i w_i ℓ(1 | particle i; s, a), the posterior predictive.
     fingerprint_source : tuple of str
         Where each fingerprint came from: ``"hint"`` (the planner's), ``"library"`` (the
         fingerprint library) or ``"learned"`` (the network ψ).
@@ -56,8 +58,9 @@ class Scores:
     version : int
         Compass/model version the scores were computed against.
     alignment_is_bound : ndarray of bool, shape (B,)
-        True where ``alignment`` (and so ``total``) is the pruning bound, not the exact value
-        (default all False).
+        True where ``alignment`` is the pruning bound, not the exact value (default all False).
+    selection_rule : str
+        ``"predictive"`` or ``"seed"``: how ``total`` was formed.
     """
 
     total: np.ndarray
@@ -80,6 +83,7 @@ class Scores:
     version: int
     alignment_is_bound: Optional[np.ndarray] = None
     fingerprint_source: Optional[tuple] = None
+    selection_rule: str = "predictive"
 
     def __post_init__(self) -> None:
         if self.alignment_is_bound is None:
@@ -104,9 +108,10 @@ class UpdateResult:
         S_ε(q_{t+1}, q_t) (0 when not applied).
     feedback_id : str
     log_likelihood : float
-        Replay-window objective J after Step 2 (NaN when not applied).
+        log p(y_t | the answers before it): the posterior predictive's log probability of
+        this answer before it was learned (NaN when not applied).
     ess : float
-        ESS of the compass after the update (before any resampling's reset).
+        ESS of the posterior after the update (after any resample-move).
     resampled : bool
     move_acceptance : float
         Fraction of resample-move proposals accepted (NaN when no move was made).

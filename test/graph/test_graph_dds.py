@@ -33,14 +33,15 @@ def test_selection_has_every_term_and_picks_the_best_total(graph):
     selection = probe.selection_for("r-scores")
     assert [s.id for s in selection.scores] == [f"r-scores-a{i}" for i in range(4)]
     sign = -1.0 if selection.information_mode == "avoid" else 1.0
+    assert selection.selection_rule == "predictive"
     for s in selection.scores:
+        p = s.predicted_approval
         expected = (
-            selection.lambda_task * s.task_term
-            + selection.lambda_align * s.alignment
-            + s.residual
+            np.log(p / (1 - p))
             + sign * selection.lambda_info * s.information_gain
+            + (selection.lambda_task - 1.0) * s.task_term
         )
-        np.testing.assert_allclose(s.total, expected, rtol=1e-9, atol=1e-12)
+        np.testing.assert_allclose(s.total, expected, rtol=1e-9, atol=1e-9)
         assert s.divergence >= -1e-12 and s.information_gain >= -1e-12
         assert s.fingerprint_source in ("hint", "library", "learned")
         assert 0.0 <= s.predicted_approval <= 1.0
