@@ -20,7 +20,9 @@ Generative model (what differs from :class:`SimulatedPlanner`)
                 P clr(fp_w) + Pz z_b + sigma nu_b  (3 values: a random projection of the
                 4-dimensional clr to 3 dimensions plus the task latents, noise sigma = 0.5) ]
 
-  so the fingerprint is not linearly decodable from the features.
+  so the fingerprint is not linearly decodable from the features. With
+  ``ratings_as_features`` (the ``lexicon_ratings`` scenario) the first five features are the
+  normalised ratings fp_w themselves instead: a profile a linear model of the features reads.
 * Task reward, context, planner estimates and hints are as in :class:`SimulatedPlanner`.
 * The fingerprint library of this scenario maps each word's label to its lexicon profile: the
   knowledge a deployer would take from the public lexicon.
@@ -180,8 +182,10 @@ class LexiconPlanner(SimulatedPlanner):
         context_dim: int = 3,
         n_candidates: int = 6,
         seed=None,
+        ratings_as_features: bool = False,
         **kwargs,
     ) -> None:
+        self.ratings_as_features = bool(ratings_as_features)
         if tuple(value_names) != EMFD_FOUNDATIONS:
             raise ValueError(
                 f"the lexicon scenario's values are {EMFD_FOUNDATIONS}, got {tuple(value_names)}"
@@ -214,7 +218,8 @@ class LexiconPlanner(SimulatedPlanner):
             + latents @ self.projection_task.T
             + LEXICON_FEATURE_NOISE * rng.standard_normal((len(fingerprint), PROJECTED_DIM))
         )
-        return np.concatenate([self.sentiment[actions], projected], axis=1)
+        first = fingerprint if self.ratings_as_features else self.sentiment[actions]
+        return np.concatenate([first, projected], axis=1)
 
     def _label(self, verb, latent, fingerprint, action) -> str:
         return f"say: {self.words[action]}"

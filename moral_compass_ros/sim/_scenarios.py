@@ -95,7 +95,7 @@ REWARD_LOGODDS_RANGE = (0.25, 2.5)
 #: Default range of a person's profile concentration scale c, drawn log-uniform.
 CONCENTRATION_SCALE_RANGE = (0.5, 2.0)
 DRIFT_KINDS = ("none", "abrupt", "gradual")
-PLANNERS = ("sim", "lexicon")
+PLANNERS = ("sim", "lexicon", "lexicon_ratings")
 #: Seed of the planner whose actions the simulator's fingerprint library is averaged over (a
 #: world of its own: the library is general knowledge, not this episode's actions).
 LIBRARY_SEED = 20261204
@@ -139,7 +139,7 @@ class ScenarioConfig:
     schedule : {"round_robin", "random"}
     turn_length : int
         Answers per shift of one operator.
-    planner : {"sim", "lexicon"}
+    planner : {"sim", "lexicon", "lexicon_ratings"}
         Where actions come from: :class:`SimulatedPlanner`, or words of the eMFD lexicon
         (:mod:`moral_compass_ros.sim._lexicon`; the data is downloaded on first use).
     """
@@ -255,6 +255,11 @@ EXTERNAL_SCENARIOS: Mapping[str, ScenarioConfig] = MappingProxyType(
         # simulator's 0.3 would approve nearly every word
         "lexicon": ScenarioConfig(
             name="lexicon", n_answers=60, planner="lexicon", tau_range=(0.1, 0.3)
+        ),
+        # the same words, but the first five features are the coders' ratings themselves: a
+        # profile a linear model of the features can read
+        "lexicon_ratings": ScenarioConfig(
+            name="lexicon_ratings", n_answers=60, planner="lexicon_ratings", tau_range=(0.1, 0.3)
         ),
     }
 )
@@ -391,10 +396,12 @@ class Scenario:
         planner_rng, profile_rng, pool_rng, self._random_rng = as_generator(seed).spawn(4)
         if not hasattr(self, "planner"):
             planner_class, data = SimulatedPlanner, ()
-            if cfg.planner == "lexicon":
+            extra = {}
+            if cfg.planner.startswith("lexicon"):
                 from ._lexicon import LexiconPlanner, lexicon_data
 
                 planner_class, data = LexiconPlanner, lexicon_data()
+                extra = {"ratings_as_features": cfg.planner == "lexicon_ratings"}
             self.planner = planner_class(
                 *data,
                 cfg.value_names,
@@ -404,6 +411,7 @@ class Scenario:
                 planner_rng,
                 hint_noise=cfg.hint_noise,
                 send_hints=cfg.send_hints,
+                **extra,
             )
         else:
             self.planner.reset(planner_rng)
@@ -548,7 +556,7 @@ class Scenario:
         """
         from moral_compass_ros.core import FingerprintLibrary
 
-        if self.config.planner == "lexicon":
+        if self.config.planner.startswith("lexicon"):
             return FingerprintLibrary.from_entries(
                 self.config.value_names, self.planner.library_entries()
             )

