@@ -13,7 +13,8 @@ import numpy as np
 from .config import LearnerConfig
 from .compass import Compass
 from .events import CompassPull, FeedbackEvent
-from .learner import DynamicValueLearner, UpdateResult
+from .learner import DynamicValueLearner
+from .results import UpdateResult
 from .pluralism import criteria_pluralism, movement_shares, origin_pluralism
 from .sinkhorn import sinkhorn_divergence
 

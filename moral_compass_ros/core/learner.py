@@ -59,14 +59,7 @@ SCORE_METHODS = ("auto", "pot")
 #: Predicted approvals are clipped to [P_CLIP, 1 − P_CLIP] before their log-odds are taken.
 P_CLIP = 1e-9
 
-__all__ = [
-    "DynamicValueLearner",
-    "NonFiniteStepError",
-    "Scores",
-    "UpdateResult",
-    "validate_candidates",
-    "validate_event",
-]
+__all__ = ["DynamicValueLearner", "NonFiniteStepError", "log_odds", "make_posterior"]
 
 
 class NonFiniteStepError(RuntimeError):

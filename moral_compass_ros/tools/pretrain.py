@@ -241,6 +241,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
             "what actions mean"
         )
     say(f"wrote {args.out}; use it with the parameter fingerprint_model: {args.out.resolve()}")
+    alpha = ", ".join(f"{a:.3g}" for a in result.profile_alpha)
+    say(
+        f"these {people} people's profiles, as a Dirichlet (a compass prior for a deployment to "
+        f"the same population): compass_prior_alpha: [{alpha}]"
+    )
     return 0
 
 

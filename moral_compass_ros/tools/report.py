@@ -28,15 +28,64 @@ from moral_compass_ros.tools import _eval_metrics as em  # noqa: E402
 ROLLING_WINDOW = 10
 #: The verdict's approval figures look at the last this-many answers.
 VERDICT_LAST = 20
+#: The bounds run offline on the demo's own seeded person and candidate stream (``moral-compass
+#: eval``'s methods): exact Bayes with the robot's knowledge, and a logistic regression given
+#: the same inputs.
+REPORT_BOUNDS = {"bayes": "exact Bayes, same knowledge", "logistic": "logistic regression"}
 
 
-def verdict(truth: list[dict], final_mean) -> dict:
+def bound_runs(params_file: Path, n_answers: int) -> dict[str, list[float]]:
+    """P(approve) of the action each bound chooses, per answer, on the demo's own person.
+
+    Each bound of :data:`REPORT_BOUNDS` runs as an episode of ``moral-compass eval`` on the
+    simulator's scenario and seed (the same person and candidate stream: they do not depend on
+    the choices), with the fingerprints from where the demo's came (hints, the library or
+    none); a bound that needs known profiles is left out without them. Empty when the run's
+    parameters do not name a scenario.
+    """
+    import yaml
+
+    from moral_compass_ros.graph import node_parameters
+    from moral_compass_ros.tools.evaluate import applicable, run_episode
+
+    try:
+        params = yaml.safe_load(Path(params_file).read_text()) or {}
+    except (OSError, ValueError):
+        return {}
+    sim = node_parameters(params, "sim_world_node")
+    selector = node_parameters(params, "action_selector_node")
+    if "scenario" not in sim or n_answers < 1:
+        return {}
+    condition = (
+        "hints"
+        if sim.get("send_hints", True)
+        else "library"
+        if selector.get("fingerprint_library")
+        else "features"
+    )
+    name = f"{sim['scenario']}:{condition}"
+    out = {}
+    for method in REPORT_BOUNDS:
+        if applicable(method, name):
+            task = {
+                "method": method,
+                "scenario": name,
+                "seed": int(sim.get("sim_seed", 0)),
+                "n_answers": int(n_answers),
+                "learner": {},
+            }
+            out[method] = run_episode(task)["p_chosen"]
+    return out
+
+
+def verdict(truth: list[dict], final_mean, bounds: dict | None = None) -> dict:
     """The run's headline numbers, from the simulator's truth log and the final compass mean.
 
     ``answers_to_90`` (first answer count whose rolling 10 reaches 90 % of the oracle's
     approval probability, None = never), ``approval`` (thumbs-up share of the last
     :data:`VERDICT_LAST` answers), ``chosen``/``oracle``/``random`` (mean approval probability
-    of the chosen action, the best one and a random one over those queries), ``cosine`` and
+    of the chosen action, the best one and a random one over those queries), ``bounds`` (the
+    same mean for each bound of :func:`bound_runs` given in ``bounds``), ``cosine`` and
     ``distance`` (final compass mean against the last answering person's profile).
     """
     last = truth[-VERDICT_LAST:]
@@ -51,6 +100,10 @@ def verdict(truth: list[dict], final_mean) -> dict:
         "random": None,
         "cosine": None,
         "distance": None,
+        "bounds": {
+            method: float(np.mean(chosen[-VERDICT_LAST:]))
+            for method, chosen in (bounds or {}).items()
+        },
     }
     if truth:
         ratio = em.ratio_to_oracle(
@@ -85,10 +138,13 @@ def verdict_line(v: dict) -> str:
     )
     who = "the last answering person's" if v["operators"] > 1 else "the person's"
     approved = "no answers" if v["approval"] is None else f"{v['approval']:.0%} approved"
+    bounds = "".join(
+        f", {REPORT_BOUNDS[method]} {value:.0%}" for method, value in v.get("bounds", {}).items()
+    )
     parts = [
         reached,
         f"last {VERDICT_LAST} answers {approved} (chosen actions {v['chosen']:.0%} likely, "
-        f"the best on offer {v['oracle']:.0%}, a random one {v['random']:.0%})",
+        f"the best on offer {v['oracle']:.0%}, a random one {v['random']:.0%}{bounds})",
     ]
     if v["cosine"] is not None:
         parts.append(
@@ -245,7 +301,7 @@ def _plot_simplex(compasses, truth) -> str:
     return _png(fig)
 
 
-def _plot_approval(truth) -> str:
+def _plot_approval(truth, bounds: dict) -> str:
     fig, ax = plt.subplots(figsize=(7, 3.4))
     answers = np.arange(1, len(truth) + 1)
     selected = np.array([r["p_approve_selected"] for r in truth])
@@ -270,6 +326,14 @@ def _plot_approval(truth) -> str:
     ax.plot(answers, rolling(selected), color="tab:blue", label="P(approve) of the chosen action")
     ax.plot(answers, rolling(oracle), color="tab:green", ls="--", label="oracle (best action)")
     ax.plot(answers, rolling(random_choice), color="tab:gray", ls=":", label="random action")
+    for (method, chosen), color in zip(bounds.items(), ("tab:orange", "tab:brown")):
+        ax.plot(
+            answers[: len(chosen)],
+            rolling(np.asarray(chosen, dtype=float)),
+            color=color,
+            ls="-.",
+            label=f"{REPORT_BOUNDS[method]} (same person, offline)",
+        )
     ax.set_ylim(0, 1.02)
     ax.set_xlabel("answers")
     ax.set_ylabel("approval")
@@ -423,9 +487,10 @@ def _render_rviz(collected: dict, run_dir: Path) -> str | None:
 
 CAPTIONS = {
     "approval": "Black: the share of thumbs up over the last 10 answers. Blue: how likely the "
-    "chosen "
-    "action was to be approved; green: the best action on offer (the oracle); grey: a random "
-    "one. Learning shows as blue rising from grey to green.",
+    "chosen action was to be approved; green: the best action on offer (the oracle); grey: a "
+    "random one. Learning shows as blue rising from grey to green. Dash-dotted: what exact Bayes "
+    "with the robot's knowledge (orange) and a logistic regression on the same inputs (brown) "
+    "chose for the same person, run offline (moral-compass eval's bounds).",
     "compass": "Solid: the compass's weight on each value after every answer; dashed, same "
     "colour: "
     "the hidden profile of the person answering. They meet as the robot learns.",
@@ -533,7 +598,8 @@ def write_report(
     metrics = compute_metrics(collected, truth, node_exit_codes)
     compasses = collected.get("compasses", [])
     selections = collected.get("selections", [])
-    v = verdict(truth, compasses[-1]["mean"] if compasses else None)
+    bounds = bound_runs(params_file, len(truth))
+    v = verdict(truth, compasses[-1]["mean"] if compasses else None, bounds)
     metrics["verdict"] = verdict_line(v)
     (run_dir / "metrics.json").write_text(json.dumps(metrics, indent=2))
     figures = []
@@ -541,7 +607,7 @@ def write_report(
         figures.append(
             (
                 "Does the robot learn what the person approves of?",
-                _plot_approval(truth),
+                _plot_approval(truth, bounds),
                 "approval",
             )
         )

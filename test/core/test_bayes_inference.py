@@ -350,3 +350,17 @@ def test_the_seed_generator_purposes_are_distinct():
     a = numpy_generator(0, 1, "posterior").random()
     b = numpy_generator(0, 1, "bayes").random()
     assert a != b
+
+
+def test_the_population_prior_is_matched_to_the_people_s_profiles():
+    from moral_compass_ros.core.pretrain import dirichlet_by_moments
+
+    alpha = np.array([4.0, 1.0, 2.0, 0.5, 0.5])
+    profiles = np.random.default_rng(0).dirichlet(alpha, size=4000)
+    np.testing.assert_allclose(dirichlet_by_moments(profiles), alpha, rtol=0.1)
+
+
+def test_a_compass_prior_alpha_sets_the_starting_compass():
+    alpha = (8.0, 1.0, 1.0, 1.0, 1.0)
+    learner = DynamicValueLearner(_config(n_particles=4000, compass_prior_alpha=alpha))
+    np.testing.assert_allclose(learner.compass.mean, np.array(alpha) / sum(alpha), atol=0.01)

@@ -151,3 +151,25 @@ def test_the_verdict_names_answers_to_90_percent_approval_against_bounds_and_com
     never = verdict([dict(r, p_approve_selected=0.2, approved=False) for r in rows], None)
     assert never["answers_to_90"] is None and never["cosine"] is None
     assert "not reached in 30 answers" in verdict_line(never)
+    bounded = verdict(rows, None, {"bayes": [0.5] * 10 + [0.8] * 20, "logistic": [0.6] * 30})
+    assert bounded["bounds"] == {"bayes": pytest.approx(0.8), "logistic": pytest.approx(0.6)}
+    assert "exact Bayes, same knowledge 80%, logistic regression 60%" in verdict_line(bounded)
+
+
+def test_the_report_runs_the_bounds_on_the_demo_s_own_person(tmp_path):
+    import yaml
+
+    from moral_compass_ros.tools.evaluate import run_episode
+    from moral_compass_ros.tools.report import bound_runs
+
+    params = tmp_path / "params.yaml"
+    sim = {"scenario": "fixed_profile", "sim_seed": 3, "send_hints": True}
+    params.write_text(yaml.safe_dump({"/**/sim_world_node": {"ros__parameters": sim}}))
+    bounds = bound_runs(params, 12)
+    assert set(bounds) == {"bayes", "logistic"} and all(len(v) == 12 for v in bounds.values())
+    task = {"method": "logistic", "scenario": "fixed_profile:hints", "seed": 3, "n_answers": 12}
+    assert bounds["logistic"] == run_episode(dict(task, learner={}))["p_chosen"]
+    sim["send_hints"] = False  # no profile known: exact Bayes with the same knowledge has none
+    params.write_text(yaml.safe_dump({"/**/sim_world_node": {"ros__parameters": sim}}))
+    assert set(bound_runs(params, 12)) == {"logistic"}
+    assert bound_runs(tmp_path / "missing.yaml", 12) == {}

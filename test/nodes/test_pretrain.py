@@ -78,6 +78,8 @@ def test_the_file_round_trips_and_the_learner_loads_it(fitted, tmp_path):
     loaded = PretrainedFingerprints.load(path)
     for name, value in fitted.parameters.items():
         np.testing.assert_array_equal(loaded.parameters[name], value)
+    assert loaded.profile_alpha == fitted.profile_alpha
+    assert len(fitted.profile_alpha) == 5 and min(fitted.profile_alpha) > 0
     assert loaded.gain == pytest.approx(fitted.gain)
     learner = DynamicValueLearner(LearnerConfig(**SIM, fingerprint_model=str(path)))
     for name, value in fitted.parameters.items():
