@@ -173,3 +173,27 @@ def test_the_report_runs_the_bounds_on_the_demo_s_own_person(tmp_path):
     params.write_text(yaml.safe_dump({"/**/sim_world_node": {"ros__parameters": sim}}))
     assert set(bound_runs(params, 12)) == {"logistic"}
     assert bound_runs(tmp_path / "missing.yaml", 12) == {}
+
+
+def test_the_targets_are_measured_paired_and_marked_met_or_missed():
+    from moral_compass_ros.tools.evaluate import target_table
+
+    def entry(approval, answers):
+        return {
+            "seeds": [0, 1, 2],
+            "approval_rate_last_20": {"per_seed": approval},
+            "answers_to_90pct_oracle": {"median": answers},
+        }
+
+    metrics = {
+        "dvs_avoid": {"fixed_profile": entry([0.80, 0.70, 0.75], 14.0)},
+        "bayes": {"fixed_profile": entry([0.80, 0.75, 0.80], 11.0)},
+    }
+    lines = target_table(metrics)
+    approval = next(x for x in lines if "approval, last 20: DVS ≥ bayes − 0.02" in x)
+    assert "-0.033 ± 0.017" in approval and approval.endswith("| missed |")
+    answers = next(x for x in lines if "answers to 90 %" in x)
+    assert "14.0 against 11.0" in answers and answers.endswith("| missed |")
+    metrics["dvs_avoid"]["fixed_profile"] = entry([0.80, 0.75, 0.80], 13.0)
+    assert all(x.endswith("| met |") for x in target_table(metrics) if x.startswith("| fixed"))
+    assert target_table({}) == []

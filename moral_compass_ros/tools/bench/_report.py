@@ -376,11 +376,14 @@ HOW_IT_WORKS = """## How
   ε, so a candidate's total is bounded without any transport. Candidates are solved in
   decreasing order of that bound until a solved total beats every remaining bound; the skipped
   ones report the bound with `alignment_is_bound` set. The selection is the same (tested).
-* **Update.** Each proximal step solves OT_ε(q, q_t) and OT_ε(q, q) once, with one Gibbs kernel
-  serving the iterations, the value and the closed-form envelope-theorem gradient (tested equal
-  to autograd and against POT), warm-started from the previous iterate's potentials. Where the
-  alternating iteration converges slowly (clusters of particles joined by weak kernel entries)
-  it measures its own contraction and over-relaxes (Thibault et al. 2021).
+* **Update.** The particle posterior is re-weighed over every kept answer in numpy (one
+  (answers × particles) pass: expected costs by one matmul, log-sigmoids, a masked sum), the
+  residual takes one O(P²) online Laplace step per prior scale, and resample-move runs only
+  when the effective sample size falls below half the particles. The rest is the reported
+  compass movement S_ε(q_{t+1}, q_t): OT_ε(q_{t+1}, q_{t+1}) (which the next decision reuses)
+  and the cross term, warm-started, with one Gibbs kernel each; where the alternating
+  iteration converges slowly it measures its own contraction and over-relaxes (Thibault et al.
+  2021). The seed's proximal Step 3 (`update_rule: proximal`) adds two transports per step.
 * Both learner nodes compile the loops at start (`warm_up_solvers`), move the objects of their
   imports out of the garbage collector's sight, and run torch on one thread (`torch_threads: 1`):
   2-thread OpenMP stalls when another process holds a core.
