@@ -124,8 +124,8 @@ class LearnerConfig:
     history_limit: int = _field(
         500,
         'int',
-        "≥ 1, answers the particle posterior keeps and re-weighs at every update [§11]; older "
-        "ones are dropped (their evidence stays in the particles' positions).",
+        "≥ 1, answers the particle posterior keeps and re-weighs at every update [§11]: it is "
+        "the posterior given these answers, and an older one is forgotten.",
     )
     gradient_steps: int = _field(
         3,
