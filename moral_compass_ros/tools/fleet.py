@@ -84,7 +84,8 @@ MODEL_TAU = 0.3
 PEOPLE = ScenarioConfig(name="fleet")
 #: Exploration rate of the batched robots' ε-greedy choice.
 EXPLORATION = 0.1
-#: Forgetting factor γ of the batched robots' reweighting (the learner's default).
+#: Forgetting factor γ of the batched robots' reweighting (half the people drift; the
+#: learner's own default is γ = 1 with change points, which a shared support cannot hold).
 FORGETTING = 0.95
 #: Fraction of people whose values drift in the batched simulation.
 DRIFT_FRACTION = 0.5

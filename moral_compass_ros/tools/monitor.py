@@ -100,6 +100,7 @@ class GraphMonitor(Node):
                     "labels": self._labels.pop(msg.request_id, {}),
                     "compute_ms": float(msg.compute_ms),
                     "information_mode": msg.information_mode,
+                    "selection_rule": msg.selection_rule,
                     "lambdas": {
                         "task": msg.lambda_task,
                         "align": msg.lambda_align,

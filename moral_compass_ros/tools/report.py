@@ -364,30 +364,52 @@ def _plot_reliability(truth) -> str:
 
 
 def _plot_decision(selection: dict, number: int, total: int) -> str:
+    """The terms of one decision per candidate, as bars in log-odds of approval.
+
+    Seed rule: the bars add up to the total. Predictive rule: the total is the predicted
+    log-odds ± λ_info·IG + (λ_task − 1)·Task; the task, alignment and residual terms are drawn
+    beside it as what the prediction rests on.
+    """
     scores = selection["scores"]
     lambdas = selection["lambdas"]
+    predictive = selection.get("selection_rule", "predictive") == "predictive"
     sign = -1.0 if selection["information_mode"] == "avoid" else 1.0
-    task = np.array([lambdas["task"] * s["task_term"] for s in scores])
-    align = np.array([lambdas["align"] * s["alignment"] for s in scores])
+    task = np.array([s["task_term"] for s in scores])
+    align = np.array([s["alignment"] for s in scores])
+    if not predictive:
+        task, align = lambdas["task"] * task, lambdas["align"] * align
     residual = np.array([s["residual"] for s in scores])
     info = np.array([sign * lambdas["info"] * s["information_gain"] for s in scores])
     x = np.arange(len(scores))
     fig, ax = plt.subplots(figsize=(7.2, 3.2))
-    width = 0.2
-    ax.bar(x - 1.5 * width, task, width, label="λ_task·Task")
+    width = 0.16 if predictive else 0.2
+    offsets = np.arange(5 if predictive else 4) - (2.0 if predictive else 1.5)
+    ax.bar(x + offsets[0] * width, task, width, label="Task" if predictive else "λ_task·Task")
     bound = np.array([bool(s.get("alignment_is_bound", False)) for s in scores])
-    ax.bar(x[~bound] - 0.5 * width, align[~bound], width, label="λ_align·Align β(τ−S_ε)")
+    align_label = "Align β(τ−S_ε)" if predictive else "λ_align·Align β(τ−S_ε)"
+    ax.bar(x[~bound] + offsets[1] * width, align[~bound], width, label=align_label)
     if bound.any():  # pruned candidates: only the bound was computed
         ax.bar(
-            x[bound] - 0.5 * width,
+            x[bound] + offsets[1] * width,
             align[bound],
             width,
             fill=False,
             hatch="//",
-            label="λ_align·Align bound (pruned)",
+            label="Align bound (pruned)",
         )
-    ax.bar(x + 0.5 * width, residual, width, label="residual ωᵀ[φ;s]")
-    ax.bar(x + 1.5 * width, info, width, label=f"{'−' if sign < 0 else '+'}λ_info·IG (nats)")
+    ax.bar(x + offsets[2] * width, residual, width, label="residual E[ω]ᵀ[φ;s]")
+    ax.bar(
+        x + offsets[3] * width, info, width, label=f"{'−' if sign < 0 else '+'}λ_info·IG (nats)"
+    )
+    if predictive:
+        p = np.clip([s["predicted_approval"] for s in scores], 1e-9, 1 - 1e-9)
+        ax.bar(
+            x + offsets[4] * width,
+            np.log(p / (1 - p)),
+            width,
+            color="0.35",
+            label="predicted log-odds (the rule)",
+        )
     ax.set_ylabel("log-odds of approval")
     totals = np.array([s["total"] for s in scores])
     ax.plot(x, totals, "k_", ms=18, mew=2, label="total")
@@ -504,9 +526,11 @@ CAPTIONS = {
     "rviz": "The markers visualization_node publishes for rviz, drawn offline: the simplex, the "
     "particles, the mean and its covariance, and the candidates' fingerprints.",
     "decision": "One bar group per candidate action, every term in log-odds of approval: task, "
-    "value "
-    "alignment, the residual on the features and the information term. The black dash is "
-    "their total; the chosen action has the highest.",
+    "value alignment, the residual on the features, the information term and (the default "
+    "rule) the predicted log-odds of approval, which the task, values and residual make up. "
+    "The black dash is the total the rule ranks by: the predicted log-odds plus the "
+    "information term (the seed rule: the sum of the weighted terms); the chosen action has "
+    "the highest.",
 }
 #: Metric name -> (label, digits) of the report's metrics table.
 METRIC_LABELS = {
