@@ -364,3 +364,30 @@ def test_a_compass_prior_alpha_sets_the_starting_compass():
     alpha = (8.0, 1.0, 1.0, 1.0, 1.0)
     learner = DynamicValueLearner(_config(n_particles=4000, compass_prior_alpha=alpha))
     np.testing.assert_allclose(learner.compass.mean, np.array(alpha) / sum(alpha), atol=0.01)
+
+
+def test_the_bayes_bound_equals_an_exact_grid_posterior():
+    """The ``bayes`` bound of ``moral-compass eval`` on M = 2: hints as fingerprints, β, τ, ρ
+    unknown under the package's priors; its compass is the grid posterior's."""
+    rng = np.random.default_rng(6)
+    conc, rewards, approved, mean, trace = _two_value_answers(rng, 0.3, 20.0, 0.4, 1.5, 30)
+    config = LearnerConfig(
+        value_names=("care", "fairness"),
+        feature_dim=1,
+        context_dim=0,
+        hint_strength=HINT_STRENGTH,
+        concentration_floor=FLOOR,
+        seed=2,
+    )
+    bayes = BayesLearner(config, n_particles=20000)
+    for j in range(len(approved)):
+        hint = (conc[j] - FLOOR) / HINT_STRENGTH
+        event = FeedbackEvent(
+            f"e{j}", "a", np.zeros(1), np.zeros(0), bool(approved[j]), rewards[j], hint
+        )
+        assert bayes.update(event).applied
+    grid = _grid_posterior(
+        mean, trace, rewards, approved, *((2.0, 100.0), (0.0, 1.0), (0, 4)), 1.0
+    )
+    np.testing.assert_allclose(bayes.compass.mean[0], grid["theta"], atol=0.015)
+    assert bayes.ess > 2000
