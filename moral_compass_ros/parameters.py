@@ -25,7 +25,6 @@ from rclpy.exceptions import InvalidParameterTypeException, InvalidParameterValu
 from rclpy.node import Node
 
 from moral_compass_ros.core.config import LearnerConfig, field_description
-from moral_compass_ros.core.pretrain import PretrainedFingerprints
 
 # Fields that fix the shape or the prior of the learned state: changing them at run time is
 # refused.
@@ -222,6 +221,8 @@ def learner_config_check(values: dict) -> Optional[str]:
     try:
         config = learner_config(values)
         if config.fingerprint_model:
+            from moral_compass_ros.core.pretrain import PretrainedFingerprints  # torch: on use
+
             PretrainedFingerprints.load(config.fingerprint_model).check_fits(config)
     except (TypeError, ValueError) as error:
         return f"learner configuration: {error}"

@@ -9,7 +9,6 @@ import math
 from typing import Callable
 
 import numpy as np
-import torch
 
 from .value_space import SIMPLEX_ATOL, ValueSpace, check_simplex
 
@@ -19,6 +18,8 @@ JITTER_FLOOR: float = 1e-3
 
 def log_dirichlet(theta: np.ndarray, alpha: np.ndarray) -> np.ndarray:
     """log Dir(θ; α) per row: log Γ(α_0) − Σ log Γ(α_k) + Σ (α_k − 1) log θ_k, shape (N,)."""
+    import torch  # here, not at the top: the light nodes import this module without torch
+
     lgamma = torch.lgamma(
         torch.from_numpy(np.concatenate([alpha, alpha.sum(axis=1, keepdims=True)], axis=1))
     ).numpy()
