@@ -31,6 +31,8 @@ STATE_FORMAT = 1
 #: Prior standard deviation of every weight of the logistic-regression bound (log-odds per
 #: input unit; the inputs are of order 1).
 LOGISTIC_PRIOR_STD = 1.0
+#: Added to a profile before its log-ratio (clr) is taken: a value at 0 reads as log(0.01).
+PROFILE_FLOOR = 0.01
 
 
 def prior_centre(config: LearnerConfig) -> tuple[float, float]:
@@ -396,7 +398,7 @@ class LogisticLearner(_PointEstimateLearner):
 
     .. math::
         p(y = 1 \mid a) = \sigma(v^T x(a)),\qquad
-        x(a) = [\phi(a);\ s;\ \mu_{task}(a);\ h(a);\ 1\{h(a)\ \text{known}\};\ 1]
+        x(a) = [\phi(a);\ s;\ \mu_{task}(a);\ \mathrm{clr}(h(a));\ 1\{h(a)\ \text{known}\};\ 1]
 
     so ``F + C + M + 3`` weights. Per candidate it sees exactly:
 
@@ -404,10 +406,13 @@ class LogisticLearner(_PointEstimateLearner):
     * s, shape (C,): the context;
     * μ_task(a): the planner-fused task-reward estimate when scoring, and the observed task
       reward (else the estimate) when learning, as in the DVS likelihood;
-    * h(a), shape (M,): the candidate's known value profile -- its row of ``value_hints`` when
-      that row is not NaN (a planner hint or a fingerprint-library entry: the rows the DVS
-      learner receives), the event's ``value_hint`` when learning; zeros when unknown (NaN row,
-      no ``value_hints``, or an empty ``value_hint``);
+    * clr(h(a)), shape (M,): the candidate's known value profile h -- its row of
+      ``value_hints`` when that row is not NaN (a planner hint or a fingerprint-library entry:
+      the rows the DVS learner receives), the event's ``value_hint`` when learning -- in
+      centred log-ratio coordinates, log(h + PROFILE_FLOOR) minus its mean: inputs of order
+      one, like the others, under the same unit prior (raw profiles differ by tenths, and a
+      unit prior would hide them); zeros when unknown (NaN row, no ``value_hints``, or an
+      empty ``value_hint``);
     * 1{h known}: 1 when h(a) is known, else 0 (so an unknown profile is not read as "zero on
       every value");
     * 1: the bias.
@@ -486,7 +491,7 @@ class LogisticLearner(_PointEstimateLearner):
         task_value: np.ndarray,
         hints: Optional[np.ndarray] = None,
     ) -> np.ndarray:
-        """x(a) = [φ(a); s; μ_task(a); h(a); 1{h known}; 1], shape (B, F + C + M + 3).
+        """x(a) = [φ(a); s; μ_task(a); clr(h(a)); 1{h known}; 1], shape (B, F + C + M + 3).
 
         Parameters
         ----------
@@ -501,7 +506,8 @@ class LogisticLearner(_PointEstimateLearner):
         known = np.zeros(n, dtype=bool)
         if hints is not None:
             known = ~np.isnan(hints).any(axis=1)
-            profile[known] = hints[known]
+            log_profile = np.log(hints[known] + PROFILE_FLOOR)
+            profile[known] = log_profile - log_profile.mean(axis=1, keepdims=True)  # clr
         return np.concatenate(
             [
                 phi,
@@ -617,7 +623,7 @@ class LogisticLearner(_PointEstimateLearner):
         ):
             raise ValueError(
                 f"LogisticLearner state has {weights.shape[0]} weights, this config's design "
-                f"x(a) = [φ; s; μ_task; h; 1{{h known}}; 1] needs {n}"
+                f"x(a) = [φ; s; μ_task; clr(h); 1{{h known}}; 1] needs {n}"
             )
         learner._weights, learner._prior_mean, learner._data = weights, prior_mean, data
         return learner
