@@ -1041,6 +1041,8 @@ def target_table(metrics: dict) -> list[str]:
         if None in coverage or split_scenario(scenario)[1] not in ("hints", "library"):
             continue
         values = [c["mean"] for c in coverage]
+        if None in values:
+            continue
         rows.append(
             (
                 f"{scenario}: the 90 % credible region covers the truth in 80–95 % of seeds "
