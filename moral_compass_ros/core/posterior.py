@@ -48,13 +48,26 @@ from typing import Optional, Sequence
 import numpy as np
 import torch
 
-from .compass import JITTER_FLOOR, Compass, log_dirichlet
+from .compass import Compass
 from .scoring import information_gain, predictive_approval
 from .sinkhorn import expected_cost_to_dirichlet
 
 #: Names of the response coordinates each particle carries, in order.
 RESPONSE_NAMES = ("log_beta", "tau", "task_weight")
 _PROBIT = math.pi / 8.0
+
+
+#: Added to every Dirichlet move concentration so no coordinate gets concentration 0.
+JITTER_FLOOR: float = 1e-3
+
+
+def log_dirichlet(theta: np.ndarray, alpha: np.ndarray) -> np.ndarray:
+    """log Dir(θ; α) per row: log Γ(α_0) − Σ log Γ(α_k) + Σ (α_k − 1) log θ_k, shape (N,)."""
+    lgamma = torch.lgamma(
+        torch.from_numpy(np.concatenate([alpha, alpha.sum(axis=1, keepdims=True)], axis=1))
+    ).numpy()
+    log_theta = np.log(np.maximum(theta, 1e-300))
+    return lgamma[:, -1] - lgamma[:, :-1].sum(axis=1) + ((alpha - 1.0) * log_theta).sum(axis=1)
 
 
 @dataclass(frozen=True)
@@ -506,11 +519,19 @@ class ParticlePosterior:
         """One MH move of every particle toward its exact target (module docstring)."""
         kappa = self.jitter_concentration
         theta, response = self.theta, self.response
-        alpha = kappa * theta + JITTER_FLOOR
-        gammas = rng.standard_gamma(alpha)
-        sums = gammas.sum(axis=1, keepdims=True)
-        valid = sums[:, 0] > 0.0
-        proposal = np.where(valid[:, None], gammas / np.where(valid[:, None], sums, 1.0), theta)
+        if math.isfinite(kappa):  # θ' ~ Dir(κθ + floor)
+            alpha = kappa * theta + JITTER_FLOOR
+            gammas = rng.standard_gamma(alpha)
+            sums = gammas.sum(axis=1, keepdims=True)
+            valid = sums[:, 0] > 0.0
+            proposal = np.where(
+                valid[:, None], gammas / np.where(valid[:, None], sums, 1.0), theta
+            )
+            proposal_ratio = log_dirichlet(theta, kappa * proposal + JITTER_FLOOR) - log_dirichlet(
+                proposal, alpha
+            )  # log q(θ | θ') − log q(θ' | θ)
+        else:  # κ = inf: θ stays, only the response parameters move
+            proposal, valid, proposal_ratio = theta, np.ones(len(theta), dtype=bool), 0.0
         if self.fixed_response is None:
             step = self.move_scale * (self.response_prior.high - self.response_prior.low)
             response_new = response + step * rng.standard_normal(response.shape)
@@ -522,8 +543,7 @@ class ParticlePosterior:
             + log_lik_new
             - self._log_prior(theta, response)
             - self.log_likelihood
-            + log_dirichlet(theta, kappa * proposal + JITTER_FLOOR)
-            - log_dirichlet(proposal, alpha)
+            + proposal_ratio
         )
         uniform = rng.random(len(theta))
         accept = valid & np.isfinite(log_ratio) & (np.log(np.maximum(uniform, 1e-300)) < log_ratio)

@@ -9,6 +9,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from moral_compass_ros.core import BayesLearner, DynamicValueLearner, FeedbackEvent, LearnerConfig
 from moral_compass_ros.core.baselines import LogisticLearner
@@ -391,3 +393,58 @@ def test_the_bayes_bound_equals_an_exact_grid_posterior():
     )
     np.testing.assert_allclose(bayes.compass.mean[0], grid["theta"], atol=0.015)
     assert bayes.ess > 2000
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.integers(min_value=1, max_value=60),
+    st.integers(min_value=0, max_value=2**32 - 1),
+    st.floats(min_value=0.05, max_value=5.0),
+)
+def test_systematic_resampling_gives_each_particle_floor_or_ceil_copies(n, seed, spread):
+    from moral_compass_ros.core.posterior import systematic_ancestors
+
+    rng = np.random.default_rng(seed)
+    w = rng.dirichlet(np.full(n, spread))
+    counts = np.bincount(systematic_ancestors(w / w.sum(), rng.random()), minlength=n)
+    assert counts.sum() == n
+    assert np.all(counts >= np.floor(n * w) - 1e-9) and np.all(counts <= np.ceil(n * w) + 1e-9)
+
+
+def test_a_move_leaves_its_target_invariant_and_pulls_a_cloud_toward_it():
+    """With no answers the target is the prior: moves keep a cloud drawn from it where it is,
+    and bring a cloud drawn elsewhere to it (resample-move's correctness)."""
+    alpha = np.array([6.0, 3.0, 1.5])
+    mean = alpha / alpha.sum()
+    variance = mean * (1 - mean) / (alpha.sum() + 1)
+    posterior = ParticlePosterior(
+        DirichletMixture(alpha),
+        ResponsePrior((2.0, 100.0), (0.0, 1.0), (0.0, 2.0)),
+        4000,
+        np.random.default_rng(0),
+        jitter_concentration=30.0,
+        move_steps=10,
+    )
+    posterior.resample_move(np.random.default_rng(1))
+    assert 0.2 < posterior.last_acceptance < 1.0
+    w = posterior.weights
+    np.testing.assert_allclose(w @ posterior.theta, mean, atol=0.01)
+    spread = w @ (posterior.theta - mean) ** 2
+    np.testing.assert_allclose(spread, variance, rtol=0.15)
+    posterior.theta = np.random.default_rng(2).dirichlet(np.ones(3), 4000)  # elsewhere
+    posterior.reweigh()
+    step = np.random.default_rng(3)
+    for _ in range(6):
+        posterior.resample_move(step)
+    np.testing.assert_allclose(posterior.weights @ posterior.theta, mean, atol=0.02)
+
+
+def test_without_jitter_the_moves_change_only_the_response_parameters():
+    posterior = _posterior(500)
+    posterior.jitter_concentration = math.inf
+    theta = posterior.theta.copy()
+    response = posterior.response.copy()
+    posterior.resample_move(np.random.default_rng(0))
+    rows = {tuple(r) for r in np.round(theta, 12)}
+    assert all(tuple(r) in rows for r in np.round(posterior.theta, 12))
+    assert not np.allclose(posterior.response, response[: len(posterior.response)])

@@ -6,8 +6,6 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from core_helpers import assert_on_simplex
 from moral_compass_ros.core import DEFAULT_VALUE_NAMES, Compass, SimplexError, ValueSpace
@@ -93,90 +91,3 @@ def test_prior_is_deterministic_for_a_seed():
     b = Compass.prior(ValueSpace(), 30, np.random.default_rng(7))
     np.testing.assert_array_equal(a.particles, b.particles)
     np.testing.assert_allclose(a.weights, 1 / 30)
-
-
-@settings(max_examples=40, deadline=None)
-@given(
-    st.integers(min_value=1, max_value=60),
-    st.integers(min_value=0, max_value=2**32 - 1),
-    st.floats(min_value=0.05, max_value=5.0),
-)
-def test_systematic_resampling_counts_and_simplex(n, seed, spread):
-    """Without jitter, systematic resampling gives each particle floor/ceil(N w_i) copies."""
-    rng = np.random.default_rng(seed)
-    theta = rng.dirichlet(np.full(4, spread), size=n)
-    theta /= theta.sum(1, keepdims=True)
-    w = rng.dirichlet(np.full(n, spread))
-    w /= w.sum()
-    q = Compass(theta, w)
-    out = q.resample(np.random.default_rng(seed + 1), math.inf)
-    distance = np.abs(out.particles[:, None, :] - theta[None, :, :]).sum(-1)
-    assert np.all(distance.min(axis=1) < 1e-12)  # every output is a copy of an ancestor
-    counts = np.bincount(distance.argmin(axis=1), minlength=n)
-    assert np.all(counts >= np.floor(n * w) - 1e-9) and np.all(counts <= np.ceil(n * w) + 1e-9)
-    np.testing.assert_allclose(out.weights, 1.0 / n)
-    jittered = q.resample(np.random.default_rng(seed + 2), 50.0)
-    assert_on_simplex(jittered.particles)
-    np.testing.assert_allclose(jittered.weights, 1.0 / n)
-
-
-def test_resampling_jitter_is_centred_on_ancestor():
-    theta = np.tile(np.array([0.5, 0.3, 0.1, 0.1]), (4000, 1))
-    q = Compass(theta, np.full(4000, 1 / 4000))
-    out = q.resample(np.random.default_rng(0), 200.0)
-    kappa_eff = 200.0 + 4 * 1e-3
-    expected_mean = (200.0 * theta[0] + 1e-3) / kappa_eff
-    np.testing.assert_allclose(out.mean, expected_mean, atol=3e-3)
-    expected_var = expected_mean * (1 - expected_mean) / (kappa_eff + 1)  # Dirichlet variance
-    np.testing.assert_allclose(np.diag(out.covariance), expected_var, rtol=0.15)
-
-
-def test_resample_rejects_bad_arguments():
-    q = Compass.prior(ValueSpace(), 5, np.random.default_rng(0))
-    with pytest.raises(TypeError):
-        q.resample(0, 10.0)
-    with pytest.raises(ValueError, match="jitter_concentration"):
-        q.resample(np.random.default_rng(0), 0.0)
-
-
-def _dirichlet_target(alpha):
-    return lambda theta: ((alpha - 1.0) * np.log(np.maximum(theta, 1e-300))).sum(
-        axis=1
-    )  # log Dir(θ; α) + c
-
-
-def test_a_move_leaves_its_target_invariant_and_pulls_a_cloud_toward_it():
-    rng = np.random.default_rng(0)
-    alpha = np.array([6.0, 3.0, 1.5])
-    mean = alpha / alpha.sum()
-    variance = mean * (1 - mean) / (alpha.sum() + 1)
-    n = 4000
-    exact = Compass(rng.dirichlet(alpha, n), np.full(n, 1 / n))
-    moved = exact
-    for _ in range(10):
-        moved, rate = moved.move(rng, _dirichlet_target(alpha), 30.0)
-        assert 0.2 < rate < 1.0
-    np.testing.assert_allclose(moved.mean, mean, atol=0.01)
-    np.testing.assert_allclose(np.diag(moved.covariance), variance, rtol=0.15)
-    # the jitter alone (no accept/reject) widens the same cloud: what the moves correct
-    jittered = exact
-    for _ in range(10):
-        jittered = jittered.resample(rng, 30.0)
-    assert np.diag(jittered.covariance).sum() > 1.3 * variance.sum()
-    # from the uniform prior the moves reach the target
-    cloud = Compass(rng.dirichlet(np.ones(3), n), np.full(n, 1 / n))
-    for _ in range(60):
-        cloud, _ = cloud.move(rng, _dirichlet_target(alpha), 30.0)
-    np.testing.assert_allclose(cloud.mean, mean, atol=0.02)
-
-
-def test_a_move_keeps_the_weights_and_refuses_a_bad_concentration():
-    rng = np.random.default_rng(1)
-    weights = rng.dirichlet(np.ones(50))
-    q = Compass(rng.dirichlet(np.ones(4), 50), weights)
-    moved, _ = q.move(rng, lambda theta: np.zeros(len(theta)), 50.0)
-    np.testing.assert_array_equal(moved.weights, q.weights)
-    assert_on_simplex(moved.particles)
-    for bad in (0.0, math.inf):
-        with pytest.raises(ValueError, match="move concentration"):
-            q.move(rng, lambda theta: np.zeros(len(theta)), bad)
