@@ -300,30 +300,19 @@ def test_the_proximal_rule_counts_the_newest_answer_once():
     learner = DynamicValueLearner(config)
     features, context, profiles, rewards = _hinted_world(np.random.default_rng(2))
     before = learner.compass.weights.copy()
-    learner.update(
-        FeedbackEvent(
-            feedback_id="one",
-            action_id="a0",
-            features=features[0],
-            context=context,
-            approved=True,
-            task_reward=float(rewards[0]),
-            value_hint=profiles[0],
-        )
+    event = FeedbackEvent(
+        feedback_id="one",
+        action_id="a0",
+        features=features[0],
+        context=context,
+        approved=True,
+        task_reward=float(rewards[0]),
+        value_hint=profiles[0],
     )
+    learner.update(event)
     np.testing.assert_allclose(learner.compass.weights, before, atol=1e-12)
     bayes = DynamicValueLearner(config.replace(update_rule="bayes"))
-    bayes.update(
-        FeedbackEvent(
-            feedback_id="one",
-            action_id="a0",
-            features=features[0],
-            context=context,
-            approved=True,
-            task_reward=float(rewards[0]),
-            value_hint=profiles[0],
-        )
-    )
+    bayes.update(event)
     assert np.abs(bayes.compass.weights - before).max() > 1e-4
 
 
