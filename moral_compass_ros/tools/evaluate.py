@@ -620,7 +620,7 @@ METRIC_DEFINITIONS = {
     "queries (skips dropped); median/IQR/mean over seeds.",
     "cosine_at_20": (
         "Cosine between the compass mean after the 20th query's update and the true profile of "
-        "the person who answered query 20. DVS and reweighting: the particle compass mean. "
+        "the person who answered query 20. DVS, bayes and ideal: the particle compass mean. "
         "Dognin: its profile point estimate c (softmax of the logistic-regression logits). "
         "Monist, random, oracle: null (no learned profile)."
     ),

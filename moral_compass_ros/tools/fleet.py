@@ -17,8 +17,8 @@ Modes
     P(approve) = σ(β_r(τ_r − ‖θ*_r − fp‖²)), with β_r, τ_r and the profile's concentration
     drawn per person as a scenario's people are, ``sim.draw_person_parameters``, so no person
     answers with the robots' β and τ; profiles by ``sim.draw_profile``), and the robot updates
-    by Bayesian reweighting with forgetting, W ← W^γ · ℓ(y | θ, fp) normalised (the §9
-    reweighting baseline, the learner that keeps a common support). Because the support is
+    by Bayesian reweighting with forgetting, W ← W^γ · ℓ(y | θ, fp) normalised (a fixed
+    response model and no moves: the learner that keeps a common support). Because the support is
     shared the average compass (the 1/N mixture) and social pull are *exact* on it:
     q̄ = mean of the rows, W ← q̄^κ W^(1−κ) (core.population). The fleet is run twice with the
     same seed — without and with social pull (``--social-pull NU``, default 1.0) — so the plots
