@@ -23,7 +23,7 @@ import numpy as np
 from .compass import Compass
 from .config import LearnerConfig
 from .events import FeedbackEvent
-from .fingerprint import numpy_generator
+from .fingerprint import numpy_generator, profile_concentration
 from .learner import log_odds, make_posterior
 from .results import Scores, UpdateResult
 from .scoring import task_cost
@@ -80,9 +80,10 @@ class BayesLearner:
         cfg = self.config
         flat = np.ones(cfg.n_values)
         known = ~np.isnan(hints).any(axis=1, keepdims=True)
-        return np.where(
-            known, cfg.concentration_floor + cfg.hint_strength * np.nan_to_num(hints), flat
+        known_alpha = profile_concentration(
+            np.nan_to_num(hints), cfg.concentration_floor, cfg.hint_strength
         )
+        return np.where(known, known_alpha, flat)
 
     def predict_approval(
         self, features, context, value_hints=None, reward_mean=None, reward_std=None
@@ -153,6 +154,7 @@ class BayesLearner:
         posterior.observe(
             self._concentration(hint[None, :])[0], task_value, event.approved, event.weight, rng
         )
+        posterior.reweigh()
         posterior.maybe_resample(rng)
         self._applied_ids.add(event.feedback_id)
         return UpdateResult(

@@ -109,6 +109,13 @@ def _inverse_softplus(y: float) -> float:
     return y + math.log(-math.expm1(-y))  # softplus⁻¹(y) = log(e^y − 1)
 
 
+def profile_concentration(profiles, floor: float, strength: float):
+    """κ_h h + floor: the Dirichlet concentration of a known value profile h, shape (..., M)
+    (a torch tensor or a numpy array). The one rule for a hint or library entry, shared by the
+    learner and the ``bayes`` bound."""
+    return floor + strength * profiles
+
+
 class FingerprintModel(nn.Module):
     """P^A_ψ: features and context → Dirichlet concentration over Θ (``doc/design.md`` §1).
 
@@ -182,9 +189,9 @@ class FingerprintModel(nn.Module):
         alpha = self.base_concentration(features, context)
         if hints is not None and self.hint_strength > 0.0:
             present = ~torch.isnan(hints).any(-1, keepdim=True)
-            known = self.concentration_floor + self.hint_strength * torch.nan_to_num(
-                hints
-            )  # κ_h h + floor
+            known = profile_concentration(
+                torch.nan_to_num(hints), self.concentration_floor, self.hint_strength
+            )
             alpha = torch.where(present, known, alpha)
         return alpha
 

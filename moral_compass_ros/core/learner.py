@@ -42,8 +42,8 @@ from .compass import Compass
 from .config import LearnerConfig
 from .events import FeedbackEvent
 from .fingerprint import FingerprintModel, numpy_generator, sample_dirichlet, torch_generator
-from .model_step import fingerprint_step, proximal_positions
-from .posterior import DirichletMixture, ParticlePosterior, ResponsePrior
+from .model_step import fingerprint_step, learns_fingerprints, proximal_positions
+from .posterior import DirichletMixture, ParticlePosterior, ResponsePrior, log_likelihood
 from .pretrain import PretrainedFingerprints
 from .profiling import Profile, timed
 from .residual import BayesianResidual
@@ -452,26 +452,29 @@ class DynamicValueLearner:
             if not bool(np.all(np.isfinite(np.asarray(a)))):
                 raise NonFiniteStepError(f"non-finite value in {stage}")
 
-    def _kept(self, key: str) -> np.ndarray:
-        return np.array([e[key] for e in self._history], dtype=np.float64)
-
-    def _kept_hints(self) -> np.ndarray:
-        hints = np.full((len(self._history), self.config.n_values), np.nan)
+    def _kept(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Features (H, F), contexts (H, C) and known profiles (H, M; NaN = none) of the kept
+        answers."""
+        h = len(self._history)
+        features = np.array([e["features"] for e in self._history], dtype=np.float64)
+        context = np.array([e["context"] for e in self._history], dtype=np.float64)
+        hints = np.full((h, self.config.n_values), np.nan)
         for j, e in enumerate(self._history):
             if len(e["value_hint"]):
                 hints[j] = e["value_hint"]
-        return hints
+        return features.reshape(h, -1), context.reshape(h, -1), hints
 
-    def _window(self) -> dict[str, torch.Tensor]:
-        """The newest ``replay_window`` kept answers as tensors, for ψ's step."""
+    def _window(self, features, context, hints) -> dict[str, torch.Tensor]:
+        """The newest ``replay_window`` of the kept answers (:meth:`_kept`) as tensors, for
+        ψ's step."""
         n = min(self.config.replay_window, len(self._history))
         answers = self._posterior.answers.tail(n)
         ages = (self._posterior.n_seen - 1 - answers.index).astype(np.float64)
         omega = answers.weight * self.config.gamma**ages  # ω_j γ^{t−j}
         return {
-            "features": torch.from_numpy(self._kept("features")[-n:]),
-            "context": torch.from_numpy(self._kept("context")[-n:].reshape(n, -1)),
-            "hints": torch.from_numpy(self._kept_hints()[-n:]),
+            "features": torch.from_numpy(features[-n:]),
+            "context": torch.from_numpy(context[-n:]),
+            "hints": torch.from_numpy(hints[-n:]),
             "task_value": torch.from_numpy(answers.task_value.copy()),
             "residual_mean": torch.from_numpy(answers.residual_mean.copy()),
             "residual_var": torch.from_numpy(answers.residual_var.copy()),
@@ -522,10 +525,13 @@ class DynamicValueLearner:
         new_version = self._version + 1
         rng = numpy_generator(cfg.seed, new_version, "posterior")
         posterior.observe(concentration[0], task_value, bool(event.approved), event.weight, rng)
-        self._require_finite("posterior update", posterior.log_weights)
-        # ψ: a few gradient steps where fingerprints are learned, then every kept answer's
-        # fingerprint again
-        window = self._window()
+        # ψ: a few gradient steps where fingerprints are learned (against the weights with this
+        # answer), then every kept answer's fingerprint again
+        features, context, hints = self._kept()
+        window = self._window(features, context, hints)
+        if learns_fingerprints(window, cfg):
+            posterior.reweigh()
+            self._require_finite("posterior update", posterior.log_weights)
         if fingerprint_step(
             self._fingerprint,
             window,
@@ -535,17 +541,8 @@ class DynamicValueLearner:
             cfg,
         ):
             self._require_finite("fingerprint step", *self._fingerprint.get_parameters().values())
-            posterior.set_concentrations(
-                self._concentration(
-                    self._kept("features"),
-                    self._kept("context").reshape(len(self._history), -1),
-                    self._kept_hints(),
-                )
-            )
-        kept_inputs = np.concatenate(
-            [self._kept("features"), self._kept("context").reshape(len(self._history), -1)],
-            axis=1,
-        )
+            posterior.set_concentrations(self._concentration(features, context, hints))
+        kept_inputs = np.concatenate([features, context], axis=1)
         posterior.set_residual(*residual.moments(kept_inputs))
         posterior.reweigh()
         self._require_finite("posterior weights", posterior.log_weights)
@@ -578,8 +575,7 @@ class DynamicValueLearner:
         logits = posterior.logits(
             newest.concentration, newest.task_value, newest.residual_mean, newest.residual_var
         )
-        sign = 1.0 if event.approved else -1.0
-        newest_log_lik = -np.logaddexp(0.0, -sign * logits[0])
+        newest_log_lik = log_likelihood(logits, newest.approved, posterior.mistake)[0]
         before = posterior.log_weights - event.weight * newest_log_lik  # without the newest
         before = before - before.max()
         q0 = Compass(posterior.theta.copy(), np.exp(before) / np.exp(before).sum())

@@ -46,6 +46,16 @@ def log_likelihood(
     return torch.nn.functional.logsigmoid(sign * logit)
 
 
+def learns_fingerprints(rows: dict, config: LearnerConfig) -> bool:
+    """Whether :func:`fingerprint_step` would move ψ on ``rows``: an answer without a known
+    profile among them, and a step to take."""
+    return (
+        bool(torch.isnan(rows["hints"]).any(-1).any())
+        and config.lr_psi > 0.0
+        and config.gradient_steps > 0
+    )
+
+
 def fingerprint_step(fingerprint, rows: dict, theta, response, weights, config) -> bool:
     """``gradient_steps`` clipped ascent steps of ψ on the window's expected log-likelihood
 
@@ -56,9 +66,9 @@ def fingerprint_step(fingerprint, rows: dict, theta, response, weights, config) 
     ``task_value``, ``residual_mean``, ``residual_var``, ``omega`` (H,), ``approved`` (H,).
     Returns whether ψ changed; raises ``ArithmeticError`` on a non-finite value.
     """
-    learned = torch.isnan(rows["hints"]).any(-1)
-    if not bool(learned.any()) or config.lr_psi <= 0.0 or config.gradient_steps == 0:
+    if not learns_fingerprints(rows, config):
         return False
+    learned = torch.isnan(rows["hints"]).any(-1)
     keep = {k: v[learned] for k, v in rows.items()}
     total_weight = float(keep["omega"].sum())
     if total_weight <= 0.0:

@@ -449,9 +449,9 @@ class ParticlePosterior:
         weight: float,
         rng: np.random.Generator,
     ) -> None:
-        """Append one answer (change points first, from ``rng``) and reweigh. Residual moments
-        of the answers are set by the caller (:meth:`set_residual`; then :meth:`reweigh`);
-        :meth:`maybe_resample` follows."""
+        """Append one answer (change points first, from ``rng``). The caller then sets what it
+        changes of the kept answers (:meth:`set_residual`, :meth:`set_concentrations`) and
+        calls :meth:`reweigh` once, then :meth:`maybe_resample`."""
         self.resampled = False
         self.last_acceptance = math.nan
         if self.change_hazard > 0.0 and self.n_seen > 0:
@@ -462,7 +462,6 @@ class ParticlePosterior:
         if len(self.answers) > self.history_limit:
             self.answers = self.answers.tail(self.history_limit)
         self.n_seen += 1
-        self.reweigh()
 
     def set_residual(self, mean: np.ndarray, var: np.ndarray) -> None:
         """The residual logit's moments (H,) at every kept answer."""

@@ -112,4 +112,5 @@ class IdealLearner:
         posterior.observe(
             self._points(fingerprint)[0], float(reward), bool(approved), 1.0, self._rng
         )
+        posterior.reweigh()
         posterior.maybe_resample(self._rng)

@@ -83,6 +83,7 @@ def test_particle_posterior_equals_an_exact_grid_posterior_on_a_small_case():
     step = np.random.default_rng(9)
     for j in range(len(approved)):
         posterior.observe(conc[j], rewards[j], approved[j], 1.0, step)
+        posterior.reweigh()
         posterior.maybe_resample(step)
     grid = _grid_posterior(mean, trace, rewards, approved, (2.0, 100.0), (0.0, 1.0), (0, 2), 1.0)
     w = posterior.weights
@@ -101,6 +102,7 @@ def test_forgetting_keeps_acting_after_a_resampling():
     step = np.random.default_rng(3)
     for j in range(len(approved)):
         posterior.observe(conc[j], rewards[j], approved[j], 1.0, step)
+        posterior.reweigh()
         if j in (7, 15):
             posterior.resample_move(step)
     ranges = ((2.0, 100.0), (0.0, 1.0), (0, 2))
@@ -120,11 +122,13 @@ def test_change_points_pick_different_victims_among_equal_weights():
     posterior = _posterior(200, hazard=0.05)
     step = np.random.default_rng(0)
     posterior.observe(np.array([10.0, 10.0]), 0.0, True, 1.0, step)
+    posterior.reweigh()
     replaced = []
     for _ in range(2):
         posterior.resample_move(step)
         births = posterior.birth.copy()
         posterior.observe(np.array([10.0, 10.0]), 0.0, True, 1.0, step)
+        posterior.reweigh()
         replaced.append(set(np.flatnonzero(posterior.birth != births)))
     assert all(len(r) == 10 for r in replaced)
     assert replaced[0] != replaced[1]
