@@ -34,6 +34,15 @@ VERDICT_LAST = 20
 REPORT_BOUNDS = {"bayes": "exact Bayes, same knowledge", "logistic": "logistic regression"}
 
 
+def fingerprint_condition(sim: dict, selector: dict) -> str:
+    """Where a run's fingerprints came from, as ``moral-compass eval`` names it (``hints``,
+    ``library`` or ``features``), from the simulator's and the selector's parameters (the
+    simulated planner sends hints unless ``send_hints`` is false)."""
+    if sim.get("send_hints", True):
+        return "hints"
+    return "library" if selector.get("fingerprint_library") else "features"
+
+
 def bound_runs(params_file: Path, n_answers: int) -> dict[str, list[float]]:
     """P(approve) of the action each bound chooses, per answer, on the demo's own person.
 
@@ -56,14 +65,7 @@ def bound_runs(params_file: Path, n_answers: int) -> dict[str, list[float]]:
     selector = node_parameters(params, "action_selector_node")
     if "scenario" not in sim or n_answers < 1:
         return {}
-    condition = (
-        "hints"
-        if sim.get("send_hints", True)
-        else "library"
-        if selector.get("fingerprint_library")
-        else "features"
-    )
-    name = f"{sim['scenario']}:{condition}"
+    name = f"{sim['scenario']}:{fingerprint_condition(sim, selector)}"
     out = {}
     for method in REPORT_BOUNDS:
         if applicable(method, name):
@@ -592,13 +594,11 @@ def _scenario_text(params_file: Path, truth: list[dict]) -> str:
             "one simulated person with hidden values answers thumbs up or down after each "
             "executed action"
         )
-    source = (
-        "the planner's value hints"
-        if sim.get("send_hints")
-        else "the fingerprint library (what the action labels mean)"
-        if selector.get("fingerprint_library")
-        else "the learned network alone"
-    )
+    source = {
+        "hints": "the planner's value hints",
+        "library": "the fingerprint library (what the action labels mean)",
+        "features": "the learned network alone",
+    }[fingerprint_condition(sim, selector)]
     return (
         f"Scenario <code>{html.escape(str(sim.get('scenario', '?')))}</code>: {who}. "
         f"Fingerprints come from {source}."
