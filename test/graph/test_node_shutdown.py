@@ -11,23 +11,29 @@ from pathlib import Path
 from ros_helpers import start_python
 
 
-def test_repeated_sigint_gives_exit_code_0_and_no_traceback(tmp_path):
-    # the compass node: the one with a journal to close while the signals keep coming
+def _running_compass_node(state_dir: Path, ros_home: Path) -> tuple[subprocess.Popen, list]:
+    """The compass node (the one with a journal to close), started and read up to its
+    "compass restored" line; returns the process and what it printed so far."""
     proc = start_python(
         [
             "-m",
             "moral_compass_ros.nodes.compass_node",
             "--ros-args",
             "-p",
-            f"state_dir:={tmp_path / 'state'}",
+            f"state_dir:={state_dir}",
         ],
-        ROS_HOME=str(tmp_path / "ros_home"),
+        ROS_HOME=str(ros_home),
     )
     output = []
     for line in proc.stdout:
         output.append(line)
         if "compass restored" in line:
             break
+    return proc, output
+
+
+def test_repeated_sigint_gives_exit_code_0_and_no_traceback(tmp_path):
+    proc, output = _running_compass_node(tmp_path / "state", tmp_path / "ros_home")
     assert proc.poll() is None, "".join(output)
     # signals until it has gone: some land while it spins, the rest while it closes down
     signals_sent = 0
@@ -66,21 +72,7 @@ def test_a_signal_during_a_flood_of_messages_is_a_clean_exit(tmp_path):
     code 0 and no traceback (counted over runs, both signals)."""
     outcomes = []
     for run in range(6):
-        node = start_python(
-            [
-                "-m",
-                "moral_compass_ros.nodes.compass_node",
-                "--ros-args",
-                "-p",
-                f"state_dir:={tmp_path / f'state-{run}'}",
-            ],
-            ROS_HOME=str(tmp_path / "ros_home"),
-        )
-        output = []
-        for line in node.stdout:
-            output.append(line)
-            if "compass restored" in line:
-                break
+        node, output = _running_compass_node(tmp_path / f"state-{run}", tmp_path / "ros_home")
         flood = start_python(["test/flood_sender.py", "3000", "8"])
         try:
             said = []
